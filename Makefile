@@ -1,0 +1,36 @@
+# Two set-up commands (see README): `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := data/demo
+
+.PHONY: demo test install fonts clean
+
+$(BIN)/evalkit: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/evalkit fonts
+
+# Noto CJK for Chinese charts and reports; skipped where apt is not available.
+fonts:
+	@if [ -d /usr/share/fonts/opentype/noto ] && ls /usr/share/fonts/opentype/noto | grep -q CJK; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null) \
+	  || echo "warning: could not install fonts-noto-cjk"; \
+	else echo "note: install Noto Sans CJK (fonts-noto-cjk) for Chinese charts"; fi
+
+$(DEMO)/datapackage.json: | $(BIN)/evalkit
+	$(BIN)/evalkit synth --households 20000 --regions 6 --periods 8 --seed 2026 --out $(DEMO) --overwrite
+
+demo: install $(DEMO)/datapackage.json
+	$(BIN)/evalkit validate $(DEMO)
+	$(BIN)/evalkit indicators $(DEMO) --by hukou,urban --out reports/demo/indicators.csv
+
+test: install
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(DEMO) reports/demo

@@ -1,0 +1,124 @@
+"""The indicator catalogue, read from ``catalogue.yaml``.
+
+>>> cat = load_catalogue()
+>>> cat["access.availability_rate"].name_zh
+'可得率'
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+UNITS = ("rate", "count", "days", "yuan", "index")
+DIRECTIONS = ("higher", "lower")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    family: str
+    name_zh: str
+    name_en: str
+    formula_zh: str
+    formula_en: str
+    unit: str
+    direction: str
+    target: float | None
+    tables: tuple[str, ...]
+    columns: tuple[str, ...] = ()
+    per_service_type: bool = False
+    source: str = ""
+
+    def name(self, lang: str = "zh") -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+
+class Catalogue:
+    """Indicators and families in catalogue order; indexable by indicator id."""
+
+    def __init__(self, families: dict[str, dict], indicators: list[Indicator]):
+        self.families = families
+        self.indicators = indicators
+        self._by_id = {i.id: i for i in indicators}
+
+    def __getitem__(self, indicator_id: str) -> Indicator:
+        try:
+            return self._by_id[indicator_id]
+        except KeyError:
+            raise KeyError(f"no indicator {indicator_id!r} in the catalogue") from None
+
+    def __contains__(self, indicator_id: str) -> bool:
+        return indicator_id in self._by_id
+
+    def __iter__(self):
+        return iter(self.indicators)
+
+    def __len__(self) -> int:
+        return len(self.indicators)
+
+    def family(self, family: str) -> list[Indicator]:
+        if family not in self.families:
+            raise ValueError(f"unknown family {family!r}; known: {', '.join(self.families)}")
+        return [i for i in self.indicators if i.family == family]
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([asdict(i) for i in self.indicators])
+
+    def render(self, fmt: str = "md") -> str:
+        """The catalogue as Markdown, CSV or JSON text."""
+        rows = [asdict(i) for i in self.indicators]
+        if fmt == "json":
+            return json.dumps({"families": self.families, "indicators": rows}, ensure_ascii=False, indent=2)
+        for r in rows:
+            r["tables"] = ";".join(r["tables"])
+            r["columns"] = ";".join(r["columns"])
+        if fmt == "csv":
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            return out.getvalue()
+        if fmt == "md":
+            lines = []
+            for fam, names in self.families.items():
+                members = [r for r in rows if r["family"] == fam]
+                if not members:
+                    continue
+                lines += [f"## {names['name_en']} ({names['name_zh']})", "",
+                          "| id | 名称 | name | formula | unit | direction | target | needs |",
+                          "|---|---|---|---|---|---|---|---|"]
+                for r in members:
+                    target = "" if r["target"] is None else f"{r['target']:g}"
+                    lines.append(f"| `{r['id']}` | {r['name_zh']} | {r['name_en']} | {r['formula_en']} "
+                                 f"| {r['unit']} | {r['direction']} | {target} | {r['tables']} |")
+                lines.append("")
+            return "\n".join(lines)
+        raise ValueError(f"format must be md, csv or json, got {fmt!r}")
+
+
+@lru_cache(maxsize=1)
+def load_catalogue() -> Catalogue:
+    """The packaged catalogue, checked for complete and consistent entries."""
+    text = resources.files("evalkit").joinpath("catalogue.yaml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    families = raw["families"]
+    indicators = []
+    for entry in raw["indicators"]:
+        entry = {**entry, "tables": tuple(entry["tables"]), "columns": tuple(entry.get("columns", ()))}
+        ind = Indicator(**entry)
+        if ind.family not in families or not ind.id.startswith(ind.family + "."):
+            raise ValueError(f"catalogue: {ind.id} must belong to a known family and start with it")
+        if ind.unit not in UNITS or ind.direction not in DIRECTIONS:
+            raise ValueError(f"catalogue: {ind.id} has unit {ind.unit!r} / direction {ind.direction!r}")
+        indicators.append(ind)
+    if len({i.id for i in indicators}) != len(indicators):
+        raise ValueError("catalogue: duplicate indicator ids")
+    return Catalogue(families, indicators)

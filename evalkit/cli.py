@@ -1,0 +1,149 @@
+"""The ``evalkit`` command: synth, validate, indicators, catalogue.
+
+Exit codes: 0 success, 1 invalid data package, 2 usage or unreadable input.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .catalogue import load_catalogue
+from .io import PackageError
+from .validation import ValidationError
+
+INVALID_DATA = 1
+USAGE = 2
+
+
+def _fail(message: str, code: int = USAGE):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evalkit")
+def main():
+    """Evaluate the linkage of government assistance and charity support (政府救助与慈善帮扶衔接)."""
+
+
+@main.command()
+@click.option("--households", type=click.IntRange(min=1), required=True, help="Number of households.")
+@click.option("--regions", type=click.IntRange(min=1), required=True, help="Number of counties.")
+@click.option("--periods", type=click.IntRange(min=1), required=True, help="Number of periods.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option("--frequency", type=click.Choice(["year", "quarter", "month"]), default="quarter", show_default=True)
+@click.option("--start", default="2023-01-01", show_default=True, help="First day of the first period.")
+@click.option("--weighted", is_flag=True, help="Survey weights differing by urban/rural stratum.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def synth(households, regions, periods, seed, out, fmt, frequency, start, weighted, overwrite):
+    """Write a synthetic data package with planted truth (truth.json)."""
+    from .synth import generate
+
+    t0 = time.perf_counter()
+    try:
+        generate(out, households, regions, periods, seed, frequency=frequency, start=start,
+                 weighted=weighted, format=fmt, overwrite=overwrite)
+    except (ValueError, FileExistsError) as exc:
+        _fail(str(exc))
+    click.echo(f"wrote {out} ({households:,} households, {regions} counties, {periods} {frequency}s) "
+               f"in {time.perf_counter() - t0:.1f} s")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--frequency", type=click.Choice(["year", "quarter", "month"]), help="Overrides datapackage.json.")
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+def validate(directory, frequency, as_json):
+    """Check a data package and report every problem at once."""
+    from .package import validate as run
+
+    try:
+        report = run(directory, frequency=frequency)
+    except PackageError as exc:
+        _fail(str(exc))
+    click.echo(report.to_json() if as_json else str(report))
+    sys.exit(0 if report.ok else INVALID_DATA)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output table, .csv or .parquet.")
+@click.option("--family", help="Only this indicator family.")
+@click.option("--indicator", "indicator_ids", multiple=True, help="Only this indicator (repeatable).")
+@click.option("--by", default="", help="Household columns to break down by, comma-separated.")
+@click.option("--region", help="Only this region and the regions below it.")
+@click.option("--period", help="Only this period, e.g. 2024Q1.")
+@click.option("--min-cell", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Suppress published cells with fewer households.")
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key for pseudonyms.")
+@click.option("--quiet", is_flag=True, help="Do not print the summary.")
+def indicators(directory, out, family, indicator_ids, by, region, period, min_cell, key_file, quiet):
+    """Compute indicators and write one tidy table."""
+    from .compute import compute
+    from .package import load
+
+    if out.suffix not in (".csv", ".parquet"):
+        _fail(f"--out must end in .csv or .parquet, got {out.name}")
+    t0 = time.perf_counter()
+    try:
+        package = load(directory, key_file=key_file)
+        results = compute(package, indicators=list(indicator_ids) or None, family=family, by=by,
+                          region=region, period=period, min_cell=min_cell)
+    except ValidationError as exc:
+        click.echo(str(exc.report), err=True)
+        _fail(f"{directory} is not a valid data package; fix the errors above", INVALID_DATA)
+    except (PackageError, ValueError) as exc:
+        _fail(str(exc))
+    for problem in package.report.warnings:
+        click.echo(str(problem), err=True)
+    results.to_file(out)
+    elapsed = time.perf_counter() - t0
+    for ind, reason in results.skipped.items():
+        click.echo(f"skipped {ind}: {reason}", err=True)
+    if not quiet:
+        click.echo(summary(results, package))
+    click.echo(f"wrote {out} ({len(results.table):,} rows) in {elapsed:.1f} s")
+
+
+def summary(results, package, lang: str = "zh") -> str:
+    """A short terminal table: the top region, latest period, each rate by service type."""
+    from .schema import SERVICE_TYPES
+
+    overall = results.published()
+    overall = overall[overall["group_by"] == ""]
+    if overall.empty:
+        return "no indicator could be computed"
+    roots = package.regions.loc[package.regions["parent_id"].isna(), "region_id"].tolist()
+    region = next((r for r in roots if r in set(overall["region"])), overall["region"].iloc[0])
+    period = max(overall["period"])
+    view = overall[(overall["region"] == region) & (overall["period"] == period)]
+    catalogue = load_catalogue()
+    ids = list(dict.fromkeys(view["indicator"]))
+    lines = [f"{package.name} · region {region} · period {period}",
+             f"{'service type':<16}" + "".join(f"{catalogue[i].name(lang):>12}" for i in ids)]
+    for service in ["", *SERVICE_TYPES]:
+        rows = view[view["service_type"] == service].set_index("indicator")["value"]
+        if rows.empty:
+            continue
+        label = f"{service} {SERVICE_TYPES.get(service, '')}".strip() or "all"
+        cells = "".join(f"{rows.get(i, float('nan')):>14.1%}" for i in ids)
+        lines.append(f"{label:<16}{cells}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True)
+def catalogue(fmt):
+    """Print the indicator catalogue."""
+    click.echo(load_catalogue().render(fmt))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Computing indicators on a loaded package.
+
+>>> import evalkit
+>>> pkg = evalkit.load("data/demo")                                # doctest: +SKIP
+>>> res = evalkit.compute(pkg, family="access", by=["hukou"])      # doctest: +SKIP
+>>> res.difference("hukou", reference="local")                     # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import periods as periods_mod
+from .catalogue import Indicator, load_catalogue
+from .indicators import REGISTRY, Context
+from .indicators.base import population, psus_per_stratum, rate_statistics
+from .package import DataPackage
+from .results import COLUMNS, IndicatorResults
+from .schema import SERVICE_TYPES, TABLES
+from .stats import design_interval, ratio_variance, wilson
+
+# Household columns that make sense as groups (not identifiers, design or coordinates).
+NOT_GROUPS = {"household_id", "id_number", "name", "weight", "psu", "lon", "lat", "income_pc", "size"}
+GROUP_COLUMNS = [c.name for c in TABLES["households"].columns if c.name not in NOT_GROUPS]
+
+
+def compute(
+    package: DataPackage,
+    indicators: list[str] | None = None,
+    family: str | None = None,
+    by: list[str] | tuple[str, ...] = (),
+    region: str | None = None,
+    period: str | None = None,
+    min_cell: int = 10,
+    confidence: float = 0.95,
+    receipt_forms: tuple[str, ...] = ("service", "in_kind"),
+) -> IndicatorResults:
+    """Compute catalogued indicators per region (and every parent region), period and group.
+
+    Parameters
+    ----------
+    indicators, family : which indicators (default: every one the package supports).
+    by : household columns to break results down by, each on its own.
+    region : keep this region and the regions below it.
+    period : keep this period (a label such as ``2024Q1``).
+    min_cell : rows with fewer households than this are flagged ``suppressed``.
+    confidence : level of the confidence intervals.
+    receipt_forms : assistance forms that count as having received a service.
+    """
+    catalogue = load_catalogue()
+    selected = _select(catalogue, indicators, family)
+    by = _check_by(by)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    if int(min_cell) < 0:
+        raise ValueError(f"min_cell must be >= 0, got {min_cell}")
+    scope_periods = package.periods
+    if period is not None:
+        period = periods_mod.parse(period, package.frequency)
+        if period not in package.periods:
+            raise ValueError(f"period {period} is outside the package's data ({_span(package.periods)})")
+        scope_periods = [period]
+    closure = package.region_closure()
+    if region is not None:
+        if region not in set(package.regions["region_id"]):
+            raise ValueError(f"region {region!r} is not in the package's regions table")
+        closure = closure[closure["ancestor"].isin(package.descendants(region))]
+
+    ctx = Context(package, scope_periods, tuple(receipt_forms))
+    rows, skipped = [], {}
+    cells = psus = None
+    for ind in selected:
+        reason = _missing(package, ind)
+        if reason:
+            skipped[ind.id] = reason
+            continue
+        if cells is None:
+            cells = population(ctx, closure, by)
+            psus = psus_per_stratum(ctx) if package.weighted else None
+        stats = rate_statistics(REGISTRY[ind.id](ctx), ctx, closure, by, package.weighted)
+        rows.append(_finish(ind, stats, cells, psus, ctx, package.weighted, confidence, int(min_cell)))
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
+    return IndicatorResults(_order(table, by, selected), skipped, int(min_cell))
+
+
+def _finish(ind: Indicator, stats, cells, psus, ctx, weighted, confidence, min_cell) -> pd.DataFrame:
+    """Sufficient statistics to tidy rows, on the full grid of cells (empty ones get NaN)."""
+    keys = {"period": ctx.periods}
+    if ind.per_service_type:
+        keys["service_type"] = list(SERVICE_TYPES)
+    grid = cells.drop(columns="households")
+    for key, values in keys.items():
+        grid = grid.merge(pd.DataFrame({key: values}), how="cross")
+    cell = ["region", "group_by", "group", *keys]
+    if weighted:
+        per_cell = ratio_variance(stats, psus, cell)
+        per_cell = per_cell.merge(stats.groupby(cell, dropna=False)["n"].sum().reset_index(), on=cell)
+    else:
+        per_cell = stats.rename(columns={"SX": "X", "SY": "Y"})
+    out = grid.merge(per_cell, on=cell, how="left")
+    out["n"] = out["n"].fillna(0).astype("int64")
+    out["denominator"] = out["X"].fillna(0.0)
+    out["numerator"] = out["Y"].fillna(0.0)
+    defined = out["denominator"] > 0
+    out["value"] = np.where(defined, out["numerator"] / out["denominator"].where(defined), np.nan)
+    if weighted:
+        out["ci_low"], out["ci_high"] = design_interval(out["value"], out["variance"], out["n"], confidence)
+    else:
+        out["ci_low"], out["ci_high"] = wilson(out["numerator"], out["denominator"], confidence)
+    out["suppressed"] = out["n"] < min_cell
+    out["note"] = np.where(defined, "", "no household in the denominator")
+    out["indicator"] = ind.id
+    out["family"] = ind.family
+    if not ind.per_service_type:
+        out["service_type"] = ""
+    return out[COLUMNS]
+
+
+def _order(table: pd.DataFrame, by, selected) -> pd.DataFrame:
+    rank = {
+        "indicator": {i.id: k for k, i in enumerate(selected)},
+        "service_type": {s: k for k, s in enumerate(["", *SERVICE_TYPES])},
+        "group_by": {g: k for k, g in enumerate(["", *by])},
+    }
+    keys = ["indicator", "service_type", "region", "period", "group_by", "group"]
+    sort = table.assign(**{f"_{c}": table[c].map(m) for c, m in rank.items()})
+    sort = sort.sort_values([f"_{c}" if c in rank else c for c in keys], kind="stable")
+    return sort[COLUMNS].reset_index(drop=True)
+
+
+def _select(catalogue, indicators, family) -> list[Indicator]:
+    chosen = list(catalogue) if family is None else catalogue.family(family)
+    if indicators is not None:
+        unknown = [i for i in indicators if i not in catalogue]
+        if unknown:
+            raise ValueError(f"unknown indicator(s) {', '.join(unknown)}; see `evalkit catalogue`")
+        chosen = [i for i in chosen if i.id in set(indicators)]
+    return [i for i in chosen if i.id in REGISTRY]
+
+
+def _check_by(by) -> list[str]:
+    if isinstance(by, str):
+        by = [b for b in by.split(",") if b]
+    bad = [b for b in by if b not in GROUP_COLUMNS]
+    if bad:
+        raise ValueError(f"cannot group by {', '.join(bad)}; household columns to group by: {', '.join(GROUP_COLUMNS)}")
+    return list(dict.fromkeys(by))
+
+
+def _missing(package: DataPackage, ind: Indicator) -> str:
+    """Why an indicator cannot be computed on this package ('' when it can)."""
+    absent = [t for t in ind.tables if not package.has(t)]
+    if absent:
+        return f"needs the {', '.join(absent)} table(s), which the package does not have"
+    empty = [c for c in ind.columns if not package.has_values(*c.split("."))]
+    if empty:
+        return f"needs values in {', '.join(empty)}, which are all empty"
+    if not package.periods:
+        return "the package has no dated records, so no period to report"
+    return ""
+
+
+def _span(labels: list[str]) -> str:
+    return f"{labels[0]} to {labels[-1]}" if labels else "no dated records"

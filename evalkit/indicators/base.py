@@ -1,0 +1,163 @@
+"""Machinery shared by every indicator family.
+
+An indicator is a function registered under its catalogue id that returns a
+:class:`Rate`: Ibis tables of the household units in its numerator and denominator.
+:func:`rate_statistics` turns a Rate into sufficient statistics per region (with every
+ancestor region), period, service type and group, in the engine; :mod:`evalkit.stats`
+finishes the intervals in Python.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import ibis
+import pandas as pd
+
+from .. import periods as periods_mod
+from ..catalogue import load_catalogue
+from ..package import DataPackage
+from ..schema import SERVICE_TYPES
+
+KEYS = ("period", "service_type")
+OVERALL = ""
+
+
+@dataclass
+class Rate:
+    """Households in the numerator and in the denominator of a rate.
+
+    Each table has ``household_id`` and the keys among ``period`` and ``service_type``
+    that it varies by, one row per unit. The numerator must be a subset of the
+    denominator. A denominator of ``None`` means every household; a denominator without
+    a key applies to every value of that key (e.g. all households, in every period).
+    """
+
+    numerator: ibis.Table
+    denominator: ibis.Table | None = None
+
+
+@dataclass
+class Context:
+    """What an indicator function may read: the package and the run's settings."""
+
+    package: DataPackage
+    periods: list[str]
+    receipt_forms: tuple[str, ...] = ("service", "in_kind")
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def table(self, name: str) -> ibis.Table:
+        return self.package.tables[name]
+
+    def periods_table(self) -> ibis.Table:
+        frame = periods_mod.table(self.periods, self.package.frequency)
+        for c in ("period_start", "period_end"):
+            frame[c] = pd.to_datetime(frame[c]).dt.date
+        return ibis.memtable(frame)
+
+    def period_of(self, day: ibis.Value) -> ibis.Value:
+        return periods_mod.expr(day, self.package.frequency)
+
+    def cached(self, key: str, build: Callable[[], ibis.Table]) -> ibis.Table:
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+
+IndicatorFunction = Callable[[Context], Rate]
+REGISTRY: dict[str, IndicatorFunction] = {}
+
+
+def indicator(indicator_id: str) -> Callable[[IndicatorFunction], IndicatorFunction]:
+    """Register the function computing a catalogued indicator."""
+    if indicator_id not in load_catalogue():
+        raise KeyError(f"{indicator_id} is not in catalogue.yaml; add it there first")
+
+    def register(fn: IndicatorFunction) -> IndicatorFunction:
+        REGISTRY[indicator_id] = fn
+        return fn
+
+    return register
+
+
+def rate_statistics(rate: Rate, ctx: Context, closure: pd.DataFrame, by: list[str], weighted: bool) -> pd.DataFrame:
+    """Sufficient statistics of a rate for every region, key and group, computed in the engine.
+
+    Returns one row per cell (``region, group_by, group`` and the rate's keys) and, for
+    weighted data, per stratum: ``n`` (households in the denominator), ``SX``/``SY`` (sums
+    of weights over denominator and numerator) and, weighted, the PSU-level cross sums
+    ``SXX, SXY, SYY``.
+    """
+    keys = [k for k in KEYS if k in rate.numerator.columns]
+    units = _households(ctx, closure, by, weighted)
+    frames = []
+    for group_by in [OVERALL, *by]:
+        hh = units.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else units[f"g_{group_by}"])
+        den_keys = [k for k in keys if rate.denominator is not None and k in rate.denominator.columns]
+        den = hh if rate.denominator is None else rate.denominator.join(hh, "household_id")
+        num = rate.numerator.join(hh, "household_id")
+        level = ["region", "group", *(["stratum", "psu"] if weighted else [])]
+        den_stats = den.group_by([*level, *den_keys]).agg(X=den.w.sum(), n=den.count())
+        num_stats = num.group_by([*level, *keys]).agg(Y=num.w.sum())
+        for k in keys:
+            if k not in den_keys:
+                den_stats = den_stats.cross_join(_key_values(ctx, k))
+        cells = den_stats.left_join(num_stats, [*level, *keys]).select(
+            *level, *keys, "X", "n", Y=ibis.coalesce(num_stats.Y, 0.0)
+        )
+        cell = ["region", "group", *keys]
+        if weighted:
+            cells = cells.group_by([*cell, "stratum"]).agg(
+                n=cells.n.sum(), SX=cells.X.sum(), SY=cells.Y.sum(),
+                SXX=(cells.X * cells.X).sum(), SXY=(cells.X * cells.Y).sum(), SYY=(cells.Y * cells.Y).sum(),
+            )
+        else:
+            cells = cells.group_by(cell).agg(n=cells.n.sum(), SX=cells.X.sum(), SY=cells.Y.sum())
+        frame = ctx.package.con.execute(cells)
+        frame.insert(1, "group_by", group_by)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def population(ctx: Context, closure: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Households per region and group: the cells every rate reports, even when empty."""
+    units = _households(ctx, closure, by, weighted=False)
+    frames = []
+    for group_by in [OVERALL, *by]:
+        group = ibis.literal(OVERALL) if group_by == OVERALL else units[f"g_{group_by}"]
+        frame = ctx.package.con.execute(units.group_by(region=units.region, group=group).agg(households=units.count()))
+        frame.insert(1, "group_by", group_by)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def psus_per_stratum(ctx: Context) -> pd.Series:
+    hh = ctx.table("households")
+    stratum = hh.stratum.fill_null("")
+    psu = ibis.coalesce(hh.psu, hh.household_id)
+    frame = ctx.package.con.execute(
+        hh.group_by(stratum=stratum).agg(psus=psu.nunique())
+    )
+    return frame.set_index("stratum")["psus"]
+
+
+def _households(ctx: Context, closure: pd.DataFrame, by: list[str], weighted: bool) -> ibis.Table:
+    """Households with weight, design columns and group values, once per ancestor region."""
+    hh = ctx.table("households")
+    cols = {
+        "household_id": hh.household_id,
+        "region_id": hh.region_id,
+        "w": hh.weight.fill_null(1.0).cast("float64") if weighted else ibis.literal(1.0),
+    }
+    if weighted:
+        cols["stratum"] = hh.stratum.fill_null("")
+        cols["psu"] = ibis.coalesce(hh.psu, hh.household_id)
+    for col in by:
+        cols[f"g_{col}"] = hh[col].cast("string").fill_null("(missing)")
+    regions = ibis.memtable(closure.rename(columns={"ancestor": "region"}))
+    return hh.select(**cols).join(regions, "region_id").drop("region_id")
+
+
+def _key_values(ctx: Context, key: str) -> ibis.Table:
+    values = ctx.periods if key == "period" else list(SERVICE_TYPES)
+    return ibis.memtable(pd.DataFrame({key: values}))

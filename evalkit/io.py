@@ -1,0 +1,175 @@
+"""Reading a data package's files into the engine as raw text tables.
+
+Every file becomes a DuckDB table of VARCHAR columns plus ``_row`` (the 1-based data row),
+so that types are parsed and checked in one place and row numbers can be reported.
+CSV may be UTF-8 (with or without BOM) or GBK/GB18030; Excel and Parquet are read as is.
+"""
+from __future__ import annotations
+
+import codecs
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine import literal, quote, sql
+from .schema import TABLES
+
+SUFFIXES = (".parquet", ".csv", ".xlsx", ".xls")
+
+
+class PackageError(Exception):
+    """A data package cannot be read at all (missing directory, unreadable file)."""
+
+
+@dataclass
+class SourceFile:
+    table: str
+    path: Path
+
+    @property
+    def kind(self) -> str:
+        return self.path.suffix.lower().lstrip(".")
+
+    def where(self, row: int) -> str:
+        """How a user finds a data row in this file: spreadsheet line or Parquet row."""
+        return f"row {row}" if self.kind == "parquet" else f"line {row + 1}"
+
+
+def read_descriptor(directory: Path) -> dict:
+    """The optional ``datapackage.json`` (name, frequency, resources)."""
+    path = directory / "datapackage.json"
+    if not path.exists():
+        return {}
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise PackageError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(meta, dict):
+        raise PackageError(f"{path}: expected a JSON object")
+    return meta
+
+
+def find_files(directory: Path, meta: dict) -> dict[str, SourceFile]:
+    """Map table names to files: the descriptor's ``resources`` first, then file names."""
+    found: dict[str, SourceFile] = {}
+    for res in meta.get("resources", []) or []:
+        name, rel = res.get("name"), res.get("path")
+        if name not in TABLES:
+            raise PackageError(f"datapackage.json names an unknown table {name!r} (known: {', '.join(TABLES)})")
+        path = directory / rel
+        if not path.exists():
+            raise PackageError(f"datapackage.json lists {rel} for {name}, but {path} does not exist")
+        found[name] = SourceFile(name, path)
+    described = set(found)
+    stems = {stem.lower(): t.name for t in TABLES.values() for stem in (t.name, *t.aliases)}
+    for path in sorted(directory.iterdir()):
+        name = stems.get(path.stem.lower())
+        if path.suffix.lower() not in SUFFIXES or name is None or name in described:
+            continue
+        if name in found:
+            raise PackageError(f"two files for table {name}: {found[name].path.name} and {path.name}; keep one")
+        found[name] = SourceFile(name, path)
+    return found
+
+
+def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
+    """UTF-8 (BOM or not) or GB18030 (a superset of GBK) by strict decoding of the head."""
+    head = path.read_bytes()[:sample_bytes] if path.stat().st_size <= sample_bytes else _head(path, sample_bytes)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes  # unusual exports (UTF-16 from old Excel)
+
+    best = from_bytes(head).best()
+    if best is None:
+        raise PackageError(f"{path}: cannot tell the text encoding (tried UTF-8 and GBK/GB18030)")
+    return best.encoding
+
+
+def _head(path: Path, n: int) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def _to_utf8(src: Path, encoding: str, dest: Path) -> None:
+    """Stream a non-UTF-8 CSV into UTF-8 for the engine's reader (bounded memory)."""
+    with open(src, encoding=encoding, newline="") as fin, open(dest, "w", encoding="utf-8", newline="") as fout:
+        line_no = 0
+        try:
+            for line_no, line in enumerate(fin, start=1):
+                fout.write(line)
+        except UnicodeDecodeError as exc:
+            raise PackageError(f"{src.name}: line {line_no + 1} is not valid {encoding} text ({exc.reason})") from exc
+
+
+def load_raw(con, source: SourceFile, raw_name: str, workdir: Path) -> list[str]:
+    """Create ``raw_name`` (all VARCHAR plus ``_row``) from a file; return its original headers."""
+    path = source.path
+    try:
+        if source.kind == "csv":
+            encoding = detect_encoding(path)
+            if encoding not in ("utf-8", "utf-8-sig"):
+                utf8 = workdir / f"{raw_name}.csv"
+                _to_utf8(path, encoding, utf8)
+                path = utf8
+            relation = f"read_csv({literal(str(path))}, all_varchar=true, header=true)"
+            sql(con, "SET preserve_insertion_order = true")  # so row numbers follow the file
+            try:
+                sql(con, f"CREATE TABLE {raw_name} AS SELECT row_number() OVER () AS _row, * FROM {relation}")
+            finally:
+                sql(con, "SET preserve_insertion_order = false")
+        elif source.kind == "parquet":
+            relation = f"read_parquet({literal(str(path))}, file_row_number=true)"
+            cols = [r[0] for r in sql(con, f"DESCRIBE SELECT * FROM {relation}") if r[0] != "file_row_number"]
+            casts = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in cols)
+            sql(con, f"CREATE TABLE {raw_name} AS SELECT file_row_number + 1 AS _row, {casts} FROM {relation}")
+        else:
+            import pandas as pd
+
+            frame = pd.read_excel(path, dtype=object)
+            frame = frame.astype("string").astype(object).where(frame.notna(), None)
+            frame.insert(0, "_row", range(1, len(frame) + 1))
+            con.con.register("_excel_frame", frame)
+            try:
+                casts = ", ".join(
+                    f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in frame.columns if c != "_row"
+                )
+                sql(con, f"CREATE TABLE {raw_name} AS SELECT _row, {casts} FROM _excel_frame")
+            finally:
+                con.con.unregister("_excel_frame")
+    except PackageError:
+        raise
+    except Exception as exc:  # the engine's and pandas' reader errors, named by file
+        raise PackageError(f"{source.path.name}: cannot be read as {source.kind.upper()} ({_first_line(exc)})") from exc
+    return [r[0] for r in sql(con, f"DESCRIBE {raw_name}") if r[0] != "_row"]
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def temp_path(final: Path) -> Path:
+    """A sibling path to write to before an atomic rename onto ``final``."""
+    return final.with_name(f".{final.name}.{os.getpid()}.tmp")
+
+
+def atomic_write(final: Path, write) -> Path:
+    """Call ``write(tmp_path)`` then rename onto ``final``; nothing half-written is left behind."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(final)
+    try:
+        write(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+    return final

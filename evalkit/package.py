@@ -1,0 +1,378 @@
+"""Loading a data package: read, map headers, parse types, pseudonymise, validate.
+
+>>> pkg = load("data/demo")                            # doctest: +SKIP
+>>> pkg.frequency, pkg.periods[:2], sorted(pkg.tables)  # doctest: +SKIP
+('quarter', ['2023Q1', '2023Q2'], ['assistance', 'cases', ...])
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import engine, periods
+from .engine import literal, quote, sql
+from .io import PackageError, SourceFile, find_files, load_raw, read_descriptor
+from .privacy import ID_PATTERN, hmac_sql, id_number_problem_sql, pseudonym_key
+from .schema import FALSE_SPELLINGS, TABLES, TRUE_SPELLINGS, Column, Table
+from .validation import MAX_EXAMPLES, ValidationError, ValidationReport
+
+DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"]
+
+# Dates a period is read from, per table (the first non-null one in this order).
+PERIOD_DATES = {"needs": "identified_on", "assistance": "start_on", "cases": "applied_on"}
+
+
+@dataclass
+class DataPackage:
+    """A validated, pseudonymised package held in the engine.
+
+    ``tables`` maps each table the package has to an Ibis table with every canonical
+    column (missing optional columns are NULL). Identity numbers are ``id_hash`` and
+    names are gone.
+    """
+
+    name: str
+    path: Path
+    frequency: str
+    con: object
+    tables: dict
+    report: ValidationReport
+    periods: list[str] = field(default_factory=list)
+    regions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    weighted: bool = False
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def has(self, *names: str) -> bool:
+        return all(n in self.tables for n in names)
+
+    def has_values(self, table: str, column: str) -> bool:
+        """True when the table exists and the column holds at least one value."""
+        if table not in self.tables:
+            return False
+        return bool(sql(self.con, f"SELECT count({quote(column)}) FROM {table}")[0][0])
+
+    def region_closure(self) -> pd.DataFrame:
+        """Every (region_id, ancestor) pair, each region its own ancestor, for roll-ups."""
+        parent = dict(zip(self.regions["region_id"], self.regions["parent_id"]))
+        rows = []
+        for region in self.regions["region_id"]:
+            node, seen = region, set()
+            while node is not None and not pd.isna(node) and node not in seen:
+                rows.append((region, node))
+                seen.add(node)
+                node = parent.get(node)
+        return pd.DataFrame(rows, columns=["region_id", "ancestor"])
+
+    def descendants(self, region: str) -> set[str]:
+        closure = self.region_closure()
+        return set(closure.loc[closure["ancestor"] == region, "region_id"])
+
+
+def load(path, key_file=None, frequency: str | None = None, memory_limit: str | None = None) -> DataPackage:
+    """Load and validate a data package directory; raise :class:`ValidationError` on errors.
+
+    Warnings stay on ``package.report``.
+    """
+    package = _read(Path(path), key_file, frequency, memory_limit)
+    if not package.report.ok:
+        raise ValidationError(package.report)
+    return package
+
+
+def validate(path, frequency: str | None = None) -> ValidationReport:
+    """Every problem in a package, errors and warnings, without raising for errors."""
+    return _read(Path(path), None, frequency, None).report
+
+
+def _read(directory: Path, key_file, frequency, memory_limit) -> DataPackage:
+    if not directory.is_dir():
+        raise PackageError(f"{directory}: no such directory (a data package is a directory of table files)")
+    meta = read_descriptor(directory)
+    frequency = periods.check_frequency(frequency or meta.get("frequency", "year"))
+    files = find_files(directory, meta)
+    report = ValidationReport(meta.get("name") or directory.name)
+    for t in TABLES.values():
+        if t.required and t.name not in files:
+            report.add("error", t.name, f"{t.name}.csv|.parquet|.xlsx", "", "required table", 0,
+                       f"the package needs a {t.name} table (file named {t.name} or {'/'.join(t.aliases)})")
+    con = engine.connect(memory_limit=memory_limit)
+    key = pseudonym_key(key_file)
+    loader = _Loader(con, files, report, key, frequency)
+    with tempfile.TemporaryDirectory(prefix="evalkit-read-") as tmp:
+        loader.read_all(Path(tmp))
+    loader.check_all()
+    tables = {name: con.table(name) for name in loader.loaded}
+    pkg = DataPackage(report.package, directory, frequency, con, tables, report)
+    pkg.rows = {name: int(sql(con, f"SELECT count(*) FROM {name}")[0][0]) for name in loader.loaded}
+    if "regions" in loader.loaded:
+        pkg.regions = con.table("regions").select("region_id", "name", "parent_id", "level", "reform_period").execute()
+    if "households" in loader.loaded:
+        lo, hi, n = sql(con, "SELECT min(weight), max(weight), count(weight) FROM households")[0]
+        pkg.weighted = bool(n) and not (lo == hi == 1)
+    pkg.periods = loader.period_span()
+    return pkg
+
+
+class _Loader:
+    """One pass over a package: raw tables in, typed tables out, problems recorded."""
+
+    def __init__(self, con, files: dict[str, SourceFile], report: ValidationReport, key: bytes, frequency: str):
+        self.con, self.files, self.report, self.key, self.frequency = con, files, report, key, frequency
+        self.columns: dict[str, dict[str, str]] = {}  # table -> canonical -> raw header
+        self.loaded: list[str] = []
+        self.hash_household_ids = False
+
+    # -- reading ----------------------------------------------------------------
+    def read_all(self, tmp: Path) -> None:
+        for name in TABLES:  # schema order: households before tables that refer to them
+            if name not in self.files:
+                continue
+            source = self.files[name]
+            try:
+                headers = load_raw(self.con, source, f"raw_{name}", tmp)
+            except PackageError as exc:
+                self.report.add("error", name, source.path.name, "", "readable file", 0, str(exc))
+                continue
+            self.columns[name] = self._map_headers(TABLES[name], source, headers)
+        if "households" in self.columns and "household_id" in self.columns["households"]:
+            raw = quote(self.columns["households"]["household_id"])
+            ids_shaped = sql(self.con, f"SELECT count(*) FROM raw_households WHERE regexp_full_match(trim({raw}), '{ID_PATTERN[1:-1]}')")[0][0]
+            if ids_shaped:
+                self.hash_household_ids = True
+                self._warn("households", "household_id", "personal identifiers", ids_shaped,
+                           "household ids shaped like identity numbers are pseudonymised in every table")
+        for name in self.columns:
+            self._parse(name)
+        for name in self.columns:
+            sql(self.con, f"DROP TABLE IF EXISTS raw_{name}")
+
+    def _map_headers(self, table: Table, source: SourceFile, headers: list[str]) -> dict[str, str]:
+        lookup = {}
+        for col in table.columns:
+            for spelling in (col.name, *col.aliases):
+                lookup.setdefault(_norm_header(spelling), col.name)
+        mapping: dict[str, str] = {}
+        unknown = []
+        for header in headers:
+            canonical = lookup.get(_norm_header(header))
+            if canonical is None:
+                unknown.append(header)
+            elif canonical in mapping:
+                self._error(table.name, canonical, "one column per field", 0,
+                            f"headers {mapping[canonical]!r} and {header!r} both mean {canonical}; keep one")
+            else:
+                mapping[canonical] = header
+        for col in table.columns:
+            if col.required and col.name not in mapping:
+                names = " / ".join((col.name, *col.aliases))
+                self._error(table.name, col.name, "required column", 0, f"a column headed {names}")
+        if unknown:
+            self._warn(table.name, ", ".join(unknown), "unknown columns", 0,
+                       f"ignored (known columns: {', '.join(table.names)})")
+        return mapping
+
+    def _parse(self, name: str) -> None:
+        """Type-check every mapped column, then build the typed table."""
+        table, mapping = TABLES[name], self.columns[name]
+        key_raw = quote(mapping[table.key]) if table.key in mapping else None
+        selects = ["_row"]
+        for col in table.columns:
+            raw = mapping.get(col.name)
+            value = f"NULLIF(TRIM({quote(raw)}), '')" if raw else "NULL"
+            typed = _convert_sql(col, value)
+            if raw and col.kind != "string":
+                self._examples_check(name, col.name, "type", _expected(col),
+                                     f"raw_{name}", f"{value} IS NOT NULL AND ({typed}) IS NULL",
+                                     key_raw, show=value, personal=col.personal)
+            if col.name == "id_number" and raw:
+                self._examples_check(name, col.name, "identity number check digit",
+                                     "18 digits (last may be X) with a valid GB 11643 check digit",
+                                     f"raw_{name}", id_number_problem_sql(value), key_raw, show=None, personal=True)
+            if col.personal:
+                if col.name == "id_number":
+                    selects.append(f"{hmac_sql(typed, self.key)} AS id_hash")
+                continue  # names (and any other personal column) never leave the loader
+            if col.name == "household_id" and self.hash_household_ids:
+                typed = hmac_sql(typed, self.key)
+            selects.append(f"{typed} AS {quote(col.name)}")
+        sql(self.con, f"CREATE TABLE {name} AS SELECT {', '.join(selects)} FROM raw_{name}")
+        self.loaded.append(name)
+
+    # -- checks on typed tables ---------------------------------------------------
+    def check_all(self) -> None:
+        for name in self.loaded:
+            table = TABLES[name]
+            for col in table.columns:
+                if col.personal or col.name not in self.columns[name]:
+                    continue
+                c = quote(col.name)
+                if not col.nullable:
+                    self._examples_check(name, col.name, "missing values", "a value in every row",
+                                         name, f"{c} IS NULL", quote(table.key), show=None)
+                if col.minimum is not None:
+                    self._examples_check(name, col.name, "range", f"values >= {col.minimum:g}",
+                                         name, f"{c} < {col.minimum}", quote(table.key), show=c)
+                if col.maximum is not None:
+                    self._examples_check(name, col.name, "range", f"values <= {col.maximum:g}",
+                                         name, f"{c} > {col.maximum}", quote(table.key), show=c)
+                if col.references:
+                    self._check_reference(name, col)
+            if table.key in self.columns[name]:
+                self._check_unique(name, table.key)
+            for earlier, later in table.date_order:
+                if earlier in self.columns[name] and later in self.columns[name]:
+                    self._examples_check(
+                        name, f"{earlier}, {later}", "date order", f"{earlier} on or before {later}", name,
+                        f"{quote(earlier)} IS NOT NULL AND {quote(later)} IS NOT NULL AND {quote(later)} < {quote(earlier)}",
+                        quote(table.key), show=f"{quote(earlier)} || ' > ' || {quote(later)}",
+                    )
+        self._check_period_dates()
+        if "regions" in self.loaded:
+            self._check_region_tree()
+
+    def _check_reference(self, name: str, col: Column) -> None:
+        target_table, target_col = col.references.split(".")
+        if target_table not in self.loaded or target_col not in self.columns.get(target_table, {}):
+            if target_table not in self.files and col.name in self.columns[name]:
+                self._warn(name, col.name, "reference not checked", 0,
+                           f"refers to {target_table}, which the package does not have")
+            return
+        c = quote(col.name)
+        self._examples_check(
+            name, col.name, "foreign key", f"every value to be a {target_col} in {self.files[target_table].path.name}",
+            name, f"{c} IS NOT NULL AND {c} NOT IN (SELECT {quote(target_col)} FROM {target_table} WHERE {quote(target_col)} IS NOT NULL)",
+            quote(TABLES[name].key), show=c,
+        )
+
+    def _check_unique(self, name: str, key: str) -> None:
+        k = quote(key)
+        rows = sql(self.con, f"""
+            SELECT {k}, count(*) AS n, list(_row ORDER BY _row)[1:3] FROM {name}
+            WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1 ORDER BY min(_row)""")
+        if rows:
+            source = self.files[name]
+            examples = [f"{v!r} at " + ", ".join(source.where(r) for r in rs) for v, _, rs in rows[:MAX_EXAMPLES]]
+            self._error(name, key, "unique key", sum(n for _, n, _ in rows),
+                        f"each {key} once ({len(rows)} value(s) repeat)", examples)
+
+    def _check_period_dates(self) -> None:
+        for name, column in PERIOD_DATES.items():
+            if name not in self.loaded or column not in self.columns[name]:
+                continue
+            missing, total = sql(self.con, f"SELECT count(*) - count({column}), count(*) FROM {name}")[0]
+            if missing:
+                self._warn(name, column, "missing dates", missing,
+                           f"{missing / total:.1%} of rows have no {column} and fall in no period")
+
+    def _check_region_tree(self) -> None:
+        regions = self.con.table("regions").select("_row", "region_id", "parent_id", "reform_period").execute()
+        parent = dict(zip(regions["region_id"], regions["parent_id"]))
+        cyclic = []
+        for region in parent:
+            node, seen = region, set()
+            while node in parent and node not in seen:
+                seen.add(node)
+                node = parent[node]
+            if node in seen:
+                cyclic.append(region)
+        if cyclic:
+            self._error("regions", "parent_id", "region tree", len(cyclic),
+                        "parents that lead up to a root, never back to the region itself",
+                        [repr(r) for r in cyclic[:MAX_EXAMPLES]])
+        bad = []
+        for row, value in zip(regions["_row"], regions["reform_period"]):
+            if value is None or pd.isna(value):
+                continue
+            try:
+                periods.parse(value, self.frequency)
+            except ValueError:
+                bad.append(f"{self.files['regions'].where(int(row))}: {value!r}")
+        if bad:
+            self._error("regions", "reform_period", "period label", len(bad),
+                        f"a {self.frequency} period such as {periods.label(pd.Timestamp('2024-01-01').date(), self.frequency)}, or empty",
+                        bad[:MAX_EXAMPLES])
+
+    # -- helpers ----------------------------------------------------------------
+    def period_span(self) -> list[str]:
+        bounds = [
+            sql(self.con, f"SELECT min({c}), max({c}) FROM {t}")[0]
+            for t, c in PERIOD_DATES.items()
+            if t in self.loaded
+        ]
+        firsts = [b[0] for b in bounds if b[0] is not None]
+        lasts = [b[1] for b in bounds if b[1] is not None]
+        return periods.span(min(firsts), max(lasts), self.frequency) if firsts else []
+
+    def _examples_check(self, name, column, check, expected, relation, predicate, key, show, personal=False):
+        """Count rows of ``relation`` matching ``predicate`` and record the first few as examples."""
+        count = sql(self.con, f"SELECT count(*) FROM {relation} WHERE {predicate}")[0][0]
+        if not count:
+            return
+        key_sql = key or "NULL"
+        show_sql = "NULL" if personal or show is None else show
+        rows = sql(self.con, f"""
+            SELECT _row, {key_sql}, {show_sql} FROM {relation} WHERE {predicate} ORDER BY _row LIMIT {MAX_EXAMPLES}""")
+        source = self.files[name]
+        examples = []
+        for row, keyval, shown in rows:
+            text = source.where(int(row))
+            if key and keyval is not None and not (self.hash_household_ids and TABLES[name].key == "household_id"):
+                text += f" ({TABLES[name].key}={keyval})"
+            if shown is not None:
+                text += f": {shown!r}"
+            examples.append(text)
+        self._error(name, column, check, count, expected, examples)
+
+    def _error(self, table, column, check, count, expected, examples=()):
+        self.report.add("error", table, self._file(table), column, check, count, expected, examples)
+
+    def _warn(self, table, column, check, count, expected, examples=()):
+        self.report.add("warning", table, self._file(table), column, check, count, expected, examples)
+
+    def _file(self, table: str) -> str:
+        return self.files[table].path.name if table in self.files else table
+
+
+def _norm_header(text: str) -> str:
+    return "".join(str(text).split()).lower().replace("（", "(").replace("）", ")")
+
+
+def _convert_sql(col: Column, value: str) -> str:
+    """SQL turning a trimmed text value into the column's type; NULL when it does not parse."""
+    if col.kind == "string":
+        return value
+    if col.kind == "float":
+        return f"TRY_CAST(REPLACE({value}, ',', '') AS DOUBLE)"
+    if col.kind == "int":
+        d = f"TRY_CAST({value} AS DOUBLE)"
+        return f"CASE WHEN {d} = FLOOR({d}) THEN CAST({d} AS BIGINT) END"
+    if col.kind == "date":
+        formats = "[" + ", ".join(literal(f) for f in DATE_FORMATS) + "]"
+        return f"CAST(try_strptime({value}, {formats}) AS DATE)"
+    if col.kind == "bool":
+        yes = ", ".join(literal(s) for s in TRUE_SPELLINGS)
+        no = ", ".join(literal(s) for s in FALSE_SPELLINGS)
+        return f"CASE WHEN lower({value}) IN ({yes}) THEN TRUE WHEN lower({value}) IN ({no}) THEN FALSE END"
+    if col.kind == "enum":
+        whens = " ".join(
+            f"WHEN lower({value}) IN ({', '.join(literal(s.lower()) for s in (canon, *spellings))}) THEN {literal(canon)}"
+            for canon, spellings in col.values.items()
+        )
+        return f"CASE {whens} END"
+    raise ValueError(f"unknown column kind {col.kind!r}")
+
+
+def _expected(col: Column) -> str:
+    if col.kind == "int":
+        return "a whole number"
+    if col.kind == "float":
+        return "a number"
+    if col.kind == "date":
+        return "a date such as 2024-03-01 (also 2024/3/1, 20240301, 2024年3月1日)"
+    if col.kind == "bool":
+        return "yes or no (1/0, true/false, 是/否)"
+    allowed = ", ".join(f"{k} ({'/'.join(v)})" if v else k for k, v in col.values.items())
+    return f"one of {allowed}"

@@ -1,0 +1,71 @@
+"""Problems found in a data package, reported all at once.
+
+A :class:`Problem` names the file, the column, the check, how many rows fail, what was
+expected and the first example rows. Errors stop a load; warnings are shown and kept.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class Problem:
+    severity: str  # "error" | "warning"
+    table: str
+    file: str
+    column: str
+    check: str
+    count: int
+    expected: str
+    examples: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        where = f"{self.file} · {self.column}" if self.column else self.file
+        rows = f"{self.count} row{'s' if self.count != 1 else ''}: " if self.count else ""
+        text = f"{self.severity.upper():7} {where} · {self.check}: {rows}{self.expected}"
+        if self.examples:
+            text += "\n          e.g. " + "; ".join(self.examples)
+        return text
+
+
+@dataclass
+class ValidationReport:
+    package: str
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, severity, table, file, column, check, count, expected, examples=()):
+        self.problems.append(Problem(severity, table, file, column, check, int(count), expected, list(examples)))
+
+    def __str__(self) -> str:
+        head = (
+            f"{self.package}: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"
+            if self.problems
+            else f"{self.package}: valid"
+        )
+        return "\n".join([head, *(str(p) for p in self.errors + self.warnings)])
+
+    def to_json(self) -> str:
+        return json.dumps([asdict(p) for p in self.problems], ensure_ascii=False, indent=2)
+
+
+class ValidationError(Exception):
+    """Raised by :func:`evalkit.load` when a package has errors; carries the full report."""
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        super().__init__(str(report))
