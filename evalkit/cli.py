@@ -127,15 +127,23 @@ def summary(results, package, lang: str = "zh") -> str:
     catalogue = load_catalogue()
     ids = list(dict.fromkeys(view["indicator"]))
     lines = [f"{package.name} · region {region} · period {period}",
-             f"{'service type':<16}" + "".join(f"{catalogue[i].name(lang):>12}" for i in ids)]
+             _pad("service type", 24) + "".join(_pad(catalogue[i].name(lang), 12, right=True) for i in ids)]
     for service in ["", *SERVICE_TYPES]:
         rows = view[view["service_type"] == service].set_index("indicator")["value"]
         if rows.empty:
             continue
         label = f"{service} {SERVICE_TYPES.get(service, '')}".strip() or "all"
-        cells = "".join(f"{rows.get(i, float('nan')):>14.1%}" for i in ids)
-        lines.append(f"{label:<16}{cells}")
+        lines.append(_pad(label, 24) + "".join(_pad(f"{rows.get(i, float('nan')):.1%}", 12, right=True) for i in ids))
     return "\n".join(lines)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    """Pad to a terminal width, counting Chinese characters as two columns."""
+    import unicodedata
+
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    fill = " " * max(0, width - used)
+    return fill + text if right else text + fill
 
 
 @main.command()

@@ -69,16 +69,19 @@ def compute(
     ctx = Context(package, scope_periods, tuple(receipt_forms))
     rows, skipped = [], {}
     cells = psus = None
-    for ind in selected:
-        reason = _missing(package, ind)
-        if reason:
-            skipped[ind.id] = reason
-            continue
-        if cells is None:
-            cells = population(ctx, closure, by)
-            psus = psus_per_stratum(ctx) if package.weighted else None
-        stats = rate_statistics(REGISTRY[ind.id](ctx), ctx, closure, by, package.weighted)
-        rows.append(_finish(ind, stats, cells, psus, ctx, package.weighted, confidence, int(min_cell)))
+    try:
+        for ind in selected:
+            reason = _missing(package, ind)
+            if reason:
+                skipped[ind.id] = reason
+                continue
+            if cells is None:
+                cells = population(ctx, closure, by)
+                psus = psus_per_stratum(ctx) if package.weighted else None
+            stats = rate_statistics(REGISTRY[ind.id](ctx), ctx, closure, by, package.weighted)
+            rows.append(_finish(ind, stats, cells, psus, ctx, package.weighted, confidence, int(min_cell)))
+    finally:
+        ctx.close()
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
     return IndicatorResults(_order(table, by, selected), skipped, int(min_cell))
 

@@ -124,6 +124,7 @@ class _Loader:
         self.columns: dict[str, dict[str, str]] = {}  # table -> canonical -> raw header
         self.loaded: list[str] = []
         self.hash_household_ids = False
+        self.pending: list[tuple] = []  # row checks waiting to run, see _run_checks
 
     # -- reading ----------------------------------------------------------------
     def read_all(self, tmp: Path) -> None:
@@ -146,6 +147,7 @@ class _Loader:
                            "household ids shaped like identity numbers are pseudonymised in every table")
         for name in self.columns:
             self._parse(name)
+        self._run_checks()
         for name in self.columns:
             sql(self.con, f"DROP TABLE IF EXISTS raw_{name}")
 
@@ -183,6 +185,9 @@ class _Loader:
             raw = mapping.get(col.name)
             value = f"NULLIF(TRIM({quote(raw)}), '')" if raw else "NULL"
             typed = _convert_sql(col, value)
+            if raw and not col.nullable:  # on the raw text, so a bad value is not also "missing"
+                self._examples_check(name, col.name, "missing values", "a value in every row",
+                                     f"raw_{name}", f"{value} IS NULL", key_raw, show=None)
             if raw and col.kind != "string":
                 self._examples_check(name, col.name, "type", _expected(col),
                                      f"raw_{name}", f"{value} IS NOT NULL AND ({typed}) IS NULL",
@@ -209,9 +214,6 @@ class _Loader:
                 if col.personal or col.name not in self.columns[name]:
                     continue
                 c = quote(col.name)
-                if not col.nullable:
-                    self._examples_check(name, col.name, "missing values", "a value in every row",
-                                         name, f"{c} IS NULL", quote(table.key), show=None)
                 if col.minimum is not None:
                     self._examples_check(name, col.name, "range", f"values >= {col.minimum:g}",
                                          name, f"{c} < {col.minimum}", quote(table.key), show=c)
@@ -229,6 +231,7 @@ class _Loader:
                         f"{quote(earlier)} IS NOT NULL AND {quote(later)} IS NOT NULL AND {quote(later)} < {quote(earlier)}",
                         quote(table.key), show=f"{quote(earlier)} || ' > ' || {quote(later)}",
                     )
+        self._run_checks()
         self._check_period_dates()
         if "regions" in self.loaded:
             self._check_region_tree()
@@ -307,10 +310,22 @@ class _Loader:
         return periods.span(min(firsts), max(lasts), self.frequency) if firsts else []
 
     def _examples_check(self, name, column, check, expected, relation, predicate, key, show, personal=False):
-        """Count rows of ``relation`` matching ``predicate`` and record the first few as examples."""
-        count = sql(self.con, f"SELECT count(*) FROM {relation} WHERE {predicate}")[0][0]
-        if not count:
-            return
+        """Queue a row check: rows of ``relation`` matching ``predicate`` are problems."""
+        self.pending.append((name, column, check, expected, relation, predicate, key, show, personal))
+
+    def _run_checks(self) -> None:
+        """Run queued checks with one counting scan per table, then fetch a few example rows."""
+        by_relation: dict[str, list] = {}
+        for check in self.pending:
+            by_relation.setdefault(check[4], []).append(check)
+        self.pending = []
+        for relation, checks in by_relation.items():
+            counts = sql(self.con, "SELECT " + ", ".join(f"count_if({c[5]})" for c in checks) + f" FROM {relation}")[0]
+            for check, count in zip(checks, counts):
+                if count:
+                    self._record(*check, count)
+
+    def _record(self, name, column, check, expected, relation, predicate, key, show, personal, count):
         key_sql = key or "NULL"
         show_sql = "NULL" if personal or show is None else show
         rows = sql(self.con, f"""

@@ -38,10 +38,10 @@ def is_valid_id_number(value: str) -> bool:
 
 def id_number_problem_sql(column: str) -> str:
     """DuckDB predicate that is true for a non-empty value that is not a valid identity number."""
-    digits = " + ".join(f"CAST(substr({column}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(_WEIGHTS))
+    digits = " + ".join(f"TRY_CAST(substr({column}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(_WEIGHTS))
     return (
-        f"({column} IS NOT NULL AND (NOT regexp_full_match({column}, '{ID_PATTERN[1:-1]}') "
-        f"OR upper(substr({column}, 18, 1)) <> substr('{_CHECK}', (({digits}) % 11) + 1, 1)))"
+        f"({column} IS NOT NULL AND CASE WHEN NOT regexp_full_match({column}, '{ID_PATTERN[1:-1]}') THEN TRUE "
+        f"ELSE upper(substr({column}, 18, 1)) <> substr('{_CHECK}', (({digits}) % 11) + 1, 1) END)"
     )
 
 

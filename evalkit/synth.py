@@ -139,6 +139,7 @@ class _Generator:
         self.center = np.column_stack([119.0 + rng.uniform(0, 3, r), 28.0 + rng.uniform(0, 3, r)])
         self.counter = {"household": 0, "need": 0, "record": 0, "referral": 0, "case": 0, "feedback": 0}
         self.writers: dict[str, object] = {}
+        self.schemas: dict[str, pa.Schema] = {}
 
     # -- the run ---------------------------------------------------------------------
     def run(self) -> dict:
@@ -165,12 +166,15 @@ class _Generator:
     def _write(self, table: str, columns: dict) -> None:
         data = pa.table(columns)
         if table not in self.writers:
+            # A column that is all-missing in the first chunk is text, not Arrow's null type.
+            schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in data.schema])
             path = self.out / f"{table}.{self.s.format}"
             if self.s.format == "parquet":
-                self.writers[table] = pq.ParquetWriter(path, data.schema, compression="zstd")
+                self.writers[table] = pq.ParquetWriter(path, schema, compression="zstd")
             else:
-                self.writers[table] = pacsv.CSVWriter(path, data.schema)
-        self.writers[table].write_table(data.cast(self.writers[table].schema))
+                self.writers[table] = pacsv.CSVWriter(path, schema)
+            self.schemas[table] = schema
+        self.writers[table].write_table(data.cast(self.schemas[table]))
 
     def _write_regions(self) -> None:
         ids, names, parents, levels, reform = ["R00"], ["示范省"], [None], ["province"], [None]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import periods as periods_mod
 from ..catalogue import load_catalogue
+from ..engine import quote, sql
 from ..package import DataPackage
 from ..schema import SERVICE_TYPES
 
@@ -59,9 +60,16 @@ class Context:
         return periods_mod.expr(day, self.package.frequency)
 
     def cached(self, key: str, build: Callable[[], ibis.Table]) -> ibis.Table:
+        """A table several indicators share, computed once and kept in the engine for the run."""
         if key not in self._cache:
-            self._cache[key] = build()
-        return self._cache[key]
+            name = f"_unit_{key}_{id(self)}"
+            self._cache[key] = (name, self.package.con.create_table(name, build(), temp=True))
+        return self._cache[key][1]
+
+    def close(self) -> None:
+        for name, _ in self._cache.values():
+            sql(self.package.con, f"DROP TABLE IF EXISTS {quote(name)}")
+        self._cache.clear()
 
 
 IndicatorFunction = Callable[[Context], Rate]

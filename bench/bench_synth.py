@@ -1,0 +1,53 @@
+"""Time and peak memory of the synthetic generator and of loading + computing indicators.
+
+    .venv/bin/python bench/bench_synth.py --households 2000000 --regions 50 --periods 8
+
+Prints one line per stage: seconds, peak resident memory of this process (MiB), rows.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import evalkit
+from evalkit.synth import generate
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--households", type=int, default=2_000_000)
+    ap.add_argument("--regions", type=int, default=50)
+    ap.add_argument("--periods", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--by", default="hukou,urban")
+    ap.add_argument("--keep", type=Path, help="Write the package here and keep it.")
+    args = ap.parse_args()
+    out = args.keep or Path(tempfile.mkdtemp(prefix="evalkit-bench-")) / "pkg"
+    try:
+        t0 = time.perf_counter()
+        generate(out, args.households, args.regions, args.periods, args.seed, overwrite=True)
+        size = sum(f.stat().st_size for f in out.iterdir()) / 2**20
+        print(f"synth       {time.perf_counter() - t0:8.1f} s  peak {peak_mib():7.0f} MiB  "
+              f"{args.households:,} households, {size:,.0f} MiB on disk")
+        t0 = time.perf_counter()
+        pkg = evalkit.load(out)
+        rows = sum(pkg.rows.values())
+        print(f"load        {time.perf_counter() - t0:8.1f} s  peak {peak_mib():7.0f} MiB  {rows:,} rows validated")
+        t0 = time.perf_counter()
+        res = evalkit.compute(pkg, by=[b for b in args.by.split(",") if b])
+        print(f"indicators  {time.perf_counter() - t0:8.1f} s  peak {peak_mib():7.0f} MiB  {len(res.table):,} result rows")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(out.parent, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

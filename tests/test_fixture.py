@@ -1,0 +1,122 @@
+"""Indicators on the tiny package equal values computed by hand (see conftest.py)."""
+import math
+
+import numpy as np
+import pytest
+
+import evalkit
+
+
+@pytest.fixture
+def results(tiny):
+    return evalkit.compute(evalkit.load(tiny), by=["hukou"], min_cell=3)
+
+
+def cell(res, indicator, service, region, period, group_by="", group=""):
+    t = res.table
+    row = t[(t.indicator == indicator) & (t.service_type == service) & (t.region == region)
+            & (t.period == period) & (t.group_by == group_by) & (t.group == group)]
+    assert len(row) == 1, row
+    return row.iloc[0]
+
+
+HAND = [
+    # indicator, service, region, period, numerator, denominator
+    ("access.need_rate", "care", "A", "2024Q1", 3, 4),
+    ("access.need_rate", "care", "B", "2024Q1", 1, 2),
+    ("access.need_rate", "care", "P", "2024Q1", 4, 6),
+    ("access.need_rate", "medical", "A", "2024Q1", 1, 4),
+    ("access.need_rate", "medical", "B", "2024Q1", 0, 2),
+    ("access.need_rate", "medical", "P", "2024Q1", 1, 6),
+    ("access.need_rate", "medical", "B", "2024Q2", 1, 2),
+    ("access.accessibility_rate", "care", "A", "2024Q1", 2, 3),
+    ("access.accessibility_rate", "care", "B", "2024Q1", 1, 1),  # two needs, one says nearby
+    ("access.accessibility_rate", "care", "P", "2024Q1", 3, 4),
+    ("access.availability_rate", "care", "A", "2024Q1", 2, 3),  # cash aid to h2 does not count
+    ("access.availability_rate", "care", "B", "2024Q1", 0, 1),  # h5's care starts next quarter
+    ("access.availability_rate", "care", "P", "2024Q1", 2, 4),
+    ("access.availability_rate", "medical", "A", "2024Q1", 1, 1),  # open-ended record
+    ("access.availability_rate", "medical", "B", "2024Q2", 1, 1),
+]
+
+
+@pytest.mark.parametrize("indicator,service,region,period,num,den", HAND)
+def test_hand_computed_rates(results, indicator, service, region, period, num, den):
+    row = cell(results, indicator, service, region, period)
+    assert (row.numerator, row.denominator) == (num, den)
+    assert row.value == pytest.approx(num / den)
+    assert row.n == den
+
+
+def test_wilson_interval_matches_the_formula(results):
+    row = cell(results, "access.accessibility_rate", "care", "A", "2024Q1")
+    z, n, p = 1.959963984540054, 3, 2 / 3
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    assert row.ci_low == pytest.approx(centre - half)
+    assert row.ci_high == pytest.approx(centre + half)
+
+
+def test_by_group_hand_values(results):
+    local = cell(results, "access.availability_rate", "care", "A", "2024Q1", "hukou", "local")
+    migrant = cell(results, "access.availability_rate", "care", "A", "2024Q1", "hukou", "migrant")
+    assert (local.numerator, local.denominator) == (1, 2)
+    assert (migrant.numerator, migrant.denominator) == (1, 1)
+    diff = results.difference("hukou", reference="local")
+    d = diff[(diff.indicator == "access.availability_rate") & (diff.service_type == "care")
+             & (diff.region == "A") & (diff.period == "2024Q1") & (diff.group == "migrant")]
+    assert d["difference"].item() == pytest.approx(0.5)
+    r = results.ratio("hukou")  # against the overall value 2/3
+    r = r[(r.indicator == "access.availability_rate") & (r.service_type == "care")
+          & (r.region == "A") & (r.period == "2024Q1") & (r.group == "local")]
+    assert r["ratio"].item() == pytest.approx(0.5 / (2 / 3))
+
+
+def test_undefined_rate_is_nan_with_a_reason_not_zero(results):
+    row = cell(results, "access.availability_rate", "medical", "B", "2024Q1")
+    assert np.isnan(row.value) and row.denominator == 0
+    assert row.note == "no household in the denominator"
+    assert row.suppressed
+
+
+def test_periods_span_all_dated_records(tiny):
+    pkg = evalkit.load(tiny)
+    assert pkg.frequency == "quarter"
+    assert pkg.periods == ["2023Q2", "2023Q3", "2023Q4", "2024Q1", "2024Q2"]
+
+
+def test_small_cells_are_flagged_and_blanked_only_when_published(results):
+    row = cell(results, "access.need_rate", "care", "B", "2024Q1")
+    assert row.suppressed and row.value == pytest.approx(0.5)  # kept for computation
+    pub = results.published()
+    same = pub[(pub.indicator == "access.need_rate") & (pub.service_type == "care") & (pub.region == "B")
+               & (pub.period == "2024Q1") & (pub.group_by == "")]
+    assert same["value"].isna().all() and same["numerator"].isna().all()
+    # the parent region still counts the small county's households
+    assert cell(results, "access.need_rate", "care", "P", "2024Q1").denominator == 6
+
+
+def test_region_and_period_filters(tiny):
+    res = evalkit.compute(evalkit.load(tiny), region="A", period="2024q1")
+    assert set(res.table.region) == {"A"} and set(res.table.period) == {"2024Q1"}
+    with pytest.raises(ValueError, match="region 'Z'"):
+        evalkit.compute(evalkit.load(tiny), region="Z")
+    with pytest.raises(ValueError, match="outside"):
+        evalkit.compute(evalkit.load(tiny), period="2030Q1")
+    with pytest.raises(ValueError, match="cannot group by id_number"):
+        evalkit.compute(evalkit.load(tiny), by=["id_number"])
+
+
+def test_indicators_needing_absent_tables_are_skipped_with_reason(tiny):
+    (tiny / "assistance.csv").unlink()
+    res = evalkit.compute(evalkit.load(tiny))
+    assert "access.availability_rate" in res.skipped
+    assert "assistance" in res.skipped["access.availability_rate"]
+    assert "access.availability_rate" not in set(res.table.indicator)
+    assert "access.need_rate" in set(res.table.indicator)
+
+
+def test_receipt_forms_are_configurable(tiny):
+    res = evalkit.compute(evalkit.load(tiny), receipt_forms=("service", "in_kind", "cash"))
+    row = cell(res, "access.availability_rate", "care", "A", "2024Q1")
+    assert (row.numerator, row.denominator) == (3, 3)  # h2's cash now counts
