@@ -358,11 +358,10 @@ class _Generator:
         applied = identified[pick]
         ver_days = 1 + rng.poisson(np.where(post, VERIFICATION_DAYS["after"], VERIFICATION_DAYS["before"]) - 1)
         proc_days = 1 + rng.poisson(np.where(post, PROCESSING_DAYS["after"], PROCESSING_DAYS["before"]) - 1)
-        verified = self._cap(np.busday_offset(applied, ver_days, roll="forward"))
-        decided = self._cap(np.where(_isnat(verified), np.datetime64("NaT"), np.busday_offset(np.where(_isnat(verified), applied, verified), proc_days, roll="forward")).astype("datetime64[D]"))
+        verified = self._working_days_after(applied, ver_days)
+        decided = self._working_days_after(verified, proc_days)
         approved = rng.random(m) < 0.85
-        delivered = self._cap(np.where(_isnat(decided) | ~approved, np.datetime64("NaT"),
-                                       np.busday_offset(np.where(_isnat(decided), applied, decided), 1 + rng.poisson(2, m), roll="forward")).astype("datetime64[D]"))
+        delivered = self._working_days_after(np.where(approved, decided, np.datetime64("NaT")), 1 + rng.poisson(2, m))
         self._write("cases", {
             "case_id": self._next_ids("case", "K", m), "household_id": hh[pick], "channel": case_channel,
             "applied_on": applied, "verified_on": verified, "decided_on": decided, "delivered_on": delivered,
@@ -383,6 +382,14 @@ class _Generator:
         """``base + days`` where ``keep`` and within the data, else missing."""
         out = (base + days).astype("datetime64[D]")
         out[~keep | _isnat(base)] = np.datetime64("NaT")
+        return self._cap(out)
+
+    def _working_days_after(self, start, days):
+        """``start`` plus working days (Mon-Fri), missing when ``start`` is or the result is past the data."""
+        start = np.asarray(start, dtype="datetime64[D]")
+        missing = _isnat(start)
+        out = np.busday_offset(np.where(missing, np.datetime64("2000-01-03"), start), days, roll="forward")
+        out[missing] = np.datetime64("NaT")
         return self._cap(out)
 
     def _cap(self, dates):

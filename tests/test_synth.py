@@ -2,6 +2,7 @@
 import hashlib
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -80,3 +81,21 @@ def test_migrants_less_available_than_locals(synthetic_results):
     diff = synthetic_results.difference("hukou", reference="local")
     top = diff[(diff.indicator == "access.availability_rate") & (diff.region == "R00") & (diff.group == "migrant")]
     assert (top["difference"] < 0).mean() > 0.9
+
+
+def test_planted_process_times(synthetic):
+    """Working days applied -> verified and verified -> decided drop as planted (seed 001)."""
+    truth = json.loads((synthetic / "truth.json").read_text())
+    reform = pd.Series(truth["parameters"]["reform"]["period"])
+    cases = pd.read_parquet(synthetic / "cases.parquet").dropna(subset=["verified_on", "decided_on"])
+    hh = pd.read_parquet(synthetic / "households.parquet", columns=["household_id", "region_id"])
+    cases = cases.merge(hh, on="household_id")
+    quarter = pd.PeriodIndex(pd.to_datetime(cases.applied_on), freq="Q").astype(str)
+    start = cases.region_id.map(reform)
+    after = start.notna() & (quarter.values >= start.fillna("9999").values)
+    days = lambda a, b: np.busday_count(cases[a].values.astype("datetime64[D]"), cases[b].values.astype("datetime64[D]"))
+    verification, processing = days("applied_on", "verified_on"), days("verified_on", "decided_on")
+    assert verification[~after].mean() == pytest.approx(15, rel=0.05)
+    assert verification[after].mean() == pytest.approx(1, rel=0.05)
+    assert processing[~after].mean() == pytest.approx(9, rel=0.05)
+    assert processing[after].mean() == pytest.approx(2, rel=0.05)
