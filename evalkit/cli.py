@@ -125,15 +125,15 @@ def summary(results, package, lang: str = "zh") -> str:
     period = max(overall["period"])
     view = overall[(overall["region"] == region) & (overall["period"] == period)]
     catalogue = load_catalogue()
-    ids = list(dict.fromkeys(view["indicator"]))
+    per_type = [i for i in dict.fromkeys(view["indicator"]) if catalogue[i].per_service_type]
     lines = [f"{package.name} · region {region} · period {period}",
-             _pad("service type", 24) + "".join(_pad(catalogue[i].name(lang), 12, right=True) for i in ids)]
-    for service in ["", *SERVICE_TYPES]:
+             _pad("service type", 24) + "".join(_pad(catalogue[i].name(lang), 14, right=True) for i in per_type)]
+    for service, label in SERVICE_TYPES.items():
         rows = view[view["service_type"] == service].set_index("indicator")["value"]
-        if rows.empty:
-            continue
-        label = f"{service} {SERVICE_TYPES.get(service, '')}".strip() or "all"
-        lines.append(_pad(label, 24) + "".join(_pad(f"{rows.get(i, float('nan')):.1%}", 12, right=True) for i in ids))
+        lines.append(_pad(f"{service} {label}", 24)
+                     + "".join(_pad(f"{rows.get(i, float('nan')):.1%}", 14, right=True) for i in per_type))
+    for ind, value in view[view["service_type"] == ""].set_index("indicator")["value"].items():
+        lines.append(f"{catalogue[ind].name(lang)} ({ind}): {value:.1%}")
     return "\n".join(lines)
 
 

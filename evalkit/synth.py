@@ -413,31 +413,52 @@ class _Generator:
     def _truth(self) -> dict:
         P, R = len(self.labels), self.s.regions
         post = np.arange(P)[None, :] >= self.reform_index[:, None]  # (R, P)
-        mix = (1 - self.migrant_share + self.migrant_share * MIGRANT_FACTOR)[:, None, None]
         near_mix = (self.p_near + (1 - self.p_near) * FAR_FACTOR)[:, None, :]
-        avail = (self.p_receive[:, None, :] + post[:, :, None] * REFORM_AVAILABILITY_EFFECT) * near_mix * mix  # (R,P,S)
+        avail_local = (self.p_receive[:, None, :] + post[:, :, None] * REFORM_AVAILABILITY_EFFECT) * near_mix  # (R,P,S)
+        ms = self.migrant_share[:, None, None]
+        avail = avail_local * (1 - ms + ms * MIGRANT_FACTOR)
         need = np.broadcast_to(self.p_need[:, None, :], (R, P, S))
         access = np.broadcast_to(self.p_near[:, None, :], (R, P, S))
+        # Needs and receipts are independent across service types given hukou.
+        no_need = np.prod(1 - need, axis=2)  # (R, P)
+        unserved_and_none = {
+            h: np.prod(1 - need * avail_local * f, axis=2) for h, f in (("local", 1.0), ("migrant", MIGRANT_FACTOR))
+        }
+        ms2 = self.migrant_share[:, None]
+        never_served = (1 - ms2) * unserved_and_none["local"] + ms2 * unserved_and_none["migrant"]
+        needy = 1 - no_need
+        unserved = (never_served - no_need) / needy
         groups = {c: [c] for c in self.counties}
         for c in range(self.n_cities):
             groups[f"R{c + 1:02d}"] = [x for x in self.counties if x[:3] == f"R{c + 1:02d}"]
         groups["R00"] = list(self.counties)
-        expected = {"access.need_rate": [], "access.accessibility_rate": [], "access.availability_rate": []}
+        expected = {k: [] for k in ("access.need_rate", "access.accessibility_rate", "access.availability_rate",
+                                    "access.unmet_need_rate", "access.coverage_rate", "access.unserved_rate")}
         index = {c: k for k, c in enumerate(self.counties)}
         for region, members in groups.items():
             ks = [index[m] for m in members]
             w = self.counts[ks].astype(float)[:, None, None]
-            needy = w * need[ks]
-            values = {
-                "access.need_rate": needy.sum(0) / w.sum(0),
-                "access.accessibility_rate": (needy * access[ks]).sum(0) / needy.sum(0),
-                "access.availability_rate": (needy * avail[ks]).sum(0) / needy.sum(0),
+            needers = w * need[ks]
+            per_type = {
+                "access.need_rate": needers.sum(0) / w.sum(0),
+                "access.accessibility_rate": (needers * access[ks]).sum(0) / needers.sum(0),
+                "access.availability_rate": (needers * avail[ks]).sum(0) / needers.sum(0),
+                "access.unmet_need_rate": (needers * (1 - avail[ks])).sum(0) / w.sum(0),
             }
-            for ind, arr in values.items():
+            needy_w = w[:, :, 0] * needy[ks]
+            overall = {
+                "access.unserved_rate": (needy_w * unserved[ks]).sum(0) / needy_w.sum(0),
+                "access.coverage_rate": (needy_w * (1 - unserved[ks])).sum(0) / needy_w.sum(0),
+            }
+            for ind, arr in per_type.items():
                 for p in range(P):
                     for s in range(S):
                         expected[ind].append({"region": region, "period": self.labels[p], "service_type": TYPES[s],
                                               "value": round(float(arr[p, s]), 10)})
+            for ind, arr in overall.items():
+                for p in range(P):
+                    expected[ind].append({"region": region, "period": self.labels[p], "service_type": "",
+                                          "value": round(float(arr[p]), 10)})
         per_county = lambda arr: {c: {t: round(float(v), 6) for t, v in zip(TYPES, row)} for c, row in zip(self.counties, arr)}
         return {
             "generator": asdict(self.s),

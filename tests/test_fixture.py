@@ -37,6 +37,17 @@ HAND = [
     ("access.availability_rate", "care", "P", "2024Q1", 2, 4),
     ("access.availability_rate", "medical", "A", "2024Q1", 1, 1),  # open-ended record
     ("access.availability_rate", "medical", "B", "2024Q2", 1, 1),
+    ("access.unmet_need_rate", "care", "A", "2024Q1", 1, 4),  # h2 needed care, got only cash
+    ("access.unmet_need_rate", "care", "B", "2024Q1", 1, 2),
+    ("access.unmet_need_rate", "care", "P", "2024Q1", 2, 6),
+    ("access.unmet_need_rate", "medical", "A", "2024Q1", 0, 4),
+    ("access.coverage_rate", "", "A", "2024Q1", 2, 3),  # h1, h3 served; h2 not
+    ("access.coverage_rate", "", "B", "2024Q1", 0, 1),
+    ("access.coverage_rate", "", "P", "2024Q1", 2, 4),
+    ("access.coverage_rate", "", "B", "2024Q2", 1, 1),
+    ("access.unserved_rate", "", "A", "2024Q1", 1, 3),
+    ("access.unserved_rate", "", "B", "2024Q1", 1, 1),
+    ("access.unserved_rate", "", "P", "2024Q1", 2, 4),
 ]
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import evalkit
+from evalkit.catalogue import load_catalogue
 from evalkit.synth import generate
 
 
@@ -65,15 +66,19 @@ def coverage(results, truth_path, indicator):
 
 
 @pytest.mark.parametrize("design", ["unweighted", "weighted"])
-@pytest.mark.parametrize("indicator", ["access.need_rate", "access.accessibility_rate", "access.availability_rate"])
+@pytest.mark.parametrize("indicator", ["access.need_rate", "access.accessibility_rate", "access.availability_rate",
+                                       "access.unmet_need_rate", "access.coverage_rate", "access.unserved_rate"])
 def test_planted_truth_inside_intervals(request, design, indicator):
     """Wilson (unweighted) and design-based (weighted) 95% intervals cover the planted truth."""
     suffix = "" if design == "unweighted" else "_weighted"
     package = request.getfixturevalue(f"synthetic{suffix}")
     results = request.getfixturevalue(f"synthetic{suffix}_results")
     cells, covered, bias = coverage(results, package / "truth.json", indicator)
-    assert cells > 300
-    assert 0.90 <= covered <= 0.99, f"95% intervals cover the truth in {covered:.1%} of cells"
+    per_type = load_catalogue()[indicator].per_service_type
+    assert cells > (300 if per_type else 40)
+    # fewer cells without service types, so a wider band for the same 95% intervals
+    low = 0.90 if per_type else 0.85
+    assert low <= covered <= 0.99, f"95% intervals cover the truth in {covered:.1%} of {cells} cells"
     assert abs(bias) < 0.01
 
 

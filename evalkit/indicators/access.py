@@ -59,3 +59,30 @@ def availability_rate(ctx: Context) -> Rate:
     units = need_units(ctx).select("household_id", "period", "service_type")
     received = units.semi_join(received_units(ctx), ["household_id", "period", "service_type"])
     return Rate(numerator=received, denominator=units)
+
+
+@indicator("access.unmet_need_rate")
+def unmet_need_rate(ctx: Context) -> Rate:
+    units = need_units(ctx).select("household_id", "period", "service_type")
+    unmet = units.anti_join(received_units(ctx), ["household_id", "period", "service_type"])
+    return Rate(numerator=unmet)
+
+
+def _needy_households(ctx: Context) -> ibis.Table:
+    return need_units(ctx).select("household_id", "period").distinct()
+
+
+def _served_households(ctx: Context) -> ibis.Table:
+    return received_units(ctx).select("household_id", "period").distinct()
+
+
+@indicator("access.coverage_rate")
+def coverage_rate(ctx: Context) -> Rate:
+    needy = _needy_households(ctx)
+    return Rate(numerator=needy.semi_join(_served_households(ctx), ["household_id", "period"]), denominator=needy)
+
+
+@indicator("access.unserved_rate")
+def unserved_rate(ctx: Context) -> Rate:
+    needy = _needy_households(ctx)
+    return Rate(numerator=needy.anti_join(_served_households(ctx), ["household_id", "period"]), denominator=needy)
