@@ -13,11 +13,11 @@ import pandas as pd
 from . import periods as periods_mod
 from .catalogue import Indicator, load_catalogue
 from .indicators import REGISTRY, Context
-from .indicators.base import population, psus_per_stratum, rate_statistics
+from .indicators.base import Mean, population, psus_per_stratum, statistics, uses_design
 from .package import DataPackage
 from .results import COLUMNS, IndicatorResults
 from .schema import SERVICE_TYPES, TABLES
-from .stats import design_interval, ratio_variance, wilson
+from .stats import design_interval, normal_interval, ratio_variance, wilson
 
 # Household columns that make sense as groups (not identifiers, design or coordinates).
 NOT_GROUPS = {"household_id", "id_number", "name", "weight", "psu", "lon", "lat", "income_pc", "size"}
@@ -75,19 +75,26 @@ def compute(
             if reason:
                 skipped[ind.id] = reason
                 continue
+            spec = REGISTRY[ind.id](ctx)
             if cells is None:
                 cells = population(ctx, closure, by)
-                psus = psus_per_stratum(ctx) if package.weighted else None
-            stats = rate_statistics(REGISTRY[ind.id](ctx), ctx, closure, by, package.weighted)
-            rows.append(_finish(ind, stats, cells, psus, ctx, package.weighted, confidence, int(min_cell)))
+            design = uses_design(spec, ctx)
+            if design and psus is None:
+                psus = psus_per_stratum(ctx)
+            stats = statistics(spec, ctx, closure, by)
+            rows.append(_finish(ind, stats, cells, psus if design else None, isinstance(spec, Mean), ctx,
+                                confidence, int(min_cell)))
     finally:
         ctx.close()
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
     return IndicatorResults(_order(table, by, selected), skipped, int(min_cell))
 
 
-def _finish(ind: Indicator, stats, cells, psus, ctx, weighted, confidence, min_cell) -> pd.DataFrame:
-    """Sufficient statistics to tidy rows, on the full grid of cells (empty ones get NaN)."""
+def _finish(ind: Indicator, stats, cells, psus, is_mean, ctx, confidence, min_cell) -> pd.DataFrame:
+    """Sufficient statistics to tidy rows, on the full grid of cells (empty ones get NaN).
+
+    ``psus`` (PSUs per stratum) is given when intervals come from the linearised variance.
+    """
     keys = {"period": ctx.periods}
     if ind.per_service_type:
         keys["service_type"] = list(SERVICE_TYPES)
@@ -95,7 +102,7 @@ def _finish(ind: Indicator, stats, cells, psus, ctx, weighted, confidence, min_c
     for key, values in keys.items():
         grid = grid.merge(pd.DataFrame({key: values}), how="cross")
     cell = ["region", "group_by", "group", *keys]
-    if weighted:
+    if psus is not None:
         per_cell = ratio_variance(stats, psus, cell)
         per_cell = per_cell.merge(stats.groupby(cell, dropna=False)["n"].sum().reset_index(), on=cell)
     else:
@@ -106,7 +113,9 @@ def _finish(ind: Indicator, stats, cells, psus, ctx, weighted, confidence, min_c
     out["numerator"] = out["Y"].fillna(0.0)
     defined = out["denominator"] > 0
     out["value"] = np.where(defined, out["numerator"] / out["denominator"].where(defined), np.nan)
-    if weighted:
+    if is_mean:
+        out["ci_low"], out["ci_high"] = normal_interval(out["value"], out["variance"], confidence)
+    elif psus is not None:
         out["ci_low"], out["ci_high"] = design_interval(out["value"], out["variance"], out["n"], confidence)
     else:
         out["ci_low"], out["ci_high"] = wilson(out["numerator"], out["denominator"], confidence)

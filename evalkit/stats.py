@@ -67,3 +67,18 @@ def design_interval(ratio, variance, n, confidence: float = 0.95) -> tuple[np.nd
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where((var > 0) & (p > 0) & (p < 1), p * (1 - p) / var, n)
     return wilson(p * n_eff, n_eff, confidence)
+
+
+def normal_interval(value, variance, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Normal interval for a mean from its linearised variance.
+
+    >>> low, high = normal_interval([2.0], [0.25])
+    >>> round(float(low[0]), 3), round(float(high[0]), 3)
+    (1.02, 2.98)
+    """
+    from scipy.stats import norm
+
+    z = norm.ppf(0.5 + confidence / 2)
+    half = z * np.sqrt(np.asarray(variance, dtype=float))
+    value = np.asarray(value, dtype=float)
+    return value - half, value + half

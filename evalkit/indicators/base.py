@@ -39,6 +39,17 @@ class Rate:
 
 
 @dataclass
+class Mean:
+    """The average of a household-level ``value`` over units (``household_id``, keys, ``value``).
+
+    Its interval always comes from the linearised variance (households as PSUs when the
+    data carry no survey design), as a normal interval around the mean.
+    """
+
+    units: ibis.Table
+
+
+@dataclass
 class Context:
     """What an indicator function may read: the package and the run's settings."""
 
@@ -88,25 +99,32 @@ def indicator(indicator_id: str) -> Callable[[IndicatorFunction], IndicatorFunct
     return register
 
 
-def rate_statistics(rate: Rate, ctx: Context, closure: pd.DataFrame, by: list[str], weighted: bool) -> pd.DataFrame:
-    """Sufficient statistics of a rate for every region, key and group, computed in the engine.
+def statistics(spec: Rate | Mean, ctx: Context, closure: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Sufficient statistics of a rate or mean for every region, key and group, in the engine.
 
-    Returns one row per cell (``region, group_by, group`` and the rate's keys) and, for
-    weighted data, per stratum: ``n`` (households in the denominator), ``SX``/``SY`` (sums
-    of weights over denominator and numerator) and, weighted, the PSU-level cross sums
-    ``SXX, SXY, SYY``.
+    Returns one row per cell (``region, group_by, group`` and the keys) with ``n``
+    (households in the denominator), ``SX`` (sum of weights in the denominator) and ``SY``
+    (sum of weights, times the value for a mean, in the numerator). With a design (survey
+    weights, or any mean) the rows are per stratum and add the PSU-level cross sums
+    ``SXX, SXY, SYY`` for :func:`evalkit.stats.ratio_variance`.
     """
-    keys = [k for k in KEYS if k in rate.numerator.columns]
-    units = _households(ctx, closure, by, weighted)
+    if isinstance(spec, Mean):
+        numerator, denominator = spec.units, spec.units.drop("value")
+    else:
+        numerator, denominator = spec.numerator, spec.denominator
+    design = uses_design(spec, ctx)
+    keys = [k for k in KEYS if k in numerator.columns]
+    units = _households(ctx, closure, by, design)
     frames = []
     for group_by in [OVERALL, *by]:
         hh = units.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else units[f"g_{group_by}"])
-        den_keys = [k for k in keys if rate.denominator is not None and k in rate.denominator.columns]
-        den = hh if rate.denominator is None else rate.denominator.join(hh, "household_id")
-        num = rate.numerator.join(hh, "household_id")
-        level = ["region", "group", *(["stratum", "psu"] if weighted else [])]
+        den_keys = [k for k in keys if denominator is not None and k in denominator.columns]
+        den = hh if denominator is None else denominator.join(hh, "household_id")
+        num = numerator.join(hh, "household_id")
+        level = ["region", "group", *(["stratum", "psu"] if design else [])]
         den_stats = den.group_by([*level, *den_keys]).agg(X=den.w.sum(), n=den.count())
-        num_stats = num.group_by([*level, *keys]).agg(Y=num.w.sum())
+        weighted_value = num.w * num.value if isinstance(spec, Mean) else num.w
+        num_stats = num.group_by([*level, *keys]).agg(Y=weighted_value.sum())
         for k in keys:
             if k not in den_keys:
                 den_stats = den_stats.cross_join(_key_values(ctx, k))
@@ -114,7 +132,7 @@ def rate_statistics(rate: Rate, ctx: Context, closure: pd.DataFrame, by: list[st
             *level, *keys, "X", "n", Y=ibis.coalesce(num_stats.Y, 0.0)
         )
         cell = ["region", "group", *keys]
-        if weighted:
+        if design:
             cells = cells.group_by([*cell, "stratum"]).agg(
                 n=cells.n.sum(), SX=cells.X.sum(), SY=cells.Y.sum(),
                 SXX=(cells.X * cells.X).sum(), SXY=(cells.X * cells.Y).sum(), SYY=(cells.Y * cells.Y).sum(),
@@ -127,9 +145,14 @@ def rate_statistics(rate: Rate, ctx: Context, closure: pd.DataFrame, by: list[st
     return pd.concat(frames, ignore_index=True)
 
 
+def uses_design(spec: Rate | Mean, ctx: Context) -> bool:
+    """Whether intervals come from the linearised variance (else Wilson on counts)."""
+    return isinstance(spec, Mean) or ctx.package.weighted
+
+
 def population(ctx: Context, closure: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Households per region and group: the cells every rate reports, even when empty."""
-    units = _households(ctx, closure, by, weighted=False)
+    units = _households(ctx, closure, by, design=False)
     frames = []
     for group_by in [OVERALL, *by]:
         group = ibis.literal(OVERALL) if group_by == OVERALL else units[f"g_{group_by}"]
@@ -140,26 +163,29 @@ def population(ctx: Context, closure: pd.DataFrame, by: list[str]) -> pd.DataFra
 
 
 def psus_per_stratum(ctx: Context) -> pd.Series:
+    """PSUs in each stratum of the whole sample (households when there is no survey design)."""
     hh = ctx.table("households")
-    stratum = hh.stratum.fill_null("")
-    psu = ibis.coalesce(hh.psu, hh.household_id)
-    frame = ctx.package.con.execute(
-        hh.group_by(stratum=stratum).agg(psus=psu.nunique())
-    )
-    return frame.set_index("stratum")["psus"]
+    stratum, psu = _design(hh, ctx)
+    return ctx.package.con.execute(hh.group_by(stratum=stratum).agg(psus=psu.nunique())).set_index("stratum")["psus"]
 
 
-def _households(ctx: Context, closure: pd.DataFrame, by: list[str], weighted: bool) -> ibis.Table:
+def _design(hh: ibis.Table, ctx: Context) -> tuple[ibis.Value, ibis.Value]:
+    """Stratum and PSU of each household: the survey's, or one stratum of single households."""
+    if ctx.package.weighted:
+        return hh.stratum.fill_null(""), ibis.coalesce(hh.psu, hh.household_id)
+    return ibis.literal(""), hh.household_id
+
+
+def _households(ctx: Context, closure: pd.DataFrame, by: list[str], design: bool) -> ibis.Table:
     """Households with weight, design columns and group values, once per ancestor region."""
     hh = ctx.table("households")
     cols = {
         "household_id": hh.household_id,
         "region_id": hh.region_id,
-        "w": hh.weight.fill_null(1.0).cast("float64") if weighted else ibis.literal(1.0),
+        "w": hh.weight.fill_null(1.0).cast("float64") if ctx.package.weighted else ibis.literal(1.0),
     }
-    if weighted:
-        cols["stratum"] = hh.stratum.fill_null("")
-        cols["psu"] = ibis.coalesce(hh.psu, hh.household_id)
+    if design:
+        cols["stratum"], cols["psu"] = _design(hh, ctx)
     for col in by:
         cols[f"g_{col}"] = hh[col].cast("string").fill_null("(missing)")
     regions = ibis.memtable(closure.rename(columns={"ancestor": "region"}))

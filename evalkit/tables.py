@@ -1,0 +1,49 @@
+"""Publication tables built from indicator results (notebooks and reports present these).
+
+>>> import evalkit                                                       # doctest: +SKIP
+>>> res = evalkit.compute(evalkit.load("data/demo"), family="access")    # doctest: +SKIP
+>>> supply_and_need_table(res, region="R00", period="2024Q4")            # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .catalogue import load_catalogue
+from .results import IndicatorResults
+from .schema import SERVICE_TYPES
+
+_LABELS = {
+    "service_type": {"zh": "服务类型", "en": "Service type"},
+    "need": {"zh": "需求数", "en": "Households in need"},
+    "accessible": {"zh": "可及数", "en": "Supply nearby"},
+    "obtained": {"zh": "可得数", "en": "Received"},
+}
+
+
+def supply_and_need_table(results: IndicatorResults, region: str, period: str, lang: str = "zh") -> pd.DataFrame:
+    """Seed 003's Table 1 for one region and period: per service type the households in
+    need, with supply nearby and that received the service, and the two rates.
+
+    Counts are weighted when the data carry survey weights; small cells are blank.
+    """
+    if lang not in ("zh", "en"):
+        raise ValueError(f"lang must be zh or en, got {lang!r}")
+    table = results.published()
+    table = table[(table["group_by"] == "") & (table["region"] == region) & (table["period"] == period)]
+    if table.empty:
+        raise ValueError(f"no results for region {region!r} and period {period!r}")
+    view = table.set_index(["indicator", "service_type"])
+    access = "access.accessibility_rate"
+    avail = "access.availability_rate"
+    cat = load_catalogue()
+    rows = []
+    for service, name_zh in SERVICE_TYPES.items():
+        rows.append({
+            _LABELS["service_type"][lang]: name_zh if lang == "zh" else service.replace("_", " "),
+            _LABELS["need"][lang]: view["denominator"].get((access, service)),
+            _LABELS["accessible"][lang]: view["numerator"].get((access, service)),
+            _LABELS["obtained"][lang]: view["numerator"].get((avail, service)),
+            cat[access].name(lang): view["value"].get((access, service)),
+            cat[avail].name(lang): view["value"].get((avail, service)),
+        })
+    return pd.DataFrame(rows)

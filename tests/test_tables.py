@@ -1,0 +1,24 @@
+"""Seed 003's Table 1 shape, read from the indicator results."""
+import pytest
+
+import evalkit
+from evalkit.tables import supply_and_need_table
+
+
+def test_table_one_on_the_tiny_package(tiny):
+    res = evalkit.compute(evalkit.load(tiny), family="access", min_cell=1)
+    table = supply_and_need_table(res, region="A", period="2024Q1")
+    assert list(table.columns) == ["服务类型", "需求数", "可及数", "可得数", "可及率", "可得率"]
+    care = table.set_index("服务类型").loc["照料护理"]
+    assert (care["需求数"], care["可及数"], care["可得数"]) == (3, 2, 2)
+    assert care["可及率"] == pytest.approx(2 / 3) and care["可得率"] == pytest.approx(2 / 3)
+    english = supply_and_need_table(res, region="A", period="2024Q1", lang="en")
+    assert "Accessibility rate" in english.columns and "care" in set(english["Service type"])
+    with pytest.raises(ValueError, match="no results"):
+        supply_and_need_table(res, region="A", period="1999Q1")
+
+
+def test_small_cells_blank_in_table_one(tiny):
+    res = evalkit.compute(evalkit.load(tiny), family="access")  # min_cell 10: every cell is small
+    table = supply_and_need_table(res, region="A", period="2024Q1")
+    assert table["可及率"].isna().all() and table["可及数"].isna().all()
