@@ -15,8 +15,9 @@ from importlib import resources
 
 import yaml
 
-UNITS = ("rate", "count", "days", "yuan", "index")
+UNITS = ("rate", "count", "days", "yuan", "index", "km")
 DIRECTIONS = ("higher", "lower")
+RESPONSIBLE = ("government", "charity", "joint")
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,15 @@ class Indicator:
     columns: tuple[str, ...] = ()
     per_service_type: bool = False
     source: str = ""
+    responsible: str = "joint"
+    action_zh: str = ""
+    action_en: str = ""
 
     def name(self, lang: str = "zh") -> str:
         return self.name_zh if lang == "zh" else self.name_en
+
+    def action(self, lang: str = "zh") -> str:
+        return self.action_zh if lang == "zh" else self.action_en
 
 
 class Catalogue:
@@ -116,8 +123,9 @@ def load_catalogue() -> Catalogue:
         ind = Indicator(**entry)
         if ind.family not in families or not ind.id.startswith(ind.family + "."):
             raise ValueError(f"catalogue: {ind.id} must belong to a known family and start with it")
-        if ind.unit not in UNITS or ind.direction not in DIRECTIONS:
-            raise ValueError(f"catalogue: {ind.id} has unit {ind.unit!r} / direction {ind.direction!r}")
+        if ind.unit not in UNITS or ind.direction not in DIRECTIONS or ind.responsible not in RESPONSIBLE:
+            raise ValueError(f"catalogue: {ind.id} has unit {ind.unit!r} / direction {ind.direction!r} "
+                             f"/ responsible {ind.responsible!r}")
         indicators.append(ind)
     if len({i.id for i in indicators}) != len(indicators):
         raise ValueError("catalogue: duplicate indicator ids")

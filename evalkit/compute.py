@@ -13,7 +13,7 @@ import pandas as pd
 from . import periods as periods_mod
 from .catalogue import Indicator, load_catalogue
 from .indicators import REGISTRY, Context
-from .indicators.base import Mean, population, psus_per_stratum, statistics, uses_design
+from .indicators.base import Mean, Unavailable, population, psus_per_stratum, statistics, uses_design
 from .package import DataPackage
 from .results import COLUMNS, IndicatorResults
 from .schema import SERVICE_TYPES, TABLES
@@ -34,6 +34,7 @@ def compute(
     min_cell: int = 10,
     confidence: float = 0.95,
     receipt_forms: tuple[str, ...] = ("service", "in_kind"),
+    nearby_km: float = 3.0,
 ) -> IndicatorResults:
     """Compute catalogued indicators per region (and every parent region), period and group.
 
@@ -46,12 +47,16 @@ def compute(
     min_cell : rows with fewer households than this are flagged ``suppressed``.
     confidence : level of the confidence intervals.
     receipt_forms : assistance forms that count as having received a service.
+    nearby_km : great-circle distance within which a published service point counts as
+        supply nearby, where needs carry no survey answer ``supply_nearby``.
     """
     catalogue = load_catalogue()
     selected = _select(catalogue, indicators, family)
     by = _check_by(by)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    if not nearby_km > 0:
+        raise ValueError(f"nearby_km must be positive, got {nearby_km}")
     if int(min_cell) < 0:
         raise ValueError(f"min_cell must be >= 0, got {min_cell}")
     scope_periods = package.periods
@@ -66,7 +71,7 @@ def compute(
             raise ValueError(f"region {region!r} is not in the package's regions table")
         closure = closure[closure["ancestor"].isin(package.descendants(region))]
 
-    ctx = Context(package, scope_periods, tuple(receipt_forms))
+    ctx = Context(package, scope_periods, tuple(receipt_forms), float(nearby_km))
     rows, skipped = [], {}
     cells = psus = None
     try:
@@ -75,7 +80,11 @@ def compute(
             if reason:
                 skipped[ind.id] = reason
                 continue
-            spec = REGISTRY[ind.id](ctx)
+            try:
+                spec = REGISTRY[ind.id](ctx)
+            except Unavailable as exc:
+                skipped[ind.id] = str(exc)
+                continue
             if cells is None:
                 cells = population(ctx, closure, by)
             design = uses_design(spec, ctx)

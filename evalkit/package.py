@@ -21,6 +21,8 @@ from .validation import MAX_EXAMPLES, ValidationError, ValidationReport
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"]
 
+CRS = ("wgs84", "gcj02", "bd09")
+
 # Dates a period is read from, per table (the first non-null one in this order).
 PERIOD_DATES = {"needs": "identified_on", "assistance": "start_on", "cases": "applied_on"}
 
@@ -44,6 +46,7 @@ class DataPackage:
     regions: pd.DataFrame = field(default_factory=pd.DataFrame)
     weighted: bool = False
     rows: dict[str, int] = field(default_factory=dict)
+    crs: str = "wgs84"  # coordinate system of lon/lat columns (wgs84, gcj02 or bd09)
 
     def has(self, *names: str) -> bool:
         return all(n in self.tables for n in names)
@@ -92,6 +95,10 @@ def _read(directory: Path, key_file, frequency, memory_limit) -> DataPackage:
         raise PackageError(f"{directory}: no such directory (a data package is a directory of table files)")
     meta = read_descriptor(directory)
     frequency = periods.check_frequency(frequency or meta.get("frequency", "year"))
+    crs = str(meta.get("crs", "wgs84")).lower().replace("-", "")
+    if crs not in CRS:
+        raise PackageError(f"datapackage.json: crs must be one of {', '.join(CRS)} (got {meta['crs']!r}); "
+                           "Amap and Tencent coordinates are gcj02, Baidu's bd09")
     files = find_files(directory, meta)
     report = ValidationReport(meta.get("name") or directory.name)
     for t in TABLES.values():
@@ -105,7 +112,7 @@ def _read(directory: Path, key_file, frequency, memory_limit) -> DataPackage:
         loader.read_all(Path(tmp))
     loader.check_all()
     tables = {name: con.table(name) for name in loader.loaded}
-    pkg = DataPackage(report.package, directory, frequency, con, tables, report)
+    pkg = DataPackage(report.package, directory, frequency, con, tables, report, crs=crs)
     pkg.rows = {name: int(sql(con, f"SELECT count(*) FROM {name}")[0][0]) for name in loader.loaded}
     if "regions" in loader.loaded:
         pkg.regions = con.table("regions").select("region_id", "name", "parent_id", "level", "reform_period").execute()

@@ -18,6 +18,7 @@ def test_every_catalogue_entry_is_implemented_and_vice_versa():
 def test_entries_are_complete():
     for ind in load_catalogue():
         assert ind.name_zh and ind.name_en and ind.formula_zh and ind.formula_en
+        assert ind.action_zh and ind.action_en, f"{ind.id} needs a suggested action for the improvement plan"
         assert "households" in ind.tables
         assert ind.target is None or 0 <= ind.target <= 1 or ind.unit != "rate"
 

@@ -49,6 +49,10 @@ class Mean:
     units: ibis.Table
 
 
+class Unavailable(Exception):
+    """Raised by an indicator function when the package cannot support it; the message says why."""
+
+
 @dataclass
 class Context:
     """What an indicator function may read: the package and the run's settings."""
@@ -56,6 +60,7 @@ class Context:
     package: DataPackage
     periods: list[str]
     receipt_forms: tuple[str, ...] = ("service", "in_kind")
+    nearby_km: float = 3.0
     _cache: dict = field(default_factory=dict, repr=False)
 
     def table(self, name: str) -> ibis.Table:

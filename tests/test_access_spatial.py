@@ -1,0 +1,79 @@
+"""Distance-based access on a tiny located package, checked by hand."""
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.weightstats import DescrStatsW
+
+import evalkit
+
+KM_PER_DEGREE = 6371.0088 * math.pi / 180  # along a meridian
+
+
+@pytest.fixture
+def located(tmp_path):
+    d = tmp_path / "located"
+    d.mkdir()
+    pd.DataFrame({"region_id": ["A"], "name": ["甲县"]}).to_csv(d / "regions.csv", index=False)
+    pd.DataFrame({
+        "household_id": ["h1", "h2", "h3"], "region_id": ["A"] * 3,
+        "lon": [120.0, 120.0, None], "lat": [30.0, 30.1, None],
+    }).to_csv(d / "households.csv", index=False)
+    pd.DataFrame({
+        "point_id": ["p1", "p2", "p3"], "region_id": ["A"] * 3, "service_types": ["care", "care;medical", "medical"],
+        "lon": [120.0, 120.0, 120.0], "lat": [30.02, 30.13, 30.0], "published": [True, True, False],
+        "capacity": [10, 20, 30],
+    }).to_csv(d / "service_points.csv", index=False)
+    pd.DataFrame({
+        "need_id": ["n1", "n2", "n3", "n4"], "household_id": ["h1", "h2", "h2", "h3"],
+        "service_type": ["care", "care", "medical", "care"], "identified_on": ["2024-01-05"] * 4,
+    }).to_csv(d / "needs.csv", index=False)
+    (d / "datapackage.json").write_text(json.dumps({"frequency": "quarter"}))
+    return d
+
+
+def overall(res, indicator, service):
+    rows = res.overall(indicator)
+    return rows[(rows.service_type == service) & (rows.region == "A")].iloc[0]
+
+
+def test_nearness_from_distance_when_no_survey_answer(located):
+    res = evalkit.compute(evalkit.load(located), min_cell=1)
+    care = overall(res, "access.accessibility_rate", "care")
+    # h1 is 2.22 km from p1, h2 3.34 km from p2; h3 has no location and is left out
+    assert (care.numerator, care.denominator) == (1, 2)
+    wider = evalkit.compute(evalkit.load(located), min_cell=1, nearby_km=3.5)
+    assert overall(wider, "access.accessibility_rate", "care").value == 1.0
+
+
+def test_nearest_distance_and_beyond_reach(located):
+    res = evalkit.compute(evalkit.load(located), min_cell=1)
+    d1, d2 = 0.02 * KM_PER_DEGREE, 0.03 * KM_PER_DEGREE
+    care = overall(res, "access.nearest_point_km", "care")
+    assert care.value == pytest.approx((d1 + d2) / 2, rel=1e-9)
+    assert care.n == 2
+    se = DescrStatsW(np.array([d1, d2])).std_mean
+    assert (care.ci_high - care.ci_low) / 2 == pytest.approx(1.959963984540054 * se, rel=1e-9)
+    medical = overall(res, "access.nearest_point_km", "medical")
+    assert medical.value == pytest.approx(d2, rel=1e-9)  # the unpublished p3 next door does not count
+    beyond = overall(res, "access.beyond_reach_rate", "care")
+    assert (beyond.numerator, beyond.denominator) == (1, 2)
+    assert overall(res, "access.beyond_reach_rate", "medical").value == 1.0
+
+
+def test_survey_answer_wins_over_distance(located):
+    needs = pd.read_csv(located / "needs.csv")
+    needs["supply_nearby"] = ["否", None, None, "是"]  # h1 says no although p1 is 2 km away
+    needs.to_csv(located / "needs.csv", index=False)
+    res = evalkit.compute(evalkit.load(located), min_cell=1)
+    care = overall(res, "access.accessibility_rate", "care")
+    assert (care.numerator, care.denominator) == (1, 3)  # h3 counts by its answer, h2 by distance
+
+
+def test_without_locations_or_answers_accessibility_is_skipped(located):
+    pd.read_csv(located / "households.csv").drop(columns=["lon", "lat"]).to_csv(located / "households.csv", index=False)
+    res = evalkit.compute(evalkit.load(located))
+    assert "supply_nearby" in res.skipped["access.accessibility_rate"]
+    assert "households.lon" in res.skipped["access.nearest_point_km"]
