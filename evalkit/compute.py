@@ -35,6 +35,7 @@ def compute(
     confidence: float = 0.95,
     receipt_forms: tuple[str, ...] = ("service", "in_kind"),
     nearby_km: float = 3.0,
+    catchment_km: float = 10.0,
 ) -> IndicatorResults:
     """Compute catalogued indicators per region (and every parent region), period and group.
 
@@ -49,14 +50,17 @@ def compute(
     receipt_forms : assistance forms that count as having received a service.
     nearby_km : great-circle distance within which a published service point counts as
         supply nearby, where needs carry no survey answer ``supply_nearby``.
+    catchment_km : the floating catchment's cutoff (great-circle km); its Gaussian decay
+        has sigma half of it.
     """
     catalogue = load_catalogue()
     selected = _select(catalogue, indicators, family)
     by = _check_by(by)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
-    if not nearby_km > 0:
-        raise ValueError(f"nearby_km must be positive, got {nearby_km}")
+    for name, km in (("nearby_km", nearby_km), ("catchment_km", catchment_km)):
+        if not km > 0:
+            raise ValueError(f"{name} must be positive, got {km}")
     if int(min_cell) < 0:
         raise ValueError(f"min_cell must be >= 0, got {min_cell}")
     scope_periods = package.periods
@@ -71,7 +75,7 @@ def compute(
             raise ValueError(f"region {region!r} is not in the package's regions table")
         closure = closure[closure["ancestor"].isin(package.descendants(region))]
 
-    ctx = Context(package, scope_periods, tuple(receipt_forms), float(nearby_km))
+    ctx = Context(package, scope_periods, tuple(receipt_forms), float(nearby_km), float(catchment_km))
     rows, skipped = [], {}
     cells = psus = None
     try:

@@ -54,7 +54,11 @@ def test_nearest_distance_and_beyond_reach(located):
     care = overall(res, "access.nearest_point_km", "care")
     assert care.value == pytest.approx((d1 + d2) / 2, rel=1e-9)
     assert care.n == 2
-    se = DescrStatsW(np.array([d1, d2])).std_mean
+    # A domain (subpopulation) estimate: the linearised variance runs over all 3 sampled
+    # households, h3 contributing zero, so n/(n-1) is 3/2 rather than DescrStatsW's 2/1.
+    x = np.array([d1, d2])
+    se = math.sqrt(3 / 2 * (((x - x.mean()) / 2) ** 2).sum())
+    assert se == pytest.approx(DescrStatsW(x).std_mean * math.sqrt(3 / 4), rel=1e-12)
     assert (care.ci_high - care.ci_low) / 2 == pytest.approx(1.959963984540054 * se, rel=1e-9)
     medical = overall(res, "access.nearest_point_km", "medical")
     assert medical.value == pytest.approx(d2, rel=1e-9)  # the unpublished p3 next door does not count
@@ -77,3 +81,28 @@ def test_without_locations_or_answers_accessibility_is_skipped(located):
     res = evalkit.compute(evalkit.load(located))
     assert "supply_nearby" in res.skipped["access.accessibility_rate"]
     assert "households.lon" in res.skipped["access.nearest_point_km"]
+
+
+def test_catchment_access_by_hand(located):
+    res = evalkit.compute(evalkit.load(located), min_cell=1, catchment_km=10)
+    w = lambda deg: math.exp(-(deg * KM_PER_DEGREE) ** 2 / (2 * 5.0 ** 2))  # Gaussian, sigma = 10 km / 2
+    # care: p1 (capacity 10) reaches h1 (0.02 deg) and h2 (0.08 deg); p2 (20) reaches h2 (0.03 deg)
+    # only, h1 being 14 km away; h3 has no location.
+    r1, r2 = 10 / (w(0.02) + w(0.08)), 20 / w(0.03)
+    a1, a2 = r1 * w(0.02), r1 * w(0.08) + r2 * w(0.03)
+    care = overall(res, "access.catchment_access", "care")
+    assert care.value == pytest.approx((a1 + a2) / 2, rel=1e-9)
+    assert care.value == pytest.approx(15.0, rel=1e-9)  # all capacity reached: (10 + 20) / 2 households
+    assert overall(res, "access.catchment_access", "medical").value == pytest.approx(20.0, rel=1e-9)
+    low = overall(res, "access.low_catchment_access_rate", "care")
+    assert (low.numerator, low.denominator) == (int(a1 < 7.5) + int(a2 < 7.5), 2)
+    # a catchment of 5 km leaves p1 -> h2 out, and h1 alone shares p1's capacity
+    small = evalkit.compute(evalkit.load(located), min_cell=1, catchment_km=5, indicators=["access.catchment_access"])
+    assert overall(small, "access.catchment_access", "care").value == pytest.approx((10 + 20) / 2, rel=1e-9)
+
+
+def test_catchment_without_capacity_is_skipped(located):
+    pts = pd.read_csv(located / "service_points.csv").drop(columns=["capacity"])
+    pts.to_csv(located / "service_points.csv", index=False)
+    res = evalkit.compute(evalkit.load(located))
+    assert "capacity" in res.skipped["access.catchment_access"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
+from .. import spatial
 from ..engine import sql
 from .base import Context, Mean, Rate, Unavailable, indicator
 
@@ -42,30 +43,77 @@ def _has_locations(ctx: Context) -> bool:
     return pkg.has_values("households", "lon") and pkg.has_values("service_points", "lon")
 
 
+def _homes(ctx: Context) -> pd.DataFrame:
+    """Located households with a need: ``household_id, service_type, lon, lat`` (any period)."""
+    hh = ctx.table("households")
+    hh = hh.filter(hh.lon.notnull() & hh.lat.notnull())
+    needs = ctx.table("needs").select("household_id", "service_type").distinct()
+    return ctx.package.con.execute(needs.join(hh.select("household_id", "lon", "lat"), "household_id"))
+
+
+def _points(ctx: Context) -> pd.DataFrame:
+    """Published located service points, one row per type offered: ``point_id, service_type, capacity, lon, lat``."""
+    pts = ctx.table("service_points")
+    pts = pts.filter(pts.published.fill_null(True) & pts.lon.notnull() & pts.lat.notnull())
+    pts = pts.select("point_id", "capacity", "lon", "lat", service_type=pts.service_types.split(";").unnest())
+    return ctx.package.con.execute(pts.mutate(service_type=pts.service_type.strip()))
+
+
 def nearest_points(ctx: Context) -> ibis.Table:
-    """Distance (km) from each located household to the nearest published point offering each type."""
+    """Distance (km) from each located household to the nearest published point offering each type it needs."""
 
     def build():
-        from ..spatial import nearest
-
-        hh = ctx.table("households")
-        homes = ctx.package.con.execute(
-            hh.filter(hh.lon.notnull() & hh.lat.notnull()).select(id=hh.household_id, lon=hh.lon, lat=hh.lat)
-        )
-        pts = ctx.table("service_points")
-        pts = pts.filter(pts.published.fill_null(True) & pts.lon.notnull() & pts.lat.notnull())
-        pts = pts.select(id=pts.point_id, lon=pts.lon, lat=pts.lat, service_type=pts.service_types.split(";").unnest())
-        points = ctx.package.con.execute(pts.mutate(service_type=pts.service_type.strip()))
-        frames = []
-        for service, group in points.groupby("service_type"):
-            found = nearest(homes, group[["id", "lon", "lat"]], origin_crs=ctx.package.crs, destination_crs=ctx.package.crs)
+        homes, points = _homes(ctx), _points(ctx)
+        frames = [pd.DataFrame({"household_id": pd.Series(dtype=str), "service_type": pd.Series(dtype=str),
+                                "distance_km": pd.Series(dtype=float)})]
+        for service, offered in points.groupby("service_type"):
+            needing = homes[homes["service_type"] == service]
+            found = spatial.nearest(needing.rename(columns={"household_id": "id"}),
+                                    offered.rename(columns={"point_id": "id"}),
+                                    origin_crs=ctx.package.crs, destination_crs=ctx.package.crs)
             frames.append(pd.DataFrame({"household_id": found["origin"], "service_type": service,
                                         "distance_km": found["cost"]}))
-        empty = pd.DataFrame({"household_id": pd.Series(dtype=str), "service_type": pd.Series(dtype=str),
-                              "distance_km": pd.Series(dtype=float)})
-        return ibis.memtable(pd.concat(frames, ignore_index=True) if frames else empty)
+        return ibis.memtable(pd.concat(frames, ignore_index=True))
 
     return ctx.cached("nearest_points", build)
+
+
+def catchment_access(ctx: Context) -> ibis.Table:
+    """Enhanced two-step floating catchment access of each located needy household, per period and type.
+
+    Supply is the capacity of published points offering the type, demand the (weighted)
+    households needing it in the period; Gaussian decay with sigma half the cutoff
+    ``catchment_km``. Columns ``household_id, period, service_type, access``.
+    """
+
+    def build():
+        con = ctx.package.con
+        homes = _homes(ctx).drop_duplicates("household_id")
+        points = _points(ctx)
+        points = points[points["capacity"].notna()]
+        costs = spatial.write_costs(con, spatial.iter_od_costs(
+            homes.rename(columns={"household_id": "id"}),
+            points.drop_duplicates("point_id").rename(columns={"point_id": "id"}),
+            ctx.catchment_km, origin_crs=ctx.package.crs, destination_crs=ctx.package.crs))
+        hh = ctx.table("households")
+        weight = hh.weight.fill_null(1.0).cast("float64") if ctx.package.weighted else ibis.literal(1.0)
+        units = _located_need_units(ctx).join(hh.select("household_id", w=weight), "household_id")
+        demand = units.select(origin=units.household_id, period=units.period, service_type=units.service_type,
+                              demand=units.w)
+        periods = ibis.memtable(pd.DataFrame({"period": ctx.periods}))
+        supply = ibis.memtable(points[["point_id", "service_type", "capacity"]].rename(
+            columns={"point_id": "destination", "capacity": "supply"}).astype({"supply": float})).cross_join(periods)
+        catchment = spatial.Catchment(demand, supply, costs, con=con)
+        scores = catchment.two_stage_table(ctx.catchment_km, spatial.Gaussian(ctx.catchment_km / 2))
+        try:
+            return ibis.memtable(con.to_pyarrow(scores.rename(household_id="origin")))
+        finally:
+            catchment.close()
+            sql(con, f'DROP TABLE IF EXISTS "{costs.get_name()}"')
+
+    if not ctx.package.has_values("service_points", "capacity"):
+        raise Unavailable("service_points has no capacity values")
+    return ctx.cached("catchment_access", build)
 
 
 def received_units(ctx: Context) -> ibis.Table:
@@ -154,3 +202,26 @@ def beyond_reach_rate(ctx: Context) -> Rate:
     near = nearest_points(ctx)
     within = near.filter(near.distance_km <= ctx.nearby_km).select("household_id", "service_type")
     return Rate(numerator=units.anti_join(within, ["household_id", "service_type"]), denominator=units)
+
+
+LOW_ACCESS = 0.5  # below half the average access counts as low (PySAL's normalised access < 0.5)
+
+
+@indicator("access.catchment_access")
+def catchment_access_mean(ctx: Context) -> Mean:
+    scores = catchment_access(ctx)
+    return Mean(units=scores.select("household_id", "period", "service_type", value=scores.access))
+
+
+@indicator("access.low_catchment_access_rate")
+def low_catchment_access_rate(ctx: Context) -> Rate:
+    scores = catchment_access(ctx)
+    hh = ctx.table("households")
+    weight = hh.weight.fill_null(1.0).cast("float64") if ctx.package.weighted else ibis.literal(1.0)
+    scored = scores.join(hh.select("household_id", w=weight), "household_id")
+    average = scored.group_by("period", "service_type").agg(
+        average=(scored.w * scored.access).sum() / scored.w.sum())
+    units = scores.select("household_id", "period", "service_type")
+    low = scores.join(average, ["period", "service_type"])
+    low = low.filter((low.access == 0) | (low.access < LOW_ACCESS * low.average))
+    return Rate(numerator=low.select(units.columns), denominator=units)

@@ -61,6 +61,7 @@ class Context:
     periods: list[str]
     receipt_forms: tuple[str, ...] = ("service", "in_kind")
     nearby_km: float = 3.0
+    catchment_km: float = 10.0
     _cache: dict = field(default_factory=dict, repr=False)
 
     def table(self, name: str) -> ibis.Table:
