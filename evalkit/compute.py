@@ -13,7 +13,8 @@ import pandas as pd
 from . import periods as periods_mod
 from .catalogue import Indicator, load_catalogue
 from .indicators import REGISTRY, Context
-from .indicators.base import Mean, Unavailable, population, psus_per_stratum, statistics, uses_design
+from .indicators.base import (Mean, Quantile, RegionRate, Unavailable, population, psus_per_stratum, statistics,
+                              uses_design)
 from .package import DataPackage
 from .results import COLUMNS, IndicatorResults
 from .schema import SERVICE_TYPES, TABLES
@@ -36,6 +37,9 @@ def compute(
     receipt_forms: tuple[str, ...] = ("service", "in_kind"),
     nearby_km: float = 3.0,
     catchment_km: float = 10.0,
+    omission_window_days: int = 90,
+    push_days: int = 3,
+    warning_days: tuple[int, int] = (3, 7),
 ) -> IndicatorResults:
     """Compute catalogued indicators per region (and every parent region), period and group.
 
@@ -52,6 +56,11 @@ def compute(
         supply nearby, where needs carry no survey answer ``supply_nearby``.
     catchment_km : the floating catchment's cutoff (great-circle km); its Gaussian decay
         has sigma half of it.
+    omission_window_days : days after a need is identified within which aid of its
+        category counts as addressing it.
+    push_days : days within which a need must be published to count as pushed on time.
+    warning_days : (red, yellow) days left to the deadline at or below which an open case
+        is in red or yellow warning; above both it is blue.
     """
     catalogue = load_catalogue()
     selected = _select(catalogue, indicators, family)
@@ -61,6 +70,11 @@ def compute(
     for name, km in (("nearby_km", nearby_km), ("catchment_km", catchment_km)):
         if not km > 0:
             raise ValueError(f"{name} must be positive, got {km}")
+    red, yellow = (int(d) for d in warning_days)
+    if red > yellow:
+        raise ValueError(f"warning_days must be (red, yellow) with red <= yellow, got {warning_days}")
+    if int(omission_window_days) < 0 or int(push_days) < 0:
+        raise ValueError("omission_window_days and push_days must not be negative")
     if int(min_cell) < 0:
         raise ValueError(f"min_cell must be >= 0, got {min_cell}")
     scope_periods = package.periods
@@ -75,7 +89,8 @@ def compute(
             raise ValueError(f"region {region!r} is not in the package's regions table")
         closure = closure[closure["ancestor"].isin(package.descendants(region))]
 
-    ctx = Context(package, scope_periods, tuple(receipt_forms), float(nearby_km), float(catchment_km))
+    ctx = Context(package, scope_periods, tuple(receipt_forms), float(nearby_km), float(catchment_km),
+                  int(omission_window_days), int(push_days), (red, yellow))
     rows, skipped = [], {}
     cells = psus = None
     try:
@@ -95,12 +110,27 @@ def compute(
             if design and psus is None:
                 psus = psus_per_stratum(ctx)
             stats = statistics(spec, ctx, closure, by)
-            rows.append(_finish(ind, stats, cells, psus if design else None, isinstance(spec, Mean), ctx,
-                                confidence, int(min_cell)))
+            grid = cells[cells["group_by"] == ""] if isinstance(spec, RegionRate) else cells
+            if isinstance(spec, Quantile):
+                rows.append(_finish_quantile(ind, spec.q, stats, grid, ctx, confidence, int(min_cell)))
+            else:
+                rows.append(_finish(ind, stats, grid, psus if design else None, isinstance(spec, Mean), ctx,
+                                    confidence, int(min_cell)))
     finally:
         ctx.close()
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
     return IndicatorResults(_order(table, by, selected), skipped, int(min_cell))
+
+
+def _grid(ind: Indicator, cells: pd.DataFrame, ctx) -> tuple[pd.DataFrame, list[str]]:
+    """Every cell an indicator reports: region, group and keys, whether or not it has data."""
+    keys = {"period": ctx.periods}
+    if ind.per_service_type:
+        keys["service_type"] = list(SERVICE_TYPES)
+    grid = cells.drop(columns="households")
+    for key, values in keys.items():
+        grid = grid.merge(pd.DataFrame({key: values}), how="cross")
+    return grid, ["region", "group_by", "group", *keys]
 
 
 def _finish(ind: Indicator, stats, cells, psus, is_mean, ctx, confidence, min_cell) -> pd.DataFrame:
@@ -108,19 +138,15 @@ def _finish(ind: Indicator, stats, cells, psus, is_mean, ctx, confidence, min_ce
 
     ``psus`` (PSUs per stratum) is given when intervals come from the linearised variance.
     """
-    keys = {"period": ctx.periods}
-    if ind.per_service_type:
-        keys["service_type"] = list(SERVICE_TYPES)
-    grid = cells.drop(columns="households")
-    for key, values in keys.items():
-        grid = grid.merge(pd.DataFrame({key: values}), how="cross")
-    cell = ["region", "group_by", "group", *keys]
+    grid, cell = _grid(ind, cells, ctx)
+    # a statistic without a key (e.g. service points, undated) holds for every value of it
+    present = [c for c in cell if c in stats.columns]
     if psus is not None:
-        per_cell = ratio_variance(stats, psus, cell)
-        per_cell = per_cell.merge(stats.groupby(cell, dropna=False)["n"].sum().reset_index(), on=cell)
+        per_cell = ratio_variance(stats, psus, present)
+        per_cell = per_cell.merge(stats.groupby(present, dropna=False)["n"].sum().reset_index(), on=present)
     else:
         per_cell = stats.rename(columns={"SX": "X", "SY": "Y"})
-    out = grid.merge(per_cell, on=cell, how="left")
+    out = grid.merge(per_cell, on=present, how="left")
     out["n"] = out["n"].fillna(0).astype("int64")
     out["denominator"] = out["X"].fillna(0.0)
     out["numerator"] = out["Y"].fillna(0.0)
@@ -134,6 +160,47 @@ def _finish(ind: Indicator, stats, cells, psus, is_mean, ctx, confidence, min_ce
         out["ci_low"], out["ci_high"] = wilson(out["numerator"], out["denominator"], confidence)
     out["suppressed"] = out["n"] < min_cell
     out["note"] = np.where(defined, "", "no household in the denominator")
+    out["indicator"] = ind.id
+    out["family"] = ind.family
+    if not ind.per_service_type:
+        out["service_type"] = ""
+    return out[COLUMNS]
+
+
+def _finish_quantile(ind: Indicator, q: float, stats, cells, ctx, confidence, min_cell) -> pd.DataFrame:
+    """Kaplan-Meier quantile of days per cell from counts per (days, event).
+
+    ``numerator`` is the number of events, ``denominator`` and ``n`` the number of units
+    (events and censored); the value is NaN when the survival curve never falls to 1 - q.
+    """
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    grid, cell = _grid(ind, cells, ctx)
+    found = []
+    for key, group in stats.groupby(cell, sort=False):
+        counts = group["count"].to_numpy(int)
+        days = np.repeat(group["days"].to_numpy(float), counts)
+        event = np.repeat(group["event"].to_numpy(bool).astype(float), counts)
+        value = low = high = np.nan
+        if event.any():
+            with np.errstate(divide="ignore", invalid="ignore"):  # log(0) at the curve's ends
+                fit = SurvfuncRight(days, event)
+                value = float(fit.quantile(q))
+                low, high = (float(v) for v in fit.quantile_ci(q, alpha=1 - confidence))
+            if np.isnan(low) and np.isnan(high) and not np.isnan(value):
+                # no day's survival is compatible with 1 - q: the curve jumps across it
+                # at the estimate, so the interval collapses onto that day
+                low = high = value
+        found.append((*key, value, float(event.sum()), float(len(days)), low, high))
+    columns = [*cell, "value", "numerator", "denominator", "ci_low", "ci_high"]
+    out = grid.merge(pd.DataFrame(found, columns=columns), on=cell, how="left")
+    out["numerator"] = out["numerator"].fillna(0.0)
+    out["denominator"] = out["denominator"].fillna(0.0)
+    out["n"] = out["denominator"].astype("int64")
+    out["suppressed"] = out["n"] < min_cell
+    out["note"] = np.select(
+        [out["denominator"] == 0, out["value"].isna()],
+        ["no record in the denominator", f"fewer than {q:.0%} of records reached the event (censored)"], "")
     out["indicator"] = ind.id
     out["family"] = ind.family
     if not ind.per_service_type:

@@ -30,7 +30,8 @@ class IndicatorResults:
     """
 
     def __init__(self, table: pd.DataFrame, skipped: dict[str, str] | None = None, min_cell: int = 10):
-        self.table = table[COLUMNS].reset_index(drop=True)
+        self.table = table[COLUMNS].reset_index(drop=True).astype(
+            {c: "float64" for c in ("value", "numerator", "denominator", "ci_low", "ci_high")})
         self.skipped = dict(skipped or {})
         self.min_cell = min_cell
 

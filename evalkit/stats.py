@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 
 def wilson(numerator, denominator, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -31,6 +30,10 @@ def wilson(numerator, denominator, confidence: float = 0.95) -> tuple[np.ndarray
     low = np.full(num.shape, np.nan)
     high = np.full(num.shape, np.nan)
     if ok.any():
+        # Imported here: statsmodels costs ~0.5 s to import, which every report kernel
+        # would pay through ``import evalkit`` without ever computing an interval.
+        from statsmodels.stats.proportion import proportion_confint
+
         lo, hi = proportion_confint(num[ok], den[ok], alpha=1 - confidence, method="wilson")
         low[ok], high[ok] = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
     return low, high
@@ -44,6 +47,8 @@ def ratio_variance(strata: pd.DataFrame, psus_per_stratum: pd.Series, cell: list
     maps each stratum to its number of PSUs in the whole sample. Returns per cell:
     ``X, Y, ratio, variance``.
     """
+    if strata.empty:
+        return pd.DataFrame(columns=[*cell, "X", "Y", "ratio", "variance"])
     s = strata.copy()
     totals = s.groupby(cell, dropna=False, sort=False)[["SX", "SY"]].sum().rename(columns={"SX": "X", "SY": "Y"})
     totals["ratio"] = totals["Y"] / totals["X"].where(totals["X"] > 0)

@@ -40,13 +40,38 @@ class Rate:
 
 @dataclass
 class Mean:
-    """The average of a household-level ``value`` over units (``household_id``, keys, ``value``).
+    """The average of ``value`` over units (``household_id``, keys, ``value``).
 
-    Its interval always comes from the linearised variance (households as PSUs when the
-    data carry no survey design), as a normal interval around the mean.
+    With a column ``x`` in the units it is the ratio of sums ``sum(w*value) / sum(w*x)``
+    (e.g. the charity share of yuan: value = charity yuan, x = all yuan). Its interval
+    always comes from the linearised variance (households as PSUs when the data carry no
+    survey design), as a normal interval around the mean.
     """
 
     units: ibis.Table
+
+
+@dataclass
+class Quantile:
+    """A quantile of days to an event, with right-censoring (Kaplan-Meier).
+
+    ``units`` has ``household_id``, the keys, ``days`` (to the event, or to the end of
+    the data when it has not happened) and ``event`` (true when it happened). Units are
+    administrative records (referrals, cases) and count once each, unweighted. The
+    quantile is the first time the survival curve falls below ``1 - q`` (statsmodels'
+    and SAS's convention); the interval is statsmodels' (Brookmeyer-Crowley) one.
+    """
+
+    units: ibis.Table
+    q: float = 0.5
+
+
+class RegionRate(Rate):
+    """A rate over units that belong to a region, not to a household (e.g. service points).
+
+    Numerator and denominator carry ``region_id`` instead of ``household_id``; there is
+    no breakdown by household group, and no survey design.
+    """
 
 
 class Unavailable(Exception):
@@ -62,6 +87,9 @@ class Context:
     receipt_forms: tuple[str, ...] = ("service", "in_kind")
     nearby_km: float = 3.0
     catchment_km: float = 10.0
+    omission_window_days: int = 90
+    push_days: int = 3
+    warning_days: tuple[int, int] = (3, 7)
     _cache: dict = field(default_factory=dict, repr=False)
 
     def table(self, name: str) -> ibis.Table:
@@ -114,21 +142,29 @@ def statistics(spec: Rate | Mean, ctx: Context, closure: pd.DataFrame, by: list[
     weights, or any mean) the rows are per stratum and add the PSU-level cross sums
     ``SXX, SXY, SYY`` for :func:`evalkit.stats.ratio_variance`.
     """
+    if isinstance(spec, Quantile):
+        return _duration_statistics(spec, ctx, closure, by)
     if isinstance(spec, Mean):
         numerator, denominator = spec.units, spec.units.drop("value")
     else:
         numerator, denominator = spec.numerator, spec.denominator
     design = uses_design(spec, ctx)
     keys = [k for k in KEYS if k in numerator.columns]
-    units = _households(ctx, closure, by, design)
+    if isinstance(spec, RegionRate):
+        units = _regions(closure)
+        by = []
+    else:
+        units = _households(ctx, closure, by, design)
+    unit_id = "region_id" if isinstance(spec, RegionRate) else "household_id"
     frames = []
     for group_by in [OVERALL, *by]:
         hh = units.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else units[f"g_{group_by}"])
         den_keys = [k for k in keys if denominator is not None and k in denominator.columns]
-        den = hh if denominator is None else denominator.join(hh, "household_id")
-        num = numerator.join(hh, "household_id")
+        den = hh if denominator is None else denominator.join(hh, unit_id)
+        num = numerator.join(hh, unit_id)
         level = ["region", "group", *(["stratum", "psu"] if design else [])]
-        den_stats = den.group_by([*level, *den_keys]).agg(X=den.w.sum(), n=den.count())
+        weighted_x = den.w * den.x if "x" in den.columns else den.w
+        den_stats = den.group_by([*level, *den_keys]).agg(X=weighted_x.sum(), n=den.count())
         weighted_value = num.w * num.value if isinstance(spec, Mean) else num.w
         num_stats = num.group_by([*level, *keys]).agg(Y=weighted_value.sum())
         for k in keys:
@@ -151,9 +187,32 @@ def statistics(spec: Rate | Mean, ctx: Context, closure: pd.DataFrame, by: list[
     return pd.concat(frames, ignore_index=True)
 
 
-def uses_design(spec: Rate | Mean, ctx: Context) -> bool:
+def uses_design(spec: Rate | Mean | Quantile, ctx: Context) -> bool:
     """Whether intervals come from the linearised variance (else Wilson on counts)."""
+    if isinstance(spec, (Quantile, RegionRate)):
+        return False
     return isinstance(spec, Mean) or ctx.package.weighted
+
+
+def _duration_statistics(spec: Quantile, ctx: Context, closure: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Counts of units per cell, days and event: all Kaplan-Meier needs, from the engine."""
+    units = spec.units
+    keys = [k for k in KEYS if k in units.columns]
+    hh = _households(ctx, closure, by, design=False)
+    frames = []
+    for group_by in [OVERALL, *by]:
+        g = hh.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"])
+        joined = units.join(g, "household_id")
+        counts = joined.group_by(["region", "group", *keys, "days", "event"]).agg(count=joined.count())
+        frame = ctx.package.con.execute(counts)
+        frame.insert(1, "group_by", group_by)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _regions(closure: pd.DataFrame) -> ibis.Table:
+    regions = closure.rename(columns={"ancestor": "region"}).assign(w=1.0)
+    return ibis.memtable(regions[["region_id", "region", "w"]])
 
 
 def population(ctx: Context, closure: pd.DataFrame, by: list[str]) -> pd.DataFrame:

@@ -1,0 +1,440 @@
+"""Coordination family (衔接运行): are government assistance and charity support a closed loop?
+
+Seeds 000, 001, 002 and 004; DOMAIN.md 3.2. Conventions, shared by every indicator here:
+
+- a need belongs to the period it was identified in, a referral to the period it was
+  created in, a case to the period it was applied in, feedback to the period it was given in;
+- an assistance record is active from ``start_on`` to ``end_on`` inclusive (no end: still
+  running); a household is *aided* in a period when one of its records is active in it;
+- two records *overlap* when each starts on or before the other ends (touching dates,
+  one ending the day the other starts, overlap by one day);
+- a need is *addressed* when the household has a record of the need's category active
+  within ``omission_window_days`` (default 90) from the day the need was identified;
+- durations of referrals are calendar days, censored at the last date in the data when
+  the event has not happened; durations of cases are working days (Monday-Friday).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+
+from ..engine import sql
+from .base import Context, Mean, Quantile, Rate, RegionRate, Unavailable, indicator
+
+FAR_FUTURE = dt.date(9999, 12, 31)
+MONDAY = dt.date(1970, 1, 5)
+
+
+# --- shared building blocks ----------------------------------------------------------
+
+def _in_periods(ctx: Context, table: ibis.Table, date: str) -> ibis.Table:
+    """Rows dated in one of the run's periods, with their ``period``."""
+    t = table.filter(table[date].notnull())
+    t = t.mutate(period=ctx.period_of(t[date]))
+    return t.filter(t.period.isin(ctx.periods))
+
+
+def _days(start: ibis.Value, end: ibis.Value) -> ibis.Value:
+    return end.delta(start, unit="day")
+
+
+def working_days(start: ibis.Value, end: ibis.Value) -> ibis.Value:
+    """Working days (Monday-Friday) in [start, end), as numpy's ``busday_count``."""
+
+    def mondays_on(day):
+        k = day.delta(ibis.date(MONDAY), unit="day")
+        return 5 * (k // 7) + ibis.least(k % 7, 5)
+
+    return mondays_on(end) - mondays_on(start)
+
+
+def _data_end(ctx: Context, *columns: str) -> dt.date:
+    """The last date in the given ``table.column`` values: where censoring happens."""
+    parts = [f"SELECT max({c.split('.')[1]}) AS d FROM {c.split('.')[0]}" for c in columns
+             if ctx.package.has(c.split(".")[0])]
+    found = sql(ctx.package.con, f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})")[0][0]
+    return found or FAR_FUTURE
+
+
+def active_aid(ctx: Context) -> ibis.Table:
+    """Assistance records active in each period: one row per record and period, with the sector."""
+
+    def build():
+        aid = ctx.table("assistance")
+        aid = aid.filter(aid.start_on.notnull())
+        if ctx.package.has("providers"):
+            prov = ctx.table("providers").select("provider_id", provider_sector="sector")
+            aid = aid.left_join(prov, "provider_id")
+            sector = ibis.coalesce(aid.sector, aid.provider_sector)
+        else:
+            sector = aid.sector
+        aid = aid.select("record_id", "household_id", "provider_id", "category", "form", "amount", "need_id",
+                         "start_on", end_on=aid.end_on.fill_null(FAR_FUTURE), sector=sector)
+        aid = aid.view()  # a relation of its own: Ibis cannot join on values computed inside a join chain
+        p = ctx.periods_table()
+        joined = aid.join(p, [aid.start_on <= p.period_end, aid.end_on >= p.period_start])
+        return joined.select(*aid.columns, "period", "period_start", "period_end")
+
+    return ctx.cached("active_aid", build)
+
+
+def _aided_households(ctx: Context) -> ibis.Table:
+    return active_aid(ctx).select("household_id", "period").distinct()
+
+
+def duplicate_pairs(ctx: Context) -> ibis.Table:
+    """Pairs of a household's records of one category whose active days overlap within a period.
+
+    ``cross_sector`` marks pairs of a government and a charity record; ``two_providers``
+    pairs from different providers (or sectors).
+    """
+
+    def build():
+        a = active_aid(ctx)
+        b = a.view()
+        pairs = a.join(b, [a.household_id == b.household_id, a.period == b.period, a.category == b.category,
+                           a.record_id < b.record_id, a.start_on <= b.end_on, b.start_on <= a.end_on,
+                           ibis.greatest(a.start_on, b.start_on) <= a.period_end,
+                           ibis.least(a.end_on, b.end_on) >= a.period_start])
+        return pairs.select(
+            household_id=a.household_id, period=a.period, category=a.category,
+            first_record=a.record_id, second_record=b.record_id,
+            first_amount=a.amount, second_amount=b.amount,
+            first_start=a.start_on, second_start=b.start_on,
+            period_start=a.period_start, period_end=a.period_end,
+            cross_sector=(a.sector != b.sector).fill_null(False)
+            & a.sector.isin(["government", "charity"]) & b.sector.isin(["government", "charity"]),
+            two_providers=((a.provider_id != b.provider_id) | (a.sector != b.sector)).fill_null(False),
+        )
+
+    return ctx.cached("duplicate_pairs", build)
+
+
+def needs_in_period(ctx: Context) -> ibis.Table:
+    """Needs identified in the run's periods, with ``addressed`` (aid of its category within the window)."""
+
+    def build():
+        needs = _in_periods(ctx, ctx.table("needs"), "identified_on")
+        out = needs.select("need_id", "household_id", "period", "service_type", "channel", "within_policy",
+                           "identified_on", "published_on", "matched_on", "handled_on")
+        if not ctx.package.has("assistance"):  # the platform KPIs need no aid records
+            return out.mutate(addressed=ibis.null("boolean"), any_aid=ibis.null("boolean"))
+        aid = ctx.table("assistance")
+        aid = aid.filter(aid.start_on.notnull()).select(
+            "household_id", "category", "start_on", end_on=aid.end_on.fill_null(FAR_FUTURE))
+        window = ibis.interval(days=ctx.omission_window_days)
+        served = needs.join(aid, [needs.household_id == aid.household_id, needs.service_type == aid.category,
+                                  aid.start_on <= needs.identified_on + window,
+                                  aid.end_on >= needs.identified_on])
+        served = served.select(need_id=needs.need_id).distinct()
+        any_aid = needs.join(aid, [needs.household_id == aid.household_id,
+                                   aid.start_on <= needs.identified_on + window,
+                                   aid.end_on >= needs.identified_on])
+        any_aid = any_aid.select(need_id=needs.need_id).distinct()
+        out = out.left_join(served.mutate(addressed=ibis.literal(True)), "need_id").drop("need_id_right")
+        out = out.left_join(any_aid.mutate(any_aid=ibis.literal(True)), "need_id").drop("need_id_right")
+        return out.mutate(addressed=out.addressed.fill_null(False), any_aid=out.any_aid.fill_null(False))
+
+    return ctx.cached("needs_in_period", build)
+
+
+def referrals_in_period(ctx: Context) -> ibis.Table:
+    """Referrals created in the run's periods, with the sectors at both ends."""
+
+    def build():
+        ref = _in_periods(ctx, ctx.table("referrals"), "created_on")
+        prov = ctx.table("providers").select("provider_id", "sector")
+        src = prov.select(from_provider="provider_id", from_sector="sector")
+        dst = prov.select(to_provider="provider_id", to_sector="sector")
+        ref = ref.left_join(src, "from_provider").drop("from_provider_right")
+        ref = ref.left_join(dst, "to_provider").drop("to_provider_right")
+        accepted = ref.accepted_on.notnull() | ref.status.isin(["accepted", "closed"])
+        closed = ref.closed_on.notnull() | (ref.status == "closed")
+        return ref.mutate(accepted=accepted, closed=closed)
+
+    return ctx.cached("referrals_in_period", build)
+
+
+def cases_in_period(ctx: Context) -> ibis.Table:
+    return _in_periods(ctx, ctx.table("cases"), "applied_on")
+
+
+def _finished_on(cases: ibis.Table) -> ibis.Value:
+    # an approved case ends when aid is delivered, a refused one when it is decided
+    return ibis.ifelse(cases.approved.fill_null(True), cases.delivered_on, cases.decided_on)
+
+
+# --- duplicate and omitted aid -------------------------------------------------------
+
+@indicator("coordination.duplicate_aid_rate")
+def duplicate_aid_rate(ctx: Context) -> Rate:
+    pairs = duplicate_pairs(ctx)
+    dup = pairs.filter(pairs.cross_sector).select("household_id", "period").distinct()
+    return Rate(numerator=dup, denominator=_aided_households(ctx))
+
+
+@indicator("coordination.duplicate_aid_any_rate")
+def duplicate_aid_any_rate(ctx: Context) -> Rate:
+    pairs = duplicate_pairs(ctx)
+    dup = pairs.filter(pairs.two_providers).select("household_id", "period").distinct()
+    return Rate(numerator=dup, denominator=_aided_households(ctx))
+
+
+@indicator("coordination.duplicate_aid_amount")
+def duplicate_aid_amount(ctx: Context) -> Mean:
+    pairs = duplicate_pairs(ctx).filter(lambda t: t.cross_sector)
+    # each record of a duplicate pair counts once, in the period it starts in
+    first = pairs.select("household_id", "period", "period_start", record=pairs.first_record,
+                         amount=pairs.first_amount, start=pairs.first_start)
+    second = pairs.select("household_id", "period", "period_start", record=pairs.second_record,
+                          amount=pairs.second_amount, start=pairs.second_start)
+    records = first.union(second).distinct()
+    records = records.filter(records.start >= records.period_start)
+    yuan = records.group_by("household_id", "period").agg(yuan=records.amount.fill_null(0).sum())
+    aided = _aided_households(ctx)
+    units = aided.left_join(yuan, ["household_id", "period"])
+    return Mean(units=units.select(aided.household_id, aided.period, value=ibis.coalesce(units.yuan, 0.0)))
+
+
+@indicator("coordination.duplicate_need_rate")
+def duplicate_need_rate(ctx: Context) -> Rate:
+    needs = needs_in_period(ctx)
+    aid = ctx.table("assistance")
+    linked = aid.filter(aid.need_id.notnull())
+    pairs = duplicate_pairs(ctx).filter(lambda t: t.cross_sector)
+    # a need is aided twice when two of the records linked to it form a cross-sector pair
+    firsts = pairs.join(linked.select(first_record="record_id", need_id="need_id"), "first_record")
+    firsts = firsts.select("second_record", "need_id").view()
+    seconds = linked.select(second_record="record_id", need_id="need_id")
+    dup_needs = firsts.join(seconds, ["second_record", "need_id"]).select("need_id").distinct()
+    served = linked.select("need_id").distinct()
+    units = needs.semi_join(served, "need_id").select("household_id", "period", "need_id")
+    return Rate(numerator=units.semi_join(dup_needs, "need_id"), denominator=units)
+
+
+@indicator("coordination.omitted_need_rate")
+def omitted_need_rate(ctx: Context) -> Rate:
+    needs = needs_in_period(ctx)
+    units = needs.select("household_id", "period", "service_type", "need_id")
+    return Rate(numerator=needs.filter(~needs.addressed).select(units.columns), denominator=units)
+
+
+@indicator("coordination.omitted_aid_rate")
+def omitted_aid_rate(ctx: Context) -> Rate:
+    needs = needs_in_period(ctx)
+    needy = needs.select("household_id", "period").distinct()
+    helped = needs.filter(needs.any_aid).select("household_id", "period").distinct()
+    return Rate(numerator=needy.anti_join(helped, ["household_id", "period"]), denominator=needy)
+
+
+@indicator("coordination.multi_need_addressed_rate")
+def multi_need_addressed_rate(ctx: Context) -> Rate:
+    needs = needs_in_period(ctx)
+    per_household = needs.group_by("household_id", "period").agg(
+        needs=needs.count(), addressed=needs.addressed.cast("int64").sum())
+    multi = per_household.filter(per_household.needs >= 2)
+    return Rate(numerator=multi.filter(multi.addressed == multi.needs).select("household_id", "period"),
+                denominator=multi.select("household_id", "period"))
+
+
+# --- referrals -------------------------------------------------------------------------
+
+@indicator("coordination.referral_to_charity_rate")
+def referral_to_charity_rate(ctx: Context) -> Rate:
+    needs = needs_in_period(ctx)
+    out_of_policy = needs.filter(needs.within_policy == False).select("household_id", "period", "need_id")  # noqa: E712
+    ref = ctx.table("referrals")
+    prov = ctx.table("providers")
+    ref = ref.join(prov.select(from_provider="provider_id", from_sector="sector"), "from_provider")
+    ref = ref.join(prov.select(to_provider="provider_id", to_sector="sector"), "to_provider")
+    forward = ref.filter((ref.from_sector == "government") & (ref.to_sector == "charity")).select("need_id")
+    return Rate(numerator=out_of_policy.semi_join(forward, "need_id"), denominator=out_of_policy)
+
+
+@indicator("coordination.charity_to_government_share")
+def charity_to_government_share(ctx: Context) -> Rate:
+    ref = referrals_in_period(ctx)
+    units = ref.select("household_id", "period", "referral_id")
+    back = ref.filter((ref.from_sector == "charity") & (ref.to_sector == "government"))
+    return Rate(numerator=back.select(units.columns), denominator=units)
+
+
+@indicator("coordination.referral_acceptance_rate")
+def referral_acceptance_rate(ctx: Context) -> Rate:
+    ref = referrals_in_period(ctx)
+    decided = ref.filter(ref.accepted | (ref.status == "rejected"))
+    units = decided.select("household_id", "period", "referral_id")
+    return Rate(numerator=decided.filter(decided.accepted).select(units.columns), denominator=units)
+
+
+@indicator("coordination.referral_closure_rate")
+def referral_closure_rate(ctx: Context) -> Rate:
+    ref = referrals_in_period(ctx)
+    accepted = ref.filter(ref.accepted)
+    units = accepted.select("household_id", "period", "referral_id")
+    return Rate(numerator=accepted.filter(accepted.closed).select(units.columns), denominator=units)
+
+
+def _referral_durations(ctx: Context, event_date: str, among: str) -> ibis.Table:
+    ref = referrals_in_period(ctx)
+    ref = ref.filter(ref.status != "rejected") if among == "not_rejected" else ref.filter(ref.accepted)
+    end = ibis.date(_data_end(ctx, "referrals.created_on", "referrals.accepted_on", "referrals.closed_on"))
+    happened = ref[event_date].notnull()
+    days = _days(ref.created_on, ibis.coalesce(ref[event_date], end))
+    return ref.select("household_id", "period", days=days, event=happened)
+
+
+@indicator("coordination.referral_accept_days_median")
+def referral_accept_days_median(ctx: Context) -> Quantile:
+    return Quantile(_referral_durations(ctx, "accepted_on", "not_rejected"), q=0.5)
+
+
+@indicator("coordination.referral_accept_days_p90")
+def referral_accept_days_p90(ctx: Context) -> Quantile:
+    return Quantile(_referral_durations(ctx, "accepted_on", "not_rejected"), q=0.9)
+
+
+@indicator("coordination.referral_close_days_median")
+def referral_close_days_median(ctx: Context) -> Quantile:
+    return Quantile(_referral_durations(ctx, "closed_on", "accepted"), q=0.5)
+
+
+# --- platform KPIs (seed 000) ----------------------------------------------------------
+
+@indicator("coordination.push_timeliness_rate")
+def push_timeliness_rate(ctx: Context) -> Rate:
+    needs = needs_in_period(ctx)
+    units = needs.select("household_id", "period", "need_id")
+    on_time = needs.filter(needs.published_on.notnull()
+                           & (_days(needs.identified_on, needs.published_on) <= ctx.push_days))
+    return Rate(numerator=on_time.select(units.columns), denominator=units)
+
+
+@indicator("coordination.resource_publication_rate")
+def resource_publication_rate(ctx: Context) -> RegionRate:
+    pts = ctx.table("service_points")
+    units = pts.select("region_id", "point_id")
+    return RegionRate(numerator=pts.filter(pts.published.fill_null(False)).select(units.columns), denominator=units)
+
+
+@indicator("coordination.matching_handling_rate")
+def matching_handling_rate(ctx: Context) -> Rate:
+    needs = needs_in_period(ctx)
+    published = needs.filter(needs.published_on.notnull())
+    units = published.select("household_id", "period", "need_id")
+    done = published.filter(published.matched_on.notnull() & published.handled_on.notnull())
+    return Rate(numerator=done.select(units.columns), denominator=units)
+
+
+@indicator("coordination.satisfaction_rate")
+def satisfaction_rate(ctx: Context) -> Rate:
+    fb = _in_periods(ctx, ctx.table("feedback"), "given_on")
+    fb = fb.filter(fb.score.notnull())
+    units = fb.select("household_id", "period", "feedback_id")
+    return Rate(numerator=fb.filter(fb.score >= 4).select(units.columns), denominator=units)
+
+
+# --- process ---------------------------------------------------------------------------
+
+def _case_days(ctx: Context, start: str, end: str) -> Mean:
+    cases = cases_in_period(ctx)
+    done = cases.filter(cases[start].notnull() & cases[end].notnull())
+    return Mean(units=done.select("household_id", "period", "case_id",
+                                  value=working_days(done[start], done[end]).cast("float64")))
+
+
+@indicator("coordination.verification_days")
+def verification_days(ctx: Context) -> Mean:
+    return _case_days(ctx, "applied_on", "verified_on")
+
+
+@indicator("coordination.processing_days")
+def processing_days(ctx: Context) -> Mean:
+    return _case_days(ctx, "verified_on", "decided_on")
+
+
+@indicator("coordination.decision_days")
+def decision_days(ctx: Context) -> Mean:
+    return _case_days(ctx, "applied_on", "decided_on")
+
+
+@indicator("coordination.delivery_days")
+def delivery_days(ctx: Context) -> Mean:
+    return _case_days(ctx, "decided_on", "delivered_on")
+
+
+@indicator("coordination.on_time_rate")
+def on_time_rate(ctx: Context) -> Rate:
+    cases = cases_in_period(ctx).filter(lambda t: t.deadline_on.notnull())
+    end = ibis.date(_data_end(ctx, "cases.applied_on", "cases.decided_on", "cases.delivered_on"))
+    finished = _finished_on(cases)
+    # a case still open before its deadline has no verdict yet
+    known = cases.filter(finished.notnull() | (cases.deadline_on < end))
+    finished = _finished_on(known)
+    units = known.select("household_id", "period", "case_id")
+    return Rate(numerator=known.filter(finished.notnull() & (finished <= known.deadline_on)).select(units.columns),
+                denominator=units)
+
+
+def _open_cases(ctx: Context) -> ibis.Table:
+    """Cases open at the end of each period, with the days left to their deadline then."""
+    cases = ctx.table("cases")
+    cases = cases.filter(cases.applied_on.notnull() & cases.deadline_on.notnull())
+    p = ctx.periods_table()
+    finished = _finished_on(cases)
+    open_ = cases.join(p, [cases.applied_on <= p.period_end, finished.isnull() | (finished > p.period_end)])
+    return open_.select("household_id", "period", "case_id",
+                        days_left=_days(open_.period_end, open_.deadline_on))
+
+
+def _warning(ctx: Context, colour: str) -> Rate:
+    open_ = _open_cases(ctx)
+    red, yellow = ctx.warning_days
+    status = ibis.cases((open_.days_left <= red, "red"), (open_.days_left <= yellow, "yellow"), else_="blue")
+    units = open_.select("household_id", "period", "case_id")
+    return Rate(numerator=open_.filter(status == colour).select(units.columns), denominator=units)
+
+
+@indicator("coordination.open_red_rate")
+def open_red_rate(ctx: Context) -> Rate:
+    return _warning(ctx, "red")
+
+
+@indicator("coordination.open_yellow_rate")
+def open_yellow_rate(ctx: Context) -> Rate:
+    return _warning(ctx, "yellow")
+
+
+@indicator("coordination.open_blue_rate")
+def open_blue_rate(ctx: Context) -> Rate:
+    return _warning(ctx, "blue")
+
+
+# --- discovery, funding, integration -----------------------------------------------------
+
+@indicator("coordination.active_discovery_share")
+def active_discovery_share(ctx: Context) -> Rate:
+    needs = needs_in_period(ctx).filter(lambda t: t.channel.notnull())
+    units = needs.select("household_id", "period", "need_id")
+    return Rate(numerator=needs.filter(needs.channel != "application").select(units.columns), denominator=units)
+
+
+@indicator("coordination.charity_funding_share")
+def charity_funding_share(ctx: Context) -> Mean:
+    aid = active_aid(ctx)
+    aid = aid.filter((aid.start_on >= aid.period_start) & aid.amount.notnull() & aid.sector.notnull())
+    charity = ibis.ifelse(aid.sector == "charity", aid.amount, 0.0)
+    return Mean(units=aid.select("household_id", "period", "record_id", value=charity, x=aid.amount))
+
+
+@indicator("coordination.integrated_aid_rate")
+def integrated_aid_rate(ctx: Context) -> Rate:
+    aid = active_aid(ctx)
+    per_household = aid.group_by("household_id", "period").agg(
+        government=(aid.sector == "government").any(), charity=(aid.sector == "charity").any(),
+        unlinked=aid.need_id.isnull().any())
+    both = per_household.filter(per_household.government & per_household.charity)
+    return Rate(numerator=both.filter(~both.unlinked).select("household_id", "period"),
+                denominator=both.select("household_id", "period"))
+

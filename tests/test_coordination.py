@@ -1,0 +1,268 @@
+"""Coordination family: hand-computed values on a tiny package, planted truth on synthetic data."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.duration.survfunc import SurvfuncRight
+
+import evalkit
+from evalkit.reform import before_after
+
+Q = "2024Q1"
+
+# Households: s1-s4 children needing school aid (seed 000's school-bag case: s1 and s2
+# aided by a government and a charity programme at once, s3 and s4 by nobody); t1
+# touching dates; t2 consecutive, not overlapping; t3 open-ended government aid; t4 two
+# government providers; m1, m2 two needs each; w1 aided 117 days after its need.
+HOUSEHOLDS = ["s1", "s2", "s3", "s4", "t1", "t2", "t3", "t4", "m1", "m2", "w1"]
+PROVIDERS = pd.DataFrame({"provider_id": ["G1", "G2", "C1"], "name": ["民政局", "教育局", "慈善总会"],
+                          "sector": ["government", "government", "charity"]})
+NEEDS = pd.DataFrame([
+    # need_id, household, type, identified, channel, within_policy, published, matched, handled
+    ("e1", "s1", "education", "2024-02-01", "application", True, "2024-02-02", "2024-02-03", "2024-02-10"),
+    ("e2", "s2", "education", "2024-02-01", "application", True, "2024-02-04", "2024-02-05", None),
+    ("e3", "s3", "education", "2024-02-01", "application", False, "2024-02-05", None, None),
+    ("e4", "s4", "education", "2024-02-01", "application", False, None, None, None),
+    ("k1", "t1", "care", "2024-01-01", "grid_worker", True, "2024-01-01", "2024-01-02", "2024-01-03"),
+    ("m1a", "m1", "care", "2024-01-10", "data_alert", True, None, None, None),
+    ("m1b", "m1", "medical", "2024-01-10", "data_alert", False, None, None, None),
+    ("m2a", "m2", "care", "2024-01-10", "application", True, None, None, None),
+    ("m2b", "m2", "legal_aid", "2024-01-10", "charity", True, None, None, None),
+    ("w1n", "w1", "care", "2024-01-05", "volunteer", True, None, None, None),
+], columns=["need_id", "household_id", "service_type", "identified_on", "channel", "within_policy",
+            "published_on", "matched_on", "handled_on"])
+ASSISTANCE = pd.DataFrame([
+    # record, household, provider, category, form, amount, start, end, need
+    ("a1", "s1", "G2", "education", "in_kind", 100, "2024-02-10", "2024-02-10", "e1"),
+    ("a2", "s1", "C1", "education", "in_kind", 120, "2024-02-10", "2024-02-10", "e1"),
+    ("a3", "s2", "G2", "education", "in_kind", 100, "2024-02-10", "2024-02-10", "e2"),
+    ("a4", "s2", "C1", "education", "in_kind", 120, "2024-02-10", "2024-02-10", "e2"),
+    ("a5", "t1", "G1", "care", "service", 300, "2024-01-01", "2024-01-31", "k1"),
+    ("a6", "t1", "C1", "care", "service", 200, "2024-01-31", "2024-02-28", "k1"),  # touches a5
+    ("a7", "t2", "G1", "care", "service", 100, "2024-01-01", "2024-01-30", None),
+    ("a8", "t2", "C1", "care", "service", 100, "2024-01-31", "2024-02-28", None),  # after a7
+    ("a9", "t3", "G1", "medical", "cash", 400, "2023-06-01", None, None),  # open-ended
+    ("a10", "t3", "C1", "medical", "in_kind", 50, "2024-03-01", "2024-03-10", None),
+    ("a11", "t4", "G1", "care", "service", 100, "2024-01-05", "2024-01-20", None),
+    ("a12", "t4", "G2", "care", "service", 100, "2024-01-10", "2024-01-25", None),
+    ("a13", "m1", "C1", "care", "service", 70, "2024-01-20", "2024-01-30", "m1a"),
+    ("a14", "m2", "C1", "care", "service", 80, "2024-02-01", "2024-02-28", "m2a"),
+    ("a15", "m2", "G1", "legal_aid", "service", 60, "2024-03-01", "2024-03-05", "m2b"),
+    ("a16", "w1", "C1", "care", "service", 90, "2024-05-01", "2024-05-10", "w1n"),
+], columns=["record_id", "household_id", "provider_id", "category", "form", "amount", "start_on", "end_on", "need_id"])
+REFERRALS = pd.DataFrame([
+    ("r1", "m1", "m1b", "G1", "C1", "2024-01-12", "2024-01-14", "2024-01-24", "closed"),
+    ("r2", "s3", "e3", "G1", "C1", "2024-02-02", "2024-02-07", None, "accepted"),
+    ("r3", "t1", "k1", "C1", "G1", "2024-01-03", None, None, "rejected"),
+    ("r4", "w1", "w1n", "C1", "G2", "2024-03-01", None, None, "pending"),
+    ("r5", "m2", "m2a", "G2", "C1", "2024-01-11", "2024-01-21", "2024-03-31", "closed"),
+], columns=["referral_id", "household_id", "need_id", "from_provider", "to_provider", "created_on",
+            "accepted_on", "closed_on", "status"])
+CASES = pd.DataFrame([
+    ("ka", "s1", "2024-01-08", "2024-01-12", "2024-01-16", "2024-01-18", "2024-02-07", True),   # Mon..Thu
+    ("kb", "s2", "2024-01-13", "2024-01-22", "2024-01-29", "2024-03-01", "2024-02-12", True),   # Sat start, late
+    ("kc", "t1", "2024-02-01", "2024-02-02", "2024-02-05", None, "2024-03-02", False),         # refused in time
+    ("kd", "t2", "2024-03-20", None, None, None, "2024-04-19", None),                          # open, 19 days left
+    ("ke", "t3", "2024-01-02", None, None, None, "2024-02-01", None),                          # overdue
+    ("kf", "t4", "2024-03-01", None, None, None, "2024-04-05", None),                          # open, 5 days left
+], columns=["case_id", "household_id", "applied_on", "verified_on", "decided_on", "delivered_on", "deadline_on",
+            "approved"])
+FEEDBACK = pd.DataFrame({"feedback_id": ["f1", "f2", "f3", "f4"], "household_id": ["s1", "s2", "t1", "m2"],
+                         "record_id": ["a1", "a3", "a5", "a14"], "score": [5, 4, 2, 3],
+                         "given_on": ["2024-02-20", "2024-02-21", "2024-02-01", "2024-03-01"]})
+POINTS = pd.DataFrame({"point_id": ["p1", "p2", "p3", "p4"], "provider_id": ["G1", "C1", "C1", "G2"],
+                       "region_id": ["C"] * 4, "service_types": ["care", "care;medical", "education", "legal_aid"],
+                       "published": [True, True, False, True]})
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory):
+    d = tmp_path_factory.mktemp("loop")
+    pd.DataFrame({"region_id": ["P", "C"], "name": ["省", "县"], "parent_id": [None, "P"],
+                  "level": ["province", "county"], "reform_period": [None, "2024Q2"]}).to_csv(d / "regions.csv", index=False)
+    pd.DataFrame({"household_id": HOUSEHOLDS, "region_id": "C"}).to_csv(d / "households.csv", index=False)
+    for name, frame in [("providers", PROVIDERS), ("needs", NEEDS), ("assistance", ASSISTANCE),
+                        ("referrals", REFERRALS), ("cases", CASES), ("feedback", FEEDBACK), ("service_points", POINTS)]:
+        frame.to_csv(d / f"{name}.csv", index=False)
+    (d / "datapackage.json").write_text(json.dumps({"frequency": "quarter"}))
+    package = evalkit.load(d)
+    return package, evalkit.compute(package, family="coordination", min_cell=1)
+
+
+def cell(res, indicator, region="C", period=Q, service=""):
+    rows = res.overall(indicator)
+    return rows[(rows.region == region) & (rows.period == period) & (rows.service_type == service)].iloc[0]
+
+
+def ratio(res, indicator, **kw):
+    row = cell(res, indicator, **kw)
+    return row.numerator, row.denominator
+
+
+def test_school_bags_show_duplicate_and_omitted_aid_at_once(loop):
+    _, res = loop
+    # aided in Q1: s1 s2 t1 t2 t3 t4 m1 m2; government and charity overlapping: s1 s2, t1 (touching), t3 (open-ended)
+    assert ratio(res, "coordination.duplicate_aid_rate") == (4, 8)
+    assert ratio(res, "coordination.duplicate_aid_any_rate") == (5, 8)  # t4: two government providers
+    # education needs: s3 and s4 got nothing
+    assert ratio(res, "coordination.omitted_need_rate", service="education") == (2, 4)
+    assert cell(res, "coordination.duplicate_aid_rate", region="P").value == 0.5  # the province rolls up
+
+
+def test_duplicates_need_overlap_within_the_period(loop):
+    _, res = loop
+    # t3's open-ended government aid overlaps nothing before 2024Q1
+    assert ratio(res, "coordination.duplicate_aid_rate", period="2023Q4") == (0, 1)
+    # yuan of duplicate records starting in Q1: 220 + 220 + 500 + 50 (t3's 400 started in 2023)
+    amount = cell(res, "coordination.duplicate_aid_amount")
+    assert amount.numerator == 990 and amount.denominator == 8 and amount.value == pytest.approx(990 / 8)
+    assert ratio(res, "coordination.duplicate_need_rate") == (3, 7)  # e1 e2 k1 of 7 needs with linked records
+
+
+def test_omission_window_and_multi_need(loop):
+    package, res = loop
+    # needs of Q1 without aid of their category in 90 days: e3 e4 m1b w1n
+    assert ratio(res, "coordination.omitted_need_rate", service="care") == (1, 4)
+    assert ratio(res, "coordination.omitted_need_rate", service="medical") == (1, 1)
+    assert ratio(res, "coordination.omitted_aid_rate") == (3, 8)  # s3 s4 w1 got nothing at all
+    assert ratio(res, "coordination.multi_need_addressed_rate") == (1, 2)  # m2 yes, m1 no
+    wider = evalkit.compute(package, indicators=["coordination.omitted_need_rate"], min_cell=1,
+                            omission_window_days=120)
+    assert ratio(wider, "coordination.omitted_need_rate", service="care") == (0, 4)
+
+
+def test_referrals(loop):
+    _, res = loop
+    assert ratio(res, "coordination.referral_to_charity_rate") == (2, 3)  # m1b, e3 of m1b e3 e4
+    assert ratio(res, "coordination.charity_to_government_share") == (2, 5)
+    assert ratio(res, "coordination.referral_acceptance_rate") == (3, 4)  # r4 pending is undecided
+    assert ratio(res, "coordination.referral_closure_rate") == (2, 3)
+
+
+def test_referral_times_treat_pending_as_censored(loop):
+    _, res = loop
+    # days to acceptance: r1 2, r2 5, r5 10, r4 pending 30 days at the data's end (2024-03-31).
+    # Kaplan-Meier: S(2) = 3/4, S(5) = 1/2, S(10) = 1/4; the median is the first time S
+    # falls below 1/2 (statsmodels' and SAS's convention), so 10.
+    median = cell(res, "coordination.referral_accept_days_median")
+    assert median.value == 10 and (median.numerator, median.denominator) == (3, 4)
+    fit = SurvfuncRight(np.array([2, 5, 10, 30.0]), np.array([1, 1, 1, 0.0]))
+    assert median.value == fit.quantile(0.5)
+    assert (median.ci_low, median.ci_high) == tuple(fit.quantile_ci(0.5))
+    p90 = cell(res, "coordination.referral_accept_days_p90")
+    assert np.isnan(p90.value) and "censored" in p90.note  # survival never falls below 25%
+    close = cell(res, "coordination.referral_close_days_median")
+    assert close.value == 80  # r1 12, r2 open at 58, r5 80: S = 2/3 then 0
+
+
+def test_platform_kpis(loop):
+    _, res = loop
+    assert ratio(res, "coordination.push_timeliness_rate") == (3, 10)  # k1 0 days, e1 1, e2 3; e3 4 is late
+    assert ratio(res, "coordination.matching_handling_rate") == (2, 4)
+    assert ratio(res, "coordination.satisfaction_rate") == (2, 4)
+    assert ratio(res, "coordination.resource_publication_rate") == (3, 4)
+    assert ratio(res, "coordination.resource_publication_rate", period="2023Q2") == (3, 4)
+    assert ratio(res, "coordination.active_discovery_share") == (5, 10)
+
+
+def test_process_working_days(loop):
+    _, res = loop
+    assert cell(res, "coordination.verification_days").value == pytest.approx((4 + 5 + 1) / 3)
+    assert cell(res, "coordination.processing_days").value == pytest.approx((2 + 5 + 1) / 3)
+    assert cell(res, "coordination.decision_days").value == pytest.approx((6 + 10 + 2) / 3)
+    assert cell(res, "coordination.delivery_days").value == pytest.approx((2 + 24) / 2)
+    ours = cell(res, "coordination.verification_days")
+    assert ours.value == np.busday_count(["2024-01-08", "2024-01-13", "2024-02-01"],
+                                         ["2024-01-12", "2024-01-22", "2024-02-02"]).mean()
+
+
+def test_deadlines_and_warnings(loop):
+    _, res = loop
+    assert ratio(res, "coordination.on_time_rate") == (2, 4)  # ka kc in time; kb late; ke overdue; kd kf undecided
+    # open at 2024-03-31: ke overdue (red), kf 5 days left (yellow), kd 19 (blue)
+    for colour in ("red", "yellow", "blue"):
+        assert ratio(res, f"coordination.open_{colour}_rate") == (1, 3)
+
+
+def test_warning_thresholds_are_configurable(loop):
+    package, _ = loop
+    res = evalkit.compute(package, indicators=["coordination.open_red_rate"], min_cell=1, warning_days=(5, 10))
+    assert ratio(res, "coordination.open_red_rate") == (2, 3)
+    with pytest.raises(ValueError, match="red <= yellow"):
+        evalkit.compute(package, warning_days=(7, 3))
+
+
+def test_funding_and_integration(loop):
+    _, res = loop
+    share = cell(res, "coordination.charity_funding_share")
+    assert (share.numerator, share.denominator) == (740, 1600)
+    assert ratio(res, "coordination.integrated_aid_rate") == (4, 6)  # s1 s2 t1 m2 of s1 s2 t1 t2 t3 m2
+
+
+def test_missing_tables_skip_with_reasons(tiny):
+    res = evalkit.compute(evalkit.load(tiny), family="coordination")
+    assert "referrals" in res.skipped["coordination.referral_acceptance_rate"]
+    assert "cases" in res.skipped["coordination.processing_days"]
+    assert "coordination.duplicate_aid_rate" not in res.skipped
+
+
+# --- planted truth --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def planted(synthetic):
+    package = evalkit.load(synthetic)
+    truth = json.loads((synthetic / "truth.json").read_text())
+    res = evalkit.compute(package, family="coordination")
+    return package, truth, res
+
+
+def phase_rows(truth, res, indicator, drop_last=False):
+    reform = truth["parameters"]["reform"]["period"]
+    rows = res.overall(indicator)
+    rows = rows[rows.region.isin(list(reform))].copy()
+    if drop_last:  # durations near the end of the data are censored
+        rows = rows[rows.period != truth["periods"][-1]]
+    rows["after"] = [reform[r] is not None and p >= reform[r] for r, p in zip(rows.region, rows.period)]
+    return rows
+
+
+@pytest.mark.parametrize("indicator, before, after, drop_last", [
+    ("coordination.duplicate_need_rate", 0.10, 0.03, False),
+    ("coordination.referral_to_charity_rate", 0.25, 0.70, False),
+    ("coordination.active_discovery_share", 0.25, 0.55, False),
+    ("coordination.satisfaction_rate", 0.80, 0.90, False),
+    ("coordination.push_timeliness_rate", 0.9 * (1 - 0.8**3), 0.9 * (1 - (1 / 3) ** 3), False),
+    ("coordination.referral_acceptance_rate", 0.80, 0.80, True),
+])
+def test_planted_rates_recovered(planted, indicator, before, after, drop_last):
+    _, truth, res = planted
+    rows = phase_rows(truth, res, indicator, drop_last)
+    expected = np.where(rows.after, after, before)
+    inside = (rows.ci_low <= expected) & (expected <= rows.ci_high)
+    assert len(rows) >= 20
+    assert inside.mean() >= 0.85, rows.assign(expected=expected)[~inside]
+
+
+def test_planted_referral_acceptance_days(planted):
+    _, truth, res = planted
+    # ceil(exponential) days: median ceil(mean * ln 2) -> 5 before, 2 after
+    rows = phase_rows(truth, res, "coordination.referral_accept_days_median", drop_last=True)
+    expected = np.where(rows.after, 2, 5)
+    assert ((rows.ci_low <= expected) & (expected <= rows.ci_high)).mean() >= 0.85
+    assert (np.abs(rows.value - expected) <= 1).all()
+
+
+def test_planted_process_times_fall_after_the_reform(planted):
+    package, truth, res = planted
+    for indicator, before, after in (("coordination.processing_days", 9, 2),
+                                     ("coordination.verification_days", 15, 1)):
+        table = before_after(res, package, indicator)
+        adopted = [r for r, p in truth["parameters"]["reform"]["period"].items() if p is not None]
+        assert set(table.region) >= set(adopted) and len(adopted) >= 3
+        counties = table[table.region.isin(adopted)]
+        assert (counties.before.round() == before).all() and (counties.after.round() == after).all()
+        change = after - before
+        assert ((counties.change_ci_low <= change) & (change <= counties.change_ci_high)).mean() >= 0.75
