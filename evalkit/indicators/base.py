@@ -144,10 +144,7 @@ def statistics(spec: Rate | Mean, ctx: Context, closure: pd.DataFrame, by: list[
     """
     if isinstance(spec, Quantile):
         return _duration_statistics(spec, ctx, closure, by)
-    if isinstance(spec, Mean):
-        numerator, denominator = spec.units, spec.units.drop("value")
-    else:
-        numerator, denominator = spec.numerator, spec.denominator
+    numerator, denominator = (spec.units, None) if isinstance(spec, Mean) else (spec.numerator, spec.denominator)
     design = uses_design(spec, ctx)
     keys = [k for k in KEYS if k in numerator.columns]
     if isinstance(spec, RegionRate):
@@ -159,20 +156,24 @@ def statistics(spec: Rate | Mean, ctx: Context, closure: pd.DataFrame, by: list[
     frames = []
     for group_by in [OVERALL, *by]:
         hh = units.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else units[f"g_{group_by}"])
-        den_keys = [k for k in keys if denominator is not None and k in denominator.columns]
-        den = hh if denominator is None else denominator.join(hh, unit_id)
-        num = numerator.join(hh, unit_id)
         level = ["region", "group", *(["stratum", "psu"] if design else [])]
-        weighted_x = den.w * den.x if "x" in den.columns else den.w
-        den_stats = den.group_by([*level, *den_keys]).agg(X=weighted_x.sum(), n=den.count())
-        weighted_value = num.w * num.value if isinstance(spec, Mean) else num.w
-        num_stats = num.group_by([*level, *keys]).agg(Y=weighted_value.sum())
-        for k in keys:
-            if k not in den_keys:
-                den_stats = den_stats.cross_join(_key_values(ctx, k))
-        cells = den_stats.left_join(num_stats, [*level, *keys]).select(
-            *level, *keys, "X", "n", Y=ibis.coalesce(num_stats.Y, 0.0)
-        )
+        if isinstance(spec, Mean):
+            # numerator and denominator are the same units: one pass
+            u = spec.units.join(hh, unit_id)
+            weighted_x = u.w * u.x if "x" in u.columns else u.w
+            cells = u.group_by([*level, *keys]).agg(X=weighted_x.sum(), n=u.count(), Y=(u.w * u.value).sum())
+        else:
+            den_keys = [k for k in keys if denominator is not None and k in denominator.columns]
+            den = hh if denominator is None else denominator.join(hh, unit_id)
+            num = numerator.join(hh, unit_id)
+            den_stats = den.group_by([*level, *den_keys]).agg(X=den.w.sum(), n=den.count())
+            num_stats = num.group_by([*level, *keys]).agg(Y=num.w.sum())
+            for k in keys:
+                if k not in den_keys:
+                    den_stats = den_stats.cross_join(_key_values(ctx, k))
+            cells = den_stats.left_join(num_stats, [*level, *keys]).select(
+                *level, *keys, "X", "n", Y=ibis.coalesce(num_stats.Y, 0.0)
+            )
         cell = ["region", "group", *keys]
         if design:
             cells = cells.group_by([*cell, "stratum"]).agg(
