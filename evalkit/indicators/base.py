@@ -8,6 +8,7 @@ finishes the intervals in Python.
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -141,51 +142,89 @@ def statistics(spec: Rate | Mean, ctx: Context, closure: pd.DataFrame, by: list[
     (sum of weights, times the value for a mean, in the numerator). With a design (survey
     weights, or any mean) the rows are per stratum and add the PSU-level cross sums
     ``SXX, SXY, SYY`` for :func:`evalkit.stats.ratio_variance`.
+
+    Units are summed once per PSU in their own region; sums are then rolled up to the
+    parent regions (in the engine when a PSU may hold several groups or regions, in
+    Python otherwise), so the big tables are never repeated once per ancestor.
     """
     if isinstance(spec, Quantile):
         return _duration_statistics(spec, ctx, closure, by)
-    numerator, denominator = (spec.units, None) if isinstance(spec, Mean) else (spec.numerator, spec.denominator)
-    design = uses_design(spec, ctx)
-    keys = [k for k in KEYS if k in numerator.columns]
     if isinstance(spec, RegionRate):
-        units = _regions(closure)
-        by = []
-    else:
-        units = _households(ctx, closure, by, design)
-    unit_id = "region_id" if isinstance(spec, RegionRate) else "household_id"
+        return _region_statistics(spec, ctx, closure)
+    design = uses_design(spec, ctx)
+    hh = _households(ctx, by, design)
+    name = f"_psu_cells_{uuid.uuid4().hex[:12]}"
+    psu_cells = ctx.package.con.create_table(name, _psu_cells(spec, ctx, hh, design), temp=True)
+    keys = [k for k in KEYS if k in psu_cells.columns]
     frames = []
-    for group_by in [OVERALL, *by]:
-        hh = units.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else units[f"g_{group_by}"])
-        level = ["region", "group", *(["stratum", "psu"] if design else [])]
-        if isinstance(spec, Mean):
-            # numerator and denominator are the same units: one pass
-            u = spec.units.join(hh, unit_id)
-            weighted_x = u.w * u.x if "x" in u.columns else u.w
-            cells = u.group_by([*level, *keys]).agg(X=weighted_x.sum(), n=u.count(), Y=(u.w * u.value).sum())
-        else:
-            den_keys = [k for k in keys if denominator is not None and k in denominator.columns]
-            den = hh if denominator is None else denominator.join(hh, unit_id)
-            num = numerator.join(hh, unit_id)
-            den_stats = den.group_by([*level, *den_keys]).agg(X=den.w.sum(), n=den.count())
-            num_stats = num.group_by([*level, *keys]).agg(Y=num.w.sum())
-            for k in keys:
-                if k not in den_keys:
-                    den_stats = den_stats.cross_join(_key_values(ctx, k))
-            cells = den_stats.left_join(num_stats, [*level, *keys]).select(
-                *level, *keys, "X", "n", Y=ibis.coalesce(num_stats.Y, 0.0)
-            )
-        cell = ["region", "group", *keys]
-        if design:
-            cells = cells.group_by([*cell, "stratum"]).agg(
-                n=cells.n.sum(), SX=cells.X.sum(), SY=cells.Y.sum(),
-                SXX=(cells.X * cells.X).sum(), SXY=(cells.X * cells.Y).sum(), SYY=(cells.Y * cells.Y).sum(),
-            )
-        else:
-            cells = cells.group_by(cell).agg(n=cells.n.sum(), SX=cells.X.sum(), SY=cells.Y.sum())
-        frame = ctx.package.con.execute(cells)
-        frame.insert(1, "group_by", group_by)
-        frames.append(frame)
+    try:
+        for group_by in [OVERALL, *by]:
+            t = psu_cells.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else psu_cells[f"g_{group_by}"])
+            if design and ctx.package.weighted:
+                # a PSU (e.g. a community) holds several groups: its sums per group and region
+                t = t.join(ibis.memtable(closure), "region_id")
+                t = t.group_by(region=t.ancestor, group=t.group, stratum=t.stratum, psu=t.psu,
+                               **{k: t[k] for k in keys}).agg(X=t.X.sum(), Y=t.Y.sum(), n=t.n.sum())
+                frame = ctx.package.con.execute(_stratum_sums(t, ["region", "group", *keys]))
+            else:
+                # PSUs are households (or there is no design): one group, one region each
+                leaf = ctx.package.con.execute(_stratum_sums(t, ["region_id", "group", *keys], design))
+                frame = _roll_up(leaf, closure, ["group", *keys, *(["stratum"] if design else [])])
+            frame.insert(1, "group_by", group_by)
+            frames.append(frame)
+    finally:
+        sql(ctx.package.con, f"DROP TABLE IF EXISTS {quote(psu_cells.get_name())}")
     return pd.concat(frames, ignore_index=True)
+
+
+def _psu_cells(spec: Rate | Mean, ctx: Context, hh: ibis.Table, design: bool) -> ibis.Table:
+    """Sums per region, group values, PSU and keys: ``X`` (denominator), ``Y`` (numerator), ``n``."""
+    level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], *(["stratum", "psu"] if design else [])]
+    if isinstance(spec, Mean):
+        keys = [k for k in KEYS if k in spec.units.columns]
+        u = spec.units.join(hh, "household_id")
+        weighted_x = u.w * u.x if "x" in u.columns else u.w
+        return u.group_by([*level, *keys]).agg(X=weighted_x.sum(), Y=(u.w * u.value).sum(), n=u.count())
+    numerator, denominator = spec.numerator, spec.denominator
+    keys = [k for k in KEYS if k in numerator.columns]
+    den_keys = [k for k in keys if denominator is not None and k in denominator.columns]
+    den = hh if denominator is None else denominator.join(hh, "household_id")
+    num = numerator.join(hh, "household_id")
+    den_stats = den.group_by([*level, *den_keys]).agg(X=den.w.sum(), n=den.count())
+    num_stats = num.group_by([*level, *keys]).agg(Y=num.w.sum())
+    for k in keys:
+        if k not in den_keys:
+            den_stats = den_stats.cross_join(_key_values(ctx, k))
+    return den_stats.left_join(num_stats, [*level, *keys]).select(
+        *level, *keys, "X", "n", Y=ibis.coalesce(num_stats.Y, 0.0))
+
+
+def _stratum_sums(t: ibis.Table, cell: list[str], design: bool = True) -> ibis.Table:
+    if not design:
+        return t.group_by(cell).agg(n=t.n.sum(), SX=t.X.sum(), SY=t.Y.sum())
+    return t.group_by([*cell, "stratum"]).agg(
+        n=t.n.sum(), SX=t.X.sum(), SY=t.Y.sum(),
+        SXX=(t.X * t.X).sum(), SXY=(t.X * t.Y).sum(), SYY=(t.Y * t.Y).sum())
+
+
+def _roll_up(leaf: pd.DataFrame, closure: pd.DataFrame, cell: list[str]) -> pd.DataFrame:
+    """Sums per leaf region added up for every ancestor region (sums are additive)."""
+    sums = [c for c in leaf.columns if c in ("n", "SX", "SY", "SXX", "SXY", "SYY")]
+    merged = leaf.merge(closure, on="region_id")
+    out = merged.groupby(["ancestor", *cell], dropna=False, sort=False)[sums].sum().reset_index()
+    return out.rename(columns={"ancestor": "region"})
+
+
+def _region_statistics(spec: RegionRate, ctx: Context, closure: pd.DataFrame) -> pd.DataFrame:
+    """Counts of region-level units (e.g. service points) per region, rolled up."""
+    num = spec.numerator.group_by("region_id").agg(SY=spec.numerator.count())
+    den = spec.denominator.group_by("region_id").agg(n=spec.denominator.count())
+    cells = den.left_join(num, "region_id").select(den.region_id, n=den.n, SX=den.n.cast("float64"),
+                                                   SY=ibis.coalesce(num.SY, 0).cast("float64"))
+    leaf = ctx.package.con.execute(cells).assign(group="")
+    frame = _roll_up(leaf, closure, ["group"])
+    frame.insert(1, "group_by", OVERALL)
+    return frame
 
 
 def uses_design(spec: Rate | Mean | Quantile, ctx: Context) -> bool:
@@ -199,30 +238,27 @@ def _duration_statistics(spec: Quantile, ctx: Context, closure: pd.DataFrame, by
     """Counts of units per cell, days and event: all Kaplan-Meier needs, from the engine."""
     units = spec.units
     keys = [k for k in KEYS if k in units.columns]
-    hh = _households(ctx, closure, by, design=False)
+    hh = _households(ctx, by, design=False)
     frames = []
     for group_by in [OVERALL, *by]:
         g = hh.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"])
         joined = units.join(g, "household_id")
-        counts = joined.group_by(["region", "group", *keys, "days", "event"]).agg(count=joined.count())
-        frame = ctx.package.con.execute(counts)
+        counts = joined.group_by(["region_id", "group", *keys, "days", "event"]).agg(n=joined.count())
+        frame = _roll_up(ctx.package.con.execute(counts), closure, ["group", *keys, "days", "event"])
+        frame = frame.rename(columns={"n": "count"})
         frame.insert(1, "group_by", group_by)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
-def _regions(closure: pd.DataFrame) -> ibis.Table:
-    regions = closure.rename(columns={"ancestor": "region"}).assign(w=1.0)
-    return ibis.memtable(regions[["region_id", "region", "w"]])
-
-
 def population(ctx: Context, closure: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Households per region and group: the cells every rate reports, even when empty."""
-    units = _households(ctx, closure, by, design=False)
+    hh = _households(ctx, by, design=False)
     frames = []
     for group_by in [OVERALL, *by]:
-        group = ibis.literal(OVERALL) if group_by == OVERALL else units[f"g_{group_by}"]
-        frame = ctx.package.con.execute(units.group_by(region=units.region, group=group).agg(households=units.count()))
+        group = ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"]
+        leaf = ctx.package.con.execute(hh.group_by(region_id=hh.region_id, group=group).agg(n=hh.count()))
+        frame = _roll_up(leaf, closure, ["group"]).rename(columns={"n": "households"})
         frame.insert(1, "group_by", group_by)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
@@ -242,8 +278,8 @@ def _design(hh: ibis.Table, ctx: Context) -> tuple[ibis.Value, ibis.Value]:
     return ibis.literal(""), hh.household_id
 
 
-def _households(ctx: Context, closure: pd.DataFrame, by: list[str], design: bool) -> ibis.Table:
-    """Households with weight, design columns and group values, once per ancestor region."""
+def _households(ctx: Context, by: list[str], design: bool) -> ibis.Table:
+    """Households with their region, weight, design columns and group values."""
     hh = ctx.table("households")
     cols = {
         "household_id": hh.household_id,
@@ -254,8 +290,7 @@ def _households(ctx: Context, closure: pd.DataFrame, by: list[str], design: bool
         cols["stratum"], cols["psu"] = _design(hh, ctx)
     for col in by:
         cols[f"g_{col}"] = hh[col].cast("string").fill_null("(missing)")
-    regions = ibis.memtable(closure.rename(columns={"ancestor": "region"}))
-    return hh.select(**cols).join(regions, "region_id").drop("region_id")
+    return hh.select(**cols)
 
 
 def _key_values(ctx: Context, key: str) -> ibis.Table:
