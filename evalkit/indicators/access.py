@@ -105,11 +105,9 @@ def catchment_access(ctx: Context) -> ibis.Table:
             columns={"point_id": "destination", "capacity": "supply"}).astype({"supply": float})).cross_join(periods)
         catchment = spatial.Catchment(demand, supply, costs, con=con)
         scores = catchment.two_stage_table(ctx.catchment_km, spatial.Gaussian(ctx.catchment_km / 2))
-        try:
-            return ibis.memtable(con.to_pyarrow(scores.rename(household_id="origin")))
-        finally:
-            catchment.close()
-            sql(con, f'DROP TABLE IF EXISTS "{costs.get_name()}"')
+        ctx.on_close(catchment.close)
+        ctx.on_close(lambda: sql(con, f'DROP TABLE IF EXISTS "{costs.get_name()}"'))
+        return scores.rename(household_id="origin")
 
     if not ctx.package.has_values("service_points", "capacity"):
         raise Unavailable("service_points has no capacity values")

@@ -92,6 +92,7 @@ class Context:
     push_days: int = 3
     warning_days: tuple[int, int] = (3, 7)
     _cache: dict = field(default_factory=dict, repr=False)
+    _cleanup: list = field(default_factory=list, repr=False)
 
     def table(self, name: str) -> ibis.Table:
         return self.package.tables[name]
@@ -112,7 +113,14 @@ class Context:
             self._cache[key] = (name, self.package.con.create_table(name, build(), temp=True))
         return self._cache[key][1]
 
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the run ends (e.g. to drop scratch tables a cached table was built from)."""
+        self._cleanup.append(callback)
+
     def close(self) -> None:
+        for callback in self._cleanup:
+            callback()
+        self._cleanup.clear()
         for name, _ in self._cache.values():
             sql(self.package.con, f"DROP TABLE IF EXISTS {quote(name)}")
         self._cache.clear()
