@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := data/demo
 
-.PHONY: demo test install fonts clean
+.PHONY: demo test install fonts chromium clean
 
 $(BIN)/evalkit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(BIN)/evalkit: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(BIN)/evalkit fonts
+install: $(BIN)/evalkit fonts chromium
 
 # Noto CJK for Chinese charts and reports; skipped where apt is not available.
 fonts:
@@ -22,12 +22,23 @@ fonts:
 	  || echo "warning: could not install fonts-noto-cjk"; \
 	else echo "note: install Noto Sans CJK (fonts-noto-cjk) for Chinese charts"; fi
 
+# Headless Chromium prints reports to PDF (`evalkit report --pdf`) offline; best effort.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	  || command -v google-chrome >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "warning: could not install chromium (needed for --pdf only)"; \
+	else echo "note: install Chromium for PDF reports (evalkit report --pdf)"; fi
+
 $(DEMO)/datapackage.json: | $(BIN)/evalkit
 	$(BIN)/evalkit synth --households 20000 --regions 6 --periods 8 --seed 2026 --out $(DEMO) --overwrite
 
 demo: install $(DEMO)/datapackage.json
 	$(BIN)/evalkit validate $(DEMO)
 	$(BIN)/evalkit indicators $(DEMO) --by hukou,urban --out reports/demo/indicators.csv
+	@# The province (R00, the region without a parent) in the latest quarter; prints index.html last.
+	$(BIN)/evalkit report $(DEMO) --region R00 --period 2024Q4 --out reports/demo
 
 test: install
 	$(BIN)/python -m pytest -q

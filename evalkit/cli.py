@@ -1,4 +1,4 @@
-"""The ``evalkit`` command: synth, validate, indicators, catalogue.
+"""The ``evalkit`` command: synth, validate, indicators, catalogue, report.
 
 Exit codes: 0 success, 1 invalid data package, 2 usage or unreadable input.
 """
@@ -114,6 +114,7 @@ def indicators(directory, out, family, indicator_ids, by, region, period, min_ce
 
 def summary(results, package, lang: str = "zh") -> str:
     """A short terminal table: the top region, latest period, each rate by service type."""
+    from .report.text import format_value
     from .schema import SERVICE_TYPES
 
     overall = results.published()
@@ -131,9 +132,10 @@ def summary(results, package, lang: str = "zh") -> str:
     for service, label in SERVICE_TYPES.items():
         rows = view[view["service_type"] == service].set_index("indicator")["value"]
         lines.append(_pad(f"{service} {label}", 24)
-                     + "".join(_pad(f"{rows.get(i, float('nan')):.1%}", 14, right=True) for i in per_type))
+                     + "".join(_pad(format_value(rows.get(i, float("nan")), catalogue[i].unit, lang), 14, right=True)
+                               for i in per_type))
     for ind, value in view[view["service_type"] == ""].set_index("indicator")["value"].items():
-        lines.append(f"{catalogue[ind].name(lang)} ({ind}): {value:.1%}")
+        lines.append(f"{catalogue[ind].name(lang)} ({ind}): {format_value(value, catalogue[ind].unit, lang)}")
     return "\n".join(lines)
 
 
@@ -151,6 +153,68 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 def catalogue(fmt):
     """Print the indicator catalogue."""
     click.echo(load_catalogue().render(fmt))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--region", help="Region id to report on (see the regions table).")
+@click.option("--all-regions", is_flag=True, help="Report on every region, in parallel, into OUT/<region id>/.")
+@click.option("--period", help="Period to report, e.g. 2024Q4 (default: the latest).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output directory.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--pdf", is_flag=True, help="Also print each part to PDF with headless Chromium.")
+@click.option("--targets", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML/JSON mapping indicator id -> target (default: the catalogue's targets).")
+@click.option("--min-cell", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Suppress published cells with fewer households.")
+@click.option("--notebooks", type=click.Path(file_okay=False, path_type=Path),
+              help="Report templates directory (default: the repository's notebooks/).")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: sized to CPUs and memory).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
+              help="Seconds a notebook cell may run.")
+@click.option("--force", is_flag=True, help="Render again even when a report is up to date.")
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key for pseudonyms.")
+def report(directory, region, all_regions, period, out, lang, pdf, targets, min_cell, notebooks, workers,
+           timeout, force, key_file):
+    """Render evaluation reports (scorecard and one part per indicator family) as HTML.
+
+    Prints the path of the report's index.html last. With --all-regions, one region
+    failing does not stop the others; the exit code is 1 if any failed.
+    """
+    from .report.runner import format_error, render_all, render_report
+
+    if bool(region) == bool(all_regions):
+        _fail("give either --region ID or --all-regions")
+    if workers and not all_regions:
+        _fail("--workers applies to --all-regions only")
+    common = dict(period=period, lang=lang, pdf=pdf, targets=targets, min_cell=min_cell, notebooks=notebooks,
+                  force=force, timeout=timeout, key_file=key_file, log=lambda m: click.echo(m, err=True))
+    t0 = time.perf_counter()
+    try:
+        if all_regions:
+            batch = render_all(directory, out, workers=workers, progress=True, **common)
+        else:
+            outcome = render_report(directory, region, out, **common)
+    except ValidationError as exc:
+        click.echo(str(exc.report), err=True)
+        _fail(f"{directory} is not a valid data package; fix the errors above", INVALID_DATA)
+    except (PackageError, ValueError) as exc:  # ReportError, TargetsError: bad options
+        _fail(str(exc))
+    elapsed = time.perf_counter() - t0
+    if all_regions:
+        counts = {s: sum(r.status == s for r in batch.regions) for s in ("ok", "skipped", "failed")}
+        click.echo(f"{len(batch.regions)} regions, period {batch.period}: {counts['ok']} rendered, "
+                   f"{counts['skipped']} up to date, {counts['failed']} failed in {elapsed:.1f} s")
+        for r in batch.failures:
+            click.echo(f"failed {r.region} {r.name}: {format_error(r.error)}", err=True)
+        click.echo(str(batch.index))
+        sys.exit(INVALID_DATA if batch.failures else 0)
+    if outcome.status == "failed":
+        click.echo(f"failed {outcome.region} {outcome.name}: {format_error(outcome.error)}", err=True)
+        sys.exit(INVALID_DATA)
+    state = "up to date" if outcome.status == "skipped" else f"rendered in {elapsed:.1f} s"
+    click.echo(f"report for {outcome.name} ({outcome.region}) {state}")
+    click.echo(str(outcome.index))
 
 
 if __name__ == "__main__":

@@ -34,3 +34,24 @@ def test_usage_errors_exit_2(tmp_path, tiny):
     run = cli("indicators", tiny, "--out", tmp_path / "x.csv", "--by", "name")
     assert run.returncode == 2 and "cannot group by name" in run.stderr
     assert cli("synth", "--households", 1, "--regions", 2, "--periods", 1, "--out", tmp_path / "s").returncode == 2
+
+
+def test_report_usage_errors_exit_2(tmp_path, tiny):
+    out = tmp_path / "rep"
+    run = cli("report", tiny, "--out", out)
+    assert run.returncode == 2 and "give either --region ID or --all-regions" in run.stderr
+    bad = tmp_path / "targets.yaml"
+    bad.write_text("access.nope: 0.5\n")
+    run = cli("report", tiny, "--region", "A", "--out", out, "--targets", bad)
+    assert run.returncode == 2 and "unknown indicator 'access.nope'" in run.stderr
+    run = cli("report", tiny, "--region", "Z", "--out", out)
+    assert run.returncode == 2 and "region 'Z' is not in the package's regions table" in run.stderr
+    run = cli("report", tiny, "--region", "A", "--period", "2030Q1", "--out", out)
+    assert run.returncode == 2 and "period 2030Q1 is not in the data" in run.stderr
+    assert not (out / "index.html").exists()
+
+
+def test_report_on_invalid_package_exits_1(tmp_path, tiny):
+    (tiny / "households.csv").write_text("户编号,区县\nh1,NOWHERE\n", encoding="utf-8")
+    run = cli("report", tiny, "--region", "A", "--out", tmp_path / "rep")
+    assert run.returncode == 1 and "not a valid data package" in run.stderr

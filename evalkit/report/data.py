@@ -1,0 +1,178 @@
+"""The results file reports read: indicators computed once, published, with context.
+
+``evalkit report`` computes every indicator for every region and period once, writes the
+published table (small cells blanked) to ``results.parquet`` with the context notebooks
+need (region names and tree, periods, package name, data fingerprint) in the Parquet
+metadata, and passes the file's path to each notebook, which reads it instead of
+recomputing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..io import atomic_write
+from ..results import COLUMNS, HIDDEN_WHEN_SUPPRESSED, IndicatorResults
+
+RESULTS_FILE = "results.parquet"
+META_KEY = b"evalkit.report"
+#: Household columns the report breaks results down by (fairness to migrants, rural areas).
+GROUPS = ("hukou", "urban")
+
+
+def data_hash(directory) -> str:
+    """SHA-256 over the package's files (relative names and bytes), in name order."""
+    directory = Path(directory)
+    digest = hashlib.sha256()
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise FileNotFoundError(f"{directory}: no data files")
+    for path in files:
+        digest.update(path.relative_to(directory).as_posix().encode("utf-8") + b"\0")
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@dataclass
+class ReportData:
+    """Published indicator results with the context a report needs."""
+
+    table: pd.DataFrame  # published: small cells' values blanked
+    regions: pd.DataFrame  # region_id, name, parent_id, level
+    periods: list[str]
+    package: str
+    frequency: str
+    data_hash: str
+    min_cell: int
+    skipped: dict[str, str] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
+
+    def content_hash(self) -> str:
+        """SHA-256 of the published table's content (row order, values, labels)."""
+        if not hasattr(self, "_content_hash"):
+            rows = pd.util.hash_pandas_object(self.table[COLUMNS], index=False).to_numpy()
+            self._content_hash = hashlib.sha256(rows.tobytes()).hexdigest()
+        return self._content_hash
+
+    def results(self) -> IndicatorResults:
+        return IndicatorResults(self.table, self.skipped, self.min_cell)
+
+    def region_name(self, region: str) -> str:
+        names = dict(zip(self.regions["region_id"], self.regions["name"]))
+        name = names.get(region)
+        return name if isinstance(name, str) and name else region
+
+    def children(self, region: str) -> list[str]:
+        kids = self.regions[self.regions["parent_id"] == region]["region_id"]
+        present = set(self.table["region"])
+        return [r for r in kids if r in present]
+
+    def roots(self) -> list[str]:
+        return list(self.regions.loc[self.regions["parent_id"].isna(), "region_id"])
+
+    def families(self) -> list[str]:
+        """Families with at least one computed indicator."""
+        return list(dict.fromkeys(self.table["family"]))
+
+    def meta(self) -> dict:
+        regions = self.regions[["region_id", "name", "parent_id", "level"]].astype(object)
+        return {
+            "package": self.package,
+            "frequency": self.frequency,
+            "periods": list(self.periods),
+            "data_hash": self.data_hash,
+            "min_cell": int(self.min_cell),
+            "skipped": dict(self.skipped),
+            "groups": list(self.groups),
+            "regions": regions.where(regions.notna(), None).to_dict("records"),
+        }
+
+
+def compute_data(directory, min_cell: int = 10, groups=GROUPS, key_file=None, digest: str | None = None) -> ReportData:
+    """Load and validate the package at ``directory`` and compute every indicator once.
+
+    Raises ``evalkit.ValidationError`` for an invalid package.
+    """
+    from ..compute import compute
+    from ..package import load
+
+    digest = digest or data_hash(directory)
+    package = load(directory, key_file=key_file)
+    try:
+        by = [g for g in groups if package.has_values("households", g)]
+        results = compute(package, by=by, min_cell=min_cell)
+        regions = package.regions.reindex(columns=["region_id", "name", "parent_id", "level"])
+        return ReportData(
+            table=results.published(), regions=regions.reset_index(drop=True), periods=list(package.periods),
+            package=package.name, frequency=package.frequency, data_hash=digest, min_cell=int(min_cell),
+            skipped=dict(results.skipped), groups=tuple(by),
+        )
+    finally:
+        close = getattr(package.con, "disconnect", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+
+
+def save_data(data: ReportData, path, extra: dict | None = None) -> Path:
+    """Write the published table with its context (and ``extra`` keys) to a Parquet file, atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(data.table[COLUMNS], preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[META_KEY] = json.dumps({**data.meta(), **(extra or {})}, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    table = table.replace_schema_metadata(meta)
+    return atomic_write(Path(path), lambda tmp: pq.write_table(table, tmp))
+
+
+def read_meta(path) -> dict | None:
+    """The context stored with a results file, or None when it is not one of ours."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError):
+        return None
+    raw = meta.get(META_KEY)
+    return json.loads(raw) if raw else None
+
+
+def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
+    """Read a results file; ``regions`` limits the rows read (faster for one region).
+
+    A ``min_cell`` above the file's blanks more cells; a lower one cannot publish cells
+    the file already blanked.
+    """
+    import pyarrow.parquet as pq
+
+    meta = read_meta(path)
+    if meta is None:
+        raise ValueError(f"{path} is not a results file written by evalkit report")
+    filters = [("region", "in", list(regions))] if regions is not None else None
+    table = pq.read_table(path, filters=filters).to_pandas()
+    table = table[COLUMNS].reset_index(drop=True)
+    for col in ("service_type", "group_by", "group", "note"):
+        table[col] = table[col].fillna("").astype(str)
+    table["suppressed"] = table["suppressed"].astype(bool)
+    effective = int(meta["min_cell"])
+    if min_cell is not None and min_cell > effective:
+        table["suppressed"] = table["suppressed"] | (table["n"] < min_cell)
+        table.loc[table["suppressed"], HIDDEN_WHEN_SUPPRESSED] = np.nan
+        effective = int(min_cell)
+    regions_frame = pd.DataFrame(meta["regions"], columns=["region_id", "name", "parent_id", "level"])
+    return ReportData(
+        table=table, regions=regions_frame, periods=list(meta["periods"]), package=meta["package"],
+        frequency=meta["frequency"], data_hash=meta["data_hash"], min_cell=effective,
+        skipped=dict(meta.get("skipped", {})), groups=tuple(meta.get("groups", ())),
+    )

@@ -1,0 +1,179 @@
+"""Executed notebooks to self-contained HTML, and HTML to PDF with headless Chromium.
+
+The page is nbconvert's ``basic`` template (cells only, no scripts) inside our own minimal
+HTML page with inline CSS: no code, no prompts, no external URL, images as data URIs,
+``lang="zh"`` for Chinese reports. Cell ids, execution counts and metadata are normalised
+and stderr streams (library warnings) are dropped, so the same inputs give the same bytes.
+"""
+from __future__ import annotations
+
+import copy
+import html
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+CSS = """
+:root{--ink:#1f2328;--muted:#59636e;--line:#d0d7de;--accent:#0b5cad}
+*{box-sizing:border-box}
+body{font-family:"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",sans-serif;
+color:var(--ink);margin:0 auto;max-width:1100px;padding:24px 32px 48px;line-height:1.6;font-size:14px}
+h1{font-size:24px;margin:4px 0 6px}h2{font-size:18px;margin:28px 0 10px;padding-bottom:4px;border-bottom:2px solid var(--accent)}
+h3{font-size:15px;margin:18px 0 8px}
+a{color:var(--accent)}
+.kicker{color:var(--accent);font-weight:bold;margin:0}.meta{color:var(--muted);margin:0 0 12px}
+.note{color:var(--muted);font-size:13px}
+.report-table{border-collapse:collapse;margin:8px 0 16px;font-size:12.5px;min-width:50%}
+.report-table caption{text-align:left;font-weight:bold;padding:4px 0}
+.report-table th{background:#f3f5f7;text-align:left;border-bottom:2px solid var(--line);padding:5px 8px;vertical-align:bottom}
+.report-table td{border-bottom:1px solid var(--line);padding:4px 8px;vertical-align:top;white-space:nowrap}
+.report-table td.wrap{white-space:normal;min-width:8em}
+.report-table td.num{text-align:right;font-variant-numeric:tabular-nums}
+.report-table tbody tr:nth-child(even){background:#fafbfc}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;white-space:nowrap}
+.badge-green{background:#2e7d32;color:#fff}.badge-amber{background:#f2a900;color:#1f2328}
+.badge-red{background:#c62828;color:#fff}.badge-no_target,.badge-suppressed,.badge-no_data,.badge-skipped{background:#e7e9eb;color:#1f2328}
+.badge-ok{background:#2e7d32;color:#fff}.badge-failed{background:#c62828;color:#fff}
+figure.chart{margin:12px 0 20px}figure.chart img{max-width:100%;height:auto}
+figcaption{color:var(--muted);font-size:12px}
+.report-footer{margin-top:36px;border-top:1px solid var(--line);color:var(--muted);font-size:12px}
+.output_stdout pre,.output_text pre{white-space:pre-wrap;font-size:12px}
+ul.parts li{margin:4px 0}
+@media print{body{max-width:none;padding:0;font-size:11px}h2{break-after:avoid}
+figure.chart,tr{break-inside:avoid}.report-table{font-size:10px}}
+@page{size:A4;margin:14mm 12mm}
+"""
+
+EXTERNAL = re.compile(r"https?://|<script[^>]*\bsrc\s*=|<link[^>]*\bhref\s*=\s*[\"']?(?!#)", re.IGNORECASE)
+
+
+class ReportHTMLError(RuntimeError):
+    """An HTML report that would not be self-contained."""
+
+
+def page(title: str, body: str, lang: str) -> str:
+    """A complete HTML document around ``body`` with inline CSS and the page language."""
+    code = "zh" if lang == "zh" else "en"  # "zh", not "zh-CN": what browsers and checkers expect here
+    return ("<!DOCTYPE html>\n"
+            f'<html lang="{code}">\n<head>\n<meta charset="utf-8"/>\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'
+            f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n"
+            f"<body>\n{body}\n</body>\n</html>\n")
+
+
+def clean_notebook(nb) -> tuple[object, list[str]]:
+    """A copy of an executed notebook ready to export, and the stderr text it dropped.
+
+    Keeps only code cells with output (not parameters, imports or markdown notes), drops
+    stderr streams, and replaces
+    random cell ids, execution counts and metadata with fixed values.
+    """
+    nb = copy.deepcopy(nb)
+    dropped: list[str] = []
+    cells = []
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            outputs = []
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                    dropped.append(out.get("text", ""))
+                    continue
+                out.pop("execution_count", None)
+                out["metadata"] = {}
+                outputs.append(out)
+            if not outputs:
+                continue
+            cell["outputs"] = outputs
+            cell["execution_count"] = None
+        else:
+            continue  # markdown cells are notes for template authors; reports show outputs only
+        cell["metadata"] = {}
+        cells.append(cell)
+    for k, cell in enumerate(cells):
+        cell["id"] = f"c{k}"
+    nb.cells = cells
+    nb.metadata = {"kernelspec": nb.metadata.get("kernelspec", {}), "language_info": {"name": "python"}}
+    return nb, dropped
+
+
+def notebook_html(nb, title: str, lang: str) -> tuple[str, list[str]]:
+    """An executed notebook as a self-contained HTML page without code; also the dropped
+    stderr text (warnings) for the manifest."""
+    from nbconvert import HTMLExporter
+
+    nb, dropped = clean_notebook(nb)
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, anchor_link_text="")
+    body, _ = exporter.from_notebook_node(nb)
+    document = page(title, body.strip(), lang)
+    check_self_contained(document)
+    return document, dropped
+
+
+def check_self_contained(document: str) -> None:
+    """Raise :class:`ReportHTMLError` if the page refers to anything outside itself."""
+    match = EXTERNAL.search(document)
+    if match:
+        start = max(0, match.start() - 60)
+        raise ReportHTMLError(f"the report refers to an external resource near: {document[start:match.end() + 60]!r}")
+
+
+# -- Chromium ----------------------------------------------------------------------------
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--mute-audio")
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium/Chrome executable (``EVALKIT_CHROMIUM`` first), or None."""
+    env = os.environ.get("EVALKIT_CHROMIUM")
+    if env:
+        return env if Path(env).exists() else shutil.which(env)
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _chromium(args: list[str], output: Path, timeout: float) -> Path:
+    exe = find_chromium()
+    if exe is None:
+        raise RuntimeError("Chromium is not installed (apt-get install chromium); needed for PDF and screenshots")
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="evalkit-chromium-") as profile:
+        cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
+        try:
+            run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                 env={**os.environ, "HOME": profile})
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"Chromium took longer than {timeout:.0f} s for {output.name}") from None
+    if run.returncode != 0 or not output.exists() or output.stat().st_size == 0:
+        tail = "\n".join(run.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"Chromium could not write {output.name} (exit {run.returncode}): {tail}")
+    return output
+
+
+def print_pdf(html_path, pdf_path, timeout: float = 120) -> Path:
+    """Print an HTML file to PDF with headless Chromium (offline; fonts from the system)."""
+    pdf_path = Path(pdf_path)
+    tmp = pdf_path.with_name(f".{pdf_path.name}.{os.getpid()}.tmp.pdf")
+    try:
+        _chromium(["--no-pdf-header-footer", f"--print-to-pdf={tmp}", Path(html_path).resolve().as_uri()],
+                  tmp, timeout)
+        os.replace(tmp, pdf_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return pdf_path
+
+
+def screenshot(html_path, png_path, width: int = 1280, height: int = 2000, timeout: float = 120) -> Path:
+    """A PNG screenshot of an HTML file as headless Chromium renders it."""
+    return _chromium([f"--screenshot={Path(png_path).resolve()}", f"--window-size={width},{height}",
+                      Path(html_path).resolve().as_uri()], Path(png_path), timeout)

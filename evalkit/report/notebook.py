@@ -1,0 +1,177 @@
+"""What report notebooks call: parameter checks, data loading and display helpers.
+
+A notebook's first cell after its parameters is::
+
+    report = start(data_path=data_path, results_path=results_path, region=region,
+                   period=period, lang=lang, targets_path=targets_path, min_cell=min_cell)
+
+which validates the parameters (JSON scalars only: papermill passes nothing else
+faithfully), sets up Chinese fonts, and loads the published results. Everything shown
+afterwards goes through :class:`Report`'s display methods, which emit plain HTML.
+"""
+from __future__ import annotations
+
+import html
+import os
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__
+from ..catalogue import load_catalogue
+from .data import ReportData, compute_data, load_data
+from .present import html_table
+from .scorecard import load_targets
+from .text import check_lang, t
+
+#: The parameters every report notebook declares, with their JSON types.
+PARAMETERS: dict[str, type] = {
+    "data_path": str,
+    "results_path": str,
+    "region": str,
+    "period": str,
+    "lang": str,
+    "targets_path": str,
+    "min_cell": int,
+}
+
+
+class ParameterError(ValueError):
+    """A notebook parameter with the wrong type or value."""
+
+
+def check_parameters(**params) -> dict:
+    """Validate report parameters; return them unchanged.
+
+    Every value must be a JSON scalar of the declared type (str or int, not bool);
+    ``lang`` is zh or en; ``min_cell`` >= 0; a data path or a results path is given
+    and exists.
+    """
+    unknown = sorted(set(params) - set(PARAMETERS))
+    missing = sorted(set(PARAMETERS) - set(params))
+    if unknown or missing:
+        raise ParameterError(f"unknown parameters {unknown}, missing {missing}")
+    for name, kind in PARAMETERS.items():
+        value = params[name]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise ParameterError(f"parameter {name} must be a JSON {'string' if kind is str else 'integer'}, "
+                                 f"got {type(value).__name__} {value!r}")
+    try:
+        check_lang(params["lang"])
+    except ValueError as exc:
+        raise ParameterError(str(exc)) from None
+    if params["min_cell"] < 0:
+        raise ParameterError(f"min_cell must be >= 0, got {params['min_cell']}")
+    if not params["region"]:
+        raise ParameterError("region is empty; give a region id from the regions table")
+    if not (params["results_path"] or params["data_path"]):
+        raise ParameterError("give data_path (a data package) or results_path (from evalkit report)")
+    for name in ("results_path", "data_path", "targets_path"):
+        if params[name] and not Path(params[name]).exists():
+            raise ParameterError(f"{name}: {params[name]} does not exist")
+    return params
+
+
+def start(**params) -> Report:
+    """Validate parameters, set up fonts and warnings, load the results: the first cell."""
+    from .charts import setup_fonts
+
+    params = check_parameters(**params)
+    os.environ.setdefault("MPLBACKEND", "agg")
+    setup_fonts()
+    warnings.filterwarnings("error", message="Glyph .* missing")  # never tofu in a report
+    if params["results_path"]:
+        data = load_data(params["results_path"], min_cell=params["min_cell"])
+    else:
+        data = compute_data(params["data_path"], min_cell=params["min_cell"])
+    return Report(data, params)
+
+
+class Report:
+    """One region and period of published results, and how to show them."""
+
+    def __init__(self, data: ReportData, params: dict):
+        self.data = data
+        self.lang = params["lang"]
+        self.region = params["region"]
+        self.catalogue = load_catalogue()
+        if self.region not in set(data.regions["region_id"]):
+            raise ParameterError(f"region {self.region!r} is not in the package's regions table")
+        period = params["period"] or (data.periods[-1] if data.periods else "")
+        if period not in data.periods:
+            raise ParameterError(f"period {period!r} is not in the data (periods: {', '.join(data.periods)})")
+        self.period = period
+        self.targets_path = params["targets_path"]
+        self.targets = load_targets(self.targets_path or None, self.catalogue)
+        self.table = data.table
+        self.region_name = data.region_name(self.region)
+        self.names = {i.id: i.name(self.lang) for i in self.catalogue}
+        self.units = {i.id: i.unit for i in self.catalogue}
+
+    # -- data ---------------------------------------------------------------------------
+
+    def t(self, key: str, **fields) -> str:
+        return t(key, self.lang, **fields)
+
+    def rows(self, family: str | None = None, region: str | None = None, period: str | None = None,
+             group_by: str = "") -> pd.DataFrame:
+        """Published rows of one region (default: the report's) and period, overall by default."""
+        tab = self.table
+        mask = (tab["region"] == (region or self.region)) & (tab["period"] == (period or self.period))
+        mask &= tab["group_by"] == group_by
+        if family is not None:
+            mask &= tab["family"] == family
+        return tab[mask].reset_index(drop=True)
+
+    def family_name(self, family: str) -> str:
+        names = self.catalogue.families[family]
+        return names["name_zh"] if self.lang == "zh" else names["name_en"]
+
+    def family_indicators(self, family: str) -> list:
+        """Catalogue entries of ``family`` that have results, in catalogue order."""
+        present = set(self.table["indicator"])
+        return [i for i in self.catalogue.family(family) if i.id in present]
+
+    # -- display ------------------------------------------------------------------------
+
+    def show(self, markup: str) -> None:
+        from IPython.display import HTML, display
+
+        display(HTML(markup))
+
+    def title(self, part: str) -> None:
+        """The page heading: region, part and period."""
+        self.show(f'<header class="report-header"><p class="kicker">{html.escape(self.t("report"))}</p>'
+                  f"<h1>{html.escape(self.region_name)} · {html.escape(part)}</h1>"
+                  f'<p class="meta">{html.escape(self.t("meta_line", period=self.period, region=self.region))}'
+                  "</p></header>")
+
+    def heading(self, text: str) -> None:
+        self.show(f"<h2>{html.escape(text)}</h2>")
+
+    def note(self, text: str) -> None:
+        self.show(f'<p class="note">{html.escape(text)}</p>')
+
+    def table_html(self, frame: pd.DataFrame, **kwargs) -> None:
+        self.show(html_table(frame, **kwargs))
+
+    def figure(self, fig, alt: str, caption: str = "") -> None:
+        """A chart, embedded as PNG; nothing when ``fig`` is None (no data to plot)."""
+        from .charts import figure_html
+
+        if fig is not None:
+            self.show(figure_html(fig, alt, caption))
+
+    def footer(self) -> None:
+        """Provenance: package, data fingerprint, suppression rule, targets, evalkit version."""
+        targets = (self.t("targets_file", name=Path(self.targets_path).name) if self.targets_path
+                   else self.t("targets_default"))
+        parts = [
+            self.t("package_line", name=self.data.package),
+            self.t("hash_line", hash=self.data.data_hash[:12]),
+            self.t("suppression_note", min_cell=self.data.min_cell),
+            targets,
+            self.t("generated_by", version=__version__),
+        ]
+        self.show('<footer class="report-footer"><p>' + "<br/>".join(html.escape(p) for p in parts) + "</p></footer>")

@@ -1,0 +1,175 @@
+"""Display tables for reports: frames of formatted strings in the chosen language, and
+deterministic HTML for them (no random ids, every cell escaped).
+
+>>> frame = pd.DataFrame({"指标": ["可得率"], "状态": ["未达标"]})
+>>> print(html_table(frame, badges={"状态": ["red"]}))
+<table class="report-table"><thead><tr><th>指标</th><th>状态</th></tr></thead><tbody><tr><td class="wrap">可得率</td><td><span class="badge badge-red">未达标</span></td></tr></tbody></table>
+"""
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from ..catalogue import Catalogue, load_catalogue
+from .text import (
+    format_count,
+    format_gap,
+    format_interval,
+    format_value,
+    group_label,
+    level_label,
+    responsible_label,
+    service_label,
+    sparkline,
+    status_label,
+    t,
+    trend_label,
+)
+
+
+def html_table(frame: pd.DataFrame, badges: dict[str, list[str]] | None = None,
+               numeric: tuple[str, ...] = (), caption: str = "", wrap: tuple[str, ...] | None = None,
+               links: dict[str, list[str | None]] | None = None) -> str:
+    """``frame`` (strings) as an HTML table.
+
+    ``badges`` maps a column to one status key per row: those cells become coloured
+    badges (``badge-green`` ...). ``numeric`` columns are right-aligned. Cells do not
+    wrap, except in the ``wrap`` columns (default: the first column, usually a name).
+    ``links`` maps a column to one relative URL (or None) per row.
+    """
+    links = links or {}
+    wrap = (frame.columns[0],) if wrap is None and len(frame.columns) else (wrap or ())
+    badges = badges or {}
+    out = ['<table class="report-table">']
+    if caption:
+        out.append(f"<caption>{html.escape(caption)}</caption>")
+    out.append("<thead><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns) + "</tr></thead>")
+    out.append("<tbody>")
+    for k, row in enumerate(frame.itertuples(index=False)):
+        cells = []
+        for col, value in zip(frame.columns, row):
+            text = html.escape("" if value is None else str(value))
+            if links.get(col) and links[col][k]:
+                text = f'<a href="{html.escape(links[col][k], quote=True)}">{text}</a>'
+            if col in badges:
+                text = f'<span class="badge badge-{html.escape(badges[col][k])}">{text}</span>'
+            classes = [c for c, on in (("num", col in numeric), ("wrap", col in wrap)) if on]
+            cls = f' class="{" ".join(classes)}"' if classes else ""
+            cells.append(f"<td{cls}>{text}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def indicator_names(lang: str, catalogue: Catalogue | None = None) -> dict[str, str]:
+    catalogue = catalogue or load_catalogue()
+    return {i.id: i.name(lang) for i in catalogue}
+
+
+def scorecard_frame(card: pd.DataFrame, lang: str, catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """The scorecard with the catalogue's names and formatted numbers in ``lang``."""
+    names = indicator_names(lang, catalogue)
+    return pd.DataFrame({
+        t("indicator", lang): [names[i] for i in card["indicator"]],
+        t("service_type", lang): [service_label(s, lang) for s in card["service_type"]],
+        t("value", lang): [format_value(v, u, lang) for v, u in zip(card["value"], card["unit"])],
+        t("ci", lang): [format_interval(lo, hi, u, lang) for lo, hi, u in zip(card["ci_low"], card["ci_high"], card["unit"])],
+        t("target", lang): [format_value(v, u, lang) for v, u in zip(card["target"], card["unit"])],
+        t("gap", lang): [format_gap(v, u, lang) for v, u in zip(card["gap"], card["unit"])],
+        t("status", lang): [status_label(s, lang) for s in card["status"]],
+        t("previous", lang): [format_value(v, u, lang) for v, u in zip(card["previous"], card["unit"])],
+        t("change", lang): [format_gap(v, u, lang) for v, u in zip(card["change"], card["unit"])],
+        t("trend", lang): [f"{sparkline(h)} {trend_label(s, lang)}".strip() for h, s in zip(card["history"], card["trend"])],
+        t("n", lang): [format_count(n) for n in card["n"]],
+    })
+
+
+SCORECARD_NUMERIC = ("value", "target", "gap", "previous", "change", "n")
+
+
+def numeric_columns(keys, lang: str) -> tuple[str, ...]:
+    return tuple(t(k, lang) for k in keys)
+
+
+def plan_frame(plan: pd.DataFrame, lang: str, catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """The improvement plan: indicator, status, gap (where largest), short service types,
+    responsible side, suggested action."""
+    names = indicator_names(lang, catalogue)
+    sep = "、" if lang == "zh" else ", "
+    gaps = []
+    for r in plan.itertuples():
+        where = ""
+        if r.service_type:
+            name = service_label(r.service_type, lang)
+            where = f"（{name}）" if lang == "zh" else f" ({name})"
+        gaps.append(format_gap(r.gap, r.unit, lang) + where)
+    return pd.DataFrame({
+        t("indicator", lang): [names[i] for i in plan["indicator"]],
+        t("status", lang): [status_label(s, lang) for s in plan["status"]],
+        t("gap", lang): gaps,
+        t("types_short", lang): [sep.join(service_label(s, lang) for s in types) or t("all_types", lang)
+                                 for types in plan["service_types_short"]],
+        t("responsible", lang): [responsible_label(s, lang) for s in plan["responsible"]],
+        t("action", lang): list(plan["action"]),
+    })
+
+
+def key_figures_frame(rows: pd.DataFrame, lang: str, catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """Indicators not split by service type: value, interval, households."""
+    catalogue = catalogue or load_catalogue()
+    units = [catalogue[i].unit for i in rows["indicator"]]
+    return pd.DataFrame({
+        t("indicator", lang): [catalogue[i].name(lang) for i in rows["indicator"]],
+        t("value", lang): [format_value(v, u, lang) for v, u in zip(rows["value"], units)],
+        t("ci", lang): [format_interval(lo, hi, u, lang) for lo, hi, u in zip(rows["ci_low"], rows["ci_high"], units)],
+        t("n", lang): [format_count(n) for n in rows["n"]],
+    })
+
+
+def wide_frame(rows: pd.DataFrame, by: str, labels: dict, lang: str, catalogue: Catalogue | None = None,
+               first_column: str | None = None) -> pd.DataFrame:
+    """One row per value of ``by`` (service type, region, group) in ``labels`` order, one
+    column per indicator with its formatted value."""
+    catalogue = catalogue or load_catalogue()
+    indicators = list(dict.fromkeys(rows["indicator"]))
+    out = pd.DataFrame({first_column or t(by, lang): list(labels.values())})
+    for ind in indicators:
+        part = rows[rows["indicator"] == ind].set_index(by)["value"]
+        unit = catalogue[ind].unit
+        out[catalogue[ind].name(lang)] = [format_value(part.get(k), unit, lang) for k in labels]
+    return out
+
+
+def supply_and_need_frame(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Seed 003's Table 1 (``evalkit.tables.supply_and_need_table``) with formatted cells."""
+    out = table.copy()
+    for col in out.columns[1:4]:
+        out[col] = [format_count(v) for v in out[col]]
+    for col in out.columns[4:]:
+        out[col] = [format_value(v, "rate", lang) for v in out[col]]
+    return out
+
+
+def definitions_frame(indicators, lang: str) -> pd.DataFrame:
+    """Catalogue entries: name, definition, direction, default target, source."""
+    return pd.DataFrame({
+        t("indicator", lang): [i.name(lang) for i in indicators],
+        t("formula", lang): [i.formula_zh if lang == "zh" else i.formula_en for i in indicators],
+        t("direction", lang): [t(i.direction, lang) for i in indicators],
+        t("source", lang): [i.source for i in indicators],
+    })
+
+
+def region_labels(regions: pd.DataFrame, ids, lang: str) -> dict[str, str]:
+    """Region id -> display name (the id when the name is missing)."""
+    names = dict(zip(regions["region_id"], regions["name"]))
+    return {r: (names.get(r) if isinstance(names.get(r), str) and names.get(r) else r) for r in ids}
+
+
+def group_labels(group_by: str, groups, lang: str) -> dict[str, str]:
+    return {g: group_label(group_by, g, lang) for g in groups}
+
+
+def level_text(level, lang: str) -> str:
+    return level_label(level, lang)

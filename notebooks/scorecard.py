@@ -1,0 +1,66 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# Scorecard: every indicator of one region and period against its target (green/amber/red),
+# the gap, the trend over periods, and the performance improvement plan (seed 002).
+# Run by `evalkit report`; code is hidden in the rendered report.
+
+# %% tags=["parameters"]
+data_path = ""  # data package directory (used only when results_path is empty)
+results_path = ""  # results.parquet written by `evalkit report`; computed from data_path when empty
+region = ""  # region id from the regions table
+period = ""  # e.g. "2024Q4"; empty: the latest period
+lang = "zh"  # zh | en
+targets_path = ""  # YAML/JSON mapping indicator id -> target; empty: the catalogue's defaults
+min_cell = 10  # cells with fewer households are not published
+
+# %%
+# Validate the parameters, set up Chinese fonts, load the published results.
+from evalkit.report import charts, present, scorecard
+from evalkit.report.notebook import start
+
+report = start(data_path=data_path, results_path=results_path, region=region, period=period,
+               lang=lang, targets_path=targets_path, min_cell=min_cell)
+
+# %%
+card = scorecard.scorecard(report.table, report.targets, report.region, report.period, report.catalogue)
+report.title(report.t("scorecard"))
+report.note(report.t("status_counts", **scorecard.status_counts(card)))
+report.note(report.t("rag_rule", tol=f"{scorecard.TOLERANCE:.0%}"))
+trend = scorecard.trend_table(report.table, report.region, report.period)
+
+# %%
+# One section per indicator family: status charts, the scorecard table, trends.
+for family in dict.fromkeys(card["family"]):
+    part = card[card["family"] == family]
+    report.heading(report.family_name(family))
+    report.figure(charts.rag_matrix(part, report.names, report.lang), alt=report.t("rag_matrix"))
+    report.figure(charts.status_tiles(part, report.names, report.lang), alt=report.t("overview"))
+    report.table_html(present.scorecard_frame(part, report.lang, report.catalogue),
+                      badges={report.t("status"): list(part["status"])},
+                      numeric=present.numeric_columns(present.SCORECARD_NUMERIC, report.lang))
+    report.figure(charts.trend_panels(trend[trend["indicator"].isin(part["indicator"])], part, report.names,
+                                      report.lang), alt=report.t("trends"))
+
+# %%
+# The improvement plan closes the scorecard, as seed 002 asks of assessors.
+plan = scorecard.improvement_plan(card, report.lang, report.catalogue)
+report.heading(report.t("plan"))
+if plan.empty:
+    report.note(report.t("plan_empty"))
+else:
+    report.note(report.t("plan_lead"))
+    report.table_html(present.plan_frame(plan, report.lang, report.catalogue),
+                      badges={report.t("status"): list(plan["status"])},
+                      wrap=(report.t("indicator"), report.t("types_short"), report.t("action")))
+
+# %%
+report.footer()

@@ -1,0 +1,293 @@
+"""Reports end to end: every notebook executed on a small synthetic package in both
+languages, self-contained HTML, values equal to the indicator table, resume, byte-identical
+reruns, failure isolation, PDF and a screenshot in headless Chromium.
+
+One batch (Chinese, every region) and one single-region report (English, own targets,
+PDF) are rendered once per module and shared by the tests.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import evalkit
+from evalkit.catalogue import load_catalogue
+from evalkit.report import render_all, render_report
+from evalkit.report.data import data_hash, load_data
+from evalkit.report.html import find_chromium, screenshot
+from evalkit.report.runner import execute, find_templates
+from evalkit.report.scorecard import load_targets, scorecard
+from evalkit.report.text import format_count, format_interval, format_value, service_label
+from evalkit.synth import generate
+
+pytestmark = pytest.mark.filterwarnings("error:Glyph .* missing")  # kernels raise MissingGlyphError themselves
+
+CHROMIUM = find_chromium()
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+AVAIL, COVER = "access.availability_rate", "access.coverage_rate"
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report-data") / "pkg"
+    generate(out, households=2000, regions=3, periods=4, seed=5)  # R00 > R01 > R0101..R0103
+    return out
+
+
+@pytest.fixture(scope="module")
+def zh_batch(package, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report-zh")
+    t0 = time.perf_counter()
+    batch = render_all(package, out, lang="zh", workers=2, progress=False, log=lambda m: None)
+    return batch, time.perf_counter() - t0
+
+
+@pytest.fixture(scope="module")
+def targets_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("targets") / "targets.yaml"
+    path.write_text(f"{AVAIL}: 0.25\n{COVER}: 0.3\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def en_single(package, targets_file, zh_batch, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report-en") / "R0101"
+    out.mkdir()
+    shutil.copy(zh_batch[0].results, out)  # same data and settings: reused, not recomputed
+    outcome = render_report(package, "R0101", out, period="2023Q3", lang="en", pdf=CHROMIUM is not None,
+                            targets=targets_file, log=lambda m: None)
+    return outcome
+
+
+def html_files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.html"))
+
+
+def test_batch_renders_every_region_once(zh_batch, package):
+    batch, _ = zh_batch
+    assert [r.region for r in batch.regions] == ["R00", "R01", "R0101", "R0102", "R0103"]
+    assert all(r.status == "ok" for r in batch.regions), [r.error for r in batch.regions]
+    assert batch.results == batch.out / "results.parquet"  # computed once, shared by all notebooks
+    assert not list(batch.out.glob("*/results.parquet"))
+    top = batch.index.read_text(encoding="utf-8")
+    for r in batch.regions:
+        assert sorted(p.name for p in r.out_dir.iterdir()) == [
+            "access.html", "index.html", "manifest.json", "scorecard.html"]
+        assert f'<td class="wrap"><a href="{r.region}/index.html">{r.region}</a></td>' in top
+        index = r.index.read_text(encoding="utf-8")
+        assert '<a href="scorecard.html">指标计分卡</a>' in index and '<a href="access.html">服务可及性与可得性</a>' in index
+    summary = json.loads((batch.out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["failures"] == [] and summary["period"] == "2023Q4"
+
+
+@pytest.mark.parametrize("which", ["zh", "en"])
+def test_html_is_self_contained_without_code_or_errors(zh_batch, en_single, which):
+    root = zh_batch[0].out if which == "zh" else en_single.out_dir
+    files = html_files(root)
+    assert len(files) >= 3
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("<!DOCTYPE html>") and f'<html lang="{which}">' in text, path
+        for bad in ("http://", "https://", "<script", "<link", "Traceback", "papermill-error",
+                    "An Exception was encountered", "output_error", "output_stderr", "jp-InputArea",
+                    "report = start(", "import "):
+            assert bad not in text, f"{bad!r} in {path}"
+        for img in re.findall(r"<img [^>]*>", text):
+            assert 'src="data:image/png;base64,' in img, img
+    scorecard_html = (root / ("R00" if which == "zh" else "") / "scorecard.html").read_text(encoding="utf-8")
+    assert scorecard_html.count("<img ") >= 3  # per family: status matrix and/or tiles, trends
+
+
+def test_results_file_equals_the_indicator_table(zh_batch, package):
+    batch, _ = zh_batch
+    shared = load_data(batch.results)
+    fresh = evalkit.compute(evalkit.load(package), family="access", by=["hukou", "urban"], min_cell=10).published()
+    cols = ["indicator", "service_type", "region", "period", "group_by", "group"]
+    a = shared.table[shared.table.family == "access"].sort_values(cols).reset_index(drop=True)
+    b = fresh.sort_values(cols).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    assert shared.data_hash == data_hash(package)
+
+
+@pytest.mark.parametrize("region", ["R00", "R0102"])
+def test_scorecard_shows_the_table_values(zh_batch, region):
+    batch, _ = zh_batch
+    data = load_data(batch.results)
+    text = (batch.out / region / "scorecard.html").read_text(encoding="utf-8")
+    card = scorecard(data.table, load_targets(), region, "2023Q4")
+    checked = 0
+    for r in card.itertuples():
+        if r.indicator not in (AVAIL, COVER, "access.accessibility_rate"):
+            continue
+        name = {AVAIL: "可得率", COVER: "服务覆盖率", "access.accessibility_rate": "可及率"}[r.indicator]
+        cells = (f'<td class="wrap">{name}</td><td>{service_label(r.service_type, "zh")}</td>'
+                 f'<td class="num">{format_value(r.value, "rate", "zh")}</td>'
+                 f'<td>{format_interval(r.ci_low, r.ci_high, "rate", "zh")}</td>'
+                 f'<td class="num">{format_value(r.target, "rate", "zh")}</td>')
+        assert cells in text, cells
+        checked += 1
+    assert checked == 25
+    # a specific number, formatted independently of the report code
+    row = data.table[(data.table.indicator == COVER) & (data.table.region == region)
+                     & (data.table.period == "2023Q4") & (data.table.group_by == "")].iloc[0]
+    assert f"{row.value * 100:.1f}%" in text
+
+
+def test_access_part_shows_seed_003_table(zh_batch):
+    batch, _ = zh_batch
+    data = load_data(batch.results)
+    text = (batch.out / "R0101" / "access.html").read_text(encoding="utf-8")
+    t = data.table
+    view = t[(t.region == "R0101") & (t.period == "2023Q4") & (t.group_by == "")].set_index(["indicator", "service_type"])
+    need = view.loc[("access.accessibility_rate", "medical")]
+    got = view.loc[(AVAIL, "medical")]
+    expected = (f'<td class="wrap">医疗</td><td class="num">{format_count(need.denominator)}</td>'
+                f'<td class="num">{format_count(need.numerator)}</td><td class="num">{format_count(got.numerator)}</td>'
+                f'<td class="num">{format_value(need.value, "rate")}</td><td class="num">{format_value(got.value, "rate")}</td>')
+    assert expected in text
+    for heading in ("主要指标", "救助服务需求、可及与可得情况", "分服务类型", "分群体比较: 户籍", "指标定义"):
+        assert f"<h2>{heading}</h2>" in text
+
+
+def test_english_report_with_own_targets(en_single, targets_file, package):
+    assert en_single.status == "ok", en_single.error
+    out = en_single.out_dir
+    text = (out / "scorecard.html").read_text(encoding="utf-8")
+    assert "<title>示范市1第1县 · Indicator scorecard · 2023Q3</title>" in text
+    data = load_data(out / "results.parquet")
+    card = scorecard(data.table, load_targets(targets_file), "R0101", "2023Q3")
+    avail = card[card.indicator == AVAIL].iloc[0]
+    assert avail.target == 0.25
+    status = {"green": "On target", "amber": "Near target", "red": "Off target"}[avail.status]
+    assert (f'<td class="wrap">Availability rate</td><td>Basic living</td>'
+            f'<td class="num">{format_value(avail.value, "rate", "en")}</td>') in text
+    assert f'<td class="num">25.0%</td>' in text and f'<span class="badge badge-{avail.status}">{status}</span>' in text
+    assert "<h2>Performance improvement plan</h2>" in text
+    assert "Targets: targets.yaml" in text
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["parameters"]["lang"] == "en" and manifest["parameters"]["period"] == "2023Q3"
+    assert manifest["parameters"]["targets_path"] == str(targets_file.resolve())
+    assert manifest["data"]["sha256"] == data_hash(package)
+    assert manifest["evalkit_version"] == evalkit.__version__
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", manifest["created"])
+    assert all((out / f).exists() for f in manifest["files"])
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+def test_pdf_printed_and_linked(en_single):
+    out = en_single.out_dir
+    for name in ("scorecard", "access"):
+        assert (out / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
+        assert f'<a href="{name}.pdf">PDF</a>' in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_second_run_is_skipped(zh_batch, package):
+    batch, _ = zh_batch
+    stamps = {p: p.stat().st_mtime_ns for p in html_files(batch.out) if p.parent != batch.out}
+    again = render_all(package, batch.out, lang="zh", workers=2, progress=False, log=lambda m: None)
+    assert [r.status for r in again.regions] == ["skipped"] * 5
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing rewritten
+
+
+def test_forced_rerun_gives_identical_bytes(en_single, package, targets_file):
+    out = en_single.out_dir
+    before = {p.name: p.read_bytes() for p in html_files(out)}
+    created = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["created"]
+    again = render_report(package, "R0101", out, period="2023Q3", lang="en", pdf=CHROMIUM is not None,
+                          targets=targets_file, force=True, log=lambda m: None)
+    assert again.status == "ok"
+    after = {p.name: p.read_bytes() for p in html_files(out)}
+    assert sorted(after) == ["access.html", "index.html", "scorecard.html"]
+    assert after == before
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["created"] >= created
+
+
+def test_failing_region_is_reported_and_does_not_stop_the_batch(package, zh_batch, tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "access.py").write_text(
+        '# %% tags=["parameters"]\n'
+        'data_path = ""\nresults_path = ""\nregion = ""\nperiod = ""\nlang = "zh"\ntargets_path = ""\nmin_cell = 10\n'
+        "# %%\nfrom evalkit.report.notebook import start\n"
+        "report = start(data_path=data_path, results_path=results_path, region=region, period=period,\n"
+        "               lang=lang, targets_path=targets_path, min_cell=min_cell)\n"
+        "report.title('access')\n"
+        "# %%\nassert region != 'R0102', 'deliberate failure'\n", encoding="utf-8")
+    # A template for a family without indicators is skipped, not rendered empty.
+    families = set(load_catalogue().families) - set(load_data(zh_batch[0].results).families())
+    empty = sorted(families)[0] if families else None
+    if empty:
+        shutil.copy(NOTEBOOKS / "access.py", templates / f"{empty}.py")
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(zh_batch[0].results, out)  # reused: the test is about the batch, not computing
+    run = subprocess.run([sys.executable, "-m", "evalkit.cli", "report", str(package), "--all-regions",
+                          "--out", str(out), "--notebooks", str(templates), "--workers", "2"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr
+    assert "failed R0102 示范市1第2县: access.py cell [4]: AssertionError: deliberate failure" in run.stderr
+    assert run.stdout.strip().splitlines()[-1] == str(out / "index.html")
+    assert "5 regions, period 2023Q4: 4 rendered, 0 up to date, 1 failed" in run.stdout
+    assert not (out / "R0102" / "manifest.json").exists() and not (out / "R0102" / "index.html").exists()
+    assert (out / "_failed" / "R0102" / "access.ipynb").exists()  # kept for debugging
+    for region in ("R00", "R01", "R0101", "R0103"):
+        manifest = json.loads((out / region / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["files"] == ["access.html", "index.html"]
+        if empty:
+            assert manifest["skipped_parts"] == {empty: "no indicators of this family could be computed from the data"}
+            name = load_catalogue().families[empty]["name_zh"]
+            assert f"未生成的部分：{name}" in (out / region / "index.html").read_text(encoding="utf-8")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert [f["region"] for f in summary["failures"]] == ["R0102"]
+    assert summary["failures"][0]["error"] == {"notebook": "access", "cell": 4, "error": "AssertionError: deliberate failure"}
+    assert "R0102 示范市1第2县: access.py cell [4]: AssertionError: deliberate failure" in \
+        (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_notebook_runs_standalone_from_a_data_package(tiny, tmp_path):
+    """Without a results file the notebook computes the indicators itself (the tiny package)."""
+    template = next(t for t in find_templates() if t.name == "scorecard")
+    params = {"data_path": str(tiny), "results_path": "", "region": "A", "period": "2024Q1", "lang": "en",
+              "targets_path": "", "min_cell": 2}
+    nb = execute(template.__dict__, params, tmp_path, timeout=300)
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "甲县 · Indicator scorecard" in html and "Cells with fewer than 2 households" in html
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+def test_screenshot_shows_chinese_title_and_chart(zh_batch, tmp_path):
+    import matplotlib.image
+
+    page = zh_batch[0].out / "R00" / "scorecard.html"
+    assert "<h1>示范省 · 指标计分卡</h1>" in page.read_text(encoding="utf-8")
+    png = screenshot(page, tmp_path / "shot.png", width=1280, height=1600)
+    pixels = matplotlib.image.imread(png)[..., :3]
+    assert pixels.shape[:2] == (1600, 1280)
+    assert pixels.std() > 0.1  # not blank
+    red = (pixels[..., 0] > 0.6) & (pixels[..., 1] < 0.3) & (pixels[..., 2] < 0.3)
+    assert red.sum() > 2000  # the status matrix's red cells are drawn
+    title = pixels[:120]
+    assert (title.mean(axis=2) < 0.3).sum() > 300  # dark title glyphs at the top
+
+
+def test_publish_moves_manifest_last_and_drops_stale_files(tmp_path):
+    from evalkit.report.runner import _publish
+
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    out.mkdir()
+    tmp.mkdir()
+    (out / "old.pdf").write_text("stale")
+    (out / "keep.csv").write_text("not ours")
+    (out / "manifest.json").write_text(json.dumps({"files": ["old.pdf", "a.html"]}))
+    (tmp / "a.html").write_text("new")
+    _publish(tmp, out, {"files": ["a.html"]})
+    assert sorted(p.name for p in out.iterdir()) == ["a.html", "keep.csv", "manifest.json"]
+    assert json.loads((out / "manifest.json").read_text())["files"] == ["a.html"]

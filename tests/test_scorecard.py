@@ -1,0 +1,252 @@
+"""Scorecard logic on tiny frames: targets, status, gap, trend, improvement plan; display helpers."""
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evalkit.catalogue import load_catalogue
+from evalkit.report import charts, present, scorecard
+from evalkit.report.data import ReportData, load_data, save_data
+from evalkit.report.notebook import ParameterError, check_parameters
+from evalkit.report.runner import find_templates, worker_count
+from evalkit.report.text import format_gap, format_interval, format_value
+from evalkit.results import COLUMNS
+
+pytestmark = pytest.mark.filterwarnings("error:Glyph .* missing")  # tofu in a chart fails the test
+
+AVAIL, COVER, NEED = "access.availability_rate", "access.coverage_rate", "access.need_rate"
+
+
+def row(indicator, service_type, period, value, lo=None, hi=None, n=100, region="A", group_by="", group=""):
+    cat = load_catalogue()
+    return {"indicator": indicator, "family": cat[indicator].family, "service_type": service_type,
+            "region": region, "period": period, "group_by": group_by, "group": group, "value": value,
+            "numerator": np.nan if value is None else value * n, "denominator": n,
+            "ci_low": value - 0.05 if lo is None and value is not None else lo,
+            "ci_high": value + 0.05 if hi is None and value is not None else hi,
+            "n": n, "suppressed": value is None, "note": ""}
+
+
+@pytest.fixture
+def table():
+    rows = [
+        row(AVAIL, "care", "2024Q1", 0.50),
+        row(AVAIL, "care", "2024Q2", 0.66, 0.64, 0.68),        # target 0.7: within 10% -> amber; +16 pp improving
+        row(AVAIL, "medical", "2024Q1", 0.40),
+        row(AVAIL, "medical", "2024Q2", 0.30, 0.25, 0.35),     # red, worst gap -40 pp; worsening
+        row(AVAIL, "legal_aid", "2024Q2", None, n=4),          # suppressed small cell
+        row(COVER, "", "2024Q1", 0.85),
+        row(COVER, "", "2024Q2", 0.86, 0.80, 0.90),            # target 0.8 -> green; previous inside CI -> stable
+        row(NEED, "care", "2024Q2", 0.12),                     # no target
+        row(AVAIL, "care", "2024Q2", 0.10, region="B"),        # another region: ignored
+        row(AVAIL, "care", "2024Q2", 0.20, group_by="hukou", group="migrant"),  # a group row: ignored
+    ]
+    return pd.DataFrame(rows)[COLUMNS]
+
+
+def test_rag_status_is_direction_aware_with_tolerance_and_interval():
+    assert scorecard.rag_status(0.70, 0.7, "higher") == "green"
+    assert scorecard.rag_status(0.63, 0.7, "higher") == "amber"          # exactly 10% of the target short
+    assert scorecard.rag_status(0.62, 0.7, "higher") == "red"
+    assert scorecard.rag_status(0.62, 0.7, "higher", 0.55, 0.71) == "amber"  # CI reaches the target
+    assert scorecard.rag_status(0.25, 0.2, "lower") == "red"
+    assert scorecard.rag_status(0.21, 0.2, "lower") == "amber"
+    assert scorecard.rag_status(0.10, 0.2, "lower") == "green"
+    assert scorecard.rag_status(0.5, None, "higher") == "no_target"
+    assert scorecard.rag_status(np.nan, 0.7, "higher", suppressed=True) == "suppressed"
+    assert scorecard.rag_status(np.nan, 0.7, "higher") == "no_data"
+    assert scorecard.signed_gap(0.3, 0.7, "higher") == pytest.approx(-0.4)
+    assert scorecard.signed_gap(0.3, 0.2, "lower") == pytest.approx(-0.1)
+
+
+def test_scorecard_rows_status_gap_and_trend(table):
+    card = scorecard.scorecard(table, scorecard.default_targets(), "A", "2024Q2")
+    assert list(card.columns) == scorecard.CARD_COLUMNS
+    by = card.set_index(["indicator", "service_type"])
+    care, med, cover = by.loc[(AVAIL, "care")], by.loc[(AVAIL, "medical")], by.loc[(COVER, "")]
+    assert (care.status, med.status, cover.status) == ("amber", "red", "green")
+    assert care.gap == pytest.approx(-0.04) and med.gap == pytest.approx(-0.40) and cover.gap == pytest.approx(0.06)
+    assert care.previous == 0.50 and care.change == pytest.approx(0.16) and care.trend == "improving"
+    assert med.trend == "worsening"
+    assert cover.trend == "stable"  # 0.85 lies inside this period's 0.80-0.90
+    assert by.loc[(AVAIL, "legal_aid")].status == "suppressed"
+    assert by.loc[(NEED, "care")].status == "no_target" and math.isnan(by.loc[(NEED, "care")].gap)
+    assert len(card) == 5  # other region and group rows left out
+    assert scorecard.status_counts(card) == {"green": 1, "amber": 1, "red": 1, "none": 2}
+
+
+def test_targets_override_defaults(table, tmp_path):
+    path = tmp_path / "targets.yaml"
+    path.write_text(f"# assessor's targets\n{AVAIL}: 0.3\n{COVER}: null\n", encoding="utf-8")
+    targets = scorecard.load_targets(path)
+    assert targets[AVAIL] == 0.3 and targets[COVER] is None
+    assert targets["access.unserved_rate"] == load_catalogue()["access.unserved_rate"].target  # default kept
+    card = scorecard.scorecard(table, targets, "A", "2024Q2").set_index(["indicator", "service_type"])
+    assert card.loc[(AVAIL, "medical")].status == "green"
+    assert card.loc[(COVER, "")].status == "no_target"
+    as_json = tmp_path / "targets.json"
+    as_json.write_text(json.dumps({AVAIL: 0.9}))
+    assert scorecard.load_targets(as_json)[AVAIL] == 0.9
+
+
+@pytest.mark.parametrize("text, message", [
+    ("access.nope: 0.5\n", "unknown indicator 'access.nope'"),
+    (f"{AVAIL}: 70\n", "between 0 and 1"),
+    (f"{AVAIL}: high\n", "must be a number or null"),
+    (f"{AVAIL}: true\n", "must be a number or null"),
+    ("- 1\n- 2\n", "expected a mapping"),
+    ("a: [\n", "not valid YAML"),
+])
+def test_bad_targets_files_are_named(tmp_path, text, message):
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    with pytest.raises(scorecard.TargetsError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        scorecard.read_targets(path)
+
+
+def test_improvement_plan_worst_first_with_responsible_side(table):
+    targets = {**scorecard.default_targets(), "access.coverage_rate": 0.95}
+    card = scorecard.scorecard(table, targets, "A", "2024Q2")
+    plan = scorecard.improvement_plan(card, "en")
+    assert list(plan.columns) == scorecard.PLAN_COLUMNS
+    # availability: red (medical 40 pp short of 0.7); coverage: amber (0.86 is within 10% of 0.95)
+    assert list(plan["indicator"]) == [AVAIL, COVER]
+    first = plan.iloc[0]
+    assert first.status == "red" and first.service_type == "medical" and first.gap == pytest.approx(-0.4)
+    assert first.service_types_short == ["care", "medical"]
+    cat = load_catalogue()
+    assert first.responsible == cat[AVAIL].responsible and first.action == cat[AVAIL].action_en
+    assert plan.iloc[1].responsible == "government"
+    zh = present.plan_frame(scorecard.improvement_plan(card, "zh"), "zh")
+    assert list(zh.columns) == ["指标", "状态", "与目标差距", "未达标的服务类型", "责任方", "建议整改措施"]
+    assert zh.iloc[0].tolist()[:5] == ["可得率", "未达标", "-40.0个百分点（医疗）", "照料护理、医疗", "政府与慈善联合"]
+    assert zh.iloc[0]["建议整改措施"] == cat[AVAIL].action_zh
+
+
+def test_no_plan_when_everything_meets_its_target(table):
+    card = scorecard.scorecard(table, {AVAIL: 0.1, COVER: 0.1}, "A", "2024Q2")
+    assert scorecard.improvement_plan(card).empty
+
+
+def test_scorecard_needs_the_region_and_period(table):
+    with pytest.raises(ValueError, match="no results for region 'A' in period '2030Q1'"):
+        scorecard.scorecard(table, {}, "A", "2030Q1")
+
+
+def test_formats():
+    assert format_value(0.2805, "rate", "zh") == "28.1%"
+    assert format_value(np.nan, "rate", "en") == "—"
+    assert format_value(7.2812, "km", "zh") == "7.28公里" and format_value(7.2812, "km", "en") == "7.28 km"
+    assert format_value(3.25, "days", "en") == "3.2 days"
+    assert format_gap(0.0123, "rate", "zh") == "+1.2个百分点"
+    assert format_gap(-1.5, "km", "en") == "-1.50 km"
+    assert format_interval(0.1, 0.2, "rate", "en") == "10.0% – 20.0%"
+
+
+def test_scorecard_frame_uses_catalogue_names_in_both_languages(table):
+    card = scorecard.scorecard(table, scorecard.default_targets(), "A", "2024Q2")
+    zh = present.scorecard_frame(card, "zh")
+    en = present.scorecard_frame(card, "en")
+    assert zh.columns[0] == "指标" and en.columns[0] == "Indicator"
+    first_zh = zh.iloc[0].tolist()
+    assert first_zh[:7] == ["可得率", "照料护理", "66.0%", "64.0% – 68.0%", "70.0%", "-4.0个百分点", "接近目标"]
+    assert en.iloc[0].tolist()[:3] == ["Availability rate", "Care", "66.0%"]
+    assert zh.iloc[0]["趋势"] == "▁█ ↑ 改善" and en.iloc[0]["Trend"] == "▁█ ↑ improving"  # sparkline over periods
+
+
+def test_html_table_escapes_and_badges():
+    frame = pd.DataFrame({"a": ["<b>&"], "s": ["ok"]})
+    out = present.html_table(frame, badges={"s": ["green"]}, numeric=("s",))
+    assert "&lt;b&gt;&amp;" in out and '<td class="num"><span class="badge badge-green">ok</span></td>' in out
+
+
+def test_charts_draw_chinese_and_refuse_tofu():
+    import matplotlib.pyplot as plt
+
+    assert charts.setup_fonts() == "Noto Sans CJK SC"
+    fig = plt.figure()
+    fig.text(0.1, 0.5, "可及率与可得率 −12%")
+    png = charts.to_png(fig)
+    assert png.startswith(b"\x89PNG")
+    assert charts.to_png(_text_figure("可得率")) == charts.to_png(_text_figure("可得率"))  # same bytes
+    with pytest.raises(charts.MissingGlyphError, match="missing"):
+        charts.to_png(_text_figure("\ue000"))  # private-use character: no font has it
+
+
+def test_fonts_registered_when_the_cache_predates_them(monkeypatch):
+    from matplotlib import font_manager
+
+    stale = [f for f in font_manager.fontManager.ttflist if "CJK" not in f.name]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)  # as if cached before install
+    assert charts.setup_fonts() == "Noto Sans CJK SC"
+    assert any(f.name == "Noto Sans CJK SC" for f in font_manager.fontManager.ttflist)
+    assert charts.to_png(_text_figure("服务可得率")).startswith(b"\x89PNG")
+
+
+def _text_figure(text):
+    import matplotlib.pyplot as plt
+
+    charts.setup_fonts()
+    fig = plt.figure(figsize=(2, 1))
+    fig.text(0.1, 0.5, text)
+    return fig
+
+
+def test_rag_matrix_and_trend_charts(table):
+    card = scorecard.scorecard(table, scorecard.default_targets(), "A", "2024Q2")
+    names = present.indicator_names("zh")
+    for fig in (charts.rag_matrix(card, names, "zh"),
+                charts.trend_panels(scorecard.trend_table(table, "A", "2024Q2"), card, names, "zh")):
+        html = charts.figure_html(fig, alt="图")
+        assert html.startswith('<figure class="chart"><img alt="图" src="data:image/png;base64,')
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"min_cell": "10"}, "min_cell must be a JSON integer"),
+    ({"min_cell": True}, "min_cell must be a JSON integer"),
+    ({"region": ("R00",)}, "region must be a JSON string"),  # papermill would have sent a string
+    ({"lang": "fr"}, "lang must be zh or en"),
+    ({"min_cell": -1}, "min_cell must be >= 0"),
+    ({"region": ""}, "region is empty"),
+    ({"results_path": "", "data_path": ""}, "give data_path"),
+    ({"targets_path": "/nonexistent/targets.yaml"}, "targets_path: /nonexistent"),
+])
+def test_notebook_parameters_are_validated(tmp_path, change, message):
+    params = {"data_path": str(tmp_path), "results_path": "", "region": "R00", "period": "", "lang": "zh",
+              "targets_path": "", "min_cell": 10}
+    check_parameters(**params)
+    with pytest.raises(ParameterError, match=message):
+        check_parameters(**{**params, **change})
+    with pytest.raises(ParameterError, match="unknown parameters \\['colour'\\]"):
+        check_parameters(**params, colour="red")
+
+
+def test_results_file_round_trip_and_stricter_suppression(table, tmp_path):
+    regions = pd.DataFrame({"region_id": ["A", "B"], "name": ["甲", "乙"], "parent_id": [None, None],
+                            "level": ["county", "county"]})
+    data = ReportData(table, regions, ["2024Q1", "2024Q2"], "pkg", "quarter", "abc", 3, {"x.y": "why"}, ("hukou",))
+    path = save_data(data, tmp_path / "results.parquet", extra={"settings": {"k": 1}})
+    back = load_data(path)
+    pd.testing.assert_frame_equal(back.table, table.reset_index(drop=True), check_dtype=False)
+    assert back.region_name("A") == "甲" and back.periods == ["2024Q1", "2024Q2"] and back.skipped == {"x.y": "why"}
+    strict = load_data(path, min_cell=200)  # every n is 100: all blanked
+    assert strict.table["suppressed"].all() and strict.table["value"].isna().all() and strict.min_cell == 200
+    only_b = load_data(path, regions=["B"])
+    assert set(only_b.table["region"]) == {"B"}
+
+
+def test_templates_scorecard_first_then_families(tmp_path):
+    for name in ("coordination", "notes", "access", "scorecard"):
+        (tmp_path / f"{name}.py").write_text("# %%\n")
+    assert [t.name for t in find_templates(tmp_path)] == ["scorecard", "access", "coordination"]
+    assert [t.family for t in find_templates(tmp_path)] == [None, "access", "coordination"]
+    shipped = [t.name for t in find_templates()]
+    assert shipped[:2] == ["scorecard", "access"]
+
+
+def test_worker_count_respects_tasks_and_request():
+    assert worker_count(1) == 1
+    assert 1 <= worker_count(100) <= 100
+    assert worker_count(10, requested=3) == 3
