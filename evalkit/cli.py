@@ -82,20 +82,39 @@ def validate(directory, frequency, as_json):
 @click.option("--period", help="Only this period, e.g. 2024Q1.")
 @click.option("--min-cell", type=click.IntRange(min=0), default=10, show_default=True,
               help="Suppress published cells with fewer households.")
+@click.option("--nearby-km", type=click.FloatRange(min=0, min_open=True), default=3.0, show_default=True,
+              help="Distance within which a published service point counts as supply nearby.")
+@click.option("--catchment-km", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="Catchment cutoff of the floating catchment (Gaussian decay, sigma = half).")
+@click.option("--omission-window-days", type=click.IntRange(min=1), default=90, show_default=True,
+              help="Days after identification within which a need must be met not to count as omitted.")
+@click.option("--push-days", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Days from identification to publication that count as a timely push.")
+@click.option("--warning-days", default="3,7", show_default=True,
+              help="Days left to the deadline at or below which an open case is red, yellow (red,yellow).")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key for pseudonyms.")
 @click.option("--quiet", is_flag=True, help="Do not print the summary.")
-def indicators(directory, out, family, indicator_ids, by, region, period, min_cell, key_file, quiet):
+def indicators(directory, out, family, indicator_ids, by, region, period, min_cell, nearby_km, catchment_km,
+               omission_window_days, push_days, warning_days, key_file, quiet):
     """Compute indicators and write one tidy table."""
     from .compute import compute
     from .package import load
 
     if out.suffix not in (".csv", ".parquet"):
         _fail(f"--out must end in .csv or .parquet, got {out.name}")
+    try:
+        warning = tuple(int(x) for x in warning_days.split(","))
+        if len(warning) != 2:
+            raise ValueError
+    except ValueError:
+        _fail(f"--warning-days must be two whole numbers red,yellow such as 3,7, got {warning_days!r}")
     t0 = time.perf_counter()
     try:
         package = load(directory, key_file=key_file)
         results = compute(package, indicators=list(indicator_ids) or None, family=family, by=by,
-                          region=region, period=period, min_cell=min_cell)
+                          region=region, period=period, min_cell=min_cell, nearby_km=nearby_km,
+                          catchment_km=catchment_km, omission_window_days=omission_window_days,
+                          push_days=push_days, warning_days=warning)
     except ValidationError as exc:
         click.echo(str(exc.report), err=True)
         _fail(f"{directory} is not a valid data package; fix the errors above", INVALID_DATA)
@@ -127,24 +146,28 @@ def summary(results, package, lang: str = "zh") -> str:
     view = overall[(overall["region"] == region) & (overall["period"] == period)]
     catalogue = load_catalogue()
     per_type = [i for i in dict.fromkeys(view["indicator"]) if catalogue[i].per_service_type]
+    widths = {i: max(12, _width(catalogue[i].name(lang)) + 2) for i in per_type}
     lines = [f"{package.name} · region {region} · period {period}",
-             _pad("service type", 24) + "".join(_pad(catalogue[i].name(lang), 14, right=True) for i in per_type)]
+             _pad("service type", 24) + "".join(_pad(catalogue[i].name(lang), widths[i], right=True) for i in per_type)]
     for service, label in SERVICE_TYPES.items():
         rows = view[view["service_type"] == service].set_index("indicator")["value"]
         lines.append(_pad(f"{service} {label}", 24)
-                     + "".join(_pad(format_value(rows.get(i, float("nan")), catalogue[i].unit, lang), 14, right=True)
-                               for i in per_type))
+                     + "".join(_pad(format_value(rows.get(i, float("nan")), catalogue[i].unit, lang), widths[i],
+                                    right=True) for i in per_type))
     for ind, value in view[view["service_type"] == ""].set_index("indicator")["value"].items():
         lines.append(f"{catalogue[ind].name(lang)} ({ind}): {format_value(value, catalogue[ind].unit, lang)}")
     return "\n".join(lines)
 
 
-def _pad(text: str, width: int, right: bool = False) -> str:
-    """Pad to a terminal width, counting Chinese characters as two columns."""
+def _width(text: str) -> int:
+    """Terminal columns of ``text``: Chinese characters take two."""
     import unicodedata
 
-    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    fill = " " * max(0, width - used)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - _width(text))
     return fill + text if right else text + fill
 
 

@@ -29,6 +29,26 @@ def test_synth_validate_indicators(tmp_path):
     assert (table.loc[~table.suppressed, "n"] >= 10).all()
 
 
+def test_indicator_parameters_reach_the_computation(tmp_path):
+    pkg = tmp_path / "pkg"
+    assert cli("synth", "--households", 1500, "--regions", 2, "--periods", 1, "--seed", 3, "--out", pkg).returncode == 0
+    tables = {}
+    for km in ("1", "20"):
+        out = tmp_path / f"near{km}.csv"
+        run = cli("indicators", pkg, "--out", out, "--indicator", "access.beyond_reach_rate", "--nearby-km", km,
+                  "--quiet")
+        assert run.returncode == 0, run.stderr
+        tables[km] = pd.read_csv(out).set_index(["region", "period", "service_type"])["value"]
+    # a larger radius leaves no more households beyond reach, and somewhere strictly fewer
+    both = pd.concat(tables, axis=1).dropna()
+    assert len(both) >= 10
+    assert (both["20"] <= both["1"] + 1e-12).all() and (both["20"] < both["1"]).any()
+    run = cli("indicators", pkg, "--out", tmp_path / "w.csv", "--family", "coordination", "--warning-days", "7,3")
+    assert run.returncode == 2 and "red <= yellow" in run.stderr
+    run = cli("indicators", pkg, "--out", tmp_path / "w.csv", "--warning-days", "three")
+    assert run.returncode == 2 and "--warning-days" in run.stderr
+
+
 def test_usage_errors_exit_2(tmp_path, tiny):
     assert cli("indicators", tiny, "--out", tmp_path / "x.txt").returncode == 2
     run = cli("indicators", tiny, "--out", tmp_path / "x.csv", "--by", "name")

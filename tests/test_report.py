@@ -80,10 +80,11 @@ def test_batch_renders_every_region_once(zh_batch, package):
     top = batch.index.read_text(encoding="utf-8")
     for r in batch.regions:
         assert sorted(p.name for p in r.out_dir.iterdir()) == [
-            "access.html", "index.html", "manifest.json", "scorecard.html"]
+            "access.html", "coordination.html", "index.html", "manifest.json", "scorecard.html"]
         assert f'<td class="wrap"><a href="{r.region}/index.html">{r.region}</a></td>' in top
         index = r.index.read_text(encoding="utf-8")
         assert '<a href="scorecard.html">指标计分卡</a>' in index and '<a href="access.html">服务可及性与可得性</a>' in index
+        assert '<a href="coordination.html">' + load_catalogue().families["coordination"]["name_zh"] in index
     summary = json.loads((batch.out / "summary.json").read_text(encoding="utf-8"))
     assert summary["failures"] == [] and summary["period"] == "2023Q4"
 
@@ -157,6 +158,31 @@ def test_access_part_shows_seed_003_table(zh_batch):
         assert f"<h2>{heading}</h2>" in text
 
 
+def test_coordination_part_shows_the_table_values(zh_batch, package):
+    batch, _ = zh_batch
+    data = load_data(batch.results)
+    text = (batch.out / "R01" / "coordination.html").read_text(encoding="utf-8")
+    t = data.table
+    view = t[(t.region == "R01") & (t.period == "2023Q4") & (t.group_by == "") & (t.service_type == "")
+             & (t.family == "coordination")]
+    catalogue = load_catalogue()
+    shown = 0
+    for r in view.itertuples():
+        unit = catalogue[r.indicator].unit
+        cells = (f'<td class="wrap">{catalogue[r.indicator].name_zh}</td>'
+                 f'<td class="num">{format_value(r.value, unit, "zh")}</td>')
+        assert cells in text, cells
+        shown += 1
+    assert shown >= 20
+    for heading in ("主要指标", "各期变化", "下辖地区比较", "分服务类型", "分群体比较: 户籍", "指标定义"):
+        assert f"<h2>{heading}</h2>" in text, heading
+    reform = evalkit.load(package).regions.set_index("region_id").loc["R01", "reform_period"]
+    if isinstance(reform, str) and reform:
+        assert f"改革起始期（{reform}）" in text
+    # composite indices of R01's three counties, scored 0-100 within the period
+    assert "下级地区综合指数" in text and "一致性指数" in text
+
+
 def test_english_report_with_own_targets(en_single, targets_file, package):
     assert en_single.status == "ok", en_single.error
     out = en_single.out_dir
@@ -205,7 +231,7 @@ def test_forced_rerun_gives_identical_bytes(en_single, package, targets_file):
                           targets=targets_file, force=True, log=lambda m: None)
     assert again.status == "ok"
     after = {p.name: p.read_bytes() for p in html_files(out)}
-    assert sorted(after) == ["access.html", "index.html", "scorecard.html"]
+    assert sorted(after) == ["access.html", "coordination.html", "index.html", "scorecard.html"]
     assert after == before
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["created"] >= created
 

@@ -323,6 +323,38 @@ def group_bars(rows: pd.DataFrame, indicator: str, group_by: str, groups: dict, 
     return fig
 
 
+def period_lines(rows: pd.DataFrame, names: dict[str, str], units: dict[str, str], reform: str | None,
+                 lang: str, columns: int = 2):
+    """One panel per indicator: its value over periods with 95% intervals, and the first
+    reform period as a dotted vertical line."""
+    from matplotlib.ticker import PercentFormatter
+
+    indicators = list(dict.fromkeys(rows["indicator"]))
+    periods = sorted(set(rows["period"]) | ({reform} if reform else set()))
+    if not indicators:
+        return None
+    columns = min(columns, len(indicators))
+    panel_rows = int(np.ceil(len(indicators) / columns))
+    fig = _figure(4.6 * columns, 2.3 * panel_rows + 0.3)
+    x_of = {p: k for k, p in enumerate(periods)}
+    for k, ind in enumerate(indicators):
+        ax = fig.add_subplot(panel_rows, columns, k + 1)
+        part = rows[rows["indicator"] == ind].sort_values("period")
+        x = part["period"].map(x_of).to_numpy()
+        ax.fill_between(x, part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float),
+                        color="#4c78a8", alpha=0.18, linewidth=0)
+        ax.plot(x, part["value"].to_numpy(dtype=float), marker="o", markersize=3, color="#4c78a8", linewidth=1.3)
+        if reform:
+            ax.axvline(x_of[reform] - 0.5, color=INK, linestyle=":", linewidth=1)
+        ax.set_xticks(range(len(periods)), periods, rotation=45, ha="right", fontsize=7.5)
+        ax.set_title(_wrap(names[ind], 22), fontsize=9, loc="left")
+        if units[ind] == "rate":
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
+    fig.tight_layout()
+    return fig
+
+
 def group_label_for(group_by: str, lang: str) -> str:
     from .text import group_label
 

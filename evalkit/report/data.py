@@ -23,6 +23,8 @@ RESULTS_FILE = "results.parquet"
 META_KEY = b"evalkit.report"
 #: Household columns the report breaks results down by (fairness to migrants, rural areas).
 GROUPS = ("hukou", "urban")
+#: Region context kept with the results: names and tree for labels, reform start for trends.
+REGION_COLUMNS = ["region_id", "name", "parent_id", "level", "reform_period"]
 
 
 def data_hash(directory) -> str:
@@ -75,6 +77,12 @@ class ReportData:
         present = set(self.table["region"])
         return [r for r in kids if r in present]
 
+    def reform_period(self, region: str) -> str | None:
+        """The period the linkage reform started in ``region``, or None (never, or unknown)."""
+        found = self.regions.loc[self.regions["region_id"] == region, "reform_period"]
+        value = found.iloc[0] if len(found) else None
+        return str(value) if isinstance(value, str) and value else None
+
     def roots(self) -> list[str]:
         return list(self.regions.loc[self.regions["parent_id"].isna(), "region_id"])
 
@@ -83,7 +91,7 @@ class ReportData:
         return list(dict.fromkeys(self.table["family"]))
 
     def meta(self) -> dict:
-        regions = self.regions[["region_id", "name", "parent_id", "level"]].astype(object)
+        regions = self.regions.reindex(columns=REGION_COLUMNS).astype(object)
         return {
             "package": self.package,
             "frequency": self.frequency,
@@ -109,7 +117,7 @@ def compute_data(directory, min_cell: int = 10, groups=GROUPS, key_file=None, di
     try:
         by = [g for g in groups if package.has_values("households", g)]
         results = compute(package, by=by, min_cell=min_cell)
-        regions = package.regions.reindex(columns=["region_id", "name", "parent_id", "level"])
+        regions = package.regions.reindex(columns=REGION_COLUMNS)
         return ReportData(
             table=results.published(), regions=regions.reset_index(drop=True), periods=list(package.periods),
             package=package.name, frequency=package.frequency, data_hash=digest, min_cell=int(min_cell),
@@ -170,7 +178,7 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
         table["suppressed"] = table["suppressed"] | (table["n"] < min_cell)
         table.loc[table["suppressed"], HIDDEN_WHEN_SUPPRESSED] = np.nan
         effective = int(min_cell)
-    regions_frame = pd.DataFrame(meta["regions"], columns=["region_id", "name", "parent_id", "level"])
+    regions_frame = pd.DataFrame(meta["regions"], columns=REGION_COLUMNS)
     return ReportData(
         table=table, regions=regions_frame, periods=list(meta["periods"]), package=meta["package"],
         frequency=meta["frequency"], data_hash=meta["data_hash"], min_cell=effective,

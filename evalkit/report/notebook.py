@@ -21,9 +21,11 @@ import pandas as pd
 from .. import __version__
 from ..catalogue import load_catalogue
 from .data import ReportData, compute_data, load_data
+from . import present
 from .present import html_table
 from .scorecard import load_targets
-from .text import check_lang, t
+from ..schema import SERVICE_TYPES
+from .text import check_lang, group_label, service_label, t
 
 #: The parameters every report notebook declares, with their JSON types.
 PARAMETERS: dict[str, type] = {
@@ -162,6 +164,125 @@ class Report:
 
         if fig is not None:
             self.show(figure_html(fig, alt, caption))
+
+    # -- family sections: what every family notebook shows, in the same way -------------------
+
+    def key_figures(self, ids: list[str]) -> None:
+        """The region's overall value, interval and households of each indicator in ``ids``."""
+        rows = self.rows()
+        rows = rows[rows["indicator"].isin(ids)]
+        if rows.empty:
+            return
+        self.heading(self.t("key_figures"))
+        self.table_html(present.key_figures_frame(rows, self.lang, self.catalogue),
+                        numeric=present.numeric_columns(("value", "n"), self.lang))
+
+    def by_service_type(self, ids: list[str]) -> None:
+        """Per-service-type indicators: a bar chart per unit, then one table."""
+        from . import charts
+
+        rows = self.rows()
+        rows = rows[rows["indicator"].isin(ids)]
+        if rows.empty:
+            return
+        services = {s: service_label(s, self.lang) for s in SERVICE_TYPES if s in set(rows["service_type"])}
+        self.heading(self.t("by_service_type"))
+        for unit in dict.fromkeys(self.units[i] for i in ids):
+            shown = [i for i in ids if self.units[i] == unit]
+            fig = charts.bars(rows[rows["indicator"].isin(shown)], "service_type", services, self.names,
+                              self.units, self.targets, self.lang)
+            self.figure(fig, alt=", ".join(self.names[i] for i in shown))
+        wide = present.wide_frame(rows, "service_type", services, self.lang, self.catalogue)
+        self.table_html(wide, numeric=tuple(wide.columns[1:]))
+
+    def by_subregion(self, ids: list[str], charted: list[str] | None = None) -> None:
+        """Sub-regions of the report's region side by side: bars for ``charted`` (default
+        ``ids``), a table of every indicator in ``ids``; nothing for a region without children."""
+        from . import charts
+
+        children = self.data.children(self.region)
+        tab = self.table
+        sub = tab[tab["region"].isin(children) & (tab["period"] == self.period) & (tab["group_by"] == "")
+                  & (tab["service_type"] == "") & tab["indicator"].isin(ids)]
+        if sub.empty:
+            return
+        self.heading(self.t("by_region"))
+        names = present.region_labels(self.data.regions, children, self.lang)
+        shown = sub[sub["indicator"].isin(ids if charted is None else charted)]
+        self.figure(charts.bars(shown, "region", names, self.names, self.units, self.targets, self.lang),
+                    alt=self.t("by_region"))
+        frame = present.side_by_side_frame(sub, "region", names, self.lang, self.catalogue)
+        self.table_html(frame, numeric=tuple(frame.columns[1:]), wrap=(self.t("indicator"),))
+
+    def by_groups(self, ids: list[str], key_indicator: str | None = None) -> None:
+        """Each household grouping (hukou, urban/rural): overall indicators in ``ids`` per
+        group, and ``key_indicator`` (per service type) charted group against group."""
+        from . import charts
+
+        for group_by in self.data.groups:
+            grouped = self.rows(group_by=group_by)
+            grouped = grouped[grouped["indicator"].isin(ids)]
+            if grouped.empty:
+                continue
+            groups = present.group_labels(group_by, sorted(set(grouped["group"])), self.lang)
+            self.heading(f"{self.t('by_group')}: {group_label(group_by, '', self.lang)}")
+            overall = grouped[grouped["service_type"] == ""]
+            if not overall.empty:
+                frame = present.side_by_side_frame(overall, "group", groups, self.lang, self.catalogue)
+                self.table_html(frame, numeric=tuple(frame.columns[1:]), wrap=(self.t("indicator"),))
+            key_rows = grouped[(grouped["indicator"] == key_indicator) & (grouped["service_type"] != "")]
+            if not key_rows.empty:
+                self.figure(charts.group_bars(key_rows, key_indicator, group_by, groups, self.names,
+                                              self.targets.get(key_indicator), self.lang,
+                                              unit=self.units[key_indicator]),
+                            alt=f"{self.names[key_indicator]} · {group_label(group_by, '', self.lang)}")
+
+    def over_periods(self, ids: list[str]) -> None:
+        """The region's overall values of ``ids`` in every period up to the report's, with
+        the start of the linkage reform marked (seed 001: days before and after)."""
+        from . import charts
+
+        tab = self.table
+        rows = tab[(tab["region"] == self.region) & (tab["period"] <= self.period) & (tab["group_by"] == "")
+                   & (tab["service_type"] == "") & tab["indicator"].isin(ids)]
+        if rows["value"].notna().sum() == 0:
+            return
+        self.heading(self.t("over_periods"))
+        reform = self.data.reform_period(self.region)
+        if reform:
+            self.note(self.t("reform_line", period=reform))
+        self.figure(charts.period_lines(rows, self.names, self.units, reform, self.lang),
+                    alt=self.t("over_periods"))
+
+    def composite_indices(self) -> None:
+        """Consistency, coordination and integration indices (``composite.yaml``) of the
+        sub-regions this period; nothing with fewer than two sub-regions to compare."""
+        from ..composite import composite_indices, load_composite_config
+
+        children = self.data.children(self.region)
+        if len(children) < 2:
+            return
+        config = load_composite_config()
+        now = self.table[self.table["period"] == self.period]
+        scores = composite_indices(now, config, catalogue=self.catalogue, regions=children, drop_suppressed=True)
+        if scores["value"].notna().sum() == 0:
+            return
+        self.heading(self.t("composite"))
+        labels = present.region_labels(self.data.regions, children, self.lang)
+        wide = scores.pivot(index="region", columns="index", values="value").reindex(children)
+        frame = pd.DataFrame({self.t("region"): [labels[r] for r in children]})
+        for index in config["indices"]:
+            if index["id"] in wide:
+                frame[index["name_zh" if self.lang == "zh" else "name_en"]] = [
+                    "—" if pd.isna(v) else f"{v:.0f}" for v in wide[index["id"]]]
+        self.table_html(frame, numeric=tuple(frame.columns[1:]))
+        self.note(self.t("composite_note"))
+
+    def definitions(self, indicators) -> None:
+        """The catalogue's definitions of the indicators shown."""
+        self.heading(self.t("definitions"))
+        frame = present.definitions_frame(indicators, self.lang)
+        self.table_html(frame, wrap=tuple(frame.columns))
 
     def footer(self) -> None:
         """Provenance: package, data fingerprint, suppression rule, targets, evalkit version."""

@@ -141,6 +141,19 @@ def wide_frame(rows: pd.DataFrame, by: str, labels: dict, lang: str, catalogue: 
     return out
 
 
+def side_by_side_frame(rows: pd.DataFrame, by: str, labels: dict, lang: str,
+                       catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """One row per indicator (catalogue name), one column per value of ``by`` (region or
+    group) in ``labels`` order: stays readable with dozens of indicators and few columns."""
+    catalogue = catalogue or load_catalogue()
+    indicators = list(dict.fromkeys(rows["indicator"]))
+    values = rows.set_index(["indicator", by])["value"]
+    out = pd.DataFrame({t("indicator", lang): [catalogue[i].name(lang) for i in indicators]})
+    for key, label in labels.items():
+        out[label] = [format_value(values.get((i, key)), catalogue[i].unit, lang) for i in indicators]
+    return out
+
+
 def supply_and_need_frame(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Seed 003's Table 1 (``evalkit.tables.supply_and_need_table``) with formatted cells."""
     out = table.copy()

@@ -1,0 +1,56 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# Coordination family (协同衔接, seeds 001 and 002): duplicate and omitted aid, referrals
+# between government and charity, platform KPIs, processing times before and after the
+# linkage reform, composite indices of sub-regions. Run by `evalkit report`; code is
+# hidden in the rendered report.
+
+# %% tags=["parameters"]
+data_path = ""  # data package directory (used only when results_path is empty)
+results_path = ""  # results.parquet written by `evalkit report`; computed from data_path when empty
+region = ""  # region id from the regions table
+period = ""  # e.g. "2024Q4"; empty: the latest period
+lang = "zh"  # zh | en
+targets_path = ""  # YAML/JSON mapping indicator id -> target; empty: the catalogue's defaults
+min_cell = 10  # cells with fewer households are not published
+
+# %%
+# Validate the parameters, set up Chinese fonts, load the published results.
+from evalkit.report.notebook import start
+
+report = start(data_path=data_path, results_path=results_path, region=region, period=period,
+               lang=lang, targets_path=targets_path, min_cell=min_cell)
+indicators = report.family_indicators("coordination")
+present_ids = {i.id for i in indicators}
+per_type = [i.id for i in indicators if i.per_service_type]
+overall = [i.id for i in indicators if not i.per_service_type]
+# What seed 001 reports before and after the reform, and what sub-regions are compared on.
+HEADLINE = [i for i in ("coordination.verification_days", "coordination.processing_days",
+                        "coordination.duplicate_aid_rate", "coordination.omitted_aid_rate",
+                        "coordination.referral_acceptance_rate", "coordination.on_time_rate") if i in present_ids]
+report.title(report.family_name("coordination"))
+
+# %%
+report.key_figures(overall)
+
+# %%
+report.over_periods(HEADLINE)
+
+# %%
+report.by_service_type(per_type)
+report.by_subregion(overall, charted=HEADLINE)
+report.composite_indices()
+report.by_groups(overall + per_type, key_indicator="coordination.omitted_need_rate")
+
+# %%
+report.definitions(indicators)
+report.footer()
