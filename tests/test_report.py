@@ -107,6 +107,17 @@ def test_html_is_self_contained_without_code_or_errors(zh_batch, en_single, whic
     assert scorecard_html.count("<img ") >= 3  # per family: status matrix and/or tiles, trends
 
 
+def test_no_identity_number_or_name_in_any_report_file(zh_batch, en_single, package):
+    hh = pd.read_parquet(package / "households.parquet", columns=["id_number", "name"])
+    assert hh["id_number"].notna().all() and hh["name"].notna().all()  # the input really has them
+    files = [p for root in (zh_batch[0].out, en_single.out_dir) for p in root.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".parquet" for p in files) and any(p.name == "manifest.json" for p in files)
+    text = "\n".join(pd.read_parquet(p).to_csv() if p.suffix == ".parquet" else p.read_bytes().decode("utf-8", "replace")
+                     for p in files if p.suffix != ".pdf")  # PDFs print the checked HTML
+    assert not set(re.findall(r"\d{17}[\dXx]", text)) & set(hh["id_number"])
+    assert not [name for name in set(hh["name"]) if name in text]
+
+
 def test_results_file_equals_the_indicator_table(zh_batch, package):
     batch, _ = zh_batch
     shared = load_data(batch.results)
