@@ -74,7 +74,7 @@ class ReportData:
 
     def children(self, region: str) -> list[str]:
         kids = self.regions[self.regions["parent_id"] == region]["region_id"]
-        present = set(self.table["region"])
+        present = set(pd.unique(self.table["region"]))
         return [r for r in kids if r in present]
 
     def reform_period(self, region: str) -> str | None:
@@ -88,7 +88,9 @@ class ReportData:
 
     def families(self) -> list[str]:
         """Families with at least one computed indicator."""
-        return list(dict.fromkeys(self.table["family"]))
+        if not hasattr(self, "_families"):
+            self._families = [str(f) for f in pd.unique(self.table["family"])]  # first-seen order
+        return list(self._families)
 
     def meta(self) -> dict:
         regions = self.regions.reindex(columns=REGION_COLUMNS).astype(object)

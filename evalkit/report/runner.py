@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from .. import __version__
 from ..catalogue import load_catalogue
 from ..io import atomic_write
@@ -495,8 +497,6 @@ def batch_index(data: ReportData, outcomes: list[dict], period: str, lang: str) 
     from .present import html_table
     from .text import level_label, t
 
-    import pandas as pd
-
     levels = dict(zip(data.regions["region_id"], data.regions["level"]))
     rows, badges = [], []
     for o in outcomes:
@@ -601,7 +601,8 @@ def render_all(data_dir, out, period: str | None = None, lang: str = "zh", pdf: 
     out = Path(out)
     data, results_path, _ = prepare(data_dir, out, options, key_file=key_file, log=log)
     period = resolve_period(data, period)
-    ids = [r for r in data.regions["region_id"] if r in set(data.table["region"])]
+    computed = set(pd.unique(data.table["region"]))
+    ids = [r for r in data.regions["region_id"] if r in computed]
     if regions is not None:
         unknown = sorted(set(regions) - set(ids))
         if unknown:
