@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__
 from ..catalogue import load_catalogue
 from .data import ReportData, compute_data, load_data
 from . import present
@@ -144,10 +143,8 @@ class Report:
 
     def title(self, part: str) -> None:
         """The page heading: region, part and period."""
-        self.show(f'<header class="report-header"><p class="kicker">{html.escape(self.t("report"))}</p>'
-                  f"<h1>{html.escape(self.region_name)} · {html.escape(part)}</h1>"
-                  f'<p class="meta">{html.escape(self.t("meta_line", period=self.period, region=self.region))}'
-                  "</p></header>")
+        self.show(present.header_html(self.lang, f"{self.region_name} · {part}",
+                                      self.t("meta_line", period=self.period, region=self.region)))
 
     def heading(self, text: str) -> None:
         self.show(f"<h2>{html.escape(text)}</h2>")
@@ -286,13 +283,5 @@ class Report:
 
     def footer(self) -> None:
         """Provenance: package, data fingerprint, suppression rule, targets, evalkit version."""
-        targets = (self.t("targets_file", name=Path(self.targets_path).name) if self.targets_path
-                   else self.t("targets_default"))
-        parts = [
-            self.t("package_line", name=self.data.package),
-            self.t("hash_line", hash=self.data.data_hash[:12]),
-            self.t("suppression_note", min_cell=self.data.min_cell),
-            targets,
-            self.t("generated_by", version=__version__),
-        ]
-        self.show('<footer class="report-footer"><p>' + "<br/>".join(html.escape(p) for p in parts) + "</p></footer>")
+        self.show(present.provenance_html(self.lang, self.data.package, self.data.data_hash, self.data.min_cell,
+                                          self.targets_path))

@@ -8,9 +8,11 @@ deterministic HTML for them (no random ids, every cell escaped).
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import pandas as pd
 
+from .. import __version__
 from ..catalogue import Catalogue, load_catalogue
 from .text import (
     format_count,
@@ -172,6 +174,22 @@ def definitions_frame(indicators, lang: str) -> pd.DataFrame:
         t("direction", lang): [t(i.direction, lang) for i in indicators],
         t("source", lang): [i.source for i in indicators],
     })
+
+
+def header_html(lang: str, title: str, meta: str) -> str:
+    """The heading of every page: the report's kicker, a title and one meta line."""
+    return (f'<header class="report-header"><p class="kicker">{html.escape(t("report", lang))}</p>'
+            f"<h1>{html.escape(title)}</h1>"
+            f'<p class="meta">{html.escape(meta)}</p></header>')
+
+
+def provenance_html(lang: str, package: str, data_hash: str, min_cell: int, targets_path: str = "") -> str:
+    """The footer of every page: package, data fingerprint, suppression rule, targets, version."""
+    targets = (t("targets_file", lang, name=Path(targets_path).name) if targets_path
+               else t("targets_default", lang))
+    lines = [t("package_line", lang, name=package), t("hash_line", lang, hash=data_hash[:12]),
+             t("suppression_note", lang, min_cell=min_cell), targets, t("generated_by", lang, version=__version__)]
+    return '<footer class="report-footer"><p>' + "<br/>".join(html.escape(x) for x in lines) + "</p></footer>"
 
 
 def region_labels(regions: pd.DataFrame, ids, lang: str) -> dict[str, str]:

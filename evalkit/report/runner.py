@@ -37,6 +37,7 @@ from .. import __version__
 from ..catalogue import load_catalogue
 from ..io import atomic_write
 from .data import GROUPS, RESULTS_FILE, ReportData, compute_data, data_hash, load_data, read_meta, save_data
+from .present import header_html, html_table, provenance_html
 from .text import check_lang
 
 KERNEL = "python3"
@@ -462,10 +463,8 @@ def region_index(job: dict, parts: list[dict], skipped: dict) -> str:
     for p in parts:
         pdf = f' · <a href="{h.escape(p["pdf"])}">PDF</a>' if p.get("pdf") else ""
         items.append(f'<li><a href="{h.escape(p["html"])}">{h.escape(p["title"])}</a>{pdf}</li>')
-    body = [f'<header class="report-header"><p class="kicker">{h.escape(t("report", lang))}</p>',
-            f'<h1>{h.escape(job["region_name"])} · {h.escape(t("index", lang))}</h1>',
-            f'<p class="meta">{h.escape(t("meta_line", lang, period=params["period"], region=job["region"]))}'
-            "</p></header>",
+    body = [header_html(lang, f'{job["region_name"]} · {t("index", lang)}',
+                        t("meta_line", lang, period=params["period"], region=job["region"])),
             f'<h2>{h.escape(t("parts", lang))}</h2><ul class="parts">{"".join(items)}</ul>']
     if skipped:
         names = ("、" if lang == "zh" else ", ").join(part_title(name, lang) for name in skipped)
@@ -476,17 +475,8 @@ def region_index(job: dict, parts: list[dict], skipped: dict) -> str:
 
 
 def _provenance(job: dict, lang: str) -> str:
-    import html as h
-
-    from .text import t
-
     params = job["parameters"]
-    targets = (t("targets_file", lang, name=Path(params["targets_path"]).name) if params["targets_path"]
-               else t("targets_default", lang))
-    lines = [t("package_line", lang, name=job["package"]), t("hash_line", lang, hash=job["key"]["data_hash"][:12]),
-             t("suppression_note", lang, min_cell=params["min_cell"]), targets,
-             t("generated_by", lang, version=__version__)]
-    return '<footer class="report-footer"><p>' + "<br/>".join(h.escape(x) for x in lines) + "</p></footer>"
+    return provenance_html(lang, job["package"], job["key"]["data_hash"], params["min_cell"], params["targets_path"])
 
 
 def batch_index(data: ReportData, outcomes: list[dict], period: str, lang: str) -> str:
@@ -494,7 +484,6 @@ def batch_index(data: ReportData, outcomes: list[dict], period: str, lang: str) 
     import html as h
 
     from .html import page
-    from .present import html_table
     from .text import level_label, t
 
     levels = dict(zip(data.regions["region_id"], data.regions["level"]))
@@ -507,9 +496,8 @@ def batch_index(data: ReportData, outcomes: list[dict], period: str, lang: str) 
         badges.append("ok" if ok else "failed")
     hrefs = [f"{_dir_name(o['region'])}/{INDEX}" if o["status"] in ("ok", "skipped") else None for o in outcomes]
     table = html_table(pd.DataFrame(rows), badges={t("status", lang): badges}, links={t("region_id", lang): hrefs})
-    body = [f'<header class="report-header"><p class="kicker">{h.escape(t("report", lang))}</p>',
-            f'<h1>{h.escape(data.package)} · {h.escape(t("regions", lang))}</h1>',
-            f'<p class="meta">{h.escape(t("period_line", lang, period=period))}</p></header>', table]
+    body = [header_html(lang, f'{data.package} · {t("regions", lang)}', t("period_line", lang, period=period)),
+            table]
     failed = [o for o in outcomes if o["status"] == "failed"]
     if failed:
         items = "".join(f"<li>{h.escape(o['region'])} {h.escape(o['name'])}: {h.escape(format_error(o['error']))}</li>"
