@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := data/demo
 
-.PHONY: demo test install fonts chromium clean
+.PHONY: demo test lint install fonts chromium clean
 
 $(BIN)/evalkit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ demo: install $(DEMO)/datapackage.json
 
 test: install
 	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/evalkit
+	$(BIN)/ruff check evalkit tests bench notebooks
 
 clean:
 	rm -rf $(VENV) $(DEMO) reports/demo

@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from evalkit.data.synth import generate
 from evalkit.report import render_all, render_report
 from evalkit.report.runner import worker_count
-from evalkit.synth import generate
 
 
 def main() -> None:

@@ -17,9 +17,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from evalkit import spatial
+from evalkit.data.schema import SERVICE_TYPES
 from evalkit.engine import connect
-from evalkit.schema import SERVICE_TYPES
+from evalkit.methods import spatial
 
 
 def peak_mib() -> float:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import evalkit
-from evalkit.synth import generate
+from evalkit.data.synth import generate
 
 
 def peak_mib() -> float:

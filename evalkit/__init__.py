@@ -5,15 +5,15 @@
 >>> res = evalkit.compute(pkg, by=["hukou"])              # doctest: +SKIP
 >>> res.overall("access.availability_rate").head()        # doctest: +SKIP
 """
-from .catalogue import load_catalogue
-from .composite import composite_indices, sensitivity
-from .compute import compute
-from .io import PackageError
-from .network import ReferralNetwork
-from .package import DataPackage, load, validate
-from .reform import before_after
-from .results import IndicatorResults
-from .validation import ValidationError, ValidationReport
+from evalkit.data.io import PackageError
+from evalkit.data.package import DataPackage, load, validate
+from evalkit.data.validation import ValidationError, ValidationReport
+from evalkit.indicators.catalogue import load_catalogue
+from evalkit.indicators.compute import compute
+from evalkit.methods.network import ReferralNetwork
+from evalkit.results.composite import composite_indices, sensitivity
+from evalkit.results.indicator_results import IndicatorResults
+from evalkit.results.reform import before_after
 
 __version__ = "0.1.0"
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import click
 
+from evalkit.data.io import PackageError
+from evalkit.data.validation import ValidationError
+from evalkit.indicators.catalogue import load_catalogue
+
 from . import __version__
-from .catalogue import load_catalogue
-from .io import PackageError
-from .validation import ValidationError
 
 INVALID_DATA = 1
 USAGE = 2
@@ -43,7 +44,7 @@ def main():
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def synth(households, regions, periods, seed, out, fmt, frequency, start, weighted, overwrite):
     """Write a synthetic data package with planted truth (truth.json)."""
-    from .synth import generate
+    from evalkit.data.synth import generate
 
     t0 = time.perf_counter()
     try:
@@ -61,7 +62,7 @@ def synth(households, regions, periods, seed, out, fmt, frequency, start, weight
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
 def validate(directory, frequency, as_json):
     """Check a data package and report every problem at once."""
-    from .package import validate as run
+    from evalkit.data.package import validate as run
 
     try:
         report = run(directory, frequency=frequency)
@@ -97,24 +98,19 @@ def validate(directory, frequency, as_json):
 def indicators(directory, out, family, indicator_ids, by, region, period, min_cell, nearby_km, catchment_km,
                omission_window_days, push_days, warning_days, key_file, quiet):
     """Compute indicators and write one tidy table."""
-    from .compute import compute
-    from .package import load
+    from evalkit.data.package import load
+    from evalkit.indicators.compute import compute
 
     if out.suffix not in (".csv", ".parquet"):
         _fail(f"--out must end in .csv or .parquet, got {out.name}")
-    try:
-        warning = tuple(int(x) for x in warning_days.split(","))
-        if len(warning) != 2:
-            raise ValueError
-    except ValueError:
-        _fail(f"--warning-days must be two whole numbers red,yellow such as 3,7, got {warning_days!r}")
     t0 = time.perf_counter()
     try:
         package = load(directory, key_file=key_file)
         results = compute(package, indicators=list(indicator_ids) or None, family=family, by=by,
-                          region=region, period=period, min_cell=min_cell, nearby_km=nearby_km,
-                          catchment_km=catchment_km, omission_window_days=omission_window_days,
-                          push_days=push_days, warning_days=warning)
+                          region=region, period=period, min_cell=min_cell,
+                          params={"nearby_km": nearby_km, "catchment_km": catchment_km,
+                                  "omission_window_days": omission_window_days, "push_days": push_days,
+                                  "warning_days": warning_days})
     except ValidationError as exc:
         click.echo(str(exc.report), err=True)
         _fail(f"{directory} is not a valid data package; fix the errors above", INVALID_DATA)
@@ -133,8 +129,9 @@ def indicators(directory, out, family, indicator_ids, by, region, period, min_ce
 
 def summary(results, package, lang: str = "zh") -> str:
     """A short terminal table: the top region, latest period, each rate by service type."""
+    from evalkit.data.schema import SERVICE_TYPES
+
     from .report.text import format_value
-    from .schema import SERVICE_TYPES
 
     overall = results.published()
     overall = overall[overall["group_by"] == ""]

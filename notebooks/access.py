@@ -26,7 +26,7 @@ min_cell = 10  # cells with fewer households are not published
 # Validate the parameters, set up Chinese fonts, load the published results.
 from evalkit.report import present
 from evalkit.report.notebook import start
-from evalkit.tables import supply_and_need_table
+from evalkit.results.tables import supply_and_need_table
 
 report = start(data_path=data_path, results_path=results_path, region=region, period=period,
                lang=lang, targets_path=targets_path, min_cell=min_cell)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evalkit.privacy import check_digit
-from evalkit.synth import generate
+from evalkit.data.privacy import check_digit
+from evalkit.data.synth import generate
 
 
 def id_number(first17: str) -> str:

@@ -44,7 +44,7 @@ def test_nearness_from_distance_when_no_survey_answer(located):
     care = overall(res, "access.accessibility_rate", "care")
     # h1 is 2.22 km from p1, h2 3.34 km from p2; h3 has no location and is left out
     assert (care.numerator, care.denominator) == (1, 2)
-    wider = evalkit.compute(evalkit.load(located), min_cell=1, nearby_km=3.5)
+    wider = evalkit.compute(evalkit.load(located), min_cell=1, params={"nearby_km": 3.5})
     assert overall(wider, "access.accessibility_rate", "care").value == 1.0
 
 
@@ -84,7 +84,7 @@ def test_without_locations_or_answers_accessibility_is_skipped(located):
 
 
 def test_catchment_access_by_hand(located):
-    res = evalkit.compute(evalkit.load(located), min_cell=1, catchment_km=10)
+    res = evalkit.compute(evalkit.load(located), min_cell=1, params={"catchment_km": 10})
     w = lambda deg: math.exp(-(deg * KM_PER_DEGREE) ** 2 / (2 * 5.0 ** 2))  # Gaussian, sigma = 10 km / 2
     # care: p1 (capacity 10) reaches h1 (0.02 deg) and h2 (0.08 deg); p2 (20) reaches h2 (0.03 deg)
     # only, h1 being 14 km away; h3 has no location.
@@ -97,7 +97,7 @@ def test_catchment_access_by_hand(located):
     low = overall(res, "access.low_catchment_access_rate", "care")
     assert (low.numerator, low.denominator) == (int(a1 < 7.5) + int(a2 < 7.5), 2)
     # a catchment of 5 km leaves p1 -> h2 out, and h1 alone shares p1's capacity
-    small = evalkit.compute(evalkit.load(located), min_cell=1, catchment_km=5, indicators=["access.catchment_access"])
+    small = evalkit.compute(evalkit.load(located), min_cell=1, params={"catchment_km": 5}, indicators=["access.catchment_access"])
     assert overall(small, "access.catchment_access", "care").value == pytest.approx((10 + 20) / 2, rel=1e-9)
 
 

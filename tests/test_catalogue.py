@@ -3,11 +3,10 @@ import json
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 
-from evalkit.catalogue import load_catalogue
 from evalkit.indicators import REGISTRY, indicator
+from evalkit.indicators.catalogue import load_catalogue
 
 
 def test_every_catalogue_entry_is_implemented_and_vice_versa():

@@ -4,7 +4,7 @@ import sys
 
 import pandas as pd
 
-from evalkit.results import COLUMNS
+from evalkit.results.indicator_results import COLUMNS
 
 
 def cli(*args):
@@ -44,7 +44,7 @@ def test_indicator_parameters_reach_the_computation(tmp_path):
     assert len(both) >= 10
     assert (both["20"] <= both["1"] + 1e-12).all() and (both["20"] < both["1"]).any()
     run = cli("indicators", pkg, "--out", tmp_path / "w.csv", "--family", "coordination", "--warning-days", "7,3")
-    assert run.returncode == 2 and "red <= yellow" in run.stderr
+    assert run.returncode == 2 and "first not above the second" in run.stderr
     run = cli("indicators", pkg, "--out", tmp_path / "w.csv", "--warning-days", "three")
     assert run.returncode == 2 and "--warning-days" in run.stderr
 

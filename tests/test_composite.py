@@ -7,9 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit.composite import (ConfigError, component_scores, composite_indices, index_weights,
-                               load_composite_config, rank_table, sensitivity)
-from evalkit.results import COLUMNS, IndicatorResults
+from evalkit.results.composite import (
+    ConfigError,
+    component_scores,
+    composite_indices,
+    index_weights,
+    load_composite_config,
+    rank_table,
+    sensitivity,
+)
+from evalkit.results.indicator_results import COLUMNS, IndicatorResults
 
 P1, P2 = "2024Q1", "2024Q2"
 DIRECTIONS = {"t.x": "higher", "t.y": "lower", "t.z": "higher"}

@@ -9,7 +9,7 @@ import pytest
 from statsmodels.duration.survfunc import SurvfuncRight
 
 import evalkit
-from evalkit.reform import before_after
+from evalkit.results.reform import before_after
 
 Q = "2024Q1"
 
@@ -130,7 +130,7 @@ def test_omission_window_and_multi_need(loop):
     assert ratio(res, "coordination.omitted_aid_rate") == (3, 8)  # s3 s4 w1 got nothing at all
     assert ratio(res, "coordination.multi_need_addressed_rate") == (1, 2)  # m2 yes, m1 no
     wider = evalkit.compute(package, indicators=["coordination.omitted_need_rate"], min_cell=1,
-                            omission_window_days=120)
+                            params={"omission_window_days": 120})
     assert ratio(wider, "coordination.omitted_need_rate", service="care") == (0, 4)
 
 
@@ -189,10 +189,10 @@ def test_deadlines_and_warnings(loop):
 
 def test_warning_thresholds_are_configurable(loop):
     package, _ = loop
-    res = evalkit.compute(package, indicators=["coordination.open_red_rate"], min_cell=1, warning_days=(5, 10))
+    res = evalkit.compute(package, indicators=["coordination.open_red_rate"], min_cell=1, params={"warning_days": (5, 10)})
     assert ratio(res, "coordination.open_red_rate") == (2, 3)
-    with pytest.raises(ValueError, match="red <= yellow"):
-        evalkit.compute(package, warning_days=(7, 3))
+    with pytest.raises(ValueError, match="first not above the second"):
+        evalkit.compute(package, params={"warning_days": (7, 3)})
 
 
 def test_funding_and_integration(loop):

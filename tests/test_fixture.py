@@ -128,6 +128,6 @@ def test_indicators_needing_absent_tables_are_skipped_with_reason(tiny):
 
 
 def test_receipt_forms_are_configurable(tiny):
-    res = evalkit.compute(evalkit.load(tiny), receipt_forms=("service", "in_kind", "cash"))
+    res = evalkit.compute(evalkit.load(tiny), params={"receipt_forms": ("service", "in_kind", "cash")})
     row = cell(res, "access.availability_rate", "care", "A", "2024Q1")
     assert (row.numerator, row.denominator) == (3, 3)  # h2's cash now counts

@@ -3,12 +3,11 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import ASSISTANCE, HOUSEHOLDS, NEEDS, REGIONS
 
 import evalkit
-from evalkit.schema import TABLES
-from evalkit.synth import generate
-
-from conftest import ASSISTANCE, HOUSEHOLDS, NEEDS, REGIONS
+from evalkit.data.schema import TABLES
+from evalkit.data.synth import generate
 
 
 @pytest.fixture(scope="module")

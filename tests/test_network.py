@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import evalkit
-from evalkit import periods
-from evalkit.network import ReferralNetwork, network_metrics, node_table, referral_edges
+from evalkit.data import periods
+from evalkit.methods.network import ReferralNetwork, network_metrics, node_table, referral_edges
 
 # Province P with counties A (households h1, h2) and B (h3). Providers: G1, G2 government,
 # C1, C2 charity.
@@ -181,7 +181,7 @@ def test_bad_edge_tables():
 
 @pytest.fixture(scope="module")
 def synthetic_network(tmp_path_factory):
-    from evalkit.synth import generate
+    from evalkit.data.synth import generate
 
     out = tmp_path_factory.mktemp("netsynth") / "pkg"
     generate(out, households=5000, regions=4, periods=6, seed=3)

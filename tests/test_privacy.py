@@ -7,12 +7,11 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import HOUSEHOLDS
 
 import evalkit
 from evalkit import engine
-from evalkit.privacy import check_digit, hmac_sql, id_number_problem_sql, is_valid_id_number
-
-from conftest import HOUSEHOLDS
+from evalkit.data.privacy import check_digit, hmac_sql, id_number_problem_sql, is_valid_id_number
 
 
 def test_check_digit_known_example():

@@ -19,14 +19,14 @@ import pandas as pd
 import pytest
 
 import evalkit
-from evalkit.catalogue import load_catalogue
+from evalkit.data.synth import generate
+from evalkit.indicators.catalogue import load_catalogue
 from evalkit.report import render_all, render_report
 from evalkit.report.data import data_hash, load_data
 from evalkit.report.html import find_chromium, screenshot
 from evalkit.report.runner import execute, find_templates
 from evalkit.report.scorecard import load_targets, scorecard
 from evalkit.report.text import format_count, format_interval, format_value, service_label
-from evalkit.synth import generate
 
 pytestmark = pytest.mark.filterwarnings("error:Glyph .* missing")  # kernels raise MissingGlyphError themselves
 
@@ -206,7 +206,7 @@ def test_english_report_with_own_targets(en_single, targets_file, package):
     status = {"green": "On target", "amber": "Near target", "red": "Off target"}[avail.status]
     assert (f'<td class="wrap">Availability rate</td><td>Basic living</td>'
             f'<td class="num">{format_value(avail.value, "rate", "en")}</td>') in text
-    assert f'<td class="num">25.0%</td>' in text and f'<span class="badge badge-{avail.status}">{status}</span>' in text
+    assert '<td class="num">25.0%</td>' in text and f'<span class="badge badge-{avail.status}">{status}</span>' in text
     assert "<h2>Performance improvement plan</h2>" in text
     assert "Targets: targets.yaml" in text
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))

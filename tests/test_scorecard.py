@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit.catalogue import load_catalogue
+from evalkit.indicators.catalogue import load_catalogue
 from evalkit.report import charts, present, scorecard
 from evalkit.report.data import ReportData, load_data, save_data
 from evalkit.report.notebook import ParameterError, check_parameters
 from evalkit.report.runner import find_templates, worker_count
 from evalkit.report.text import format_gap, format_interval, format_value
-from evalkit.results import COLUMNS
+from evalkit.results.indicator_results import COLUMNS
 
 pytestmark = pytest.mark.filterwarnings("error:Glyph .* missing")  # tofu in a chart fails the test
 

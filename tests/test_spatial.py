@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit import spatial
-from evalkit.spatial import Catchment, Gaussian, Gravity, Stepped, Uniform
+from evalkit.methods import spatial
+from evalkit.methods.spatial import Catchment, Gaussian, Gravity, Stepped, Uniform
 
 access = pytest.importorskip("access")  # PyPI `access` (PySAL), a test dependency
 from access import Access, weights  # noqa: E402

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from evalkit.stats import design_interval, ratio_variance, wilson
+from evalkit.methods.survey import design_interval, ratio_variance, wilson
 
 
 def test_wilson_edges():

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import evalkit
-from evalkit.catalogue import load_catalogue
-from evalkit.synth import generate
+from evalkit.data.synth import generate
+from evalkit.indicators.catalogue import load_catalogue
 
 
 def digest(directory):

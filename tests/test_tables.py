@@ -2,7 +2,7 @@
 import pytest
 
 import evalkit
-from evalkit.tables import supply_and_need_table
+from evalkit.results.tables import supply_and_need_table
 
 
 def test_table_one_on_the_tiny_package(tiny):

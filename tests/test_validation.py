@@ -5,11 +5,10 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import ASSISTANCE, HOUSEHOLDS, NEEDS, write_tiny
 
 import evalkit
-from evalkit.validation import ValidationError
-
-from conftest import ASSISTANCE, HOUSEHOLDS, NEEDS, write_tiny
+from evalkit.data.validation import ValidationError
 
 
 def evalkit_cli(*args):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from .. import spatial
+from evalkit.methods import spatial
+
 from ..engine import sql
 from .base import Context, Mean, Rate, Unavailable, indicator
 
@@ -32,7 +33,7 @@ def need_units(ctx: Context) -> ibis.Table:
         if unanswered and _has_locations(ctx):
             near = nearest_points(ctx)
             needs = needs.left_join(near, ["household_id", "service_type"])
-            nearby = ibis.coalesce(needs.supply_nearby, needs.distance_km <= ctx.nearby_km)
+            nearby = ibis.coalesce(needs.supply_nearby, needs.distance_km <= ctx.params.nearby_km)
         return needs.group_by("household_id", "period", "service_type").agg(nearby=nearby.any())
 
     return ctx.cached("need_units", build)
@@ -94,7 +95,7 @@ def catchment_access(ctx: Context) -> ibis.Table:
         costs = spatial.write_costs(con, spatial.iter_od_costs(
             homes.rename(columns={"household_id": "id"}),
             points.drop_duplicates("point_id").rename(columns={"point_id": "id"}),
-            ctx.catchment_km, origin_crs=ctx.package.crs, destination_crs=ctx.package.crs))
+            ctx.params.catchment_km, origin_crs=ctx.package.crs, destination_crs=ctx.package.crs))
         hh = ctx.table("households")
         weight = hh.weight.fill_null(1.0).cast("float64") if ctx.package.weighted else ibis.literal(1.0)
         units = _located_need_units(ctx).join(hh.select("household_id", w=weight), "household_id")
@@ -104,7 +105,7 @@ def catchment_access(ctx: Context) -> ibis.Table:
         supply = ibis.memtable(points[["point_id", "service_type", "capacity"]].rename(
             columns={"point_id": "destination", "capacity": "supply"}).astype({"supply": float})).cross_join(periods)
         catchment = spatial.Catchment(demand, supply, costs, con=con)
-        scores = catchment.two_stage_table(ctx.catchment_km, spatial.Gaussian(ctx.catchment_km / 2))
+        scores = catchment.two_stage_table(ctx.params.catchment_km, spatial.Gaussian(ctx.params.catchment_km / 2))
         ctx.on_close(catchment.close)
         ctx.on_close(lambda: sql(con, f'DROP TABLE IF EXISTS "{costs.get_name()}"'))
         return scores.rename(household_id="origin")
@@ -119,7 +120,7 @@ def received_units(ctx: Context) -> ibis.Table:
 
     def build():
         aid = ctx.table("assistance")
-        aid = aid.filter(aid.start_on.notnull(), aid.form.isin(list(ctx.receipt_forms)))
+        aid = aid.filter(aid.start_on.notnull(), aid.form.isin(list(ctx.params.receipt_forms)))
         p = ctx.periods_table()
         overlap = aid.join(
             p, [aid.start_on <= p.period_end, aid.end_on.isnull() | (aid.end_on >= p.period_start)]
@@ -198,7 +199,7 @@ def nearest_point_km(ctx: Context) -> Mean:
 def beyond_reach_rate(ctx: Context) -> Rate:
     units = _located_need_units(ctx)
     near = nearest_points(ctx)
-    within = near.filter(near.distance_km <= ctx.nearby_km).select("household_id", "service_type")
+    within = near.filter(near.distance_km <= ctx.params.nearby_km).select("household_id", "service_type")
     return Rate(numerator=units.anti_join(within, ["household_id", "service_type"]), denominator=units)
 
 

@@ -3,23 +3,25 @@
 An indicator is a function registered under its catalogue id that returns a
 :class:`Rate`: Ibis tables of the household units in its numerator and denominator.
 :func:`rate_statistics` turns a Rate into sufficient statistics per region (with every
-ancestor region), period, service type and group, in the engine; :mod:`evalkit.stats`
+ancestor region), period, service type and group, in the engine; :mod:`evalkit.methods.survey`
 finishes the intervals in Python.
 """
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import ibis
 import pandas as pd
 
-from .. import periods as periods_mod
-from ..catalogue import load_catalogue
+from evalkit.data import periods as periods_mod
+from evalkit.data.package import DataPackage
+from evalkit.data.schema import SERVICE_TYPES
+from evalkit.indicators.catalogue import load_catalogue
+from evalkit.indicators.parameters import Params
+
 from ..engine import quote, sql
-from ..package import DataPackage
-from ..schema import SERVICE_TYPES
 
 KEYS = ("period", "service_type")
 OVERALL = ""
@@ -85,12 +87,7 @@ class Context:
 
     package: DataPackage
     periods: list[str]
-    receipt_forms: tuple[str, ...] = ("service", "in_kind")
-    nearby_km: float = 3.0
-    catchment_km: float = 10.0
-    omission_window_days: int = 90
-    push_days: int = 3
-    warning_days: tuple[int, int] = (3, 7)
+    params: Params = field(default_factory=Params)
     _cache: dict = field(default_factory=dict, repr=False)
     _cleanup: list = field(default_factory=list, repr=False)
 
@@ -149,7 +146,7 @@ def statistics(spec: Rate | Mean, ctx: Context, closure: pd.DataFrame, by: list[
     (households in the denominator), ``SX`` (sum of weights in the denominator) and ``SY``
     (sum of weights, times the value for a mean, in the numerator). With a design (survey
     weights, or any mean) the rows are per stratum and add the PSU-level cross sums
-    ``SXX, SXY, SYY`` for :func:`evalkit.stats.ratio_variance`.
+    ``SXX, SXY, SYY`` for :func:`evalkit.methods.survey.ratio_variance`.
 
     Units are summed once per PSU in their own region; sums are then rolled up to the
     parent regions (in the engine when a PSU may hold several groups or regions, in

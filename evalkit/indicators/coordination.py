@@ -20,7 +20,7 @@ import datetime as dt
 import ibis
 
 from ..engine import sql
-from .base import Context, Mean, Quantile, Rate, RegionRate, Unavailable, indicator
+from .base import Context, Mean, Quantile, Rate, RegionRate, indicator
 
 FAR_FUTURE = dt.date(9999, 12, 31)
 MONDAY = dt.date(1970, 1, 5)
@@ -123,7 +123,7 @@ def needs_in_period(ctx: Context) -> ibis.Table:
         aid = ctx.table("assistance")
         aid = aid.filter(aid.start_on.notnull()).select(
             "household_id", "category", "start_on", end_on=aid.end_on.fill_null(FAR_FUTURE))
-        window = ibis.interval(days=ctx.omission_window_days)
+        window = ibis.interval(days=ctx.params.omission_window_days)
         served = needs.join(aid, [needs.household_id == aid.household_id, needs.service_type == aid.category,
                                   aid.start_on <= needs.identified_on + window,
                                   aid.end_on >= needs.identified_on])
@@ -307,7 +307,7 @@ def push_timeliness_rate(ctx: Context) -> Rate:
     needs = needs_in_period(ctx)
     units = needs.select("household_id", "period", "need_id")
     on_time = needs.filter(needs.published_on.notnull()
-                           & (_days(needs.identified_on, needs.published_on) <= ctx.push_days))
+                           & (_days(needs.identified_on, needs.published_on) <= ctx.params.push_days))
     return Rate(numerator=on_time.select(units.columns), denominator=units)
 
 
@@ -390,7 +390,7 @@ def _open_cases(ctx: Context) -> ibis.Table:
 
 def _warning(ctx: Context, colour: str) -> Rate:
     open_ = _open_cases(ctx)
-    red, yellow = ctx.warning_days
+    red, yellow = ctx.params.warning_days
     status = ibis.cases((open_.days_left <= red, "red"), (open_.days_left <= yellow, "yellow"), else_="blue")
     units = open_.select("household_id", "period", "case_id")
     return Rate(numerator=open_.filter(status == colour).select(units.columns), denominator=units)

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_write
-from ..results import COLUMNS, HIDDEN_WHEN_SUPPRESSED, IndicatorResults
+from evalkit.data.io import atomic_write
+from evalkit.results.indicator_results import COLUMNS, HIDDEN_WHEN_SUPPRESSED, IndicatorResults
 
 RESULTS_FILE = "results.parquet"
 META_KEY = b"evalkit.report"
@@ -111,8 +111,8 @@ def compute_data(directory, min_cell: int = 10, groups=GROUPS, key_file=None, di
 
     Raises ``evalkit.ValidationError`` for an invalid package.
     """
-    from ..compute import compute
-    from ..package import load
+    from evalkit.data.package import load
+    from evalkit.indicators.compute import compute
 
     digest = digest or data_hash(directory)
     package = load(directory, key_file=key_file)

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..catalogue import load_catalogue
-from .data import ReportData, compute_data, load_data
+from evalkit.data.schema import SERVICE_TYPES
+from evalkit.indicators.catalogue import load_catalogue
+
 from . import present
+from .data import ReportData, compute_data, load_data
 from .present import html_table
 from .scorecard import load_targets
-from ..schema import SERVICE_TYPES
 from .text import check_lang, group_label, service_label, t
 
 #: The parameters every report notebook declares, with their JSON types.
@@ -254,7 +255,7 @@ class Report:
     def composite_indices(self) -> None:
         """Consistency, coordination and integration indices (``composite.yaml``) of the
         sub-regions this period; nothing with fewer than two sub-regions to compare."""
-        from ..composite import composite_indices, load_composite_config
+        from evalkit.results.composite import composite_indices, load_composite_config
 
         children = self.data.children(self.region)
         if len(children) < 2:

@@ -2,8 +2,9 @@
 deterministic HTML for them (no random ids, every cell escaped).
 
 >>> frame = pd.DataFrame({"指标": ["可得率"], "状态": ["未达标"]})
->>> print(html_table(frame, badges={"状态": ["red"]}))
-<table class="report-table"><thead><tr><th>指标</th><th>状态</th></tr></thead><tbody><tr><td class="wrap">可得率</td><td><span class="badge badge-red">未达标</span></td></tr></tbody></table>
+>>> print(html_table(frame, badges={"状态": ["red"]}).replace("<tbody>", "\n<tbody>"))
+<table class="report-table"><thead><tr><th>指标</th><th>状态</th></tr></thead>
+<tbody><tr><td class="wrap">可得率</td><td><span class="badge badge-red">未达标</span></td></tr></tbody></table>
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from evalkit.indicators.catalogue import Catalogue, load_catalogue
+
 from .. import __version__
-from ..catalogue import Catalogue, load_catalogue
 from .text import (
     format_count,
     format_gap,
@@ -157,7 +159,7 @@ def side_by_side_frame(rows: pd.DataFrame, by: str, labels: dict, lang: str,
 
 
 def supply_and_need_frame(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Seed 003's Table 1 (``evalkit.tables.supply_and_need_table``) with formatted cells."""
+    """Seed 003's Table 1 (``evalkit.results.tables.supply_and_need_table``) with formatted cells."""
     out = table.copy()
     for col in out.columns[1:4]:
         out[col] = [format_count(v) for v in out[col]]

@@ -33,9 +33,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from evalkit.data.io import atomic_write
+from evalkit.indicators.catalogue import load_catalogue
+
 from .. import __version__
-from ..catalogue import load_catalogue
-from ..io import atomic_write
 from .data import GROUPS, RESULTS_FILE, ReportData, compute_data, data_hash, load_data, read_meta, save_data
 from .present import header_html, html_table, provenance_html
 from .text import check_lang
@@ -182,7 +183,7 @@ def prepare(data_dir, out, options: Options, key_file=None, log=print) -> tuple[
     """
     data_dir, out = Path(data_dir), Path(out)
     if not data_dir.is_dir():
-        from ..io import PackageError
+        from evalkit.data.io import PackageError
 
         raise PackageError(f"{data_dir}: no such directory (a data package is a directory of table files)")
     digest = data_hash(data_dir)
@@ -200,7 +201,7 @@ def prepare(data_dir, out, options: Options, key_file=None, log=print) -> tuple[
 
 
 def resolve_period(data: ReportData, period: str | None) -> str:
-    from ..periods import parse
+    from evalkit.data.periods import parse
 
     if not data.periods:
         raise ReportError("the package has no dated records, so no period to report")

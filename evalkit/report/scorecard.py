@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..catalogue import Catalogue, load_catalogue
+from evalkit.indicators.catalogue import Catalogue, load_catalogue
 
 TOLERANCE = 0.10
 STATUSES = ("green", "amber", "red", "no_target", "suppressed", "no_data")

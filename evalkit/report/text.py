@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from ..schema import SERVICE_TYPES
+from evalkit.data.schema import SERVICE_TYPES
 
 LANGS = ("zh", "en")
 MISSING = "—"

@@ -114,7 +114,7 @@ class Catalogue:
 @lru_cache(maxsize=1)
 def load_catalogue() -> Catalogue:
     """The packaged catalogue, checked for complete and consistent entries."""
-    text = resources.files("evalkit").joinpath("catalogue.yaml").read_text(encoding="utf-8")
+    text = resources.files("evalkit.indicators").joinpath("catalogue.yaml").read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
     families = raw["families"]
     indicators = []

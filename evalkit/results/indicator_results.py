@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .catalogue import load_catalogue
-from .io import atomic_write
+from evalkit.data.io import atomic_write
+from evalkit.indicators.catalogue import load_catalogue
 
 COLUMNS = [
     "indicator", "family", "service_type", "region", "period", "group_by", "group",

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from evalkit.errors import ValidationError  # noqa: F401  (re-exported)
+
 MAX_EXAMPLES = 5
 
 
@@ -63,9 +65,3 @@ class ValidationReport:
         return json.dumps([asdict(p) for p in self.problems], ensure_ascii=False, indent=2)
 
 
-class ValidationError(Exception):
-    """Raised by :func:`evalkit.load` when a package has errors; carries the full report."""
-
-    def __init__(self, report: ValidationReport):
-        self.report = report
-        super().__init__(str(report))

@@ -10,15 +10,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import periods as periods_mod
-from .catalogue import Indicator, load_catalogue
-from .indicators import REGISTRY, Context
-from .indicators.base import (Mean, Quantile, RegionRate, Unavailable, population, psus_per_stratum, statistics,
-                              uses_design)
-from .package import DataPackage
-from .results import COLUMNS, IndicatorResults
-from .schema import SERVICE_TYPES, TABLES
-from .stats import design_interval, normal_interval, ratio_variance, wilson
+from evalkit.data import periods as periods_mod
+from evalkit.data.package import DataPackage
+from evalkit.data.schema import SERVICE_TYPES, TABLES
+from evalkit.indicators import REGISTRY, Context
+from evalkit.indicators.base import (
+    Mean,
+    Quantile,
+    RegionRate,
+    Unavailable,
+    population,
+    psus_per_stratum,
+    statistics,
+    uses_design,
+)
+from evalkit.indicators.catalogue import Indicator, load_catalogue
+from evalkit.indicators.parameters import resolve as resolve_params
+from evalkit.methods.survey import design_interval, normal_interval, ratio_variance, wilson
+from evalkit.results.indicator_results import COLUMNS, IndicatorResults
 
 # Household columns that make sense as groups (not identifiers, design or coordinates).
 NOT_GROUPS = {"household_id", "id_number", "name", "weight", "psu", "lon", "lat", "income_pc", "size"}
@@ -34,12 +43,7 @@ def compute(
     period: str | None = None,
     min_cell: int = 10,
     confidence: float = 0.95,
-    receipt_forms: tuple[str, ...] = ("service", "in_kind"),
-    nearby_km: float = 3.0,
-    catchment_km: float = 10.0,
-    omission_window_days: int = 90,
-    push_days: int = 3,
-    warning_days: tuple[int, int] = (3, 7),
+    params: dict | None = None,
 ) -> IndicatorResults:
     """Compute catalogued indicators per region (and every parent region), period and group.
 
@@ -51,30 +55,16 @@ def compute(
     period : keep this period (a label such as ``2024Q1``).
     min_cell : rows with fewer households than this are flagged ``suppressed``.
     confidence : level of the confidence intervals.
-    receipt_forms : assistance forms that count as having received a service.
-    nearby_km : great-circle distance within which a published service point counts as
-        supply nearby, where needs carry no survey answer ``supply_nearby``.
-    catchment_km : the floating catchment's cutoff (great-circle km); its Gaussian decay
-        has sigma half of it.
-    omission_window_days : days after a need is identified within which aid of its
-        category counts as addressing it.
-    push_days : days within which a need must be published to count as pushed on time.
-    warning_days : (red, yellow) days left to the deadline at or below which an open case
-        is in red or yellow warning; above both it is blue.
+    params : values of the families' declared parameters
+        (:data:`evalkit.indicators.parameters.PARAMETERS`: ``nearby_km``,
+        ``omission_window_days``, ...); the rest keep their defaults.
     """
     catalogue = load_catalogue()
     selected = _select(catalogue, indicators, family)
     by = _check_by(by)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
-    for name, km in (("nearby_km", nearby_km), ("catchment_km", catchment_km)):
-        if not km > 0:
-            raise ValueError(f"{name} must be positive, got {km}")
-    red, yellow = (int(d) for d in warning_days)
-    if red > yellow:
-        raise ValueError(f"warning_days must be (red, yellow) with red <= yellow, got {warning_days}")
-    if int(omission_window_days) < 0 or int(push_days) < 0:
-        raise ValueError("omission_window_days and push_days must not be negative")
+    params = resolve_params(params)
     if int(min_cell) < 0:
         raise ValueError(f"min_cell must be >= 0, got {min_cell}")
     scope_periods = package.periods
@@ -89,8 +79,7 @@ def compute(
             raise ValueError(f"region {region!r} is not in the package's regions table")
         closure = closure[closure["ancestor"].isin(package.descendants(region))]
 
-    ctx = Context(package, scope_periods, tuple(receipt_forms), float(nearby_km), float(catchment_km),
-                  int(omission_window_days), int(push_days), (red, yellow))
+    ctx = Context(package, scope_periods, params)
     rows, skipped = [], {}
     cells = psus = None
     try:

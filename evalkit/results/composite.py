@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .catalogue import DIRECTIONS, load_catalogue
-from .results import IndicatorResults
+from evalkit.indicators.catalogue import DIRECTIONS, load_catalogue
+from evalkit.results.indicator_results import IndicatorResults
 
 CONFIG_NAME = "composite.yaml"
 INDEX_REQUIRED = ("id", "name_zh", "name_en", "components")
@@ -59,8 +59,8 @@ def load_composite_config(path=None) -> dict:
     ['coordination.consistency_index', 'coordination.coordination_index', 'coordination.integration_index']
     """
     if path is None:
-        source = f"evalkit/{CONFIG_NAME}"
-        text = resources.files("evalkit").joinpath(CONFIG_NAME).read_text(encoding="utf-8")
+        source = f"evalkit/results/{CONFIG_NAME}"
+        text = resources.files("evalkit.results").joinpath(CONFIG_NAME).read_text(encoding="utf-8")
     else:
         path = Path(path)
         source = str(path)
@@ -202,7 +202,7 @@ def composite_indices(results, config=None, directions=None, catalogue=None, lev
 
     Parameters
     ----------
-    results : an :class:`~evalkit.results.IndicatorResults` or its tidy table (columns
+    results : an :class:`~evalkit.results.indicator_results.IndicatorResults` or its tidy table (columns
         ``indicator, region, period, value``; ``group_by`` and ``service_type`` when
         present select the overall rows, where both are empty).
     config : None (packaged ``composite.yaml``), a path to a YAML file, or a dict of the

@@ -12,14 +12,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import literal, quote, sql
-from .schema import TABLES
+from evalkit.engine import literal, quote, sql
+from evalkit.data.schema import TABLES
+from evalkit.errors import PackageError
 
 SUFFIXES = (".parquet", ".csv", ".xlsx", ".xls")
-
-
-class PackageError(Exception):
-    """A data package cannot be read at all (missing directory, unreadable file)."""
 
 
 @dataclass

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .catalogue import load_catalogue
-from .results import IndicatorResults
-from .schema import SERVICE_TYPES
+from evalkit.data.schema import SERVICE_TYPES
+from evalkit.indicators.catalogue import load_catalogue
+from evalkit.results.indicator_results import IndicatorResults
 
 _LABELS = {
     "service_type": {"zh": "服务类型", "en": "Service type"},

@@ -18,7 +18,7 @@ with a spatial index, chunk by chunk, never a full origin x destination matrix.
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import ibis
 import numpy as np
@@ -335,7 +335,7 @@ class Catchment:
 
     @classmethod
     def from_coordinates(cls, demand: pd.DataFrame, supply: pd.DataFrame, max_km: float, *,
-                         demand_crs: str = "wgs84", supply_crs: str = "wgs84", con=None) -> "Catchment":
+                         demand_crs: str = "wgs84", supply_crs: str = "wgs84", con=None) -> Catchment:
         """A catchment whose costs are great-circle km between ``lon, lat`` columns, up to ``max_km``."""
         _require(demand, ["origin", "lon", "lat"], "demand")
         _require(supply, ["destination", "lon", "lat"], "supply")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from .results import IndicatorResults
+from evalkit.results.indicator_results import IndicatorResults
 
 COLUMNS = ["indicator", "service_type", "region", "reform_period", "periods_before", "periods_after",
            "before", "after", "change", "change_ci_low", "change_ci_high", "n_before", "n_after"]

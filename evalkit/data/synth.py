@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from . import periods as periods_mod
-from .privacy import check_digit
-from .schema import SERVICE_TYPES
+from evalkit.data import periods as periods_mod
+from evalkit.data.privacy import check_digit
+from evalkit.data.schema import SERVICE_TYPES
 
 TYPES = list(SERVICE_TYPES)
 S = len(TYPES)

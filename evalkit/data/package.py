@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import engine, periods
-from .engine import literal, quote, sql
-from .io import PackageError, SourceFile, find_files, load_raw, read_descriptor
-from .privacy import ID_PATTERN, hmac_sql, id_number_problem_sql, pseudonym_key
-from .schema import FALSE_SPELLINGS, TABLES, TRUE_SPELLINGS, Column, Table
-from .validation import MAX_EXAMPLES, ValidationError, ValidationReport
+from evalkit import engine
+from evalkit.data import periods
+from evalkit.engine import literal, quote, sql
+from evalkit.data.io import PackageError, SourceFile, find_files, load_raw, read_descriptor
+from evalkit.data.privacy import ID_PATTERN, hmac_sql, id_number_problem_sql, pseudonym_key
+from evalkit.data.schema import FALSE_SPELLINGS, TABLES, TRUE_SPELLINGS, Column, Table
+from evalkit.data.validation import MAX_EXAMPLES, ValidationError, ValidationReport
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"]
 

@@ -30,9 +30,9 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from . import periods as periods_mod
-from .io import atomic_write
-from .package import DataPackage
+from evalkit.data import periods as periods_mod
+from evalkit.data.io import atomic_write
+from evalkit.data.package import DataPackage
 
 UNKNOWN = "unknown"
 CELL = ["region", "period"]
@@ -210,7 +210,7 @@ class ReferralNetwork:
 
     @classmethod
     def from_package(cls, package: DataPackage, region: str | None = None,
-                     period: str | None = None) -> "ReferralNetwork":
+                     period: str | None = None) -> ReferralNetwork:
         return cls(referral_edges(package, region=region, period=period))
 
     def __repr__(self) -> str:
@@ -225,7 +225,7 @@ class ReferralNetwork:
         """:func:`node_table` of the edges."""
         return node_table(self.edges)
 
-    def subset(self, region: str | None = None, period: str | None = None) -> "ReferralNetwork":
+    def subset(self, region: str | None = None, period: str | None = None) -> ReferralNetwork:
         """The edges of one region (its own rows, not those below it) and/or one period."""
         mask = pd.Series(True, index=self.edges.index)
         if region is not None:

@@ -1,0 +1,1 @@
+"""Data in: reading files, the table schema, validation, pseudonymisation, periods, synthetic packages."""

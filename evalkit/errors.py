@@ -1,0 +1,26 @@
+"""One error hierarchy: every error evalkit raises on purpose derives from :class:`EvalkitError`.
+
+The command line maps them to its exit codes (1 invalid data package, 2 usage error or
+unreadable input) and prints their message, never a traceback.
+"""
+from __future__ import annotations
+
+
+class EvalkitError(Exception):
+    """Root of evalkit's errors."""
+
+
+class PackageError(EvalkitError):
+    """A data package cannot be read at all (missing directory, unreadable file)."""
+
+
+class ValidationError(EvalkitError):
+    """A package was read but has errors; ``report`` holds every problem found."""
+
+    def __init__(self, report):
+        self.report = report
+        super().__init__(str(report))
+
+
+class ParameterError(EvalkitError, ValueError):
+    """A parameter given to a function, command or report is not allowed (name, value, range)."""

@@ -1,0 +1,151 @@
+"""Indicator parameters, declared once.
+
+Each family declares the settings its definitions depend on: name, default, unit,
+allowed range and a one-line meaning. :func:`resolve` validates a user's mapping at the
+boundary; the command line generates one option per declaration; reports receive the
+resolved values, key their caches on them and print them in their methods section.
+
+>>> p = resolve({"nearby_km": 5})
+>>> p.nearby_km, p.omission_window_days
+(5.0, 90)
+>>> resolve({"nearby_km": -1})
+Traceback (most recent call last):
+...
+evalkit.errors.ParameterError: nearby_km must be > 0 km, got -1
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from evalkit.data.schema import FORMS
+from evalkit.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One declared setting of an indicator family.
+
+    ``kind`` is ``float``, ``int``, ``"forms"`` (a set of assistance forms) or ``"pair"``
+    (two non-decreasing whole numbers). ``minimum`` is inclusive unless ``exclusive``.
+    """
+
+    name: str
+    family: str
+    kind: Any
+    default: Any
+    unit: str
+    meaning: str
+    minimum: float | None = None
+    exclusive: bool = False
+
+    def validate(self, value: Any) -> Any:
+        """The value converted to the declared kind; :class:`ParameterError` if it is not allowed."""
+        try:
+            if self.kind == "forms":
+                items = value.split(",") if isinstance(value, str) else list(value)
+                items = tuple(dict.fromkeys(str(v).strip() for v in items if str(v).strip()))
+                unknown = [v for v in items if v not in FORMS]
+                if unknown or not items:
+                    raise ParameterError(f"{self.name} takes assistance forms among {', '.join(FORMS)}, "
+                                         f"got {value!r}")
+                return items
+            if self.kind == "pair":
+                items = value.split(",") if isinstance(value, str) else list(value)
+                pair = tuple(_whole(v, self.name) for v in items)
+                if len(pair) != 2 or pair[0] > pair[1] or pair[0] < 0:
+                    raise ParameterError(f"{self.name} takes two whole numbers of {self.unit}, the first "
+                                         f"not above the second (e.g. 3,7), got {value!r}")
+                return pair
+            converted = _whole(value, self.name) if self.kind is int else float(value)
+        except ParameterError:
+            raise
+        except (TypeError, ValueError):
+            raise ParameterError(f"{self.name} must be a number of {self.unit}, got {value!r}") from None
+        if converted != converted or converted in (float("inf"), float("-inf")):
+            raise ParameterError(f"{self.name} must be a finite number of {self.unit}, got {value!r}")
+        if self.minimum is not None:
+            below = converted <= self.minimum if self.exclusive else converted < self.minimum
+            if below:
+                op = ">" if self.exclusive else ">="
+                raise ParameterError(f"{self.name} must be {op} {self.minimum:g} {self.unit}, got {value!r}")
+        return converted
+
+    def describe(self) -> str:
+        """The default and unit, as shown in ``--help`` and in a report's methods section."""
+        default = ",".join(str(v) for v in self.default) if isinstance(self.default, tuple) else f"{self.default:g}"
+        return f"{self.meaning} [{self.unit}; default {default}]"
+
+
+def _whole(value: Any, name: str) -> int:
+    number = float(value)
+    if number != int(number):
+        raise ParameterError(f"{name} must be a whole number, got {value!r}")
+    return int(number)
+
+
+PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
+    Parameter("receipt_forms", "access", "forms", ("service", "in_kind"), "assistance forms",
+              "assistance forms that count as having received a service of a type (cash is not a service)"),
+    Parameter("nearby_km", "access", float, 3.0, "km",
+              "great-circle distance within which a published service point counts as supply nearby",
+              minimum=0, exclusive=True),
+    Parameter("catchment_km", "access", float, 10.0, "km",
+              "floating catchment cutoff; the Gaussian decay has sigma half of it", minimum=0, exclusive=True),
+    Parameter("omission_window_days", "coordination", int, 90, "days",
+              "days after a need is identified within which aid of its category counts as addressing it",
+              minimum=0),
+    Parameter("push_days", "coordination", int, 3, "days",
+              "days within which an identified need must be published to count as pushed on time", minimum=0),
+    Parameter("warning_days", "coordination", "pair", (3, 7), "working days",
+              "days left to the deadline at or below which an open case is in red, then yellow warning"),
+)}
+
+
+class Params(Mapping):
+    """Validated values of every declared parameter (defaults filled in), read as attributes.
+
+    >>> Params().push_days
+    3
+    """
+
+    def __init__(self, values: Mapping[str, Any] | None = None):
+        self._values = {name: p.default for name, p in PARAMETERS.items()}
+        self._values.update(values or {})
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Params({self._values!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values (tuples as lists), for manifests and cache keys."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self._values.items()}
+
+
+def resolve(params: Mapping[str, Any] | None = None) -> Params:
+    """Validate a mapping of parameter values; unknown names and bad values raise :class:`ParameterError`."""
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(PARAMETERS))
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {', '.join(unknown)}; declared: {', '.join(PARAMETERS)}")
+    return Params({name: PARAMETERS[name].validate(value) for name, value in params.items() if value is not None})
+
+
+def for_family(family: str | None) -> list[Parameter]:
+    """The parameters a family declares (every parameter when ``family`` is None)."""
+    return [p for p in PARAMETERS.values() if family is None or p.family == family]
