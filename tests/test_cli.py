@@ -46,7 +46,7 @@ def test_indicator_parameters_reach_the_computation(tmp_path):
     run = cli("indicators", pkg, "--out", tmp_path / "w.csv", "--family", "coordination", "--warning-days", "7,3")
     assert run.returncode == 2 and "first not above the second" in run.stderr
     run = cli("indicators", pkg, "--out", tmp_path / "w.csv", "--warning-days", "three")
-    assert run.returncode == 2 and "--warning-days" in run.stderr
+    assert run.returncode == 2 and "warning_days" in run.stderr
 
 
 def test_usage_errors_exit_2(tmp_path, tiny):
