@@ -59,7 +59,10 @@ def test_nearest_distance_and_beyond_reach(located):
     x = np.array([d1, d2])
     se = math.sqrt(3 / 2 * (((x - x.mean()) / 2) ** 2).sum())
     assert se == pytest.approx(DescrStatsW(x).std_mean * math.sqrt(3 / 4), rel=1e-12)
-    assert (care.ci_high - care.ci_low) / 2 == pytest.approx(1.959963984540054 * se, rel=1e-9)
+    assert care.se == pytest.approx(se, rel=1e-9)
+    # a t interval on the design's degrees of freedom: 3 households (PSUs) in 1 stratum -> 2
+    assert care.df == 2
+    assert (care.ci_high - care.ci_low) / 2 == pytest.approx(4.302652729911275 * se, rel=1e-9)
     medical = overall(res, "access.nearest_point_km", "medical")
     assert medical.value == pytest.approx(d2, rel=1e-9)  # the unpublished p3 next door does not count
     beyond = overall(res, "access.beyond_reach_rate", "care")

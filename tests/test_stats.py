@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from evalkit.methods.survey import design_interval, ratio_variance, wilson
+from evalkit.methods.survey import Strata, ratio_variance, wilson
 
 
 def test_wilson_edges():
@@ -30,7 +30,7 @@ def test_linearised_variance_equals_statsmodels_cluster_robust():
     y = (rng.random(n) < 0.3 + 0.01 * psu).astype(float)
     w = rng.uniform(0.5, 3, n)
     s, n_h = _strata_stats(y, np.ones(n), w, psu, np.zeros(n, int))
-    got = ratio_variance(s, n_h, ["cell"]).iloc[0]
+    got = ratio_variance(s, Strata.from_counts(n_h), ["cell"]).iloc[0]
     fit = sm.WLS(y, np.ones(n), weights=w).fit(cov_type="cluster", cov_kwds={"groups": psu})
     assert got["ratio"] == pytest.approx(fit.params[0])
     assert np.sqrt(got["variance"]) == pytest.approx(fit.bse[0], rel=1e-10)
@@ -45,18 +45,10 @@ def test_stratified_variance_matches_a_direct_loop():
     y = x * (rng.random(n) < 0.4)
     w = rng.uniform(1, 4, n)
     s, n_h = _strata_stats(y, x, w, psu, stratum)
-    got = ratio_variance(s, n_h, ["cell"]).iloc[0]
+    got = ratio_variance(s, Strata.from_counts(n_h), ["cell"]).iloc[0]
     r = (w * y).sum() / (w * x).sum()
     total = 0.0
     for h in np.unique(stratum):
         e = [((w * (y - r * x))[psu == p]).sum() for p in np.unique(psu[stratum == h])]
         total += len(e) / (len(e) - 1) * ((np.array(e) - np.mean(e)) ** 2).sum()
     assert got["variance"] == pytest.approx(total / (w * x).sum() ** 2, rel=1e-10)
-
-
-def test_design_interval_uses_effective_sample_size():
-    low, high = design_interval([0.5], [0.25 / 100], [400])
-    ref_low, ref_high = wilson([50], [100])
-    assert (low[0], high[0]) == pytest.approx((ref_low[0], ref_high[0]))
-    low, high = design_interval([0.0], [0.0], [50])  # no variance: falls back to n
-    assert low[0] == pytest.approx(0, abs=1e-12) and high[0] == pytest.approx(wilson([0], [50])[1][0])

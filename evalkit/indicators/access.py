@@ -13,7 +13,8 @@ import pandas as pd
 from evalkit.methods import spatial
 
 from ..engine import sql
-from .base import Context, Mean, Rate, Unavailable, indicator
+from .base import Context, Unavailable, indicator
+from .kinds import Mean, Rate
 
 
 def need_units(ctx: Context) -> ibis.Table:
@@ -97,7 +98,7 @@ def catchment_access(ctx: Context) -> ibis.Table:
             points.drop_duplicates("point_id").rename(columns={"point_id": "id"}),
             ctx.params.catchment_km, origin_crs=ctx.package.crs, destination_crs=ctx.package.crs))
         hh = ctx.table("households")
-        weight = hh.weight.fill_null(1.0).cast("float64") if ctx.package.weighted else ibis.literal(1.0)
+        weight = hh[ctx.design.weight].fill_null(1.0).cast("float64") if ctx.design.weighted else ibis.literal(1.0)
         units = _located_need_units(ctx).join(hh.select("household_id", w=weight), "household_id")
         demand = units.select(origin=units.household_id, period=units.period, service_type=units.service_type,
                               demand=units.w)
@@ -216,7 +217,7 @@ def catchment_access_mean(ctx: Context) -> Mean:
 def low_catchment_access_rate(ctx: Context) -> Rate:
     scores = catchment_access(ctx)
     hh = ctx.table("households")
-    weight = hh.weight.fill_null(1.0).cast("float64") if ctx.package.weighted else ibis.literal(1.0)
+    weight = hh[ctx.design.weight].fill_null(1.0).cast("float64") if ctx.design.weighted else ibis.literal(1.0)
     scored = scores.join(hh.select("household_id", w=weight), "household_id")
     average = scored.group_by("period", "service_type").agg(
         average=(scored.w * scored.access).sum() / scored.w.sum())

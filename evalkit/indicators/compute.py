@@ -7,26 +7,17 @@
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from evalkit.data import periods as periods_mod
 from evalkit.data.package import DataPackage
 from evalkit.data.schema import SERVICE_TYPES, TABLES
 from evalkit.indicators import REGISTRY, Context
-from evalkit.indicators.base import (
-    Mean,
-    Quantile,
-    RegionRate,
-    Unavailable,
-    population,
-    psus_per_stratum,
-    statistics,
-    uses_design,
-)
+from evalkit.indicators.base import OVERALL, Unavailable, design_of, population
 from evalkit.indicators.catalogue import Indicator, load_catalogue
+from evalkit.indicators.kinds import PAIR, RatioStatistic, ratio_statistics
 from evalkit.indicators.parameters import resolve as resolve_params
-from evalkit.methods.survey import design_interval, normal_interval, ratio_variance, wilson
+from evalkit.methods.survey import Design
 from evalkit.results.indicator_results import COLUMNS, IndicatorResults
 
 # Household columns that make sense as groups (not identifiers, design or coordinates).
@@ -44,6 +35,7 @@ def compute(
     min_cell: int = 10,
     confidence: float = 0.95,
     params: dict | None = None,
+    design: Design | None = None,
 ) -> IndicatorResults:
     """Compute catalogued indicators per region (and every parent region), period and group.
 
@@ -58,6 +50,8 @@ def compute(
     params : values of the families' declared parameters
         (:data:`evalkit.indicators.parameters.PARAMETERS`: ``nearby_km``,
         ``omission_window_days``, ...); the rest keep their defaults.
+    design : the survey design (:class:`evalkit.methods.survey.Design`); by default the
+        package's (:func:`evalkit.indicators.base.design_of`).
     """
     catalogue = load_catalogue()
     selected = _select(catalogue, indicators, family)
@@ -79,9 +73,8 @@ def compute(
             raise ValueError(f"region {region!r} is not in the package's regions table")
         closure = closure[closure["ancestor"].isin(package.descendants(region))]
 
-    ctx = Context(package, scope_periods, params)
-    rows, skipped = [], {}
-    cells = psus = None
+    ctx = Context(package, scope_periods, params, design or design_of(package), closure, by, confidence)
+    rows, pairs, skipped, chosen = [], [], {}, {}
     try:
         for ind in selected:
             reason = _missing(package, ind)
@@ -89,29 +82,32 @@ def compute(
                 skipped[ind.id] = reason
                 continue
             try:
-                spec = REGISTRY[ind.id](ctx)
+                chosen[ind.id] = REGISTRY[ind.id](ctx)
             except Unavailable as exc:
                 skipped[ind.id] = str(exc)
+        # ratio statistics share one stacked engine table: one grouped query per grouping
+        batched = ratio_statistics({i: s for i, s in chosen.items() if isinstance(s, RatioStatistic)}, ctx)
+        cells = population(ctx) if chosen else None
+        for ind in selected:
+            if ind.id not in chosen:
                 continue
-            if cells is None:
-                cells = population(ctx, closure, by)
-            design = uses_design(spec, ctx)
-            if design and psus is None:
-                psus = psus_per_stratum(ctx)
-            stats = statistics(spec, ctx, closure, by)
-            grid = cells[cells["group_by"] == ""] if isinstance(spec, RegionRate) else cells
-            if isinstance(spec, Quantile):
-                rows.append(_finish_quantile(ind, spec.q, stats, grid, ctx, confidence, int(min_cell)))
-            else:
-                rows.append(_finish(ind, stats, grid, psus if design else None, isinstance(spec, Mean), ctx,
-                                    confidence, int(min_cell)))
+            statistic = chosen[ind.id]
+            grid = _grid(ind, cells if statistic.household_groups else cells[cells["group_by"] == OVERALL], ctx)
+            sums = batched[ind.id] if ind.id in batched else statistic.statistics(ctx)
+            finished = statistic.finish(sums, grid, ctx)
+            rows.append(_label(finished, ind, int(min_cell)))
+            cov = statistic.covariances(sums, finished, ctx)
+            if not cov.empty:
+                pairs.append(_label(cov, ind))
     finally:
         ctx.close()
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
-    return IndicatorResults(_order(table, by, selected), skipped, int(min_cell))
+    covariances = pd.concat(pairs, ignore_index=True) if pairs else None
+    return IndicatorResults(_order(table, by, selected), skipped, int(min_cell), covariances=covariances,
+                            design=ctx.design, confidence=confidence)
 
 
-def _grid(ind: Indicator, cells: pd.DataFrame, ctx) -> tuple[pd.DataFrame, list[str]]:
+def _grid(ind: Indicator, cells: pd.DataFrame, ctx) -> pd.DataFrame:
     """Every cell an indicator reports: region, group and keys, whether or not it has data."""
     keys = {"period": ctx.periods}
     if ind.per_service_type:
@@ -119,82 +115,18 @@ def _grid(ind: Indicator, cells: pd.DataFrame, ctx) -> tuple[pd.DataFrame, list[
     grid = cells.drop(columns="households")
     for key, values in keys.items():
         grid = grid.merge(pd.DataFrame({key: values}), how="cross")
-    return grid, ["region", "group_by", "group", *keys]
+    return grid
 
 
-def _finish(ind: Indicator, stats, cells, psus, is_mean, ctx, confidence, min_cell) -> pd.DataFrame:
-    """Sufficient statistics to tidy rows, on the full grid of cells (empty ones get NaN).
-
-    ``psus`` (PSUs per stratum) is given when intervals come from the linearised variance.
-    """
-    grid, cell = _grid(ind, cells, ctx)
-    # a statistic without a key (e.g. service points, undated) holds for every value of it
-    present = [c for c in cell if c in stats.columns]
-    if psus is not None:
-        per_cell = ratio_variance(stats, psus, present)
-        per_cell = per_cell.merge(stats.groupby(present, dropna=False)["n"].sum().reset_index(), on=present)
-    else:
-        per_cell = stats.rename(columns={"SX": "X", "SY": "Y"})
-    out = grid.merge(per_cell, on=present, how="left")
-    out["n"] = out["n"].fillna(0).astype("int64")
-    out["denominator"] = out["X"].fillna(0.0)
-    out["numerator"] = out["Y"].fillna(0.0)
-    defined = out["denominator"] > 0
-    out["value"] = np.where(defined, out["numerator"] / out["denominator"].where(defined), np.nan)
-    if is_mean:
-        out["ci_low"], out["ci_high"] = normal_interval(out["value"], out["variance"], confidence)
-    elif psus is not None:
-        out["ci_low"], out["ci_high"] = design_interval(out["value"], out["variance"], out["n"], confidence)
-    else:
-        out["ci_low"], out["ci_high"] = wilson(out["numerator"], out["denominator"], confidence)
-    out["suppressed"] = out["n"] < min_cell
-    out["note"] = np.where(defined, "", "no household in the denominator")
-    out["indicator"] = ind.id
-    out["family"] = ind.family
+def _label(frame: pd.DataFrame, ind: Indicator, min_cell: int | None = None) -> pd.DataFrame:
+    """Name the indicator on each row; flag small cells; service type blank where it does not apply."""
+    frame = frame.assign(indicator=ind.id, family=ind.family)
     if not ind.per_service_type:
-        out["service_type"] = ""
-    return out[COLUMNS]
-
-
-def _finish_quantile(ind: Indicator, q: float, stats, cells, ctx, confidence, min_cell) -> pd.DataFrame:
-    """Kaplan-Meier quantile of days per cell from counts per (days, event).
-
-    ``numerator`` is the number of events, ``denominator`` and ``n`` the number of units
-    (events and censored); the value is NaN when the survival curve never falls to 1 - q.
-    """
-    from statsmodels.duration.survfunc import SurvfuncRight
-
-    grid, cell = _grid(ind, cells, ctx)
-    found = []
-    for key, group in stats.groupby(cell, sort=False):
-        counts = group["count"].to_numpy(int)
-        days = np.repeat(group["days"].to_numpy(float), counts)
-        event = np.repeat(group["event"].to_numpy(bool).astype(float), counts)
-        value = low = high = np.nan
-        if event.any():
-            with np.errstate(divide="ignore", invalid="ignore"):  # log(0) at the curve's ends
-                fit = SurvfuncRight(days, event)
-                value = float(fit.quantile(q))
-                low, high = (float(v) for v in fit.quantile_ci(q, alpha=1 - confidence))
-            if np.isnan(low) and np.isnan(high) and not np.isnan(value):
-                # no day's survival is compatible with 1 - q: the curve jumps across it
-                # at the estimate, so the interval collapses onto that day
-                low = high = value
-        found.append((*key, value, float(event.sum()), float(len(days)), low, high))
-    columns = [*cell, "value", "numerator", "denominator", "ci_low", "ci_high"]
-    out = grid.merge(pd.DataFrame(found, columns=columns), on=cell, how="left")
-    out["numerator"] = out["numerator"].fillna(0.0)
-    out["denominator"] = out["denominator"].fillna(0.0)
-    out["n"] = out["denominator"].astype("int64")
-    out["suppressed"] = out["n"] < min_cell
-    out["note"] = np.select(
-        [out["denominator"] == 0, out["value"].isna()],
-        ["no record in the denominator", f"fewer than {q:.0%} of records reached the event (censored)"], "")
-    out["indicator"] = ind.id
-    out["family"] = ind.family
-    if not ind.per_service_type:
-        out["service_type"] = ""
-    return out[COLUMNS]
+        frame["service_type"] = ""
+    if min_cell is None:
+        return frame[["indicator", *PAIR, "cov"]]
+    frame["suppressed"] = frame["n"] < min_cell
+    return frame[COLUMNS]
 
 
 def _order(table: pd.DataFrame, by, selected) -> pd.DataFrame:

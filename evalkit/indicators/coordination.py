@@ -20,7 +20,8 @@ import datetime as dt
 import ibis
 
 from ..engine import sql
-from .base import Context, Mean, Quantile, Rate, RegionRate, indicator
+from .base import Context, indicator
+from .kinds import Mean, Quantile, Rate, RegionRate
 
 FAR_FUTURE = dt.date(9999, 12, 31)
 MONDAY = dt.date(1970, 1, 5)

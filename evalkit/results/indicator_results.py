@@ -1,7 +1,10 @@
-"""Indicator results: one tidy table, overall and by group, with comparisons between groups.
+"""Indicator results: one tidy table, overall and by group, with comparisons that keep their variance.
 
 In the spirit of fairlearn's ``MetricFrame``: one object holds every indicator overall
-and by group, and differences and ratios to a reference are methods.
+and by group, and differences, ratios and changes are methods. Every row keeps its
+standard error (``se``), degrees of freedom (``df``) and interval method; comparisons
+take the covariance of the two estimates from the same sample into account (the two
+share primary sampling units), so a gap's interval is neither too wide nor too narrow.
 """
 from __future__ import annotations
 
@@ -12,13 +15,17 @@ import pandas as pd
 
 from evalkit.data.io import atomic_write
 from evalkit.indicators.catalogue import load_catalogue
+from evalkit.methods.survey import logit_interval, t_interval, t_quantile, wilson
 
 COLUMNS = [
     "indicator", "family", "service_type", "region", "period", "group_by", "group",
-    "value", "numerator", "denominator", "ci_low", "ci_high", "n", "suppressed", "note",
+    "value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "suppressed", "note",
 ]
 CELL = ["indicator", "service_type", "region", "period"]
-HIDDEN_WHEN_SUPPRESSED = ["value", "numerator", "ci_low", "ci_high"]
+HIDDEN_WHEN_SUPPRESSED = ["value", "numerator", "se", "ci_low", "ci_high"]
+PAIR_KEYS = ["indicator", "service_type", "region", "period", "group_by", "group",
+             "other_period", "other_group_by", "other_group"]
+FLOATS = ("value", "numerator", "denominator", "se", "df", "ci_low", "ci_high")
 
 
 class IndicatorResults:
@@ -27,13 +34,34 @@ class IndicatorResults:
     ``table`` holds every row, small cells included (flagged ``suppressed``);
     :meth:`published` blanks the values of small cells for publication.
     ``skipped`` maps indicator ids that could not be computed to the reason.
+    ``covariances`` holds, per indicator, the covariance of each group's estimate with its
+    region's overall one and with the other groups, and of each period's with the
+    previous period's (columns ``PAIR_KEYS`` and ``cov``).
+
+    >>> table = pd.DataFrame({"indicator": "x.rate", "family": "x", "service_type": "", "region": "R",
+    ...     "period": "2024Q1", "group_by": ["", "hukou", "hukou"], "group": ["", "local", "migrant"],
+    ...     "value": [0.5, 0.6, 0.4], "numerator": [50.0, 30, 20], "denominator": [100.0, 50, 50],
+    ...     "se": [0.05, 0.07, 0.07], "df": 99.0, "ci_low": 0.0, "ci_high": 1.0, "interval": "t",
+    ...     "n": [100, 50, 50], "suppressed": False, "note": ""})
+    >>> gap = IndicatorResults(table).difference("hukou", reference="local")
+    >>> gap[["group", "difference", "se"]].round(4).to_dict("records")
+    [{'group': 'migrant', 'difference': -0.2, 'se': 0.099}]
     """
 
-    def __init__(self, table: pd.DataFrame, skipped: dict[str, str] | None = None, min_cell: int = 10):
-        self.table = table[COLUMNS].reset_index(drop=True).astype(
-            {c: "float64" for c in ("value", "numerator", "denominator", "ci_low", "ci_high")})
+    def __init__(self, table: pd.DataFrame, skipped: dict[str, str] | None = None, min_cell: int = 10,
+                 covariances: pd.DataFrame | None = None, design=None, confidence: float = 0.95):
+        table = table.copy()
+        for column, default in (("se", np.nan), ("df", np.nan), ("interval", "")):
+            if column not in table.columns:  # tables written before standard errors were kept
+                table[column] = default
+        self.table = table[COLUMNS].reset_index(drop=True).astype({c: "float64" for c in FLOATS})
         self.skipped = dict(skipped or {})
         self.min_cell = min_cell
+        if covariances is None:
+            covariances = pd.DataFrame({c: pd.Series(dtype=str) for c in PAIR_KEYS} | {"cov": pd.Series(dtype=float)})
+        self.covariances = covariances.astype({"cov": "float64"})
+        self.design = design
+        self.confidence = confidence
 
     def __repr__(self) -> str:
         indicators = self.table["indicator"].nunique()
@@ -49,13 +77,86 @@ class IndicatorResults:
             raise ValueError(f"results hold no grouping by {group_by!r}; compute with by=[{group_by!r}]")
         return self._select(self.table["group_by"] == group_by, indicator)
 
-    def difference(self, group_by: str, reference: str | None = None) -> pd.DataFrame:
-        """Each group's value minus the reference group's (or the overall value when None)."""
-        return self._compare(group_by, reference, np.subtract, "difference")
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Intervals at another confidence level, by each row's own method (statsmodels-like).
 
-    def ratio(self, group_by: str, reference: str | None = None) -> pd.DataFrame:
-        """Each group's value divided by the reference group's (or the overall value when None)."""
-        return self._compare(group_by, reference, np.divide, "ratio")
+        Returns the table's cells with ``ci_low`` and ``ci_high`` at ``level``. Kaplan-Meier
+        quantile intervals exist only at the level they were computed with; at another
+        level they are NaN (compute again with ``confidence=``).
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"level must be between 0 and 1, got {level}")
+        t = self.table
+        low = np.full(len(t), np.nan)
+        high = np.full(len(t), np.nan)
+        for method, rows in t.groupby("interval").groups.items():
+            r = t.loc[rows]
+            idx = t.index.get_indexer(rows)
+            if method == "wilson":
+                low[idx], high[idx] = wilson(r["numerator"], r["denominator"], level)
+            elif method == "logit_t":
+                low[idx], high[idx] = logit_interval(r["value"], r["se"], r["df"], level)
+            elif method == "t":
+                low[idx], high[idx] = t_interval(r["value"], r["se"], r["df"], level)
+            elif np.isclose(level, self.confidence):
+                low[idx], high[idx] = r["ci_low"], r["ci_high"]
+        out = t[["indicator", "service_type", "region", "period", "group_by", "group", "value"]].copy()
+        out["ci_low"], out["ci_high"] = low, high
+        return out
+
+    def difference(self, group_by: str, reference: str | None = None, published: bool = True) -> pd.DataFrame:
+        """Each group's value minus the reference group's (or the region's overall value when None).
+
+        Columns ``difference, se, ci_low, ci_high``: the gap's standard error uses the
+        covariance of the two estimates (groups and regions share PSUs). With
+        ``published`` (the default) every row that involves a suppressed cell is blanked.
+        """
+        out = self._pairs(group_by, reference)
+        out["difference"] = out["value"] - out["reference_value"]
+        out["se"] = np.sqrt(_clip(out["se_a"] ** 2 + out["se_b"] ** 2 - 2 * out["cov"]))
+        out["ci_low"], out["ci_high"] = t_interval(out["difference"], out["se"], out["df"], self.confidence)
+        return self._finish_pairs(out, "difference", published)
+
+    def ratio(self, group_by: str, reference: str | None = None, published: bool = True) -> pd.DataFrame:
+        """Each group's value divided by the reference group's (or the overall value when None).
+
+        The interval is symmetric on the log scale (delta method with the covariance).
+        """
+        out = self._pairs(group_by, reference)
+        a, b = out["value"], out["reference_value"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["ratio"] = a / b
+            log_se = np.sqrt(_clip((out["se_a"] / a) ** 2 + (out["se_b"] / b) ** 2 - 2 * out["cov"] / (a * b)))
+            half = t_quantile(out["df"], self.confidence) * log_se
+            out["se"] = out["ratio"].abs() * log_se
+            out["ci_low"], out["ci_high"] = out["ratio"] * np.exp(-half), out["ratio"] * np.exp(half)
+        return self._finish_pairs(out, "ratio", published)
+
+    def change(self, indicator: str | None = None, published: bool = True) -> pd.DataFrame:
+        """Each cell's value minus the same cell's in the previous period, with the change's interval.
+
+        The same households are seen in both periods, so the covariance of the two
+        estimates enters the standard error. Columns ``previous_period, previous_value,
+        change, se, ci_low, ci_high, significant`` (the interval excludes 0).
+        """
+        t = self._select(pd.Series(True, index=self.table.index), indicator)
+        cov = self.covariances
+        cov = cov[(cov["other_period"] != cov["period"]) & (cov["group"] == cov["other_group"])]
+        keys = ["indicator", "service_type", "region", "group_by", "group"]
+        pairs = cov[[*keys, "period", "other_period", "cov"]].rename(columns={"other_period": "previous_period"})
+        previous = t[[*keys, "period", "value", "se", "suppressed"]].rename(
+            columns={"period": "previous_period", "value": "previous_value", "se": "se_b", "suppressed": "sup_b"})
+        out = t.merge(pairs, on=[*keys, "period"], how="inner").merge(previous, on=[*keys, "previous_period"])
+        out["change"] = out["value"] - out["previous_value"]
+        out["se"] = np.sqrt(_clip(out["se"] ** 2 + out["se_b"] ** 2 - 2 * out["cov"]))
+        out["ci_low"], out["ci_high"] = t_interval(out["change"], out["se"], out["df"], self.confidence)
+        out["significant"] = (out["ci_low"] > 0) | (out["ci_high"] < 0)
+        out["suppressed"] = out["suppressed"] | out["sup_b"]
+        if published:
+            out.loc[out["suppressed"], ["value", "previous_value", "change", "se", "ci_low", "ci_high"]] = np.nan
+            out.loc[out["suppressed"], "significant"] = False
+        return out[[*keys, "period", "previous_period", "value", "previous_value", "change", "se", "ci_low",
+                    "ci_high", "significant", "suppressed"]].reset_index(drop=True)
 
     def published(self) -> pd.DataFrame:
         """The table with small cells' values blanked, ready to share."""
@@ -85,16 +186,37 @@ class IndicatorResults:
             mask = mask & (self.table["indicator"] == indicator)
         return self.table[mask].reset_index(drop=True)
 
-    def _compare(self, group_by, reference, op, name):
+    def _pairs(self, group_by: str, reference: str | None) -> pd.DataFrame:
+        """Each group's row beside its reference row and the covariance of the two."""
         groups = self.by_group(group_by)
         if reference is None:
-            ref = self.overall()
+            ref, ref_by, ref_group = self.overall(), "", ""
         else:
             ref = groups[groups["group"] == str(reference)]
             if ref.empty:
                 raise ValueError(f"no group {reference!r} in {group_by}; groups: {sorted(set(groups['group']))}")
-        ref = ref[CELL + ["value"]].rename(columns={"value": "reference_value"})
-        out = groups[CELL + ["group", "value", "suppressed"]].merge(ref, on=CELL, how="left")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[name] = op(out["value"], out["reference_value"])
+            groups = groups[groups["group"] != str(reference)]
+            ref_by, ref_group = group_by, str(reference)
+        ref = ref[[*CELL, "value", "se", "suppressed"]].rename(
+            columns={"value": "reference_value", "se": "se_b", "suppressed": "sup_b"})
+        out = groups[[*CELL, "group", "value", "se", "df", "suppressed"]].rename(columns={"se": "se_a"})
+        out = out.merge(ref, on=CELL, how="left")
+        cov = self.covariances
+        cov = cov[(cov["group_by"] == group_by) & (cov["other_group_by"] == ref_by) & (cov["other_group"] == ref_group)
+                  & (cov["other_period"] == cov["period"])]
+        out = out.merge(cov[[*CELL, "group", "cov"]], on=[*CELL, "group"], how="left")
+        # no covariance kept (e.g. results read from an older file): estimates taken as independent
+        out["cov"] = out["cov"].astype(float).fillna(0.0)
+        out["suppressed"] = out["suppressed"] | out["sup_b"].fillna(False).astype(bool)
         return out
+
+    @staticmethod
+    def _finish_pairs(out: pd.DataFrame, name: str, published: bool) -> pd.DataFrame:
+        if published:
+            out.loc[out["suppressed"], ["value", "reference_value", name, "se", "ci_low", "ci_high"]] = np.nan
+        return out[[*CELL, "group", "value", "reference_value", name, "se", "ci_low", "ci_high",
+                    "suppressed"]].reset_index(drop=True)
+
+
+def _clip(variance):
+    return np.clip(np.asarray(variance, dtype=float), 0, None)

@@ -1,0 +1,454 @@
+"""Statistic kinds: each knows what it asks the engine for and how to finish it.
+
+An indicator function returns one of these, built from Ibis tables of its units. A kind
+does two things:
+
+- :meth:`Statistic.statistics` computes its sufficient statistics per cell (region with
+  every ancestor, group, period, service type) in the engine and returns small frames;
+- :meth:`Statistic.finish` turns them into ``value, numerator, denominator, se, df,
+  ci_low, ci_high, interval, n`` per cell, in Python, on any backend.
+
+Ratio kinds (:class:`Rate`, :class:`Mean`, :class:`RegionRate`) also return the
+covariances between cells that share primary sampling units (each group with its
+region's overall value and with the other groups, each period with the one before), so
+that differences, ratios and changes get standard errors that do not pretend the two
+estimates are independent. A new kind is one class here: a subclass of
+:class:`RatioStatistic` only says how to sum its units per PSU (:meth:`~RatioStatistic.psu_cells`).
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from evalkit.engine import quote, sql
+from evalkit.indicators.base import KEYS, OVERALL, Context, households, key_values, previous_periods, roll_up
+from evalkit.methods.survey import CROSS, logit_interval, ratio_covariance, ratio_variance, t_interval, wilson
+
+RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "note"]
+PAIR = ["region", "service_type", "period", "group_by", "group", "other_period", "other_group_by", "other_group"]
+
+
+@dataclass
+class Sums:
+    """Sufficient statistics of one indicator, as the engine returns them.
+
+    ``strata``: one row per cell and stratum with ``n`` and the sums of
+    :data:`evalkit.methods.survey.SUMS`. ``period_pairs``: per cell, stratum and
+    ``previous`` period, the cross sums over PSUs of :data:`~evalkit.methods.survey.CROSS`
+    between the cell and the same cell one period earlier. ``group_pairs``: the same
+    between two groups of one grouping (only where a PSU can hold several groups).
+    """
+
+    strata: pd.DataFrame
+    period_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    group_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+class Statistic:
+    """Base of the statistic kinds. Subclasses implement :meth:`statistics` and :meth:`finish`."""
+
+    household_groups = True  # False: units belong to regions, reported overall only
+
+    def statistics(self, ctx: Context) -> Sums:
+        raise NotImplementedError
+
+    def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def covariances(self, sums: Sums, finished: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        """Covariances between cells sharing PSUs (none by default)."""
+        return pd.DataFrame(columns=[*PAIR, "cov"])
+
+
+class RatioStatistic(Statistic):
+    """A ratio of weighted sums, R = sum(w y) / sum(w x), with its linearised variance."""
+
+    interval = "t"
+
+    def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
+        """Sums per region, group values, stratum, PSU and keys: ``X`` (denominator), ``Y`` (numerator), ``n``."""
+        raise NotImplementedError
+
+    def interval_method(self, ctx: Context) -> str:
+        return self.interval
+
+    def statistics(self, ctx: Context) -> Sums:
+        return ratio_statistics({"": self}, ctx)[""]
+
+    def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        cell = [c for c in grid.columns if c in ("region", "group_by", "group", *KEYS)]
+        # a statistic without a key (e.g. service points, undated) holds for every value of it
+        present = [c for c in cell if c in sums.strata.columns]
+        per_cell = ratio_variance(sums.strata, ctx.strata, present)
+        per_cell = per_cell.merge(sums.strata.groupby(present, dropna=False)["n"].sum().reset_index(), on=present)
+        out = grid.merge(per_cell, on=present, how="left")
+        out["n"] = out["n"].fillna(0).astype("int64")
+        out["denominator"] = out["X"].fillna(0.0)
+        out["numerator"] = out["Y"].fillna(0.0)
+        defined = out["denominator"] > 0
+        out["value"] = np.where(defined, out["numerator"] / out["denominator"].where(defined), np.nan)
+        out["se"] = np.sqrt(out["variance"].astype(float).where(defined))
+        out["df"] = ctx.strata.df
+        method = self.interval_method(ctx)
+        if method == "wilson":
+            out["ci_low"], out["ci_high"] = wilson(out["numerator"], out["denominator"], ctx.confidence)
+        elif method == "logit_t":
+            out["ci_low"], out["ci_high"] = logit_interval(out["value"], out["se"], out["df"], ctx.confidence)
+        else:
+            out["ci_low"], out["ci_high"] = t_interval(out["value"], out["se"], out["df"], ctx.confidence)
+        out["interval"] = method
+        out["note"] = np.where(defined, "", "no household in the denominator")
+        return out[[*cell, *RESULT]]
+
+    def covariances(self, sums: Sums, finished: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        cell = [c for c in ("region", "group_by", "group", *KEYS) if c in sums.strata.columns]
+        estimates = finished.drop_duplicates(cell)[[*cell, "value", "denominator"]].rename(
+            columns={"value": "ratio", "denominator": "X"})
+        estimates = estimates[estimates["X"] > 0]
+        frames = [_group_covariances(sums, estimates, cell, ctx)]
+        if "period" in cell and not sums.period_pairs.empty:
+            frames.append(_period_covariances(sums, estimates, cell, ctx))
+        frames = [f for f in frames if not f.empty]
+        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*PAIR, "cov"])
+        for c in PAIR:
+            if c not in out.columns:
+                out[c] = ""
+        return out[[*PAIR, "cov"]]
+
+
+def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str, Sums]:
+    """Sufficient statistics of many ratio statistics at once, keyed like ``batch``.
+
+    Their PSU cells are stacked in one engine table with an ``indicator`` column (keys an
+    indicator lacks are blank), so each grouping costs one grouped query for the whole
+    batch instead of one per indicator.
+    """
+    if not batch:
+        return {}
+    con = ctx.package.con
+    hh = households(ctx)
+    levels = ["region_id", *[f"g_{b}" for b in ctx.by], "stratum", "psu"]
+    parts, own_keys = [], {}
+    for name, statistic in batch.items():
+        cells = statistic.psu_cells(ctx, hh)
+        own_keys[name] = [k for k in KEYS if k in cells.columns]
+        blank = {k: ibis.literal("") for k in KEYS if k not in own_keys[name]}
+        parts.append(cells.mutate(indicator=ibis.literal(name), **blank).select(
+            "indicator", *levels, *KEYS, X=cells.X.cast("float64"), Y=cells.Y.cast("float64"),
+            n=cells.n.cast("int64")))
+    table = f"_psu_cells_{uuid.uuid4().hex[:12]}"
+    cells = con.create_table(table, ibis.union(*parts) if len(parts) > 1 else parts[0], temp=True)
+    keys = ["indicator", *KEYS]
+    strata, period_pairs, group_pairs = [], [], []
+    try:
+        for group_by in [OVERALL, *ctx.by]:
+            t = cells.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else cells[f"g_{group_by}"])
+            if ctx.design.clustered:
+                # A PSU (a community) may hold several groups and regions: its totals are
+                # formed per ancestor region and group in the engine before any product.
+                t = t.join(ibis.memtable(ctx.closure), "region_id")
+                t = t.group_by(region=t.ancestor, group=t.group, stratum=t.stratum, psu=t.psu,
+                               **{k: t[k] for k in keys}).agg(X=t.X.sum(), Y=t.Y.sum(), n=t.n.sum())
+                cell = ["region", "group", *keys]
+                frame = con.execute(_stratum_sums(t, cell))
+                pairs = con.execute(_period_cross(t, cell, ctx))
+                if group_by != OVERALL:
+                    g = con.execute(_group_cross(t, ["region", *keys]))
+                    g.insert(0, "group_by", group_by)
+                    group_pairs.append(g)
+            else:
+                # PSUs are households, each in one leaf region and group: sums (and
+                # products within a PSU) add up from leaf regions to their ancestors.
+                cell = ["region_id", "group", *keys]
+                frame = roll_up(con.execute(_stratum_sums(t, cell)), ctx.closure, ["group", *keys, "stratum"])
+                pairs = roll_up(con.execute(_period_cross(t, cell, ctx)), ctx.closure,
+                                ["group", *keys, "previous", "stratum"])
+            frame.insert(1, "group_by", group_by)
+            strata.append(frame)
+            pairs.insert(1, "group_by", group_by)
+            period_pairs.append(pairs)
+    finally:
+        sql(con, f"DROP TABLE IF EXISTS {quote(table)}")
+    frames = {"strata": pd.concat(strata, ignore_index=True), "period": pd.concat(period_pairs, ignore_index=True),
+              "group": pd.concat(group_pairs, ignore_index=True) if group_pairs else pd.DataFrame()}
+    out = {}
+    for name in batch:
+        mine = {}
+        for kind, frame in frames.items():
+            if frame.empty:
+                mine[kind] = frame
+                continue
+            part = frame[frame["indicator"] == name].drop(columns="indicator")
+            absent = [k for k in KEYS if k not in own_keys[name]]
+            mine[kind] = part.drop(columns=absent).reset_index(drop=True)
+        if "period" not in own_keys[name]:
+            mine["period"] = pd.DataFrame()
+        out[name] = Sums(mine["strata"], mine["period"], mine["group"])
+    return out
+
+
+def _stratum_sums(t: ibis.Table, cell: list[str]) -> ibis.Table:
+    return t.group_by([*cell, "stratum"]).agg(
+        n=t.n.sum(), SX=t.X.sum(), SY=t.Y.sum(),
+        SXX=(t.X * t.X).sum(), SXY=(t.X * t.Y).sum(), SYY=(t.Y * t.Y).sum())
+
+
+def _cross_sums(a: ibis.Table, b: ibis.Table) -> dict:
+    return {"CXX": (a.X * b.X_b).sum(), "CXY": (a.X * b.Y_b).sum(), "CYX": (a.Y * b.X_b).sum(),
+            "CYY": (a.Y * b.Y_b).sum()}
+
+
+def _period_cross(t: ibis.Table, cell: list[str], ctx: Context) -> ibis.Table:
+    """Cross sums over PSUs between each cell and the same cell in the previous period."""
+    same = [c for c in cell if c != "period"] + ["stratum", "psu"]
+    a = t.join(previous_periods(ctx), "period")
+    b = t.select(*same, previous=t.period, X_b=t.X, Y_b=t.Y)
+    j = a.join(b, [*same, "previous"])
+    return j.group_by([*cell, "previous", "stratum"]).agg(**_cross_sums(j, j))
+
+
+def _group_cross(t: ibis.Table, cell: list[str]) -> ibis.Table:
+    """Cross sums over PSUs between two different groups of a grouping, per cell and stratum."""
+    b = t.select(*cell, "stratum", "psu", other_group=t.group, X_b=t.X, Y_b=t.Y)
+    j = t.join(b, [*cell, "stratum", "psu"])
+    j = j.filter(j.group != j.other_group)
+    return j.group_by([*cell, "group", "other_group", "stratum"]).agg(**_cross_sums(j, j))
+
+
+def _covariance(pairs: pd.DataFrame, sums: Sums, cross: pd.DataFrame, estimates: pd.DataFrame, cell: list[str],
+                ctx: Context) -> pd.DataFrame:
+    """Covariance of each pair of cells: ``pairs`` names cell a (``cell``) and cell b (``other_*``).
+
+    Each pair runs over the strata of either side (a side without units in a stratum has
+    zero sums there); ``cross`` holds the pair's cross sums over shared PSUs per stratum
+    (absent: no PSU holds both).
+    """
+    other = {c: f"other_{c}" for c in cell}
+    keys = [*cell, *other.values()]
+    if pairs.empty:
+        return pd.DataFrame(columns=[*keys, "cov"])
+    side = sums.strata[[*cell, "stratum", "SX", "SY"]]
+    a = pairs.merge(side, on=cell)
+    b = pairs.merge(side.rename(columns=other), on=list(other.values()))
+    s = a.merge(b, on=[*keys, "stratum"], how="outer", suffixes=("_a", "_b"))
+    s = s.merge(cross[[*keys, "stratum", *CROSS]], on=[*keys, "stratum"], how="left") if not cross.empty else s
+    for c in ("SX_a", "SY_a", "SX_b", "SY_b", *CROSS):
+        s[c] = s[c].fillna(0.0) if c in s.columns else 0.0
+    est = estimates[[*cell, "ratio", "X"]]
+    s = s.merge(est.rename(columns={"ratio": "ratio_a", "X": "X_a"}), on=cell)
+    s = s.merge(est.rename(columns={**other, "ratio": "ratio_b", "X": "X_b"}), on=list(other.values()))
+    if s.empty:
+        return pd.DataFrame(columns=[*keys, "cov"])
+    s = s.assign(cov=ratio_covariance(s, ctx.strata))
+    return s.groupby(keys, dropna=False, sort=False)["cov"].sum().reset_index()
+
+
+def _group_covariances(sums: Sums, estimates: pd.DataFrame, cell: list[str], ctx: Context) -> pd.DataFrame:
+    """Each group with its region's overall value and with every other group of its grouping."""
+    keys = [c for c in cell if c not in ("group_by", "group")]
+    groups = estimates[estimates["group_by"] != OVERALL][cell]
+    if groups.empty:
+        return pd.DataFrame()
+    other = {c: f"other_{c}" for c in cell}
+    overall = estimates[estimates["group_by"] == OVERALL][cell].rename(columns=other)
+    with_overall = groups.merge(overall, left_on=keys, right_on=[other[k] for k in keys])
+    between = groups.merge(groups.rename(columns=other), left_on=[*keys, "group_by"],
+                           right_on=[*(other[k] for k in keys), "other_group_by"])
+    between = between[between["group"] != between["other_group"]]
+    # cross sums: a group with itself are its own sums of squares; with another group they
+    # are zero unless a PSU holds both (then the engine counted them)
+    strata = sums.strata[sums.strata["group_by"] != OVERALL]
+    own = strata.assign(CXX=strata["SXX"], CXY=strata["SXY"], CYX=strata["SXY"], CYY=strata["SYY"])
+    own = own[[*cell, "stratum", *CROSS]]
+    if not sums.group_pairs.empty:
+        g = sums.group_pairs
+        g_cross = g.assign(**{other[c]: g[c] for c in keys}, other_group_by=g["group_by"])
+        g_cross = g_cross[[*cell, *(other[c] for c in cell if c != "group"), "other_group", "stratum", *CROSS]]
+        to_overall = g.groupby([*cell, "stratum"], as_index=False)[list(CROSS)].sum()
+        own = pd.concat([own, to_overall]).groupby([*cell, "stratum"], as_index=False)[list(CROSS)].sum()
+    else:
+        g_cross = pd.DataFrame()
+    own = own.assign(**{other[c]: own[c] for c in keys}, other_group_by=OVERALL, other_group=OVERALL)
+    return pd.concat([_covariance(with_overall, sums, own, estimates, cell, ctx),
+                      _covariance(between, sums, g_cross, estimates, cell, ctx)], ignore_index=True)
+
+
+def _period_covariances(sums: Sums, estimates: pd.DataFrame, cell: list[str], ctx: Context) -> pd.DataFrame:
+    """Each cell with the same cell one period earlier."""
+    other = {c: f"other_{c}" for c in cell}
+    previous = dict(zip(ctx.periods[1:], ctx.periods[:-1]))
+    pairs = estimates[cell][estimates["period"].isin(list(previous))]
+    pairs = pairs.assign(**{other[c]: pairs[c] for c in cell if c != "period"},
+                         other_period=pairs["period"].map(previous))
+    cross = sums.period_pairs.rename(columns={"previous": "other_period"})
+    cross = cross.assign(**{other[c]: cross[c] for c in cell if c != "period"})
+    return _covariance(pairs, sums, cross, estimates, cell, ctx)
+
+
+@dataclass
+class Rate(RatioStatistic):
+    """Households in the numerator and in the denominator of a rate.
+
+    Each table has ``household_id`` and the keys among ``period`` and ``service_type``
+    that it varies by, one row per unit. The numerator must be a subset of the
+    denominator. A denominator of ``None`` means every household; a denominator without
+    a key applies to every value of that key (e.g. all households, in every period).
+    Intervals: Wilson on the counts without a survey design, else logit with Student t.
+    """
+
+    numerator: ibis.Table
+    denominator: ibis.Table | None = None
+
+    def interval_method(self, ctx: Context) -> str:
+        return "wilson" if ctx.design.trivial else "logit_t"
+
+    def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
+        level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
+        numerator, denominator = self.numerator, self.denominator
+        keys = [k for k in KEYS if k in numerator.columns]
+        den_keys = [k for k in keys if denominator is not None and k in denominator.columns]
+        den = hh if denominator is None else denominator.join(hh, "household_id")
+        num = numerator.join(hh, "household_id")
+        den_stats = den.group_by([*level, *den_keys]).agg(X=den.w.sum(), n=den.count())
+        num_stats = num.group_by([*level, *keys]).agg(Y=num.w.sum())
+        for k in keys:
+            if k not in den_keys:
+                den_stats = den_stats.cross_join(key_values(ctx, k))
+        return den_stats.left_join(num_stats, [*level, *keys]).select(
+            *level, *keys, "X", "n", Y=ibis.coalesce(num_stats.Y, 0.0))
+
+
+@dataclass
+class Mean(RatioStatistic):
+    """The average of ``value`` over units (``household_id``, keys, ``value``).
+
+    With a column ``x`` in the units it is the ratio of sums ``sum(w*value) / sum(w*x)``
+    (e.g. the charity share of yuan: value = charity yuan, x = all yuan). Its interval is
+    a symmetric t interval from the linearised variance (households as PSUs when the data
+    carry no survey design).
+    """
+
+    units: ibis.Table
+
+    def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
+        level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
+        keys = [k for k in KEYS if k in self.units.columns]
+        u = self.units.join(hh, "household_id")
+        weighted_x = u.w * u.x if "x" in u.columns else u.w
+        return u.group_by([*level, *keys]).agg(X=weighted_x.sum(), Y=(u.w * u.value).sum(), n=u.count())
+
+
+@dataclass
+class RegionRate(Statistic):
+    """A rate over units that belong to a region, not to a household (e.g. service points).
+
+    Numerator and denominator carry ``region_id`` instead of ``household_id``; there is
+    no breakdown by household group and no survey design: units are counted, each its
+    own PSU, with a Wilson interval.
+    """
+
+    numerator: ibis.Table
+    denominator: ibis.Table
+    household_groups = False
+
+    def statistics(self, ctx: Context) -> Sums:
+        num = self.numerator.group_by("region_id").agg(SY=self.numerator.count())
+        den = self.denominator.group_by("region_id").agg(n=self.denominator.count())
+        cells = den.left_join(num, "region_id").select(den.region_id, n=den.n, SX=den.n.cast("float64"),
+                                                       SY=ibis.coalesce(num.SY, 0).cast("float64"))
+        leaf = ctx.package.con.execute(cells).assign(group=OVERALL, stratum="")
+        # units are 0/1, so the sums of squares and products equal the sums
+        leaf = leaf.assign(SXX=leaf["SX"], SXY=leaf["SY"], SYY=leaf["SY"])
+        frame = roll_up(leaf, ctx.closure, ["group", "stratum"])
+        frame.insert(1, "group_by", OVERALL)
+        return Sums(frame)
+
+    def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        cell = [c for c in grid.columns if c in ("region", "group_by", "group", *KEYS)]
+        present = [c for c in cell if c in sums.strata.columns]
+        out = grid.merge(sums.strata[[*present, "n", "SX", "SY"]], on=present, how="left")
+        out["n"] = out["n"].fillna(0).astype("int64")
+        out["denominator"] = out["SX"].fillna(0.0)
+        out["numerator"] = out["SY"].fillna(0.0)
+        defined = out["denominator"] > 0
+        p = out["numerator"] / out["denominator"].where(defined)
+        out["value"] = p
+        # units are their own PSUs in one stratum: the linearised variance is p(1-p)/(n-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["se"] = np.sqrt(p * (1 - p) / (out["n"] - 1).where(out["n"] > 1))
+        out["df"] = (out["n"] - 1.0).where(out["n"] > 1)
+        out["ci_low"], out["ci_high"] = wilson(out["numerator"], out["denominator"], ctx.confidence)
+        out["interval"] = "wilson"
+        out["note"] = np.where(defined, "", "no unit in the denominator")
+        return out[[*cell, *RESULT]]
+
+
+@dataclass
+class Quantile(Statistic):
+    """A quantile of days to an event, with right-censoring (Kaplan-Meier).
+
+    ``units`` has ``household_id``, the keys, ``days`` (to the event, or to the end of
+    the data when it has not happened) and ``event`` (true when it happened). Units are
+    administrative records (referrals, cases) and count once each, unweighted. The
+    quantile is the first time the survival curve falls below ``1 - q`` (statsmodels'
+    and SAS's convention); the interval is statsmodels' (Brookmeyer-Crowley) one. No
+    standard error is reported.
+    """
+
+    units: ibis.Table
+    q: float = 0.5
+
+    def statistics(self, ctx: Context) -> Sums:
+        """Counts of units per cell, days and event: all Kaplan-Meier needs, from the engine."""
+        units = self.units
+        keys = [k for k in KEYS if k in units.columns]
+        hh = households(ctx)
+        frames = []
+        for group_by in [OVERALL, *ctx.by]:
+            g = hh.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"])
+            joined = units.join(g, "household_id")
+            counts = joined.group_by(["region_id", "group", *keys, "days", "event"]).agg(n=joined.count())
+            frame = roll_up(ctx.package.con.execute(counts), ctx.closure, ["group", *keys, "days", "event"])
+            frame = frame.rename(columns={"n": "count"})
+            frame.insert(1, "group_by", group_by)
+            frames.append(frame)
+        return Sums(pd.concat(frames, ignore_index=True))
+
+    def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        """``numerator`` is the number of events, ``denominator`` and ``n`` the number of units
+        (events and censored); the value is NaN when the survival curve never falls to 1 - q."""
+        from statsmodels.duration.survfunc import SurvfuncRight
+
+        cell = [c for c in grid.columns if c in ("region", "group_by", "group", *KEYS)]
+        found = []
+        for key, group in sums.strata.groupby(cell, sort=False):
+            counts = group["count"].to_numpy(int)
+            days = np.repeat(group["days"].to_numpy(float), counts)
+            event = np.repeat(group["event"].to_numpy(bool).astype(float), counts)
+            value = low = high = np.nan
+            if event.any():
+                with np.errstate(divide="ignore", invalid="ignore"):  # log(0) at the curve's ends
+                    fit = SurvfuncRight(days, event)
+                    value = float(fit.quantile(self.q))
+                    low, high = (float(v) for v in fit.quantile_ci(self.q, alpha=1 - ctx.confidence))
+                if np.isnan(low) and np.isnan(high) and not np.isnan(value):
+                    # no day's survival is compatible with 1 - q: the curve jumps across it
+                    # at the estimate, so the interval collapses onto that day
+                    low = high = value
+            found.append((*key, value, float(event.sum()), float(len(days)), low, high))
+        columns = [*cell, "value", "numerator", "denominator", "ci_low", "ci_high"]
+        out = grid.merge(pd.DataFrame(found, columns=columns), on=cell, how="left")
+        out["numerator"] = out["numerator"].fillna(0.0)
+        out["denominator"] = out["denominator"].fillna(0.0)
+        out["n"] = out["denominator"].astype("int64")
+        out["se"] = np.nan
+        out["df"] = np.nan
+        out["interval"] = "brookmeyer_crowley"
+        out["note"] = np.select(
+            [out["denominator"] == 0, out["value"].isna()],
+            ["no record in the denominator", f"fewer than {self.q:.0%} of records reached the event (censored)"], "")
+        return out[[*cell, *RESULT]]
