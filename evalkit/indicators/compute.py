@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from evalkit import provenance
 from evalkit.data import periods as periods_mod
 from evalkit.data.package import DataPackage
 from evalkit.data.schema import SERVICE_TYPES, TABLES
@@ -108,7 +109,11 @@ def compute(
     finally:
         ctx.close()
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
-    return IndicatorResults(_order(table, by, selected), skipped, int(min_cell))
+    results = IndicatorResults(_order(table, by, selected), skipped, int(min_cell))
+    results.provenance = provenance.record(  # evalkit.provenance: what these numbers were computed from
+        package, params, min_cell=int(min_cell), confidence=confidence, by=by,
+        scope={"family": family, "indicators": indicators, "region": region, "period": period})
+    return results
 
 
 def _grid(ind: Indicator, cells: pd.DataFrame, ctx) -> tuple[pd.DataFrame, list[str]]:
