@@ -1,4 +1,5 @@
 """End to end through the command line: synth, validate, indicators."""
+import json
 import subprocess
 import sys
 
@@ -27,6 +28,9 @@ def test_synth_validate_indicators(tmp_path):
     small = table[table.suppressed]
     assert small["value"].isna().all()  # published output blanks small cells
     assert (table.loc[~table.suppressed, "n"] >= 10).all()
+    provenance = json.loads((out.parent / "ind.provenance.json").read_text(encoding="utf-8"))  # sidecar
+    assert provenance["by"] == ["hukou"] and provenance["scope"]["period"] == "2023Q2"
+    assert provenance["data"]["extracted_on"] and provenance["file"]["name"] == "ind.csv"
 
 
 def test_indicator_parameters_reach_the_computation(tmp_path):
@@ -39,6 +43,8 @@ def test_indicator_parameters_reach_the_computation(tmp_path):
                   "--quiet")
         assert run.returncode == 0, run.stderr
         tables[km] = pd.read_csv(out).set_index(["region", "period", "service_type"])["value"]
+        sidecar = json.loads((tmp_path / f"near{km}.provenance.json").read_text(encoding="utf-8"))
+        assert sidecar["parameters"]["nearby_km"] == float(km)
     # a larger radius leaves no more households beyond reach, and somewhere strictly fewer
     both = pd.concat(tables, axis=1).dropna()
     assert len(both) >= 10

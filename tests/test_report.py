@@ -127,6 +127,11 @@ def test_results_file_equals_the_indicator_table(zh_batch, package):
     b = fresh.sort_values(cols).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
     assert shared.data_hash == data_hash(package)
+    provenance = evalkit.IndicatorResults.read_provenance(batch.results)  # the results file carries it
+    assert provenance == shared.provenance and provenance["data"]["sha256"] == data_hash(package)
+    assert provenance["catalogue"]["version"] == load_catalogue().version and provenance["published"] is True
+    footer = (batch.out / "R00" / "scorecard.html").read_text(encoding="utf-8")
+    assert f"指标目录版本：{load_catalogue().version}" in footer and "计算参数：" in footer
 
 
 @pytest.mark.parametrize("region", ["R00", "R0102"])
@@ -209,6 +214,9 @@ def test_english_report_with_own_targets(en_single, targets_file, package):
     assert '<td class="num">25.0%</td>' in text and f'<span class="badge badge-{avail.status}">{status}</span>' in text
     assert "<h2>Performance improvement plan</h2>" in text
     assert "Targets: targets.yaml" in text
+    catalogue = load_catalogue()
+    assert f"Indicator catalogue: version {catalogue.version} (definitions {catalogue.sha256[:12]})" in text
+    assert "Parameters: " in text and "nearby_km=3" in text and "Data extracted on: " in text
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["parameters"]["lang"] == "en" and manifest["parameters"]["period"] == "2023Q3"
     assert manifest["parameters"]["targets_path"] == str(targets_file.resolve())
@@ -297,6 +305,7 @@ def test_notebook_runs_standalone_from_a_data_package(tiny, tmp_path):
     nb = execute(template.__dict__, params, tmp_path, timeout=300)
     html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
     assert "甲县 · Indicator scorecard" in html and "Cells with fewer than 2 households" in html
+    assert f"Indicator catalogue: version {load_catalogue().version}" in html
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")

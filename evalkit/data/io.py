@@ -7,6 +7,7 @@ CSV may be UTF-8 (with or without BOM) or GBK/GB18030; Excel and Parquet are rea
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ class SourceFile:
 
 
 def read_descriptor(directory: Path) -> dict:
-    """The optional ``datapackage.json`` (name, frequency, resources)."""
+    """The optional ``datapackage.json`` (name, frequency, crs, extracted_on, resources)."""
     path = directory / "datapackage.json"
     if not path.exists():
         return {}
@@ -45,6 +46,26 @@ def read_descriptor(directory: Path) -> dict:
     if not isinstance(meta, dict):
         raise PackageError(f"{path}: expected a JSON object")
     return meta
+
+
+def directory_sha256(directory) -> str:
+    """The package's fingerprint: SHA-256 over its files (relative names and bytes), in name order.
+
+    Hidden files (names starting with ``.``) are left out; every other file counts,
+    ``datapackage.json`` included.
+    """
+    directory = Path(directory)
+    digest = hashlib.sha256()
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise FileNotFoundError(f"{directory}: no data files")
+    for path in files:
+        digest.update(path.relative_to(directory).as_posix().encode("utf-8") + b"\0")
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def find_files(directory: Path, meta: dict) -> dict[str, SourceFile]:

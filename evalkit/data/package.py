@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ import pandas as pd
 from evalkit import engine
 from evalkit.data import periods
 from evalkit.engine import literal, quote, sql
-from evalkit.data.io import PackageError, SourceFile, find_files, load_raw, read_descriptor
+from evalkit.data.io import PackageError, SourceFile, directory_sha256, find_files, load_raw, read_descriptor
 from evalkit.data.privacy import ID_PATTERN, hmac_sql, id_number_problem_sql, pseudonym_key
 from evalkit.data.schema import FALSE_SPELLINGS, TABLES, TRUE_SPELLINGS, Column, Table
 from evalkit.data.validation import MAX_EXAMPLES, ValidationError, ValidationReport
@@ -48,6 +49,8 @@ class DataPackage:
     weighted: bool = False
     rows: dict[str, int] = field(default_factory=dict)
     crs: str = "wgs84"  # coordinate system of lon/lat columns (wgs84, gcj02 or bd09)
+    extracted_on: str | None = None  # datapackage.json's extraction date (ISO), when declared
+    sha256: str | None = None  # the files' fingerprint, filled in by fingerprint()
 
     def has(self, *names: str) -> bool:
         return all(n in self.tables for n in names)
@@ -73,6 +76,29 @@ class DataPackage:
     def descendants(self, region: str) -> set[str]:
         closure = self.region_closure()
         return set(closure.loc[closure["ancestor"] == region, "region_id"])
+
+    def fingerprint(self) -> str:
+        """SHA-256 over the package directory's files (see :func:`evalkit.data.io.directory_sha256`),
+        computed on first use and kept."""
+        if self.sha256 is None:
+            self.sha256 = directory_sha256(self.path)
+        return self.sha256
+
+    def latest_date(self, on_or_before: dt.date | None = None) -> tuple[dt.date, str] | None:
+        """The latest date in any date column not after ``on_or_before`` (default: today),
+        with the ``table.column`` it is in; None when the package holds no such date."""
+        limit = literal((on_or_before or dt.date.today()).isoformat())
+        best = None
+        for name in self.tables:
+            columns = [c.name for c in TABLES[name].columns if c.kind == "date"]
+            if not columns:
+                continue
+            found = sql(self.con, "SELECT " + ", ".join(
+                f"max({quote(c)}) FILTER (WHERE {quote(c)} <= CAST({limit} AS DATE))" for c in columns) + f" FROM {name}")[0]
+            for column, value in zip(columns, found):
+                if value is not None and (best is None or value > best[0]):
+                    best = (value, f"{name}.{column}")
+        return best
 
 
 def load(path, key_file=None, frequency: str | None = None, memory_limit: str | None = None) -> DataPackage:
@@ -100,6 +126,7 @@ def _read(directory: Path, key_file, frequency, memory_limit) -> DataPackage:
     if crs not in CRS:
         raise PackageError(f"datapackage.json: crs must be one of {', '.join(CRS)} (got {meta['crs']!r}); "
                            "Amap and Tencent coordinates are gcj02, Baidu's bd09")
+    extracted_on = _extracted_on(meta)
     files = find_files(directory, meta)
     report = ValidationReport(meta.get("name") or directory.name)
     for t in TABLES.values():
@@ -113,7 +140,7 @@ def _read(directory: Path, key_file, frequency, memory_limit) -> DataPackage:
         loader.read_all(Path(tmp))
     loader.check_all()
     tables = {name: con.table(name) for name in loader.loaded}
-    pkg = DataPackage(report.package, directory, frequency, con, tables, report, crs=crs)
+    pkg = DataPackage(report.package, directory, frequency, con, tables, report, crs=crs, extracted_on=extracted_on)
     pkg.rows = {name: int(sql(con, f"SELECT count(*) FROM {name}")[0][0]) for name in loader.loaded}
     if "regions" in loader.loaded:
         pkg.regions = con.table("regions").select("region_id", "name", "parent_id", "level", "reform_period").execute()
@@ -357,6 +384,17 @@ class _Loader:
 
     def _file(self, table: str) -> str:
         return self.files[table].path.name if table in self.files else table
+
+
+def _extracted_on(meta: dict) -> str | None:
+    """datapackage.json's optional ``extracted_on``: the day the data were extracted (ISO date)."""
+    value = meta.get("extracted_on")
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise PackageError(f"datapackage.json: extracted_on must be a date such as 2025-01-15, got {value!r}") from None
 
 
 def _norm_header(text: str) -> str:

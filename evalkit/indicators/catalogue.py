@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
@@ -18,6 +20,7 @@ import yaml
 UNITS = ("rate", "count", "days", "yuan", "index", "km")
 DIRECTIONS = ("higher", "lower")
 RESPONSIBLE = ("government", "charity", "joint")
+VERSION = re.compile(r"\d{4}\.\d{1,2}\.\d+")
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,19 @@ class Indicator:
 
 
 class Catalogue:
-    """Indicators and families in catalogue order; indexable by indicator id."""
+    """Indicators and families in catalogue order; indexable by indicator id.
 
-    def __init__(self, families: dict[str, dict], indicators: list[Indicator]):
+    ``version`` is the catalogue's declared release (``version:`` in catalogue.yaml);
+    ``sha256`` fingerprints the definitions themselves (families and indicators as parsed,
+    so comments and layout do not count), so an edit without a version bump is detectable.
+    """
+
+    def __init__(self, families: dict[str, dict], indicators: list[Indicator], version: str = "",
+                 sha256: str = ""):
         self.families = families
         self.indicators = indicators
+        self.version = version
+        self.sha256 = sha256
         self._by_id = {i.id: i for i in indicators}
 
     def __getitem__(self, indicator_id: str) -> Indicator:
@@ -83,7 +94,8 @@ class Catalogue:
         """The catalogue as Markdown, CSV or JSON text."""
         rows = [asdict(i) for i in self.indicators]
         if fmt == "json":
-            return json.dumps({"families": self.families, "indicators": rows}, ensure_ascii=False, indent=2)
+            return json.dumps({"version": self.version, "families": self.families, "indicators": rows},
+                              ensure_ascii=False, indent=2)
         for r in rows:
             r["tables"] = ";".join(r["tables"])
             r["columns"] = ";".join(r["columns"])
@@ -116,6 +128,9 @@ def load_catalogue() -> Catalogue:
     """The packaged catalogue, checked for complete and consistent entries."""
     text = resources.files("evalkit.indicators").joinpath("catalogue.yaml").read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
+    version = str(raw.get("version", ""))
+    if not VERSION.fullmatch(version):
+        raise ValueError(f"catalogue: version must look like 2026.11.0 (year.month.revision), got {version!r}")
     families = raw["families"]
     indicators = []
     for entry in raw["indicators"]:
@@ -129,4 +144,11 @@ def load_catalogue() -> Catalogue:
         indicators.append(ind)
     if len({i.id for i in indicators}) != len(indicators):
         raise ValueError("catalogue: duplicate indicator ids")
-    return Catalogue(families, indicators)
+    return Catalogue(families, indicators, version, definitions_sha256(raw))
+
+
+def definitions_sha256(raw: dict) -> str:
+    """SHA-256 of the catalogue's definitions (everything but ``version``) as canonical JSON."""
+    body = {k: v for k, v in raw.items() if k != "version"}
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

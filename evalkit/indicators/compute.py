@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from evalkit import provenance
 from evalkit.data import periods as periods_mod
 from evalkit.data.package import DataPackage
 from evalkit.data.schema import SERVICE_TYPES, TABLES
@@ -103,8 +104,13 @@ def compute(
         ctx.close()
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
     covariances = pd.concat(pairs, ignore_index=True) if pairs else None
-    return IndicatorResults(_order(table, by, selected), skipped, int(min_cell), covariances=covariances,
-                            design=ctx.design, confidence=confidence)
+    results = IndicatorResults(_order(table, by, selected), skipped, int(min_cell), covariances=covariances,
+                               design=ctx.design, confidence=confidence)
+    results.provenance = provenance.record(  # what these numbers were computed from
+        package, params, min_cell=int(min_cell), confidence=confidence, by=by,
+        scope={"family": family, "indicators": indicators, "region": region, "period": period})
+    results.provenance["design"] = ctx.design.describe()
+    return results
 
 
 def _grid(ind: Indicator, cells: pd.DataFrame, ctx) -> pd.DataFrame:

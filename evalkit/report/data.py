@@ -4,7 +4,8 @@
 published table (small cells blanked) to ``results.parquet`` with the context notebooks
 need (region names and tree, periods, package name, data fingerprint) in the Parquet
 metadata, and passes the file's path to each notebook, which reads it instead of
-recomputing.
+recomputing. The results' provenance (:mod:`evalkit.provenance`) goes into the same
+file's metadata under ``evalkit.provenance``, as ``IndicatorResults.to_file`` writes it.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data.io import atomic_write
+from evalkit.data.io import directory_sha256 as data_hash  # the data fingerprint: SHA-256 over the package's files
+from evalkit.provenance import PARQUET_KEY as PROVENANCE_KEY
 from evalkit.results.indicator_results import COLUMNS, HIDDEN_WHEN_SUPPRESSED, IndicatorResults
 
 RESULTS_FILE = "results.parquet"
@@ -25,22 +28,6 @@ META_KEY = b"evalkit.report"
 GROUPS = ("hukou", "urban")
 #: Region context kept with the results: names and tree for labels, reform start for trends.
 REGION_COLUMNS = ["region_id", "name", "parent_id", "level", "reform_period"]
-
-
-def data_hash(directory) -> str:
-    """SHA-256 over the package's files (relative names and bytes), in name order."""
-    directory = Path(directory)
-    digest = hashlib.sha256()
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
-    if not files:
-        raise FileNotFoundError(f"{directory}: no data files")
-    for path in files:
-        digest.update(path.relative_to(directory).as_posix().encode("utf-8") + b"\0")
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        digest.update(b"\0")
-    return digest.hexdigest()
 
 
 @dataclass
@@ -56,6 +43,7 @@ class ReportData:
     min_cell: int
     skipped: dict[str, str] = field(default_factory=dict)
     groups: tuple[str, ...] = ()
+    provenance: dict = field(default_factory=dict)  # evalkit.provenance record of the computation
 
     def content_hash(self) -> str:
         """SHA-256 of the published table's content (row order, values, labels)."""
@@ -65,7 +53,7 @@ class ReportData:
         return self._content_hash
 
     def results(self) -> IndicatorResults:
-        return IndicatorResults(self.table, self.skipped, self.min_cell)
+        return IndicatorResults(self.table, self.skipped, self.min_cell, provenance=self.provenance)
 
     def region_name(self, region: str) -> str:
         names = dict(zip(self.regions["region_id"], self.regions["name"]))
@@ -116,6 +104,7 @@ def compute_data(directory, min_cell: int = 10, groups=GROUPS, key_file=None, di
 
     digest = digest or data_hash(directory)
     package = load(directory, key_file=key_file)
+    package.sha256 = digest  # already computed: the provenance reuses it
     try:
         by = [g for g in groups if package.has_values("households", g)]
         results = compute(package, by=by, min_cell=min_cell)
@@ -123,7 +112,7 @@ def compute_data(directory, min_cell: int = 10, groups=GROUPS, key_file=None, di
         return ReportData(
             table=results.published(), regions=regions.reset_index(drop=True), periods=list(package.periods),
             package=package.name, frequency=package.frequency, data_hash=digest, min_cell=int(min_cell),
-            skipped=dict(results.skipped), groups=tuple(by),
+            skipped=dict(results.skipped), groups=tuple(by), provenance={**results.provenance, "published": True},
         )
     finally:
         close = getattr(package.con, "disconnect", None)
@@ -142,6 +131,8 @@ def save_data(data: ReportData, path, extra: dict | None = None) -> Path:
     table = pa.Table.from_pandas(data.table[COLUMNS], preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[META_KEY] = json.dumps({**data.meta(), **(extra or {})}, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    if data.provenance:
+        meta[PROVENANCE_KEY] = json.dumps(data.provenance, ensure_ascii=False, sort_keys=True).encode("utf-8")
     table = table.replace_schema_metadata(meta)
     return atomic_write(Path(path), lambda tmp: pq.write_table(table, tmp))
 
@@ -169,6 +160,8 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     meta = read_meta(path)
     if meta is None:
         raise ValueError(f"{path} is not a results file written by evalkit report")
+    raw = (pq.read_schema(path).metadata or {}).get(PROVENANCE_KEY)
+    provenance = json.loads(raw) if raw else {}  # files written before provenance was recorded have none
     filters = [("region", "in", list(regions))] if regions is not None else None
     table = pq.read_table(path, filters=filters).to_pandas()
     table = table[COLUMNS].reset_index(drop=True)
@@ -184,5 +177,5 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     return ReportData(
         table=table, regions=regions_frame, periods=list(meta["periods"]), package=meta["package"],
         frequency=meta["frequency"], data_hash=meta["data_hash"], min_cell=effective,
-        skipped=dict(meta.get("skipped", {})), groups=tuple(meta.get("groups", ())),
+        skipped=dict(meta.get("skipped", {})), groups=tuple(meta.get("groups", ())), provenance=provenance,
     )

@@ -283,6 +283,7 @@ class Report:
         self.table_html(frame, wrap=tuple(frame.columns))
 
     def footer(self) -> None:
-        """Provenance: package, data fingerprint, suppression rule, targets, evalkit version."""
+        """Provenance: package, data fingerprint, extraction date, catalogue version, parameters,
+        suppression rule, targets, evalkit version."""
         self.show(present.provenance_html(self.lang, self.data.package, self.data.data_hash, self.data.min_cell,
-                                          self.targets_path))
+                                          self.targets_path, provenance=self.data.provenance))

@@ -1,4 +1,4 @@
-"""Display tables for reports: frames of formatted strings in the chosen language, and
+r"""Display tables for reports: frames of formatted strings in the chosen language, and
 deterministic HTML for them (no random ids, every cell escaped).
 
 >>> frame = pd.DataFrame({"指标": ["可得率"], "状态": ["未达标"]})
@@ -185,13 +185,46 @@ def header_html(lang: str, title: str, meta: str) -> str:
             f'<p class="meta">{html.escape(meta)}</p></header>')
 
 
-def provenance_html(lang: str, package: str, data_hash: str, min_cell: int, targets_path: str = "") -> str:
-    """The footer of every page: package, data fingerprint, suppression rule, targets, version."""
+def provenance_html(lang: str, package: str, data_hash: str, min_cell: int, targets_path: str = "",
+                    provenance: dict | None = None) -> str:
+    """The footer of every page: package, data fingerprint, extraction date, catalogue version,
+    parameters, suppression rule, targets, version.
+
+    ``provenance`` is the results' record (:mod:`evalkit.provenance`, ``ReportData.provenance``);
+    without one the footer has no catalogue, parameter or extraction-date line.
+    """
     targets = (t("targets_file", lang, name=Path(targets_path).name) if targets_path
                else t("targets_default", lang))
-    lines = [t("package_line", lang, name=package), t("hash_line", lang, hash=data_hash[:12]),
-             t("suppression_note", lang, min_cell=min_cell), targets, t("generated_by", lang, version=__version__)]
+    lines = [t("package_line", lang, name=package), t("hash_line", lang, hash=data_hash[:12])]
+    lines += provenance_lines(provenance or {}, lang)
+    lines += [t("suppression_note", lang, min_cell=min_cell), targets, t("generated_by", lang, version=__version__)]
     return '<footer class="report-footer"><p>' + "<br/>".join(html.escape(x) for x in lines) + "</p></footer>"
+
+
+def provenance_lines(provenance: dict, lang: str) -> list[str]:
+    """Extraction date, catalogue version and parameters from a provenance record (none when empty)."""
+    from evalkit.provenance import EXTRACTED_DECLARED, parameters_text
+
+    if not provenance:
+        return []
+    lines = []
+    data = provenance.get("data") or {}
+    if data:
+        date = data.get("extracted_on")
+        if not date:
+            lines.append(t("extracted_unknown", lang))
+        elif data.get("extracted_on_source") == EXTRACTED_DECLARED:
+            lines.append(t("extracted_declared", lang, date=date))
+        else:
+            lines.append(t("extracted_latest", lang, date=date, column=data.get("extracted_on_column", "")))
+    catalogue = provenance.get("catalogue") or {}
+    if catalogue:
+        lines.append(t("catalogue_line", lang, version=catalogue.get("version", "?"),
+                       sha=str(catalogue.get("sha256", ""))[:12]))
+    params = parameters_text(provenance, exclude=("min_cell",))  # the suppression line gives the one in force
+    if params:
+        lines.append(t("parameters_line", lang, params=params))
+    return lines
 
 
 def region_labels(regions: pd.DataFrame, ids, lang: str) -> dict[str, str]:

@@ -8,6 +8,8 @@ share primary sampling units), so a gap's interval is neither too wide nor too n
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ import pandas as pd
 from evalkit.data.io import atomic_write
 from evalkit.indicators.catalogue import load_catalogue
 from evalkit.methods.survey import logit_interval, t_interval, t_quantile, wilson
+from evalkit.provenance import PARQUET_KEY, SIDECAR_SUFFIX
 
 COLUMNS = [
     "indicator", "family", "service_type", "region", "period", "group_by", "group",
@@ -36,7 +39,8 @@ class IndicatorResults:
     ``skipped`` maps indicator ids that could not be computed to the reason.
     ``covariances`` holds, per indicator, the covariance of each group's estimate with its
     region's overall one and with the other groups, and of each period's with the
-    previous period's (columns ``PAIR_KEYS`` and ``cov``).
+    previous period's (columns ``PAIR_KEYS`` and ``cov``). ``provenance`` records what the
+    table was computed from (:mod:`evalkit.provenance`).
 
     >>> table = pd.DataFrame({"indicator": "x.rate", "family": "x", "service_type": "", "region": "R",
     ...     "period": "2024Q1", "group_by": ["", "hukou", "hukou"], "group": ["", "local", "migrant"],
@@ -49,7 +53,8 @@ class IndicatorResults:
     """
 
     def __init__(self, table: pd.DataFrame, skipped: dict[str, str] | None = None, min_cell: int = 10,
-                 covariances: pd.DataFrame | None = None, design=None, confidence: float = 0.95):
+                 covariances: pd.DataFrame | None = None, design=None, confidence: float = 0.95,
+                 provenance: dict | None = None):
         table = table.copy()
         for column, default in (("se", np.nan), ("df", np.nan), ("interval", "")):
             if column not in table.columns:  # tables written before standard errors were kept
@@ -62,6 +67,7 @@ class IndicatorResults:
         self.covariances = covariances.astype({"cov": "float64"})
         self.design = design
         self.confidence = confidence
+        self.provenance: dict = dict(provenance or {})
 
     def __repr__(self) -> str:
         indicators = self.table["indicator"].nunique()
@@ -164,15 +170,66 @@ class IndicatorResults:
         out.loc[out["suppressed"], HIDDEN_WHEN_SUPPRESSED] = np.nan
         return out
 
+    # -- provenance in files (begin) -------------------------------------------------
     def to_file(self, path, published: bool = True) -> Path:
-        """Write the table (published by default) as .csv or .parquet, atomically."""
+        """Write the table (published by default) as .csv or .parquet, atomically, with its provenance.
+
+        Parquet keeps the provenance in the file's key-value metadata (``evalkit.provenance``);
+        CSV gets a sidecar ``<stem>.provenance.json`` beside it, written after the table and
+        holding the table's SHA-256, so a sidecar left from another table is detected.
+        :meth:`read_provenance` reads either back.
+        """
         path = Path(path)
+        if path.suffix not in (".csv", ".parquet"):
+            raise ValueError(f"output must end in .csv or .parquet, got {path.name}")
         frame = self.published() if published else self.table
-        if path.suffix == ".csv":
-            return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+        record = {**self.provenance, "published": bool(published)}
         if path.suffix == ".parquet":
-            return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
-        raise ValueError(f"output must end in .csv or .parquet, got {path.name}")
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            meta = {**(table.schema.metadata or {}), PARQUET_KEY: _json(record).encode("utf-8")}
+            return atomic_write(path, lambda tmp: pq.write_table(table.replace_schema_metadata(meta), tmp))
+        sidecar = provenance_sidecar(path)
+        sidecar.unlink(missing_ok=True)  # never leave the previous table's record beside the new one
+        digest = {}
+
+        def write(tmp):
+            frame.to_csv(tmp, index=False, encoding="utf-8")
+            digest["sha256"] = _sha256(tmp)
+
+        atomic_write(path, write)
+        record["file"] = {"name": path.name, "sha256": digest["sha256"]}
+        atomic_write(sidecar, lambda tmp: tmp.write_text(_json(record, indent=2) + "\n", encoding="utf-8"))
+        return path
+
+    @staticmethod
+    def read_provenance(path) -> dict | None:
+        """The provenance recorded with a results file (.parquet metadata or the CSV's sidecar).
+
+        None when the file has none (written before provenance was recorded, or by
+        another tool); ``ValueError`` when a CSV's sidecar describes different contents.
+        """
+        path = Path(path)
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            raw = (pq.read_schema(path).metadata or {}).get(PARQUET_KEY)
+            return json.loads(raw) if raw else None
+        if path.suffix != ".csv":
+            raise ValueError(f"results files end in .csv or .parquet, got {path.name}")
+        if not path.exists():
+            raise FileNotFoundError(path)
+        sidecar = provenance_sidecar(path)
+        if not sidecar.exists():
+            return None
+        record = json.loads(sidecar.read_text(encoding="utf-8"))
+        expected = (record.get("file") or {}).get("sha256")
+        if expected and expected != _sha256(path):
+            raise ValueError(f"{sidecar.name} does not describe {path.name}: the table changed after it was written")
+        return record
+    # -- provenance in files (end) ---------------------------------------------------
 
     def labelled(self, lang: str = "zh") -> pd.DataFrame:
         """The overall table with the catalogue's indicator names in ``lang`` (zh or en)."""
@@ -220,3 +277,21 @@ class IndicatorResults:
 
 def _clip(variance):
     return np.clip(np.asarray(variance, dtype=float), 0, None)
+
+
+def provenance_sidecar(path) -> Path:
+    """The provenance file written beside a CSV table: ``ind.csv`` -> ``ind.provenance.json``."""
+    path = Path(path)
+    return path.with_name(path.stem + SIDECAR_SUFFIX)
+
+
+def _json(record: dict, indent: int | None = None) -> str:
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, indent=indent, default=str)
+
+
+def _sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
