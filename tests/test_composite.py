@@ -49,7 +49,7 @@ def fake_table() -> pd.DataFrame:
     for col in COLUMNS:
         if col not in table.columns:
             table[col] = False if col == "suppressed" else np.nan if col in ("numerator", "denominator", "ci_low",
-                                                                              "ci_high", "n") else ""
+                                                                              "ci_high", "n", "se", "df") else ""
     table[["group_by", "group", "service_type"]] = table[["group_by", "group", "service_type"]].fillna("")
     table["family"] = "t"
     return table[COLUMNS]

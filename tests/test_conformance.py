@@ -409,10 +409,18 @@ def _interval_method(table: pd.DataFrame) -> None:
     mid = (table["ci_high"] + table["ci_low"]) / 2
     wrong = sym & ~(np.isclose(half, z * table["se"], rtol=1e-6) & np.isclose(mid, table["value"], rtol=1e-6, atol=1e-12))
     assert not wrong.any(), "symmetric interval is not value +- z se:\n" + show(table, wrong)
+    logit = defined & (method == "logit_t") & (table["value"] > 0) & (table["value"] < 1)
+    p, se = table["value"], table["se"]
+    centre = np.log(p / (1 - p))
+    half_logit = z * se / (p * (1 - p))
+    expected_low, expected_high = 1 / (1 + np.exp(-(centre - half_logit))), 1 / (1 + np.exp(-(centre + half_logit)))
+    wrong = logit & ~(np.isclose(table["ci_low"], expected_low, rtol=1e-6) & np.isclose(table["ci_high"], expected_high,
+                                                                                         rtol=1e-6))
+    assert not wrong.any(), "logit interval is not expit(logit(p) +- t se / (p (1 - p))):\n" + show(table, wrong)
     wilson = defined & method.str.contains("wilson")
     outside = wilson & ((table["ci_low"] < -TOL) | (table["ci_high"] > 1 + TOL))
     assert not outside.any(), "Wilson interval outside [0, 1]:\n" + show(table, outside)
-    known = symmetric | method.str.contains("wilson|kaplan|brookmeyer|km") | (method == "")
+    known = symmetric | method.str.contains("wilson|kaplan|brookmeyer|km|logit_t") | (method == "")
     assert known.all(), f"no rule for interval method(s) {sorted(set(method[~known]))}: add one here"
 
 

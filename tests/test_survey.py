@@ -233,3 +233,28 @@ def test_conf_int_recomputes_each_method(survey):
     defined = res.table["se"] > 0
     assert (narrower.loc[defined, "ci_low"] > res.table.loc[defined, "ci_low"]).all()
     assert (narrower.loc[defined, "ci_high"] < res.table.loc[defined, "ci_high"]).all()
+
+
+def test_declared_design_reaches_compute(tmp_path, survey, sample):
+    """A design declared in datapackage.json: a sampling fraction of 1/4 in every stratum
+    multiplies every variance by 3/4; lonely_psu is read from it too."""
+    res, _ = survey
+    d = tmp_path / "declared"
+    s = sample
+    d.mkdir()
+    n = len(s["y"])
+    ids = [f"h{i:03d}" for i in range(n)]
+    county = np.where(np.isin(s["stratum"], ["s1", "s2"]), "A", "B")
+    pd.DataFrame({"region_id": ["P", "A", "B"], "name": ["省", "甲县", "乙县"], "parent_id": [None, "P", "P"],
+                  "level": ["province", "county", "county"]}).to_csv(d / "regions.csv", index=False)
+    pd.DataFrame({"household_id": ids, "region_id": county, "weight": s["w"], "stratum": s["stratum"],
+                  "psu": s["psu"], "fpc": 0.25}).to_csv(d / "households.csv", index=False)
+    rows = [(f"n{i}", ids[i], "care", "2024-02-01") for i in range(n) if s["y"][i]]
+    pd.DataFrame(rows, columns=["need_id", "household_id", "service_type", "identified_on"]).to_csv(
+        d / "needs.csv", index=False)
+    design = {"weight": "weight", "stratum": "stratum", "psu": "psu", "fpc": "fpc", "lonely_psu": "adjust"}
+    (d / "datapackage.json").write_text(json.dumps({"name": "declared", "frequency": "quarter", "design": design}))
+    got = evalkit.compute(evalkit.load(d), indicators=["access.need_rate"], min_cell=1)
+    assert _row(got).se == pytest.approx(_row(res).se * np.sqrt(0.75), rel=1e-10)
+    assert got.design == Design(**design)
+    assert got.provenance["design"]["lonely_psu"] == "adjust"

@@ -50,6 +50,7 @@ class DataPackage:
     rows: dict[str, int] = field(default_factory=dict)
     crs: str = "wgs84"  # coordinate system of lon/lat columns (wgs84, gcj02 or bd09)
     extracted_on: str | None = None  # datapackage.json's extraction date (ISO), when declared
+    design: dict = field(default_factory=dict)  # datapackage.json's survey design, when declared
     sha256: str | None = None  # the files' fingerprint, filled in by fingerprint()
 
     def has(self, *names: str) -> bool:
@@ -140,7 +141,8 @@ def _read(directory: Path, key_file, frequency, memory_limit) -> DataPackage:
         loader.read_all(Path(tmp))
     loader.check_all()
     tables = {name: con.table(name) for name in loader.loaded}
-    pkg = DataPackage(report.package, directory, frequency, con, tables, report, crs=crs, extracted_on=extracted_on)
+    pkg = DataPackage(report.package, directory, frequency, con, tables, report, crs=crs, extracted_on=extracted_on,
+                      design=_design(meta))
     pkg.rows = {name: int(sql(con, f"SELECT count(*) FROM {name}")[0][0]) for name in loader.loaded}
     if "regions" in loader.loaded:
         pkg.regions = con.table("regions").select("region_id", "name", "parent_id", "level", "reform_period").execute()
@@ -384,6 +386,21 @@ class _Loader:
 
     def _file(self, table: str) -> str:
         return self.files[table].path.name if table in self.files else table
+
+
+def _design(meta: dict) -> dict:
+    """datapackage.json's optional ``design``: how the households were sampled (see evalkit.methods.survey.Design)."""
+    design = meta.get("design") or {}
+    allowed = {"weight", "stratum", "psu", "fpc", "lonely_psu", "census"}
+    if not isinstance(design, dict) or set(design) - allowed:
+        raise PackageError(f"datapackage.json: design must be an object with keys among {', '.join(sorted(allowed))}, "
+                           f"got {design!r}")
+    columns = {c.name for c in TABLES["households"].columns}
+    for key in ("weight", "stratum", "psu", "fpc"):
+        if design.get(key) is not None and design[key] not in columns:
+            raise PackageError(f"datapackage.json: design.{key} names {design[key]!r}, which is not a households "
+                               f"column ({', '.join(sorted(columns))})")
+    return design
 
 
 def _extracted_on(meta: dict) -> str | None:

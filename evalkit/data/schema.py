@@ -145,6 +145,7 @@ TABLES: dict[str, Table] = {
                 Column("weight", "float", ("权重", "抽样权重"), minimum=0),
                 Column("stratum", "string", ("分层", "层")),
                 Column("psu", "string", ("初级抽样单位", "抽样单位")),
+                Column("fpc", "float", ("总体初级单位数", "抽样比"), minimum=0),
                 Column("lon", "float", ("经度",), minimum=-180, maximum=180),
                 Column("lat", "float", ("纬度",), minimum=-90, maximum=90),
                 Column("id_number", "string", ("身份证号", "身份证号码", "公民身份号码"), personal=True),
