@@ -13,6 +13,7 @@ import pandas as pd
 from evalkit.data import periods as periods_mod
 from evalkit.data.package import DataPackage
 from evalkit.data.schema import SERVICE_TYPES, TABLES
+from evalkit.errors import ParameterError
 from evalkit.indicators import REGISTRY, Context
 from evalkit.indicators.base import (
     Mean,
@@ -61,22 +62,25 @@ def compute(
     """
     catalogue = load_catalogue()
     selected = _select(catalogue, indicators, family)
-    by = _check_by(by)
+    by = check_by(by)
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+        raise ParameterError(f"confidence must be between 0 and 1, got {confidence}")
     params = resolve_params(params)
     if int(min_cell) < 0:
-        raise ValueError(f"min_cell must be >= 0, got {min_cell}")
+        raise ParameterError(f"min_cell must be >= 0, got {min_cell}")
     scope_periods = package.periods
     if period is not None:
-        period = periods_mod.parse(period, package.frequency)
+        try:
+            period = periods_mod.parse(period, package.frequency)
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
         if period not in package.periods:
-            raise ValueError(f"period {period} is outside the package's data ({_span(package.periods)})")
+            raise ParameterError(f"period {period} is outside the package's data ({_span(package.periods)})")
         scope_periods = [period]
     closure = package.region_closure()
     if region is not None:
         if region not in set(package.regions["region_id"]):
-            raise ValueError(f"region {region!r} is not in the package's regions table")
+            raise ParameterError(f"region {region!r} is not in the package's regions table")
         closure = closure[closure["ancestor"].isin(package.descendants(region))]
 
     ctx = Context(package, scope_periods, params)
@@ -214,17 +218,18 @@ def _select(catalogue, indicators, family) -> list[Indicator]:
     if indicators is not None:
         unknown = [i for i in indicators if i not in catalogue]
         if unknown:
-            raise ValueError(f"unknown indicator(s) {', '.join(unknown)}; see `evalkit catalogue`")
+            raise ParameterError(f"unknown indicator(s) {', '.join(unknown)}; see `evalkit catalogue`")
         chosen = [i for i in chosen if i.id in set(indicators)]
     return [i for i in chosen if i.id in REGISTRY]
 
 
-def _check_by(by) -> list[str]:
+def check_by(by) -> list[str]:
+    """Household columns to break down by (a list or a comma-separated string), checked, without repeats."""
     if isinstance(by, str):
         by = [b for b in by.split(",") if b]
     bad = [b for b in by if b not in GROUP_COLUMNS]
     if bad:
-        raise ValueError(f"cannot group by {', '.join(bad)}; household columns to group by: {', '.join(GROUP_COLUMNS)}")
+        raise ParameterError(f"cannot group by {', '.join(bad)}; household columns to group by: {', '.join(GROUP_COLUMNS)}")
     return list(dict.fromkeys(by))
 
 

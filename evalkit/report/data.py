@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data.io import atomic_write
+from evalkit.errors import PackageError, ReportError
 from evalkit.results.indicator_results import COLUMNS, HIDDEN_WHEN_SUPPRESSED, IndicatorResults
+
+from .parameters import DEFAULT_BY
 
 RESULTS_FILE = "results.parquet"
 META_KEY = b"evalkit.report"
-#: Household columns the report breaks results down by (fairness to migrants, rural areas).
-GROUPS = ("hukou", "urban")
 #: Region context kept with the results: names and tree for labels, reform start for trends.
 REGION_COLUMNS = ["region_id", "name", "parent_id", "level", "reform_period"]
 
@@ -33,7 +34,7 @@ def data_hash(directory) -> str:
     digest = hashlib.sha256()
     files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
     if not files:
-        raise FileNotFoundError(f"{directory}: no data files")
+        raise PackageError(f"{directory}: no data files")
     for path in files:
         digest.update(path.relative_to(directory).as_posix().encode("utf-8") + b"\0")
         with path.open("rb") as fh:
@@ -56,6 +57,7 @@ class ReportData:
     min_cell: int
     skipped: dict[str, str] = field(default_factory=dict)
     groups: tuple[str, ...] = ()
+    params: dict = field(default_factory=dict)  # indicator parameters the numbers were computed with (JSON)
 
     def content_hash(self) -> str:
         """SHA-256 of the published table's content (row order, values, labels)."""
@@ -102,28 +104,35 @@ class ReportData:
             "min_cell": int(self.min_cell),
             "skipped": dict(self.skipped),
             "groups": list(self.groups),
+            "params": dict(self.params),
             "regions": regions.where(regions.notna(), None).to_dict("records"),
         }
 
 
-def compute_data(directory, min_cell: int = 10, groups=GROUPS, key_file=None, digest: str | None = None) -> ReportData:
-    """Load and validate the package at ``directory`` and compute every indicator once.
+def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None, digest: str | None = None,
+                 params=None) -> ReportData:
+    """Load and validate the package at ``directory`` and compute every indicator once,
+    broken down by the ``groups`` the package has values for, with the indicator
+    ``params`` (:mod:`evalkit.indicators.parameters`; defaults for the rest).
 
     Raises ``evalkit.ValidationError`` for an invalid package.
     """
     from evalkit.data.package import load
     from evalkit.indicators.compute import compute
+    from evalkit.indicators.parameters import resolve
+
+    params = resolve(params)
 
     digest = digest or data_hash(directory)
     package = load(directory, key_file=key_file)
     try:
         by = [g for g in groups if package.has_values("households", g)]
-        results = compute(package, by=by, min_cell=min_cell)
+        results = compute(package, by=by, min_cell=min_cell, params=params)
         regions = package.regions.reindex(columns=REGION_COLUMNS)
         return ReportData(
             table=results.published(), regions=regions.reset_index(drop=True), periods=list(package.periods),
             package=package.name, frequency=package.frequency, data_hash=digest, min_cell=int(min_cell),
-            skipped=dict(results.skipped), groups=tuple(by),
+            skipped=dict(results.skipped), groups=tuple(by), params=params.to_json(),
         )
     finally:
         close = getattr(package.con, "disconnect", None)
@@ -168,7 +177,7 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
 
     meta = read_meta(path)
     if meta is None:
-        raise ValueError(f"{path} is not a results file written by evalkit report")
+        raise ReportError(f"{path} is not a results file written by evalkit report")
     filters = [("region", "in", list(regions))] if regions is not None else None
     table = pq.read_table(path, filters=filters).to_pandas()
     table = table[COLUMNS].reset_index(drop=True)
@@ -185,4 +194,5 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
         table=table, regions=regions_frame, periods=list(meta["periods"]), package=meta["package"],
         frequency=meta["frequency"], data_hash=meta["data_hash"], min_cell=effective,
         skipped=dict(meta.get("skipped", {})), groups=tuple(meta.get("groups", ())),
+        params=dict(meta.get("params", {})),
     )
