@@ -1,4 +1,4 @@
-"""Display tables for reports: frames of formatted strings in the chosen language, and
+r"""Display tables for reports: frames of formatted strings in the chosen language, and
 deterministic HTML for them (no random ids, every cell escaped).
 
 >>> frame = pd.DataFrame({"指标": ["可得率"], "状态": ["未达标"]})
