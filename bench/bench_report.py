@@ -18,7 +18,7 @@ from pathlib import Path
 
 from evalkit.data.synth import generate
 from evalkit.report import render_all, render_report
-from evalkit.report.runner import worker_count
+from evalkit.report.batch import worker_count
 
 
 def main() -> None:

@@ -1,18 +1,22 @@
 """The ``evalkit`` command: synth, validate, indicators, catalogue, report.
 
-Exit codes: 0 success, 1 invalid data package, 2 usage or unreadable input.
+Exit codes: 0 success, 1 invalid data package, 2 usage or unreadable input. Every
+command's :class:`evalkit.errors.EvalkitError` is mapped to them in one place
+(:class:`Group`) and shown as one line, never a traceback.
 """
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from pathlib import Path
 
 import click
 
-from evalkit.data.io import PackageError
-from evalkit.data.validation import ValidationError
+from evalkit.errors import EvalkitError, ValidationError
 from evalkit.indicators.catalogue import load_catalogue
+from evalkit.indicators.parameters import PARAMETERS, Parameter
+from evalkit.report.parameters import DEFAULT_BY
 
 from . import __version__
 
@@ -25,7 +29,50 @@ def _fail(message: str, code: int = USAGE):
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Group(click.Group):
+    """The command group: evalkit's errors become exit codes and a message."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            click.echo(str(exc.report), err=True)
+            _fail(f"{exc.report.package} is not a valid data package; fix the errors above", INVALID_DATA)
+        except EvalkitError as exc:  # PackageError, ParameterError, ReportError, TargetsError, ...
+            _fail(str(exc))
+
+
+def _parameter_option(p: Parameter):
+    """One click option for a declared indicator parameter, checked as it is parsed."""
+
+    def check(ctx, option, value):
+        if value is None:
+            return None
+        try:
+            return p.validate(value)
+        except EvalkitError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return click.option(f"--{p.name.replace('_', '-')}", p.name, default=None, callback=check,
+                        metavar=p.unit.upper().replace(" ", "_") if p.kind in (int, float) else "LIST",
+                        help=p.describe())
+
+
+def parameter_options(command):
+    """One option per declared indicator parameter (``--nearby-km``, ...); the command
+    receives the values given as ``params`` (a dict, for ``compute(params=...)``)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        given = {name: kwargs.pop(name) for name in PARAMETERS}
+        return command(*args, params={k: v for k, v in given.items() if v is not None}, **kwargs)
+
+    for p in reversed(PARAMETERS.values()):
+        wrapper = _parameter_option(p)(wrapper)
+    return wrapper
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evalkit")
 def main():
     """Evaluate the linkage of government assistance and charity support (政府救助与慈善帮扶衔接)."""
@@ -47,11 +94,8 @@ def synth(households, regions, periods, seed, out, fmt, frequency, start, weight
     from evalkit.data.synth import generate
 
     t0 = time.perf_counter()
-    try:
-        generate(out, households, regions, periods, seed, frequency=frequency, start=start,
-                 weighted=weighted, format=fmt, overwrite=overwrite)
-    except (ValueError, FileExistsError) as exc:
-        _fail(str(exc))
+    generate(out, households, regions, periods, seed, frequency=frequency, start=start,
+             weighted=weighted, format=fmt, overwrite=overwrite)
     click.echo(f"wrote {out} ({households:,} households, {regions} counties, {periods} {frequency}s) "
                f"in {time.perf_counter() - t0:.1f} s")
 
@@ -64,10 +108,7 @@ def validate(directory, frequency, as_json):
     """Check a data package and report every problem at once."""
     from evalkit.data.package import validate as run
 
-    try:
-        report = run(directory, frequency=frequency)
-    except PackageError as exc:
-        _fail(str(exc))
+    report = run(directory, frequency=frequency)
     click.echo(report.to_json() if as_json else str(report))
     sys.exit(0 if report.ok else INVALID_DATA)
 
@@ -83,20 +124,10 @@ def validate(directory, frequency, as_json):
 @click.option("--period", help="Only this period, e.g. 2024Q1.")
 @click.option("--min-cell", type=click.IntRange(min=0), default=10, show_default=True,
               help="Suppress published cells with fewer households.")
-@click.option("--nearby-km", type=click.FloatRange(min=0, min_open=True), default=3.0, show_default=True,
-              help="Distance within which a published service point counts as supply nearby.")
-@click.option("--catchment-km", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
-              help="Catchment cutoff of the floating catchment (Gaussian decay, sigma = half).")
-@click.option("--omission-window-days", type=click.IntRange(min=1), default=90, show_default=True,
-              help="Days after identification within which a need must be met not to count as omitted.")
-@click.option("--push-days", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Days from identification to publication that count as a timely push.")
-@click.option("--warning-days", default="3,7", show_default=True,
-              help="Days left to the deadline at or below which an open case is red, yellow (red,yellow).")
+@parameter_options
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key for pseudonyms.")
 @click.option("--quiet", is_flag=True, help="Do not print the summary.")
-def indicators(directory, out, family, indicator_ids, by, region, period, min_cell, nearby_km, catchment_km,
-               omission_window_days, push_days, warning_days, key_file, quiet):
+def indicators(directory, out, family, indicator_ids, by, region, period, min_cell, params, key_file, quiet):
     """Compute indicators and write one tidy table."""
     from evalkit.data.package import load
     from evalkit.indicators.compute import compute
@@ -104,18 +135,9 @@ def indicators(directory, out, family, indicator_ids, by, region, period, min_ce
     if out.suffix not in (".csv", ".parquet"):
         _fail(f"--out must end in .csv or .parquet, got {out.name}")
     t0 = time.perf_counter()
-    try:
-        package = load(directory, key_file=key_file)
-        results = compute(package, indicators=list(indicator_ids) or None, family=family, by=by,
-                          region=region, period=period, min_cell=min_cell,
-                          params={"nearby_km": nearby_km, "catchment_km": catchment_km,
-                                  "omission_window_days": omission_window_days, "push_days": push_days,
-                                  "warning_days": warning_days})
-    except ValidationError as exc:
-        click.echo(str(exc.report), err=True)
-        _fail(f"{directory} is not a valid data package; fix the errors above", INVALID_DATA)
-    except (PackageError, ValueError) as exc:
-        _fail(str(exc))
+    package = load(directory, key_file=key_file)
+    results = compute(package, indicators=list(indicator_ids) or None, family=family, by=by,
+                      region=region, period=period, min_cell=min_cell, params=params)
     for problem in package.report.warnings:
         click.echo(str(problem), err=True)
     results.to_file(out)
@@ -187,6 +209,9 @@ def catalogue(fmt):
               help="YAML/JSON mapping indicator id -> target (default: the catalogue's targets).")
 @click.option("--min-cell", type=click.IntRange(min=0), default=10, show_default=True,
               help="Suppress published cells with fewer households.")
+@click.option("--by", default=",".join(DEFAULT_BY), show_default=True,
+              help="Household columns to break results down by, comma-separated ('' for none).")
+@parameter_options
 @click.option("--notebooks", type=click.Path(file_okay=False, path_type=Path),
               help="Report templates directory (default: the repository's notebooks/).")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: sized to CPUs and memory).")
@@ -194,32 +219,29 @@ def catalogue(fmt):
               help="Seconds a notebook cell may run.")
 @click.option("--force", is_flag=True, help="Render again even when a report is up to date.")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key for pseudonyms.")
-def report(directory, region, all_regions, period, out, lang, pdf, targets, min_cell, notebooks, workers,
-           timeout, force, key_file):
+def report(directory, region, all_regions, period, out, lang, pdf, targets, min_cell, by, params, notebooks,
+           workers, timeout, force, key_file):
     """Render evaluation reports (scorecard and one part per indicator family) as HTML.
 
     Prints the path of the report's index.html last. With --all-regions, one region
-    failing does not stop the others; the exit code is 1 if any failed.
+    failing does not stop the others; the exit code is 1 if any failed. The indicator
+    parameters given are used for results.parquet and printed in each part's methods section.
     """
-    from .report.runner import format_error, render_all, render_report
+    from .report.batch import render_all, render_report
+    from .report.index import format_error
 
     if bool(region) == bool(all_regions):
         _fail("give either --region ID or --all-regions")
     if workers and not all_regions:
         _fail("--workers applies to --all-regions only")
-    common = dict(period=period, lang=lang, pdf=pdf, targets=targets, min_cell=min_cell, notebooks=notebooks,
-                  force=force, timeout=timeout, key_file=key_file, log=lambda m: click.echo(m, err=True))
+    common = dict(period=period, lang=lang, pdf=pdf, targets=targets, min_cell=min_cell, by=by, params=params,
+                  notebooks=notebooks, force=force, timeout=timeout, key_file=key_file,
+                  log=lambda m: click.echo(m, err=True))
     t0 = time.perf_counter()
-    try:
-        if all_regions:
-            batch = render_all(directory, out, workers=workers, progress=True, **common)
-        else:
-            outcome = render_report(directory, region, out, **common)
-    except ValidationError as exc:
-        click.echo(str(exc.report), err=True)
-        _fail(f"{directory} is not a valid data package; fix the errors above", INVALID_DATA)
-    except (PackageError, ValueError) as exc:  # ReportError, TargetsError: bad options
-        _fail(str(exc))
+    if all_regions:
+        batch = render_all(directory, out, workers=workers, progress=True, **common)
+    else:
+        outcome = render_report(directory, region, out, **common)
     elapsed = time.perf_counter() - t0
     if all_regions:
         counts = {s: sum(r.status == s for r in batch.regions) for s in ("ok", "skipped", "failed")}

@@ -24,3 +24,19 @@ class ValidationError(EvalkitError):
 
 class ParameterError(EvalkitError, ValueError):
     """A parameter given to a function, command or report is not allowed (name, value, range)."""
+
+
+class ReportError(EvalkitError, ValueError):
+    """A report cannot be started: missing templates, no Chromium for --pdf, no period to report."""
+
+
+class NotebookFailed(EvalkitError):
+    """A report notebook failed: which template, which cell (None when not in a cell) and the error."""
+
+    def __init__(self, notebook: str, cell: int | None, error: str):
+        super().__init__(notebook, cell, error)  # args rebuild it when pickled between processes
+        self.notebook, self.cell, self.error = notebook, cell, error
+
+    def __str__(self) -> str:
+        where = f"{self.notebook}.py" + (f" cell [{self.cell}]" if self.cell is not None else "")
+        return f"{where}: {self.error}"

@@ -22,13 +22,15 @@ period = ""  # e.g. "2024Q4"; empty: the latest period
 lang = "zh"  # zh | en
 targets_path = ""  # YAML/JSON mapping indicator id -> target; empty: the catalogue's defaults
 min_cell = 10  # cells with fewer households are not published
+by = "hukou,urban"  # household columns to break results down by, comma-separated
+params = "{}"  # indicator parameters as a JSON object, e.g. '{"omission_window_days": 30}'; others default
 
 # %%
 # Validate the parameters, set up Chinese fonts, load the published results.
 from evalkit.report.notebook import start
 
 report = start(data_path=data_path, results_path=results_path, region=region, period=period,
-               lang=lang, targets_path=targets_path, min_cell=min_cell)
+               lang=lang, targets_path=targets_path, min_cell=min_cell, by=by, params=params)
 indicators = report.family_indicators("coordination")
 present_ids = {i.id for i in indicators}
 per_type = [i.id for i in indicators if i.per_service_type]

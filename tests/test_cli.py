@@ -81,3 +81,24 @@ def test_report_on_invalid_package_exits_1(tmp_path, tiny):
     (tiny / "households.csv").write_text("户编号,区县\nh1,NOWHERE\n", encoding="utf-8")
     run = cli("report", tiny, "--region", "A", "--out", tmp_path / "rep")
     assert run.returncode == 1 and "not a valid data package" in run.stderr
+
+
+def test_evalkit_errors_exit_2_without_traceback(tmp_path, tiny):
+    """Bad parameters and unreadable input: exit 2 and one line, never a traceback."""
+    runs = {
+        "bad parameter": cli("indicators", tiny, "--out", tmp_path / "x.csv", "--nearby-km", "-1"),
+        "bad report parameter": cli("report", tiny, "--region", "A", "--out", tmp_path / "r",
+                                    "--omission-window-days", "soon"),
+        "bad breakdown": cli("report", tiny, "--region", "A", "--out", tmp_path / "r", "--by", "hukou,name"),
+        "missing package": cli("indicators", tmp_path / "nowhere", "--out", tmp_path / "x.csv"),
+        "missing report package": cli("report", tmp_path / "nowhere", "--region", "A", "--out", tmp_path / "r"),
+        "existing output": cli("synth", "--households", 10, "--regions", 1, "--periods", 1, "--out", tiny),
+    }
+    for what, run in runs.items():
+        assert run.returncode == 2, (what, run.stderr)
+        assert "Traceback" not in run.stderr and run.stderr.strip(), (what, run.stderr)
+    assert "nearby_km must be > 0 km" in runs["bad parameter"].stderr
+    assert "--omission-window-days" in runs["bad report parameter"].stderr
+    assert "cannot group by name" in runs["bad breakdown"].stderr
+    assert "nowhere" in runs["missing package"].stderr and "nowhere" in runs["missing report package"].stderr
+    assert not (tmp_path / "r" / "index.html").exists()

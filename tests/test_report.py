@@ -23,8 +23,8 @@ from evalkit.data.synth import generate
 from evalkit.indicators.catalogue import load_catalogue
 from evalkit.report import render_all, render_report
 from evalkit.report.data import data_hash, load_data
+from evalkit.report.execute import execute, find_templates
 from evalkit.report.html import find_chromium, screenshot
-from evalkit.report.runner import execute, find_templates
 from evalkit.report.scorecard import load_targets, scorecard
 from evalkit.report.text import format_count, format_interval, format_value, service_label
 
@@ -261,9 +261,10 @@ def test_failing_region_is_reported_and_does_not_stop_the_batch(package, zh_batc
     (templates / "access.py").write_text(
         '# %% tags=["parameters"]\n'
         'data_path = ""\nresults_path = ""\nregion = ""\nperiod = ""\nlang = "zh"\ntargets_path = ""\nmin_cell = 10\n'
+        'by = ""\nparams = "{}"\n'
         "# %%\nfrom evalkit.report.notebook import start\n"
         "report = start(data_path=data_path, results_path=results_path, region=region, period=period,\n"
-        "               lang=lang, targets_path=targets_path, min_cell=min_cell)\n"
+        "               lang=lang, targets_path=targets_path, min_cell=min_cell, by=by, params=params)\n"
         "report.title('access')\n"
         "# %%\nassert region != 'R0102', 'deliberate failure'\n", encoding="utf-8")
     # A template for a family without indicators is skipped, not rendered empty.
@@ -301,11 +302,13 @@ def test_notebook_runs_standalone_from_a_data_package(tiny, tmp_path):
     """Without a results file the notebook computes the indicators itself (the tiny package)."""
     template = next(t for t in find_templates() if t.name == "scorecard")
     params = {"data_path": str(tiny), "results_path": "", "region": "A", "period": "2024Q1", "lang": "en",
-              "targets_path": "", "min_cell": 2}
-    nb = execute(template.__dict__, params, tmp_path, timeout=300)
+              "targets_path": "", "min_cell": 2, "by": "hukou", "params": '{"push_days": 5}'}
+    nb = execute(template, params, tmp_path, timeout=300)
     html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
     assert "甲县 · Indicator scorecard" in html and "Cells with fewer than 2 households" in html
     assert f"Indicator catalogue: version {load_catalogue().version}" in html
+    assert '<td class="wrap">Push deadline (push_days)</td><td class="num">5</td><td>days</td>' in html
+    assert "Groups compared: Hukou." in html
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
@@ -325,7 +328,7 @@ def test_screenshot_shows_chinese_title_and_chart(zh_batch, tmp_path):
 
 
 def test_publish_moves_manifest_last_and_drops_stale_files(tmp_path):
-    from evalkit.report.runner import _publish
+    from evalkit.report.publish import publish
 
     out, tmp = tmp_path / "out", tmp_path / "tmp"
     out.mkdir()
@@ -334,6 +337,39 @@ def test_publish_moves_manifest_last_and_drops_stale_files(tmp_path):
     (out / "keep.csv").write_text("not ours")
     (out / "manifest.json").write_text(json.dumps({"files": ["old.pdf", "a.html"]}))
     (tmp / "a.html").write_text("new")
-    _publish(tmp, out, {"files": ["a.html"]})
+    publish(tmp, out, {"files": ["a.html"]})
     assert sorted(p.name for p in out.iterdir()) == ["a.html", "keep.csv", "manifest.json"]
     assert json.loads((out / "manifest.json").read_text())["files"] == ["a.html"]
+
+
+def test_indicator_parameters_reach_results_resume_key_and_methods(zh_batch, package, tmp_path):
+    """``--omission-window-days 30`` recomputes the results (coordination numbers change,
+    access ones do not), renders again instead of resuming, and the methods section says 30."""
+    out = tmp_path / "R0101"
+    shutil.copytree(zh_batch[0].out / "R0101", out)  # a finished default report: must not be reused
+    shutil.copy(zh_batch[0].results, out)
+    run = subprocess.run([sys.executable, "-m", "evalkit.cli", "report", str(package), "--region", "R0101",
+                          "--out", str(out), "--omission-window-days", "30", "--by", "hukou"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "computed indicators" in run.stderr and "rendered in" in run.stdout
+    keys = ["indicator", "service_type", "region", "period", "group_by", "group"]
+    default = load_data(zh_batch[0].results).table.set_index(keys)
+    changed = load_data(out / "results.parquet")
+    assert changed.params["omission_window_days"] == 30 and changed.groups == ("hukou",)
+    both = changed.table.set_index(keys).join(default[["value"]].rename(columns={"value": "default"}), how="inner")
+    differs = (both["value"] - both["default"]).abs() > 1e-9  # access differs by float summation order only
+    assert differs[both["family"] == "coordination"].any()
+    assert not differs[both["family"] == "access"].any()
+    assert set(differs[differs].index.get_level_values("indicator")) >= {"coordination.omitted_aid_rate"}
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["parameters"]["params"]["omission_window_days"] == 30
+    assert manifest["key"]["params"]["omission_window_days"] == 30 and manifest["key"]["by"] == ["hukou"]
+    text = (out / "coordination.html").read_text(encoding="utf-8")
+    methods = text[text.index("<h2>指标定义</h2>"):]
+    assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">30</td><td>天</td>' in methods
+    assert "分群体比较: 户籍" in text and "分群体比较: 城乡" not in text  # --by hukou only
+    scorecard_text = (out / "scorecard.html").read_text(encoding="utf-8")
+    assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">30</td>' in scorecard_text
+    default_text = (zh_batch[0].out / "R0101" / "coordination.html").read_text(encoding="utf-8")
+    assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">90</td>' in default_text

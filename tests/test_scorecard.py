@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evalkit.errors import ParameterError
 from evalkit.indicators.catalogue import load_catalogue
 from evalkit.report import charts, present, scorecard
+from evalkit.report.batch import worker_count
 from evalkit.report.data import ReportData, load_data, save_data
-from evalkit.report.notebook import ParameterError, check_parameters
-from evalkit.report.runner import find_templates, worker_count
+from evalkit.report.execute import find_templates
+from evalkit.report.parameters import check_parameters
 from evalkit.report.text import format_gap, format_interval, format_value
 from evalkit.results.indicator_results import COLUMNS
 
@@ -211,11 +213,16 @@ def test_rag_matrix_and_trend_charts(table):
     ({"min_cell": -1}, "min_cell must be >= 0"),
     ({"region": ""}, "region is empty"),
     ({"results_path": "", "data_path": ""}, "give data_path"),
-    ({"targets_path": "/nonexistent/targets.yaml"}, "targets_path: /nonexistent"),
+    ({"targets_path": "/nonexistent/targets.yaml"}, "cannot read targets file /nonexistent"),
+    ({"by": "hukou,name"}, "cannot group by name"),
+    ({"by": ["hukou"]}, "by must be a JSON string"),
+    ({"params": '{"omission_window_days": -1}'}, "omission_window_days must be >= 0"),
+    ({"params": '{"colour": 1}'}, "unknown parameter"),
+    ({"params": "[30]"}, "params must be a JSON object"),
 ])
 def test_notebook_parameters_are_validated(tmp_path, change, message):
     params = {"data_path": str(tmp_path), "results_path": "", "region": "R00", "period": "", "lang": "zh",
-              "targets_path": "", "min_cell": 10}
+              "targets_path": "", "min_cell": 10, "by": "hukou,urban", "params": '{"omission_window_days": 30}'}
     check_parameters(**params)
     with pytest.raises(ParameterError, match=message):
         check_parameters(**{**params, **change})

@@ -58,7 +58,7 @@ def directory_sha256(directory) -> str:
     digest = hashlib.sha256()
     files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
     if not files:
-        raise FileNotFoundError(f"{directory}: no data files")
+        raise PackageError(f"{directory}: no data files")
     for path in files:
         digest.update(path.relative_to(directory).as_posix().encode("utf-8") + b"\0")
         with path.open("rb") as fh:

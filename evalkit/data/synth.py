@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from evalkit.data import periods as periods_mod
 from evalkit.data.privacy import check_digit
 from evalkit.data.schema import SERVICE_TYPES
+from evalkit.errors import EvalkitError, ParameterError
 
 TYPES = list(SERVICE_TYPES)
 S = len(TYPES)
@@ -61,6 +62,10 @@ GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂
 OTHER_CHANNELS = np.array(["grid_worker", "data_alert", "charity", "volunteer", "referral"])
 
 
+class OutputExistsError(EvalkitError, FileExistsError):
+    """The output directory exists and is not empty (pass ``overwrite=True``)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     households: int
@@ -82,7 +87,7 @@ def generate(out, households: int, regions: int, periods: int, seed: int, freque
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True (--overwrite) to replace it")
+            raise OutputExistsError(f"{out} exists and is not empty; pass overwrite=True (--overwrite) to replace it")
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -100,12 +105,15 @@ def generate(out, households: int, regions: int, periods: int, seed: int, freque
 def _check(s: Settings) -> None:
     periods_mod.check_frequency(s.frequency)
     if s.households < 1 or s.regions < 1 or s.periods < 1:
-        raise ValueError("households, regions and periods must each be at least 1")
+        raise ParameterError("households, regions and periods must each be at least 1")
     if s.households < s.regions:
-        raise ValueError(f"need at least one household per region ({s.households} < {s.regions})")
+        raise ParameterError(f"need at least one household per region ({s.households} < {s.regions})")
     if s.format not in ("parquet", "csv"):
-        raise ValueError(f"format must be parquet or csv, got {s.format!r}")
-    dt.date.fromisoformat(s.start)
+        raise ParameterError(f"format must be parquet or csv, got {s.format!r}")
+    try:
+        dt.date.fromisoformat(s.start)
+    except ValueError:
+        raise ParameterError(f"start must be a date such as 2023-01-01, got {s.start!r}") from None
 
 
 class _Generator:
@@ -263,7 +271,6 @@ class _Generator:
         hi, pi, si = np.nonzero(drawn)
         m = len(hi)
         post = pi >= self.reform_index[k]
-        phase = np.where(post, "after", "before")
         span = (self.p_end[pi] - self.p_start[pi]).astype(int)
         identified = self.p_start[pi] + (rng.random(m) * (span - 10).clip(1)).astype(int)
         application = rng.random(m) < np.where(post, APPLICATION_SHARE["after"], APPLICATION_SHARE["before"])

@@ -17,6 +17,8 @@ from importlib import resources
 
 import yaml
 
+from evalkit.errors import ParameterError
+
 UNITS = ("rate", "count", "days", "yuan", "index", "km")
 DIRECTIONS = ("higher", "lower")
 RESPONSIBLE = ("government", "charity", "joint")
@@ -82,7 +84,7 @@ class Catalogue:
 
     def family(self, family: str) -> list[Indicator]:
         if family not in self.families:
-            raise ValueError(f"unknown family {family!r}; known: {', '.join(self.families)}")
+            raise ParameterError(f"unknown family {family!r}; known: {', '.join(self.families)}")
         return [i for i in self.indicators if i.family == family]
 
     def to_frame(self):

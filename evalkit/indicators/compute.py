@@ -57,7 +57,7 @@ def compute(
     """
     catalogue = load_catalogue()
     selected = _select(catalogue, indicators, family)
-    by = _check_by(by)
+    by = check_by(by)
     if not 0 < confidence < 1:
         raise ParameterError(f"confidence must be between 0 and 1, got {confidence}")
     params = resolve_params(params)
@@ -65,7 +65,10 @@ def compute(
         raise ParameterError(f"min_cell must be >= 0, got {min_cell}")
     scope_periods = package.periods
     if period is not None:
-        period = periods_mod.parse(period, package.frequency)
+        try:
+            period = periods_mod.parse(period, package.frequency)
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
         if period not in package.periods:
             raise ParameterError(f"period {period} is outside the package's data ({_span(package.periods)})")
         scope_periods = [period]
@@ -158,7 +161,8 @@ def _select(catalogue, indicators, family) -> list[Indicator]:
     return [i for i in chosen if i.id in REGISTRY]
 
 
-def _check_by(by) -> list[str]:
+def check_by(by) -> list[str]:
+    """Household columns to break down by (a list or a comma-separated string), checked, without repeats."""
     if isinstance(by, str):
         by = [b for b in by.split(",") if b]
     bad = [b for b in by if b not in GROUP_COLUMNS]

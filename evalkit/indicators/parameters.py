@@ -1,7 +1,7 @@
 """Indicator parameters, declared once.
 
 Each family declares the settings its definitions depend on: name, default, unit,
-allowed range and a one-line meaning. :func:`resolve` validates a user's mapping at the
+allowed range, and a label and one-line meaning in English and Chinese. :func:`resolve` validates a user's mapping at the
 boundary; the command line generates one option per declaration; reports receive the
 resolved values, key their caches on them and print them in their methods section.
 
@@ -29,6 +29,7 @@ class Parameter:
 
     ``kind`` is ``float``, ``int``, ``"forms"`` (a set of assistance forms) or ``"pair"``
     (two non-decreasing whole numbers). ``minimum`` is inclusive unless ``exclusive``.
+    ``label_*``, ``unit_zh`` and ``meaning_zh`` are what a report's methods section prints.
     """
 
     name: str
@@ -39,6 +40,10 @@ class Parameter:
     meaning: str
     minimum: float | None = None
     exclusive: bool = False
+    label_en: str = ""
+    label_zh: str = ""
+    unit_zh: str = ""
+    meaning_zh: str = ""
 
     def validate(self, value: Any) -> Any:
         """The value converted to the declared kind; :class:`ParameterError` if it is not allowed."""
@@ -73,9 +78,33 @@ class Parameter:
         return converted
 
     def describe(self) -> str:
-        """The default and unit, as shown in ``--help`` and in a report's methods section."""
+        """The meaning, unit and default, as shown in ``--help``."""
         default = ",".join(str(v) for v in self.default) if isinstance(self.default, tuple) else f"{self.default:g}"
         return f"{self.meaning} [{self.unit}; default {default}]"
+
+    def label(self, lang: str) -> str:
+        """A short name in ``lang`` (zh or en)."""
+        return self.label_zh if lang == "zh" else self.label_en
+
+    def unit_label(self, lang: str) -> str:
+        return self.unit_zh if lang == "zh" else self.unit
+
+    def explain(self, lang: str) -> str:
+        """The one-line meaning in ``lang``."""
+        return self.meaning_zh if lang == "zh" else self.meaning
+
+    def format(self, value: Any, lang: str) -> str:
+        """A validated value as a report prints it: ``5``, ``3, 7``, ``服务、实物``.
+
+        >>> PARAMETERS["receipt_forms"].format(("service", "in_kind"), "zh")
+        '服务、实物'
+        """
+        sep = "、" if lang == "zh" else ", "
+        if self.kind == "forms":
+            return sep.join(FORMS[f][0] if lang == "zh" else f.replace("_", " ") for f in value)
+        if self.kind == "pair":
+            return sep.join(str(v) for v in value)
+        return f"{value:g}"
 
 
 def _whole(value: Any, name: str) -> int:
@@ -87,19 +116,29 @@ def _whole(value: Any, name: str) -> int:
 
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("receipt_forms", "access", "forms", ("service", "in_kind"), "assistance forms",
-              "assistance forms that count as having received a service of a type (cash is not a service)"),
+              "assistance forms that count as having received a service of a type (cash is not a service)",
+              label_en="Forms counted as receipt", label_zh="计为获得服务的救助形式", unit_zh="救助形式",
+              meaning_zh="计为已获得某类服务的救助形式（现金不计为服务）"),
     Parameter("nearby_km", "access", float, 3.0, "km",
               "great-circle distance within which a published service point counts as supply nearby",
-              minimum=0, exclusive=True),
+              minimum=0, exclusive=True, label_en="Nearby distance", label_zh="就近服务距离", unit_zh="公里",
+              meaning_zh="已公布的服务点在此球面距离以内计为附近有服务供给"),
     Parameter("catchment_km", "access", float, 10.0, "km",
-              "floating catchment cutoff; the Gaussian decay has sigma half of it", minimum=0, exclusive=True),
+              "floating catchment cutoff; the Gaussian decay has sigma half of it", minimum=0, exclusive=True,
+              label_en="Catchment cutoff", label_zh="服务范围上限", unit_zh="公里",
+              meaning_zh="两步移动搜寻法的服务范围上限；高斯距离衰减的标准差为其一半"),
     Parameter("omission_window_days", "coordination", int, 90, "days",
               "days after a need is identified within which aid of its category counts as addressing it",
-              minimum=0),
+              minimum=0, label_en="Omission window", label_zh="漏助判定时限", unit_zh="天",
+              meaning_zh="需求识别后在此天数内获得同类救助即视为已回应需求，否则计为遗漏"),
     Parameter("push_days", "coordination", int, 3, "days",
-              "days within which an identified need must be published to count as pushed on time", minimum=0),
+              "days within which an identified need must be published to count as pushed on time", minimum=0,
+              label_en="Push deadline", label_zh="信息推送时限", unit_zh="天",
+              meaning_zh="需求识别后在此天数内公布即视为及时推送"),
     Parameter("warning_days", "coordination", "pair", (3, 7), "working days",
-              "days left to the deadline at or below which an open case is in red, then yellow warning"),
+              "days left to the deadline at or below which an open case is in red, then yellow warning",
+              label_en="Warning thresholds", label_zh="红、黄预警天数", unit_zh="工作日",
+              meaning_zh="距办理期限剩余工作日不超过第一个值为红色预警，不超过第二个值为黄色预警"),
 )}
 
 

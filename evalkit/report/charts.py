@@ -17,6 +17,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from evalkit.errors import EvalkitError
+
 from .text import service_label, status_label, t
 
 FONT = "Noto Sans CJK SC"
@@ -30,11 +32,11 @@ INK = "#222222"
 _GLYPH = re.compile(r"Glyph .* missing")
 
 
-class FontNotFoundError(RuntimeError):
+class FontNotFoundError(EvalkitError, RuntimeError):
     """No CJK font for Chinese labels."""
 
 
-class MissingGlyphError(RuntimeError):
+class MissingGlyphError(EvalkitError, RuntimeError):
     """A chart would show a character the fonts cannot draw (a tofu box)."""
 
 

@@ -19,13 +19,14 @@ import pandas as pd
 
 from evalkit.data.io import atomic_write
 from evalkit.data.io import directory_sha256 as data_hash  # the data fingerprint: SHA-256 over the package's files
+from evalkit.errors import ReportError
 from evalkit.provenance import PARQUET_KEY as PROVENANCE_KEY
 from evalkit.results.indicator_results import COLUMNS, HIDDEN_WHEN_SUPPRESSED, IndicatorResults
 
+from .parameters import DEFAULT_BY
+
 RESULTS_FILE = "results.parquet"
 META_KEY = b"evalkit.report"
-#: Household columns the report breaks results down by (fairness to migrants, rural areas).
-GROUPS = ("hukou", "urban")
 #: Region context kept with the results: names and tree for labels, reform start for trends.
 REGION_COLUMNS = ["region_id", "name", "parent_id", "level", "reform_period"]
 
@@ -44,6 +45,7 @@ class ReportData:
     skipped: dict[str, str] = field(default_factory=dict)
     groups: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)  # evalkit.provenance record of the computation
+    params: dict = field(default_factory=dict)  # indicator parameters the numbers were computed with (JSON)
 
     def content_hash(self) -> str:
         """SHA-256 of the published table's content (row order, values, labels)."""
@@ -90,29 +92,37 @@ class ReportData:
             "min_cell": int(self.min_cell),
             "skipped": dict(self.skipped),
             "groups": list(self.groups),
+            "params": dict(self.params),
             "regions": regions.where(regions.notna(), None).to_dict("records"),
         }
 
 
-def compute_data(directory, min_cell: int = 10, groups=GROUPS, key_file=None, digest: str | None = None) -> ReportData:
-    """Load and validate the package at ``directory`` and compute every indicator once.
+def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None, digest: str | None = None,
+                 params=None) -> ReportData:
+    """Load and validate the package at ``directory`` and compute every indicator once,
+    broken down by the ``groups`` the package has values for, with the indicator
+    ``params`` (:mod:`evalkit.indicators.parameters`; defaults for the rest).
 
     Raises ``evalkit.ValidationError`` for an invalid package.
     """
     from evalkit.data.package import load
     from evalkit.indicators.compute import compute
+    from evalkit.indicators.parameters import resolve
+
+    params = resolve(params)
 
     digest = digest or data_hash(directory)
     package = load(directory, key_file=key_file)
     package.sha256 = digest  # already computed: the provenance reuses it
     try:
         by = [g for g in groups if package.has_values("households", g)]
-        results = compute(package, by=by, min_cell=min_cell)
+        results = compute(package, by=by, min_cell=min_cell, params=params)
         regions = package.regions.reindex(columns=REGION_COLUMNS)
         return ReportData(
             table=results.published(), regions=regions.reset_index(drop=True), periods=list(package.periods),
             package=package.name, frequency=package.frequency, data_hash=digest, min_cell=int(min_cell),
             skipped=dict(results.skipped), groups=tuple(by), provenance={**results.provenance, "published": True},
+            params=params.to_json(),
         )
     finally:
         close = getattr(package.con, "disconnect", None)
@@ -159,7 +169,7 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
 
     meta = read_meta(path)
     if meta is None:
-        raise ValueError(f"{path} is not a results file written by evalkit report")
+        raise ReportError(f"{path} is not a results file written by evalkit report")
     raw = (pq.read_schema(path).metadata or {}).get(PROVENANCE_KEY)
     provenance = json.loads(raw) if raw else {}  # files written before provenance was recorded have none
     filters = [("region", "in", list(regions))] if regions is not None else None
@@ -178,4 +188,5 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
         table=table, regions=regions_frame, periods=list(meta["periods"]), package=meta["package"],
         frequency=meta["frequency"], data_hash=meta["data_hash"], min_cell=effective,
         skipped=dict(meta.get("skipped", {})), groups=tuple(meta.get("groups", ())), provenance=provenance,
+        params=dict(meta.get("params", {})),
     )

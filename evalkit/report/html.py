@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from evalkit.errors import EvalkitError
+
 CSS = """
 :root{--ink:#1f2328;--muted:#59636e;--line:#d0d7de;--accent:#0b5cad}
 *{box-sizing:border-box}
@@ -50,7 +52,7 @@ figure.chart,tr{break-inside:avoid}.report-table{font-size:10px}}
 EXTERNAL = re.compile(r"https?://|<script[^>]*\bsrc\s*=|<link[^>]*\bhref\s*=\s*[\"']?(?!#)", re.IGNORECASE)
 
 
-class ReportHTMLError(RuntimeError):
+class ReportHTMLError(EvalkitError, RuntimeError):
     """An HTML report that would not be self-contained."""
 
 

@@ -3,76 +3,33 @@
 A notebook's first cell after its parameters is::
 
     report = start(data_path=data_path, results_path=results_path, region=region,
-                   period=period, lang=lang, targets_path=targets_path, min_cell=min_cell)
+                   period=period, lang=lang, targets_path=targets_path, min_cell=min_cell,
+                   by=by, params=params)
 
-which validates the parameters (JSON scalars only: papermill passes nothing else
-faithfully), sets up Chinese fonts, and loads the published results. Everything shown
-afterwards goes through :class:`Report`'s display methods, which emit plain HTML.
+which validates the parameters (:func:`evalkit.report.parameters.check_parameters`, the
+same checks ``evalkit report`` makes), sets up Chinese fonts, and loads the published
+results. Everything shown afterwards goes through :class:`Report`'s display methods,
+which emit plain HTML.
 """
 from __future__ import annotations
 
 import html
 import os
 import warnings
-from pathlib import Path
 
 import pandas as pd
 
 from evalkit.data.schema import SERVICE_TYPES
+from evalkit.errors import ParameterError
 from evalkit.indicators.catalogue import load_catalogue
+from evalkit.indicators.parameters import for_family, resolve
 
 from . import present
 from .data import ReportData, compute_data, load_data
+from .parameters import check_parameters, check_region, resolve_period
 from .present import html_table
 from .scorecard import load_targets
-from .text import check_lang, group_label, service_label, t
-
-#: The parameters every report notebook declares, with their JSON types.
-PARAMETERS: dict[str, type] = {
-    "data_path": str,
-    "results_path": str,
-    "region": str,
-    "period": str,
-    "lang": str,
-    "targets_path": str,
-    "min_cell": int,
-}
-
-
-class ParameterError(ValueError):
-    """A notebook parameter with the wrong type or value."""
-
-
-def check_parameters(**params) -> dict:
-    """Validate report parameters; return them unchanged.
-
-    Every value must be a JSON scalar of the declared type (str or int, not bool);
-    ``lang`` is zh or en; ``min_cell`` >= 0; a data path or a results path is given
-    and exists.
-    """
-    unknown = sorted(set(params) - set(PARAMETERS))
-    missing = sorted(set(PARAMETERS) - set(params))
-    if unknown or missing:
-        raise ParameterError(f"unknown parameters {unknown}, missing {missing}")
-    for name, kind in PARAMETERS.items():
-        value = params[name]
-        if isinstance(value, bool) or not isinstance(value, kind):
-            raise ParameterError(f"parameter {name} must be a JSON {'string' if kind is str else 'integer'}, "
-                                 f"got {type(value).__name__} {value!r}")
-    try:
-        check_lang(params["lang"])
-    except ValueError as exc:
-        raise ParameterError(str(exc)) from None
-    if params["min_cell"] < 0:
-        raise ParameterError(f"min_cell must be >= 0, got {params['min_cell']}")
-    if not params["region"]:
-        raise ParameterError("region is empty; give a region id from the regions table")
-    if not (params["results_path"] or params["data_path"]):
-        raise ParameterError("give data_path (a data package) or results_path (from evalkit report)")
-    for name in ("results_path", "data_path", "targets_path"):
-        if params[name] and not Path(params[name]).exists():
-            raise ParameterError(f"{name}: {params[name]} does not exist")
-    return params
+from .text import group_label, service_label, t
 
 
 def start(**params) -> Report:
@@ -85,8 +42,12 @@ def start(**params) -> Report:
     warnings.filterwarnings("error", message="Glyph .* missing")  # never tofu in a report
     if params["results_path"]:
         data = load_data(params["results_path"], min_cell=params["min_cell"])
+        if data.params != params["params"].to_json():
+            raise ParameterError(f"{params['results_path']} was computed with indicator parameters {data.params}, "
+                                 f"not {params['params'].to_json()}; run evalkit report with them")
     else:
-        data = compute_data(params["data_path"], min_cell=params["min_cell"])
+        data = compute_data(params["data_path"], min_cell=params["min_cell"], groups=params["by"],
+                            params=params["params"])
     return Report(data, params)
 
 
@@ -96,14 +57,11 @@ class Report:
     def __init__(self, data: ReportData, params: dict):
         self.data = data
         self.lang = params["lang"]
-        self.region = params["region"]
+        self.region = check_region(data, params["region"])
+        self.period = resolve_period(data, params["period"])
+        self.by = [g for g in params["by"] if g in data.groups]  # breakdowns asked for and computed
+        self.params = resolve(data.params)  # what the numbers were computed with
         self.catalogue = load_catalogue()
-        if self.region not in set(data.regions["region_id"]):
-            raise ParameterError(f"region {self.region!r} is not in the package's regions table")
-        period = params["period"] or (data.periods[-1] if data.periods else "")
-        if period not in data.periods:
-            raise ParameterError(f"period {period!r} is not in the data (periods: {', '.join(data.periods)})")
-        self.period = period
         self.targets_path = params["targets_path"]
         self.targets = load_targets(self.targets_path or None, self.catalogue)
         self.table = data.table
@@ -217,7 +175,7 @@ class Report:
         group, and ``key_indicator`` (per service type) charted group against group."""
         from . import charts
 
-        for group_by in self.data.groups:
+        for group_by in self.by:
             grouped = self.rows(group_by=group_by)
             grouped = grouped[grouped["indicator"].isin(ids)]
             if grouped.empty:
@@ -277,10 +235,24 @@ class Report:
         self.note(self.t("composite_note"))
 
     def definitions(self, indicators) -> None:
-        """The catalogue's definitions of the indicators shown."""
+        """The methods section of a family part: the catalogue's definitions of the
+        indicators shown, then the parameters of their families."""
         self.heading(self.t("definitions"))
         frame = present.definitions_frame(indicators, self.lang)
         self.table_html(frame, wrap=tuple(frame.columns))
+        self.parameters(list(dict.fromkeys(i.family for i in indicators)))
+
+    def parameters(self, families: list[str] | None = None) -> None:
+        """The indicator parameters the numbers were computed with (of ``families``, default
+        every family): name, value, unit and meaning; and the breakdowns by household group."""
+        declared = [p for f in (families or [None]) for p in for_family(f)]
+        if declared:
+            self.heading(self.t("parameters"))
+            frame = present.parameters_frame(declared, self.params, self.lang)
+            self.table_html(frame, numeric=(self.t("param_value"),), wrap=(self.t("parameter"), self.t("meaning")))
+        if self.by:
+            sep = "、" if self.lang == "zh" else ", "
+            self.note(self.t("by_line", groups=sep.join(group_label(g, "", self.lang) for g in self.by)))
 
     def footer(self) -> None:
         """Provenance: package, data fingerprint, extraction date, catalogue version, parameters,

@@ -178,6 +178,18 @@ def definitions_frame(indicators, lang: str) -> pd.DataFrame:
     })
 
 
+def parameters_frame(declared, values, lang: str) -> pd.DataFrame:
+    """Indicator parameters (:class:`evalkit.indicators.parameters.Parameter`) with the
+    ``values`` used: label and name, value, unit, meaning."""
+    paren = "（{}）" if lang == "zh" else " ({})"
+    return pd.DataFrame({
+        t("parameter", lang): [p.label(lang) + paren.format(p.name) for p in declared],
+        t("param_value", lang): [p.format(values[p.name], lang) for p in declared],
+        t("unit", lang): [p.unit_label(lang) for p in declared],
+        t("meaning", lang): [p.explain(lang) for p in declared],
+    })
+
+
 def header_html(lang: str, title: str, meta: str) -> str:
     """The heading of every page: the report's kicker, a title and one meta line."""
     return (f'<header class="report-header"><p class="kicker">{html.escape(t("report", lang))}</p>'

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evalkit.errors import ParameterError
 from evalkit.indicators.catalogue import Catalogue, load_catalogue
 
 TOLERANCE = 0.10
@@ -41,7 +42,7 @@ CARD_COLUMNS = [
 ]
 
 
-class TargetsError(ValueError):
+class TargetsError(ParameterError):
     """A targets file that cannot be used (unreadable, unknown indicator, bad value)."""
 
 

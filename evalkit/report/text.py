@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from evalkit.data.schema import SERVICE_TYPES
+from evalkit.errors import ParameterError
 
 LANGS = ("zh", "en")
 MISSING = "—"
@@ -63,6 +64,11 @@ LABELS: dict[str, dict[str, str]] = {
     "by_region": {"zh": "下辖地区比较", "en": "Sub-regions compared"},
     "by_group": {"zh": "分群体比较", "en": "Groups compared"},
     "definitions": {"zh": "指标定义", "en": "Definitions"},
+    "parameters": {"zh": "计算参数", "en": "Parameters"},
+    "parameter": {"zh": "参数", "en": "Parameter"},
+    "param_value": {"zh": "取值", "en": "Value"},
+    "meaning": {"zh": "含义", "en": "Meaning"},
+    "by_line": {"zh": "分群体比较的分组：{groups}。", "en": "Groups compared: {groups}."},
     "seed003_table": {"zh": "救助服务需求、可及与可得情况", "en": "Need, supply nearby and receipt of services"},
     "provenance": {"zh": "数据说明", "en": "About the data"},
     "suppression_note": {
@@ -160,7 +166,7 @@ UNIT_LABELS = {
 
 def check_lang(lang) -> str:
     if lang not in LANGS:
-        raise ValueError(f"lang must be zh or en, got {lang!r}")
+        raise ParameterError(f"lang must be zh or en, got {lang!r}")
     return lang
 
 

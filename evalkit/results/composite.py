@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from evalkit.errors import EvalkitError
 from evalkit.indicators.catalogue import DIRECTIONS, load_catalogue
 from evalkit.results.indicator_results import IndicatorResults
 
@@ -40,7 +41,7 @@ OUTPUT_COLUMNS = ["index", "region", "period", "value", "components_used", "comp
 SENSITIVITY_COLUMNS = ["index", "period", "scenario", "regions", "spearman", "max_rank_change", "moved_most"]
 
 
-class ConfigError(ValueError):
+class ConfigError(EvalkitError, ValueError):
     """A composite configuration that cannot be used; the message names the file and key."""
 
 
