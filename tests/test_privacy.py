@@ -29,11 +29,15 @@ def test_engine_check_digit_and_hmac_agree_with_python():
     values = ["11010519491231002X", "110105194912310021", "abc", "44010619850404456" + check_digit("44010619850404456")]
     key = b"a test key of some length"
     for v in values:
-        bad, digest = engine.sql(con, f"SELECT {id_number_problem_sql(engine.literal(v))}, {hmac_sql(engine.literal(v), key)}")[0]
+        p = engine.Params()
+        bad, digest = engine.sql(con, f"SELECT {id_number_problem_sql(p(v), p)}, {hmac_sql(p(v), key, p)}", p)[0]
         assert bad == (not is_valid_id_number(v))
         assert digest == hmac.new(key, v.encode(), hashlib.sha256).hexdigest()
     long_key = b"k" * 100
-    assert engine.sql(con, f"SELECT {hmac_sql(engine.literal('x'), long_key)}")[0][0] == hmac.new(long_key, b"x", hashlib.sha256).hexdigest()
+    p = engine.Params()
+    query = f"SELECT {hmac_sql(p('x'), long_key, p)}"
+    assert long_key.hex() not in query and (b"\x5c" * 8).hex() not in query  # the key is bound, not in the text
+    assert engine.sql(con, query, p)[0][0] == hmac.new(long_key, b"x", hashlib.sha256).hexdigest()
 
 
 def test_loaded_tables_hold_no_identity_numbers_or_names(tiny, monkeypatch):

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalkit.engine import literal, quote, sql
+from evalkit.engine import quote, sql
 from evalkit.data.schema import TABLES
 from evalkit.errors import PackageError
 
@@ -136,17 +136,20 @@ def load_raw(con, source: SourceFile, raw_name: str, workdir: Path) -> list[str]
                 utf8 = workdir / f"{raw_name}.csv"
                 _to_utf8(path, encoding, utf8)
                 path = utf8
-            relation = f"read_csv({literal(str(path))}, all_varchar=true, header=true)"
+            relation = "read_csv($path, all_varchar=true, header=true)"
             sql(con, "SET preserve_insertion_order = true")  # so row numbers follow the file
             try:
-                sql(con, f"CREATE TABLE {raw_name} AS SELECT row_number() OVER () AS _row, * FROM {relation}")
+                sql(con, f"CREATE TABLE {raw_name} AS SELECT row_number() OVER () AS _row, * FROM {relation}",
+                    {"path": str(path)})
             finally:
                 sql(con, "SET preserve_insertion_order = false")
         elif source.kind == "parquet":
-            relation = f"read_parquet({literal(str(path))}, file_row_number=true)"
-            cols = [r[0] for r in sql(con, f"DESCRIBE SELECT * FROM {relation}") if r[0] != "file_row_number"]
+            relation = "read_parquet($path, file_row_number=true)"
+            cols = [r[0] for r in sql(con, f"DESCRIBE SELECT * FROM {relation}", {"path": str(path)})
+                    if r[0] != "file_row_number"]
             casts = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in cols)
-            sql(con, f"CREATE TABLE {raw_name} AS SELECT file_row_number + 1 AS _row, {casts} FROM {relation}")
+            sql(con, f"CREATE TABLE {raw_name} AS SELECT file_row_number + 1 AS _row, {casts} FROM {relation}",
+                {"path": str(path)})
         else:
             import pandas as pd
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from evalkit import engine
 from evalkit.data import periods
-from evalkit.engine import literal, quote, sql
+from evalkit.engine import Params, quote, sql
 from evalkit.data.io import PackageError, SourceFile, directory_sha256, find_files, load_raw, read_descriptor
 from evalkit.data.privacy import ID_PATTERN, hmac_sql, id_number_problem_sql, pseudonym_key
 from evalkit.data.schema import FALSE_SPELLINGS, TABLES, TRUE_SPELLINGS, Column, Table
@@ -60,7 +60,7 @@ class DataPackage:
         """True when the table exists and the column holds at least one value."""
         if table not in self.tables:
             return False
-        return bool(sql(self.con, f"SELECT count({quote(column)}) FROM {table}")[0][0])
+        return bool(self.con.execute(self.tables[table][column].count()))
 
     def region_closure(self) -> pd.DataFrame:
         """Every (region_id, ancestor) pair, each region its own ancestor, for roll-ups."""
@@ -88,14 +88,15 @@ class DataPackage:
     def latest_date(self, on_or_before: dt.date | None = None) -> tuple[dt.date, str] | None:
         """The latest date in any date column not after ``on_or_before`` (default: today),
         with the ``table.column`` it is in; None when the package holds no such date."""
-        limit = literal((on_or_before or dt.date.today()).isoformat())
+        limit = (on_or_before or dt.date.today()).isoformat()
         best = None
         for name in self.tables:
             columns = [c.name for c in TABLES[name].columns if c.kind == "date"]
             if not columns:
                 continue
             found = sql(self.con, "SELECT " + ", ".join(
-                f"max({quote(c)}) FILTER (WHERE {quote(c)} <= CAST({limit} AS DATE))" for c in columns) + f" FROM {name}")[0]
+                f"max({quote(c)}) FILTER (WHERE {quote(c)} <= CAST($limit AS DATE))" for c in columns)
+                + f" FROM {quote(name)}", {"limit": limit})[0]
             for column, value in zip(columns, found):
                 if value is not None and (best is None or value > best[0]):
                     best = (value, f"{name}.{column}")
@@ -162,6 +163,7 @@ class _Loader:
         self.loaded: list[str] = []
         self.hash_household_ids = False
         self.pending: list[tuple] = []  # row checks waiting to run, see _run_checks
+        self.params = Params()  # values in the loader's SQL, bound by name, never spliced in
 
     # -- reading ----------------------------------------------------------------
     def read_all(self, tmp: Path) -> None:
@@ -177,7 +179,8 @@ class _Loader:
             self.columns[name] = self._map_headers(TABLES[name], source, headers)
         if "households" in self.columns and "household_id" in self.columns["households"]:
             raw = quote(self.columns["households"]["household_id"])
-            ids_shaped = sql(self.con, f"SELECT count(*) FROM raw_households WHERE regexp_full_match(trim({raw}), '{ID_PATTERN[1:-1]}')")[0][0]
+            ids_shaped = sql(self.con, f"SELECT count(*) FROM raw_households WHERE regexp_full_match(trim({raw}), $pattern)",
+                             {"pattern": ID_PATTERN[1:-1]})[0][0]
             if ids_shaped:
                 self.hash_household_ids = True
                 self._warn("households", "household_id", "personal identifiers", ids_shaped,
@@ -221,7 +224,7 @@ class _Loader:
         for col in table.columns:
             raw = mapping.get(col.name)
             value = f"NULLIF(TRIM({quote(raw)}), '')" if raw else "NULL"
-            typed = _convert_sql(col, value)
+            typed = _convert_sql(col, value, self.params)
             if raw and not col.nullable:  # on the raw text, so a bad value is not also "missing"
                 self._examples_check(name, col.name, "missing values", "a value in every row",
                                      f"raw_{name}", f"{value} IS NULL", key_raw, show=None)
@@ -232,15 +235,16 @@ class _Loader:
             if col.name == "id_number" and raw:
                 self._examples_check(name, col.name, "identity number check digit",
                                      "18 digits (last may be X) with a valid GB 11643 check digit",
-                                     f"raw_{name}", id_number_problem_sql(value), key_raw, show=None, personal=True)
+                                     f"raw_{name}", id_number_problem_sql(value, self.params), key_raw, show=None,
+                                     personal=True)
             if col.personal:
                 if col.name == "id_number":
-                    selects.append(f"{hmac_sql(typed, self.key)} AS id_hash")
+                    selects.append(f"{hmac_sql(typed, self.key, self.params)} AS id_hash")
                 continue  # names (and any other personal column) never leave the loader
             if col.name == "household_id" and self.hash_household_ids:
-                typed = hmac_sql(typed, self.key)
+                typed = hmac_sql(typed, self.key, self.params)
             selects.append(f"{typed} AS {quote(col.name)}")
-        sql(self.con, f"CREATE TABLE {name} AS SELECT {', '.join(selects)} FROM raw_{name}")
+        sql(self.con, f"CREATE TABLE {name} AS SELECT {', '.join(selects)} FROM raw_{name}", self.params)
         self.loaded.append(name)
 
     # -- checks on typed tables ---------------------------------------------------
@@ -253,10 +257,10 @@ class _Loader:
                 c = quote(col.name)
                 if col.minimum is not None:
                     self._examples_check(name, col.name, "range", f"values >= {col.minimum:g}",
-                                         name, f"{c} < {col.minimum}", quote(table.key), show=c)
+                                         name, f"{c} < {self.params(col.minimum)}", quote(table.key), show=c)
                 if col.maximum is not None:
                     self._examples_check(name, col.name, "range", f"values <= {col.maximum:g}",
-                                         name, f"{c} > {col.maximum}", quote(table.key), show=c)
+                                         name, f"{c} > {self.params(col.maximum)}", quote(table.key), show=c)
                 if col.references:
                     self._check_reference(name, col)
             if table.key in self.columns[name]:
@@ -357,7 +361,8 @@ class _Loader:
             by_relation.setdefault(check[4], []).append(check)
         self.pending = []
         for relation, checks in by_relation.items():
-            counts = sql(self.con, "SELECT " + ", ".join(f"count_if({c[5]})" for c in checks) + f" FROM {relation}")[0]
+            counts = sql(self.con, "SELECT " + ", ".join(f"count_if({c[5]})" for c in checks) + f" FROM {relation}",
+                         self.params)[0]
             for check, count in zip(checks, counts):
                 if count:
                     self._record(*check, count)
@@ -366,7 +371,8 @@ class _Loader:
         key_sql = key or "NULL"
         show_sql = "NULL" if personal or show is None else show
         rows = sql(self.con, f"""
-            SELECT _row, {key_sql}, {show_sql} FROM {relation} WHERE {predicate} ORDER BY _row LIMIT {MAX_EXAMPLES}""")
+            SELECT _row, {key_sql}, {show_sql} FROM {relation} WHERE {predicate} ORDER BY _row LIMIT {self.params(MAX_EXAMPLES)}""",
+                   self.params)
         source = self.files[name]
         examples = []
         for row, keyval, shown in rows:
@@ -418,8 +424,11 @@ def _norm_header(text: str) -> str:
     return "".join(str(text).split()).lower().replace("（", "(").replace("）", ")")
 
 
-def _convert_sql(col: Column, value: str) -> str:
-    """SQL turning a trimmed text value into the column's type; NULL when it does not parse."""
+def _convert_sql(col: Column, value: str, bind: Params) -> str:
+    """SQL turning a trimmed text value into the column's type; NULL when it does not parse.
+
+    Formats and spellings are bound through ``bind``; run the SQL with those parameters.
+    """
     if col.kind == "string":
         return value
     if col.kind == "float":
@@ -428,15 +437,13 @@ def _convert_sql(col: Column, value: str) -> str:
         d = f"TRY_CAST({value} AS DOUBLE)"
         return f"CASE WHEN {d} = FLOOR({d}) THEN CAST({d} AS BIGINT) END"
     if col.kind == "date":
-        formats = "[" + ", ".join(literal(f) for f in DATE_FORMATS) + "]"
-        return f"CAST(try_strptime({value}, {formats}) AS DATE)"
+        return f"CAST(try_strptime({value}, {bind(list(DATE_FORMATS))}) AS DATE)"
     if col.kind == "bool":
-        yes = ", ".join(literal(s) for s in TRUE_SPELLINGS)
-        no = ", ".join(literal(s) for s in FALSE_SPELLINGS)
-        return f"CASE WHEN lower({value}) IN ({yes}) THEN TRUE WHEN lower({value}) IN ({no}) THEN FALSE END"
+        yes, no = bind(list(TRUE_SPELLINGS)), bind(list(FALSE_SPELLINGS))
+        return f"CASE WHEN list_contains({yes}, lower({value})) THEN TRUE WHEN list_contains({no}, lower({value})) THEN FALSE END"
     if col.kind == "enum":
         whens = " ".join(
-            f"WHEN lower({value}) IN ({', '.join(literal(s.lower()) for s in (canon, *spellings))}) THEN {literal(canon)}"
+            f"WHEN list_contains({bind([s.lower() for s in (canon, *spellings)])}, lower({value})) THEN {bind(canon)}"
             for canon, spellings in col.values.items()
         )
         return f"CASE {whens} END"

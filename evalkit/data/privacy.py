@@ -36,12 +36,16 @@ def is_valid_id_number(value: str) -> bool:
     return bool(re.match(ID_PATTERN, value)) and check_digit(value[:17]) == value[17].upper()
 
 
-def id_number_problem_sql(column: str) -> str:
-    """DuckDB predicate that is true for a non-empty value that is not a valid identity number."""
+def id_number_problem_sql(column: str, bind) -> str:
+    """DuckDB predicate that is true for a non-empty value that is not a valid identity number.
+
+    ``bind`` (an :class:`evalkit.engine.Params`) takes the pattern and the check characters;
+    the weights of GB 11643 stay in the text, as numbers of the algorithm.
+    """
     digits = " + ".join(f"TRY_CAST(substr({column}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(_WEIGHTS))
     return (
-        f"({column} IS NOT NULL AND CASE WHEN NOT regexp_full_match({column}, '{ID_PATTERN[1:-1]}') THEN TRUE "
-        f"ELSE upper(substr({column}, 18, 1)) <> substr('{_CHECK}', (({digits}) % 11) + 1, 1) END)"
+        f"({column} IS NOT NULL AND CASE WHEN NOT regexp_full_match({column}, {bind(ID_PATTERN[1:-1])}) THEN TRUE "
+        f"ELSE upper(substr({column}, 18, 1)) <> substr({bind(_CHECK)}, (({digits}) % 11) + 1, 1) END)"
     )
 
 
@@ -63,13 +67,17 @@ def pseudonym_key(key_file: str | os.PathLike | None = None) -> bytes:
     return _session_key()
 
 
-def hmac_sql(column: str, key: bytes) -> str:
-    """DuckDB expression computing hex HMAC-SHA256(key, column) inside the engine."""
+def hmac_sql(column: str, key: bytes, bind) -> str:
+    """DuckDB expression computing hex HMAC-SHA256(key, column) inside the engine.
+
+    The padded keys are bound through ``bind`` (an :class:`evalkit.engine.Params`), so the
+    secret never appears in the text of a query.
+    """
     block = key if len(key) <= 64 else hashlib.sha256(key).digest()
     block = block.ljust(64, b"\0")
-    inner = bytes(b ^ 0x36 for b in block).hex()
-    outer = bytes(b ^ 0x5C for b in block).hex()
+    inner = bind(bytes(b ^ 0x36 for b in block))
+    outer = bind(bytes(b ^ 0x5C for b in block))
     return (
         f"CASE WHEN {column} IS NULL THEN NULL ELSE "
-        f"sha256(from_hex('{outer}') || unhex(sha256(from_hex('{inner}') || encode({column})))) END"
+        f"sha256({outer} || unhex(sha256({inner} || encode({column})))) END"
     )

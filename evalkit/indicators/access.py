@@ -12,7 +12,7 @@ import pandas as pd
 
 from evalkit.methods import spatial
 
-from ..engine import sql
+from ..engine import drop_table
 from .base import Context, Unavailable, indicator
 from .kinds import Mean, Rate
 
@@ -30,7 +30,8 @@ def need_units(ctx: Context) -> ibis.Table:
         needs = needs.mutate(period=ctx.period_of(needs.identified_on))
         needs = needs.filter(needs.period.isin(ctx.periods))
         nearby = needs.supply_nearby
-        unanswered = sql(ctx.package.con, "SELECT count(*) FROM needs WHERE supply_nearby IS NULL")[0][0]
+        every_need = ctx.table("needs")
+        unanswered = ctx.package.con.execute(every_need.filter(every_need.supply_nearby.isnull()).count())
         if unanswered and _has_locations(ctx):
             near = nearest_points(ctx)
             needs = needs.left_join(near, ["household_id", "service_type"])
@@ -108,7 +109,7 @@ def catchment_access(ctx: Context) -> ibis.Table:
         catchment = spatial.Catchment(demand, supply, costs, con=con)
         scores = catchment.two_stage_table(ctx.params.catchment_km, spatial.Gaussian(ctx.params.catchment_km / 2))
         ctx.on_close(catchment.close)
-        ctx.on_close(lambda: sql(con, f'DROP TABLE IF EXISTS "{costs.get_name()}"'))
+        ctx.on_close(lambda: drop_table(con, costs))
         return scores.rename(household_id="origin")
 
     if not ctx.package.has_values("service_points", "capacity"):

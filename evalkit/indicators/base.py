@@ -17,7 +17,7 @@ import pandas as pd
 from evalkit.data import periods as periods_mod
 from evalkit.data.package import DataPackage
 from evalkit.data.schema import SERVICE_TYPES
-from evalkit.engine import quote, sql
+from evalkit.engine import drop_table, temp_table
 from evalkit.indicators.catalogue import load_catalogue
 from evalkit.indicators.parameters import Params
 from evalkit.methods.survey import Design, Strata
@@ -81,15 +81,8 @@ class Context:
     def cached(self, key: str, build: Callable[[], ibis.Table]) -> ibis.Table:
         """A table several indicators share, computed once and kept in the engine for the run."""
         if key not in self._cache:
-            name = f"_unit_{key}_{id(self)}"
-            self._cache[key] = (name, self.package.con.create_table(name, build(), temp=True))
-        return self._cache[key][1]
-
-    def scratch(self, expr: ibis.Table, name: str) -> ibis.Table:
-        """Materialise ``expr`` as a temporary table that is dropped when the run ends."""
-        table = self.package.con.create_table(name, expr, temp=True)
-        self.on_close(lambda: sql(self.package.con, f"DROP TABLE IF EXISTS {quote(name)}"))
-        return table
+            self._cache[key] = temp_table(self.package.con, build(), f"_unit_{key}")
+        return self._cache[key]
 
     def on_close(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` when the run ends (e.g. to drop scratch tables a cached table was built from)."""
@@ -99,8 +92,8 @@ class Context:
         for callback in self._cleanup:
             callback()
         self._cleanup.clear()
-        for name, _ in self._cache.values():
-            sql(self.package.con, f"DROP TABLE IF EXISTS {quote(name)}")
+        for table in self._cache.values():
+            drop_table(self.package.con, table)
         self._cache.clear()
 
 

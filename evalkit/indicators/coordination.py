@@ -18,8 +18,8 @@ from __future__ import annotations
 import datetime as dt
 
 import ibis
+import pandas as pd
 
-from ..engine import sql
 from .base import Context, indicator
 from .kinds import Mean, Quantile, Rate, RegionRate
 
@@ -52,10 +52,15 @@ def working_days(start: ibis.Value, end: ibis.Value) -> ibis.Value:
 
 def _data_end(ctx: Context, *columns: str) -> dt.date:
     """The last date in the given ``table.column`` values: where censoring happens."""
-    parts = [f"SELECT max({c.split('.')[1]}) AS d FROM {c.split('.')[0]}" for c in columns
-             if ctx.package.has(c.split(".")[0])]
-    found = sql(ctx.package.con, f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})")[0][0]
-    return found or FAR_FUTURE
+    parts = []
+    for name, column in (c.split(".") for c in columns):
+        if ctx.package.has(name):
+            t = ctx.table(name)
+            parts.append(t.aggregate(d=t[column].cast("date").max()))
+    if not parts:
+        return FAR_FUTURE
+    found = ctx.package.con.execute(ibis.union(*parts).d.max())
+    return FAR_FUTURE if found is None or pd.isna(found) else pd.Timestamp(found).date()
 
 
 def active_aid(ctx: Context) -> ibis.Table:

@@ -17,14 +17,13 @@ estimates are independent. A new kind is one class here: a subclass of
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 
 import ibis
 import numpy as np
 import pandas as pd
 
-from evalkit.engine import quote, sql
+from evalkit.engine import drop_table, temp_table
 from evalkit.indicators.base import KEYS, OVERALL, Context, households, key_values, previous_periods, roll_up
 from evalkit.methods.survey import CROSS, logit_interval, ratio_covariance, ratio_variance, t_interval, wilson
 
@@ -140,8 +139,7 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
         parts.append(cells.mutate(indicator=ibis.literal(name), **blank).select(
             "indicator", *levels, *KEYS, X=cells.X.cast("float64"), Y=cells.Y.cast("float64"),
             n=cells.n.cast("int64")))
-    table = f"_psu_cells_{uuid.uuid4().hex[:12]}"
-    cells = con.create_table(table, ibis.union(*parts) if len(parts) > 1 else parts[0], temp=True)
+    cells = temp_table(con, ibis.union(*parts) if len(parts) > 1 else parts[0], "_psu_cells")
     keys = ["indicator", *KEYS]
     strata, period_pairs, group_pairs = [], [], []
     try:
@@ -172,7 +170,7 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
             pairs.insert(1, "group_by", group_by)
             period_pairs.append(pairs)
     finally:
-        sql(con, f"DROP TABLE IF EXISTS {quote(table)}")
+        drop_table(con, cells)
     frames = {"strata": pd.concat(strata, ignore_index=True), "period": pd.concat(period_pairs, ignore_index=True),
               "group": pd.concat(group_pairs, ignore_index=True) if group_pairs else pd.DataFrame()}
     out = {}
