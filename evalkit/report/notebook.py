@@ -253,9 +253,19 @@ class Report:
         if self.by:
             sep = "、" if self.lang == "zh" else ", "
             self.note(self.t("by_line", groups=sep.join(group_label(g, "", self.lang) for g in self.by)))
+        self.note(self.t(intervals_key(self.data.provenance.get("design") or {})))
 
     def footer(self) -> None:
         """Provenance: package, data fingerprint, extraction date, catalogue version, parameters,
         suppression rule, targets, evalkit version."""
         self.show(present.provenance_html(self.lang, self.data.package, self.data.data_hash, self.data.min_cell,
                                           self.targets_path, provenance=self.data.provenance))
+
+
+def intervals_key(design: dict) -> str:
+    """Which sentence explains the intervals: a census register, a survey, or households as they are."""
+    if design.get("census"):
+        return "intervals_census"
+    if design.get("weight") or design.get("psu") or design.get("stratum"):
+        return "intervals_survey"
+    return "intervals_simple"

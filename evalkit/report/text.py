@@ -69,6 +69,18 @@ LABELS: dict[str, dict[str, str]] = {
     "param_value": {"zh": "取值", "en": "Value"},
     "meaning": {"zh": "含义", "en": "Meaning"},
     "by_line": {"zh": "分群体比较的分组：{groups}。", "en": "Groups compared: {groups}."},
+    "intervals_census": {
+        "zh": "数据为登记册全体家庭（普查），置信区间反映产生数据的过程（如同类年份或地区可能出现的结果）的随机变动，而非抽样误差。",
+        "en": "The data are a register of every household (a census): intervals show the random variation of the "
+              "process that produced the data (what a similar year or county could have shown), not sampling error."},
+    "intervals_survey": {
+        "zh": "数据为抽样调查：按分层与初级抽样单位以泰勒线性化估计方差；比例用logit区间，均值用t区间（自由度为初级单位数减层数）。",
+        "en": "The data are a sample survey: variances are Taylor-linearised over strata and primary sampling units; "
+              "proportions get logit intervals and means t intervals on PSUs minus strata degrees of freedom."},
+    "intervals_simple": {
+        "zh": "未提供抽样设计：比例用Wilson区间，均值用t区间，以家庭为独立单位。",
+        "en": "No survey design was given: proportions get Wilson intervals and means t intervals, with households "
+              "as independent units."},
     "seed003_table": {"zh": "救助服务需求、可及与可得情况", "en": "Need, supply nearby and receipt of services"},
     "provenance": {"zh": "数据说明", "en": "About the data"},
     "suppression_note": {
