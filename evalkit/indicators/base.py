@@ -18,6 +18,7 @@ import pandas as pd
 from evalkit.data import periods as periods_mod
 from evalkit.data.package import DataPackage
 from evalkit.data.schema import SERVICE_TYPES
+from evalkit.indicators import groups
 from evalkit.indicators.catalogue import load_catalogue
 from evalkit.indicators.parameters import Params
 
@@ -150,35 +151,38 @@ def statistics(spec: Rate | Mean, ctx: Context, closure: pd.DataFrame, by: list[
 
     Units are summed once per PSU in their own region; sums are then rolled up to the
     parent regions (in the engine when a PSU may hold several groups or regions, in
-    Python otherwise), so the big tables are never repeated once per ancestor.
+    Python otherwise), so the big tables are never repeated once per ancestor. A
+    region-relative group (income quintiles) is summed per (ancestor, group) directly,
+    over households repeated per ancestor (:func:`evalkit.indicators.groups.passes`).
     """
     if isinstance(spec, Quantile):
         return _duration_statistics(spec, ctx, closure, by)
     if isinstance(spec, RegionRate):
         return _region_statistics(spec, ctx, closure)
     design = uses_design(spec, ctx)
-    hh = _households(ctx, by, design)
-    name = f"_psu_cells_{uuid.uuid4().hex[:12]}"
-    psu_cells = ctx.package.con.create_table(name, _psu_cells(spec, ctx, hh, design), temp=True)
-    keys = [k for k in KEYS if k in psu_cells.columns]
     frames = []
-    try:
-        for group_by in [OVERALL, *by]:
-            t = psu_cells.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else psu_cells[f"g_{group_by}"])
-            if design and ctx.package.weighted:
-                # a PSU (e.g. a community) holds several groups: its sums per group and region
-                t = t.join(ibis.memtable(closure), "region_id")
-                t = t.group_by(region=t.ancestor, group=t.group, stratum=t.stratum, psu=t.psu,
-                               **{k: t[k] for k in keys}).agg(X=t.X.sum(), Y=t.Y.sum(), n=t.n.sum())
-                frame = ctx.package.con.execute(_stratum_sums(t, ["region", "group", *keys]))
-            else:
-                # PSUs are households (or there is no design): one group, one region each
-                leaf = ctx.package.con.execute(_stratum_sums(t, ["region_id", "group", *keys], design))
-                frame = _roll_up(leaf, closure, ["group", *keys, *(["stratum"] if design else [])])
-            frame.insert(1, "group_by", group_by)
-            frames.append(frame)
-    finally:
-        sql(ctx.package.con, f"DROP TABLE IF EXISTS {quote(psu_cells.get_name())}")
+    # a pass per region-relative group (income quintiles), rolled up with its own closure: groups.passes
+    for hh, rollup, group_bys in groups.passes(ctx, _households(ctx, by, design), closure, by):
+        name = f"_psu_cells_{uuid.uuid4().hex[:12]}"
+        psu_cells = ctx.package.con.create_table(name, _psu_cells(spec, ctx, hh, design), temp=True)
+        keys = [k for k in KEYS if k in psu_cells.columns]
+        try:
+            for group_by in group_bys:
+                t = psu_cells.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else psu_cells[f"g_{group_by}"])
+                if design and ctx.package.weighted:
+                    # a PSU (e.g. a community) holds several groups: its sums per group and region
+                    t = t.join(ibis.memtable(rollup), "region_id")
+                    t = t.group_by(region=t.ancestor, group=t.group, stratum=t.stratum, psu=t.psu,
+                                   **{k: t[k] for k in keys}).agg(X=t.X.sum(), Y=t.Y.sum(), n=t.n.sum())
+                    frame = ctx.package.con.execute(_stratum_sums(t, ["region", "group", *keys]))
+                else:
+                    # PSUs are households (or there is no design): one group, one region each
+                    leaf = ctx.package.con.execute(_stratum_sums(t, ["region_id", "group", *keys], design))
+                    frame = _roll_up(leaf, rollup, ["group", *keys, *(["stratum"] if design else [])])
+                frame.insert(1, "group_by", group_by)
+                frames.append(frame)
+        finally:
+            sql(ctx.package.con, f"DROP TABLE IF EXISTS {quote(psu_cells.get_name())}")
     return pd.concat(frames, ignore_index=True)
 
 
@@ -243,29 +247,29 @@ def _duration_statistics(spec: Quantile, ctx: Context, closure: pd.DataFrame, by
     """Counts of units per cell, days and event: all Kaplan-Meier needs, from the engine."""
     units = spec.units
     keys = [k for k in KEYS if k in units.columns]
-    hh = _households(ctx, by, design=False)
     frames = []
-    for group_by in [OVERALL, *by]:
-        g = hh.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"])
-        joined = units.join(g, "household_id")
-        counts = joined.group_by(["region_id", "group", *keys, "days", "event"]).agg(n=joined.count())
-        frame = _roll_up(ctx.package.con.execute(counts), closure, ["group", *keys, "days", "event"])
-        frame = frame.rename(columns={"n": "count"})
-        frame.insert(1, "group_by", group_by)
-        frames.append(frame)
+    for hh, rollup, group_bys in groups.passes(ctx, _households(ctx, by, design=False), closure, by):
+        for group_by in group_bys:
+            g = hh.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"])
+            joined = units.join(g, "household_id")
+            counts = joined.group_by(["region_id", "group", *keys, "days", "event"]).agg(n=joined.count())
+            frame = _roll_up(ctx.package.con.execute(counts), rollup, ["group", *keys, "days", "event"])
+            frame = frame.rename(columns={"n": "count"})
+            frame.insert(1, "group_by", group_by)
+            frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
 def population(ctx: Context, closure: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Households per region and group: the cells every rate reports, even when empty."""
-    hh = _households(ctx, by, design=False)
     frames = []
-    for group_by in [OVERALL, *by]:
-        group = ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"]
-        leaf = ctx.package.con.execute(hh.group_by(region_id=hh.region_id, group=group).agg(n=hh.count()))
-        frame = _roll_up(leaf, closure, ["group"]).rename(columns={"n": "households"})
-        frame.insert(1, "group_by", group_by)
-        frames.append(frame)
+    for hh, rollup, group_bys in groups.passes(ctx, _households(ctx, by, design=False), closure, by):
+        for group_by in group_bys:
+            group = ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"]
+            leaf = ctx.package.con.execute(hh.group_by(region_id=hh.region_id, group=group).agg(n=hh.count()))
+            frame = _roll_up(leaf, rollup, ["group"]).rename(columns={"n": "households"})
+            frame.insert(1, "group_by", group_by)
+            frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -293,8 +297,7 @@ def _households(ctx: Context, by: list[str], design: bool) -> ibis.Table:
     }
     if design:
         cols["stratum"], cols["psu"] = _design(hh, ctx)
-    for col in by:
-        cols[f"g_{col}"] = hh[col].cast("string").fill_null("(missing)")
+    cols.update(groups.household_columns(hh, by))  # g_<name>; region-relative groups: groups.passes
     return hh.select(**cols)
 
 
