@@ -243,3 +243,18 @@ def test_packages_without_the_inputs_put_everyone_in_missing(tiny):
     rows = t[t.group_by == "income_quintile"].set_index("group")
     assert rows.n.to_dict() == {"Q1": 1, "Q2": 1, "Q3": 1, "Q4": 1}
     assert rows.numerator.to_dict() == {"Q1": 1, "Q2": 1, "Q3": 1, "Q4": 0}  # h4 has no care need
+
+
+def test_a_region_filter_keeps_each_region_s_own_quintiles(hand):
+    """Computing for county A alone ranks A's households among A's, as in the full run."""
+    full = evalkit.compute(hand, indicators=["access.need_rate"], by=["income_quintile"], min_cell=0)
+    alone = evalkit.compute(hand, indicators=["access.need_rate"], by=["income_quintile"], min_cell=0, region="A")
+    assert set(alone.table.region) == {"A"}
+    pd.testing.assert_frame_equal(alone.table.reset_index(drop=True),
+                                  full.table[full.table.region == "A"].reset_index(drop=True))
+
+
+def test_head_age_is_checked_against_its_range(tmp_path):
+    write(tmp_path / "old", REGIONS, HOUSEHOLDS.assign(户主年龄=[130] + [40] * 11), NEEDY)
+    with pytest.raises(evalkit.ValidationError, match="head_age"):
+        evalkit.load(tmp_path / "old")
