@@ -8,14 +8,17 @@ whose inputs are missing goes to ``"(missing)"``: it is counted, never dropped.
     Quintile of pre-transfer income per capita (``income_pc``) among the *persons* of
     the region of the row: each household counts ``weight x size`` persons (weight 1
     when the package is unweighted or the weight is missing, size 1 when missing).
-    Rule (Stata's weighted ``xtile``; the one World Bank ADePT uses): with ``B`` the
-    person share of the region with an income strictly below the household's, the
-    household is in quintile ``k = floor(5 * B) + 1``, i.e. in quintile k when
-    ``(k-1)/5 <= B < k/5``. So households with equal incomes share a quintile, and a
-    household whose income starts exactly at a cut point (``B = k/5``) opens the next
-    quintile (the household that ends exactly at it stays below). ``5 * B`` within
-    1e-9 of a whole number counts as that number, so exact cut points survive
-    floating-point sums. Households with a missing income are not ranked. The
+    Rule: with ``B`` the person share of the region with an income strictly below the
+    household's, the household is in quintile ``k = floor(5 * B) + 1``, i.e. in
+    quintile k when ``(k-1)/5 <= B < k/5``. So households with equal incomes share a
+    quintile, and a household whose income starts exactly at a cut point (``B = k/5``)
+    opens the next quintile (the household that ends exactly at it stays below). This
+    is Stata's weighted ``xtile``: cut points from ``_pctile`` (the inverse of the
+    weighted empirical distribution, averaging where it is flat at k/5: Hyndman-Fan
+    type 2), each household in the first quintile whose cut is >= its income
+    (checked in tests/test_groups.py). ``5 * B`` within 1e-9 of a whole number counts
+    as that number, so exact cut points survive floating-point sums. Households with a
+    missing income are not ranked. The
     quintile is *region-relative*: a province's quintiles are recomputed over the
     province's own population, not taken from its counties, so a household can be in
     Q1 of its county and Q2 of its province.
@@ -93,7 +96,8 @@ def household_columns(hh: ibis.Table, by: list[str]) -> dict[str, ibis.Value]:
 
 def head_age_band(age: ibis.Value) -> ibis.Value:
     """The band of an age in whole years (NULL when the age is missing)."""
-    branches = [(age < lowest, label) for (_, label), (lowest, _) in zip(HEAD_AGE_BANDS, HEAD_AGE_BANDS[1:])]
+    # a band's label holds below the next band's lowest age; the last band has no end
+    branches = [(age < next_lowest, label) for (_, label), (next_lowest, _) in zip(HEAD_AGE_BANDS, HEAD_AGE_BANDS[1:])]
     return ibis.cases((age.isnull(), ibis.null("string")), *branches, else_=HEAD_AGE_BANDS[-1][1])
 
 
