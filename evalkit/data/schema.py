@@ -136,6 +136,7 @@ TABLES: dict[str, Table] = {
                 Column("urban", _BOOL, ("城镇", "是否城镇")),
                 Column("hukou", "enum", ("户籍", "户籍类型"), values=HUKOU),
                 Column("size", "int", ("家庭人口", "人口数", "家庭人数"), minimum=1),
+                Column("head_age", "int", ("户主年龄",), minimum=0, maximum=120),
                 Column("elderly", _BOOL, ("有老年人", "老年人")),
                 Column("child", _BOOL, ("有儿童", "儿童")),
                 Column("disabled", _BOOL, ("有残疾人", "残疾")),

@@ -254,9 +254,13 @@ class _Generator:
         community_ids = np.char.add(f"{county}-S", np.char.zfill(community.astype(str), 3))
         stratum = np.char.add(f"{county}-", np.where(urban, "U", "R"))
         weight = np.where(urban, 50.0, 20.0) if self.s.weighted else np.ones(n)
+        # the head's age (60+ when the household has an elderly member) from a stream of its
+        # own, so every other column keeps the values it had before head_age existed
+        age_rng = np.random.default_rng([self.s.seed, 3, k, first])
+        head_age = np.where(elderly, age_rng.integers(60, 96, n), age_rng.integers(20, 75, n))
         self._write("households", {
             "household_id": hh_ids, "region_id": np.full(n, county), "community_id": community_ids,
-            "urban": urban, "hukou": np.where(migrant, "migrant", "local"), "size": size,
+            "urban": urban, "hukou": np.where(migrant, "migrant", "local"), "size": size, "head_age": head_age,
             "elderly": elderly, "child": child, "disabled": disabled, "chronic_ill": chronic,
             "income_pc": income, "status": status.astype(str), "weight": weight,
             "stratum": stratum, "psu": community_ids,

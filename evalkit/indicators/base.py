@@ -8,7 +8,7 @@ finishes them into values, standard errors and intervals in Python.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import ibis
@@ -18,6 +18,7 @@ from evalkit.data import periods as periods_mod
 from evalkit.data.package import DataPackage
 from evalkit.data.schema import SERVICE_TYPES
 from evalkit.engine import drop_table, temp_table
+from evalkit.indicators import groups
 from evalkit.indicators.catalogue import load_catalogue
 from evalkit.indicators.parameters import Params
 from evalkit.methods.survey import Design, Strata
@@ -145,21 +146,27 @@ def households(ctx: Context) -> ibis.Table:
     stratum, psu = design_columns(hh, ctx.design)
     weight = hh[ctx.design.weight].fill_null(1.0).cast("float64") if ctx.design.weighted else ibis.literal(1.0)
     cols = {"household_id": hh.household_id, "region_id": hh.region_id, "w": weight, "stratum": stratum, "psu": psu}
-    for col in ctx.by:
-        cols[f"g_{col}"] = hh[col].cast("string").fill_null("(missing)")
-    return hh.select(**cols)
+    return hh.select(**cols, **groups.household_columns(hh, ctx.by))
+
+
+def passes(ctx: Context, hh: ibis.Table) -> Iterator[tuple[ibis.Table, pd.DataFrame, list[str]]]:
+    """``(households, closure, groupings)`` to sum over: one pass for the overall cells and
+    the household-level groups, one more per region-relative group (income quintiles are
+    recomputed in every region: its households table has a row per region and household,
+    with the identity closure). See :func:`evalkit.indicators.groups.passes`."""
+    return groups.passes(ctx, hh, ctx.closure, ctx.by)
 
 
 def population(ctx: Context) -> pd.DataFrame:
     """Households per region and group: the cells every statistic reports, even when empty."""
-    hh = households(ctx)
     frames = []
-    for group_by in [OVERALL, *ctx.by]:
-        group = ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"]
-        leaf = ctx.package.con.execute(hh.group_by(region_id=hh.region_id, group=group).agg(n=hh.count()))
-        frame = roll_up(leaf, ctx.closure, ["group"]).rename(columns={"n": "households"})
-        frame.insert(1, "group_by", group_by)
-        frames.append(frame)
+    for hh, closure, group_bys in passes(ctx, households(ctx)):
+        for group_by in group_bys:
+            group = ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"]
+            leaf = ctx.package.con.execute(hh.group_by(region_id=hh.region_id, group=group).agg(n=hh.count()))
+            frame = roll_up(leaf, closure, ["group"]).rename(columns={"n": "households"})
+            frame.insert(1, "group_by", group_by)
+            frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 

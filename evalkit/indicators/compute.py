@@ -17,14 +17,17 @@ from evalkit.errors import ParameterError
 from evalkit.indicators import REGISTRY, Context
 from evalkit.indicators.base import OVERALL, Unavailable, design_of, population
 from evalkit.indicators.catalogue import Indicator, load_catalogue
+from evalkit.indicators.groups import DERIVED as DERIVED_GROUPS
 from evalkit.indicators.kinds import PAIR, RatioStatistic, ratio_statistics
 from evalkit.indicators.parameters import resolve as resolve_params
 from evalkit.methods.survey import Design
 from evalkit.results.indicator_results import COLUMNS, IndicatorResults
 
 # Household columns that make sense as groups (not identifiers, design or coordinates).
-NOT_GROUPS = {"household_id", "id_number", "name", "weight", "psu", "lon", "lat", "income_pc", "size"}
+NOT_GROUPS = {"household_id", "id_number", "name", "weight", "psu", "lon", "lat", "income_pc", "size", "head_age", "fpc"}
 GROUP_COLUMNS = [c.name for c in TABLES["households"].columns if c.name not in NOT_GROUPS]
+# ... and groups derived from them (evalkit.indicators.groups): income quintile, head's age band, type.
+GROUPS = [*GROUP_COLUMNS, *DERIVED_GROUPS]
 
 
 def compute(
@@ -44,7 +47,8 @@ def compute(
     Parameters
     ----------
     indicators, family : which indicators (default: every one the package supports).
-    by : household columns to break results down by, each on its own.
+    by : household columns to break results down by, each on its own, or derived groups
+        (``income_quintile``, ``head_age_band``, ``household_type``: :mod:`evalkit.indicators.groups`).
     region : keep this region and the regions below it.
     period : keep this period (a label such as ``2024Q1``).
     min_cell : rows with fewer households than this are flagged ``suppressed``.
@@ -165,9 +169,10 @@ def check_by(by) -> list[str]:
     """Household columns to break down by (a list or a comma-separated string), checked, without repeats."""
     if isinstance(by, str):
         by = [b for b in by.split(",") if b]
-    bad = [b for b in by if b not in GROUP_COLUMNS]
+    bad = [b for b in by if b not in GROUPS]
     if bad:
-        raise ParameterError(f"cannot group by {', '.join(bad)}; household columns to group by: {', '.join(GROUP_COLUMNS)}")
+        raise ParameterError(f"cannot group by {', '.join(bad)}; household columns to group by: {', '.join(GROUP_COLUMNS)};"
+                         f" derived groups: {', '.join(DERIVED_GROUPS)}")
     return list(dict.fromkeys(by))
 
 

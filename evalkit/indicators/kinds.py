@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.engine import drop_table, temp_table
-from evalkit.indicators.base import KEYS, OVERALL, Context, households, key_values, previous_periods, roll_up
+from evalkit.indicators.base import KEYS, OVERALL, Context, households, key_values, passes, previous_periods, roll_up
 from evalkit.methods.survey import CROSS, logit_interval, ratio_covariance, ratio_variance, t_interval, wilson
 
 RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "note"]
@@ -129,48 +129,27 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
     if not batch:
         return {}
     con = ctx.package.con
-    hh = households(ctx)
-    levels = ["region_id", *[f"g_{b}" for b in ctx.by], "stratum", "psu"]
-    parts, own_keys = [], {}
-    for name, statistic in batch.items():
-        cells = statistic.psu_cells(ctx, hh)
-        own_keys[name] = [k for k in KEYS if k in cells.columns]
-        blank = {k: ibis.literal("") for k in KEYS if k not in own_keys[name]}
-        parts.append(cells.mutate(indicator=ibis.literal(name), **blank).select(
-            "indicator", *levels, *KEYS, X=cells.X.cast("float64"), Y=cells.Y.cast("float64"),
-            n=cells.n.cast("int64")))
-    cells = temp_table(con, ibis.union(*parts) if len(parts) > 1 else parts[0], "_psu_cells")
-    keys = ["indicator", *KEYS]
-    strata, period_pairs, group_pairs = [], [], []
-    try:
-        for group_by in [OVERALL, *ctx.by]:
-            t = cells.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else cells[f"g_{group_by}"])
-            if ctx.design.clustered:
-                # A PSU (a community) may hold several groups and regions: its totals are
-                # formed per ancestor region and group in the engine before any product.
-                t = t.join(ibis.memtable(ctx.closure), "region_id")
-                t = t.group_by(region=t.ancestor, group=t.group, stratum=t.stratum, psu=t.psu,
-                               **{k: t[k] for k in keys}).agg(X=t.X.sum(), Y=t.Y.sum(), n=t.n.sum())
-                cell = ["region", "group", *keys]
-                frame = con.execute(_stratum_sums(t, cell))
-                pairs = con.execute(_period_cross(t, cell, ctx))
-                if group_by != OVERALL:
-                    g = con.execute(_group_cross(t, ["region", *keys]))
-                    g.insert(0, "group_by", group_by)
-                    group_pairs.append(g)
-            else:
-                # PSUs are households, each in one leaf region and group: sums (and
-                # products within a PSU) add up from leaf regions to their ancestors.
-                cell = ["region_id", "group", *keys]
-                frame = roll_up(con.execute(_stratum_sums(t, cell)), ctx.closure, ["group", *keys, "stratum"])
-                pairs = roll_up(con.execute(_period_cross(t, cell, ctx)), ctx.closure,
-                                ["group", *keys, "previous", "stratum"])
-            frame.insert(1, "group_by", group_by)
-            strata.append(frame)
-            pairs.insert(1, "group_by", group_by)
-            period_pairs.append(pairs)
-    finally:
-        drop_table(con, cells)
+    strata, period_pairs, group_pairs, own_keys = [], [], [], {}
+    for hh, closure, group_bys in passes(ctx, households(ctx)):
+        levels = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
+        parts = []
+        for name, statistic in batch.items():
+            cells = statistic.psu_cells(ctx, hh)
+            own_keys[name] = [k for k in KEYS if k in cells.columns]
+            blank = {k: ibis.literal("") for k in KEYS if k not in own_keys[name]}
+            parts.append(cells.mutate(indicator=ibis.literal(name), **blank).select(
+                "indicator", *levels, *KEYS, X=cells.X.cast("float64"), Y=cells.Y.cast("float64"),
+                n=cells.n.cast("int64")))
+        cells = temp_table(con, ibis.union(*parts) if len(parts) > 1 else parts[0], "_psu_cells")
+        try:
+            for group_by in group_bys:
+                frame, pairs, between = _grouping_sums(cells, group_by, closure, ctx)
+                strata.append(frame)
+                period_pairs.append(pairs)
+                if between is not None:
+                    group_pairs.append(between)
+        finally:
+            drop_table(con, cells)
     frames = {"strata": pd.concat(strata, ignore_index=True), "period": pd.concat(period_pairs, ignore_index=True),
               "group": pd.concat(group_pairs, ignore_index=True) if group_pairs else pd.DataFrame()}
     out = {}
@@ -187,6 +166,35 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
             mine["period"] = pd.DataFrame()
         out[name] = Sums(mine["strata"], mine["period"], mine["group"])
     return out
+
+
+def _grouping_sums(cells: ibis.Table, group_by: str, closure: pd.DataFrame, ctx: Context):
+    """Stratum sums, period cross sums and (clustered designs) group cross sums of one grouping."""
+    con = ctx.package.con
+    keys = ["indicator", *KEYS]
+    t = cells.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else cells[f"g_{group_by}"])
+    between = None
+    if ctx.design.clustered:
+        # A PSU (a community) may hold several groups and regions: its totals are
+        # formed per ancestor region and group in the engine before any product.
+        t = t.join(ibis.memtable(closure), "region_id")
+        t = t.group_by(region=t.ancestor, group=t.group, stratum=t.stratum, psu=t.psu,
+                       **{k: t[k] for k in keys}).agg(X=t.X.sum(), Y=t.Y.sum(), n=t.n.sum())
+        cell = ["region", "group", *keys]
+        frame = con.execute(_stratum_sums(t, cell))
+        pairs = con.execute(_period_cross(t, cell, ctx))
+        if group_by != OVERALL:
+            between = con.execute(_group_cross(t, ["region", *keys]))
+            between.insert(0, "group_by", group_by)
+    else:
+        # PSUs are households, each in one leaf region and group: sums (and
+        # products within a PSU) add up from leaf regions to their ancestors.
+        cell = ["region_id", "group", *keys]
+        frame = roll_up(con.execute(_stratum_sums(t, cell)), closure, ["group", *keys, "stratum"])
+        pairs = roll_up(con.execute(_period_cross(t, cell, ctx)), closure, ["group", *keys, "previous", "stratum"])
+    frame.insert(1, "group_by", group_by)
+    pairs.insert(1, "group_by", group_by)
+    return frame, pairs, between
 
 
 def _stratum_sums(t: ibis.Table, cell: list[str]) -> ibis.Table:
@@ -404,16 +412,16 @@ class Quantile(Statistic):
         """Counts of units per cell, days and event: all Kaplan-Meier needs, from the engine."""
         units = self.units
         keys = [k for k in KEYS if k in units.columns]
-        hh = households(ctx)
         frames = []
-        for group_by in [OVERALL, *ctx.by]:
-            g = hh.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"])
-            joined = units.join(g, "household_id")
-            counts = joined.group_by(["region_id", "group", *keys, "days", "event"]).agg(n=joined.count())
-            frame = roll_up(ctx.package.con.execute(counts), ctx.closure, ["group", *keys, "days", "event"])
-            frame = frame.rename(columns={"n": "count"})
-            frame.insert(1, "group_by", group_by)
-            frames.append(frame)
+        for hh, closure, group_bys in passes(ctx, households(ctx)):
+            for group_by in group_bys:
+                g = hh.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"])
+                joined = units.join(g, "household_id")
+                counts = joined.group_by(["region_id", "group", *keys, "days", "event"]).agg(n=joined.count())
+                frame = roll_up(ctx.package.con.execute(counts), closure, ["group", *keys, "days", "event"])
+                frame = frame.rename(columns={"n": "count"})
+                frame.insert(1, "group_by", group_by)
+                frames.append(frame)
         return Sums(pd.concat(frames, ignore_index=True))
 
     def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
