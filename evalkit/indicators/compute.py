@@ -18,7 +18,7 @@ from evalkit.indicators import REGISTRY, Context
 from evalkit.indicators.base import OVERALL, Unavailable, design_of, population
 from evalkit.indicators.catalogue import Indicator, load_catalogue
 from evalkit.indicators.groups import DERIVED as DERIVED_GROUPS
-from evalkit.indicators.kinds import PAIR, RatioStatistic, ratio_statistics
+from evalkit.indicators.kinds import PAIR, RatioStatistic, ratio_covariances, ratio_statistics
 from evalkit.indicators.parameters import resolve as resolve_params
 from evalkit.methods.survey import Design
 from evalkit.results.indicator_results import COLUMNS, IndicatorResults
@@ -83,7 +83,7 @@ def compute(
         closure = closure[closure["ancestor"].isin(package.descendants(region))]
 
     ctx = Context(package, scope_periods, params, design or design_of(package), closure, by, confidence)
-    rows, pairs, skipped, chosen = [], [], {}, {}
+    rows, pairs, skipped, chosen, finished_ratios = [], [], {}, {}, {}
     try:
         for ind in selected:
             reason = _missing(package, ind)
@@ -105,9 +105,15 @@ def compute(
             sums = batched[ind.id] if ind.id in batched else statistic.statistics(ctx)
             finished = statistic.finish(sums, grid, ctx)
             rows.append(_label(finished, ind, int(min_cell)))
-            cov = statistic.covariances(sums, finished, ctx)
+            if ind.id in batched:
+                finished_ratios[ind.id] = (sums, finished)
+            else:
+                cov = statistic.covariances(sums, finished, ctx)
+                if not cov.empty:
+                    pairs.append(_label(cov, ind))
+        for ind_id, cov in ratio_covariances(finished_ratios, ctx).items():
             if not cov.empty:
-                pairs.append(_label(cov, ind))
+                pairs.append(_label(cov, catalogue[ind_id]))
     finally:
         ctx.close()
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)

@@ -104,19 +104,7 @@ class RatioStatistic(Statistic):
         return out[[*cell, *RESULT]]
 
     def covariances(self, sums: Sums, finished: pd.DataFrame, ctx: Context) -> pd.DataFrame:
-        cell = [c for c in ("region", "group_by", "group", *KEYS) if c in sums.strata.columns]
-        estimates = finished.drop_duplicates(cell)[[*cell, "value", "denominator"]].rename(
-            columns={"value": "ratio", "denominator": "X"})
-        estimates = estimates[estimates["X"] > 0]
-        frames = [_group_covariances(sums, estimates, cell, ctx)]
-        if "period" in cell and not sums.period_pairs.empty:
-            frames.append(_period_covariances(sums, estimates, cell, ctx))
-        frames = [f for f in frames if not f.empty]
-        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*PAIR, "cov"])
-        for c in PAIR:
-            if c not in out.columns:
-                out[c] = ""
-        return out[[*PAIR, "cov"]]
+        return ratio_covariances({"": (sums, finished)}, ctx)[""]
 
 
 def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str, Sums]:
@@ -142,16 +130,21 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
                 n=cells.n.cast("int64")))
         cells = temp_table(con, ibis.union(*parts) if len(parts) > 1 else parts[0], "_psu_cells")
         try:
-            for group_by in group_bys:
-                frame, pairs, between = _grouping_sums(cells, group_by, closure, ctx)
-                strata.append(frame)
-                period_pairs.append(pairs)
-                if between is not None:
+            if ctx.design.clustered:
+                for group_by in group_bys:
+                    frame, pairs, between = _grouping_sums(cells, group_by, closure, ctx)
+                    strata.append(frame)
+                    period_pairs.append(pairs)
                     group_pairs.append(between)
+            else:
+                frames, pairs = _household_psu_sums(cells, group_bys, closure, ctx)
+                strata.extend(frames)
+                period_pairs.extend(pairs)
         finally:
             drop_table(con, cells)
     frames = {"strata": pd.concat(strata, ignore_index=True), "period": pd.concat(period_pairs, ignore_index=True),
-              "group": pd.concat(group_pairs, ignore_index=True) if group_pairs else pd.DataFrame()}
+              "group": pd.concat([g for g in group_pairs if not g.empty], ignore_index=True)
+              if any(not g.empty for g in group_pairs) else pd.DataFrame()}
     out = {}
     for name in batch:
         mine = {}
@@ -168,33 +161,88 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
     return out
 
 
+def ratio_covariances(batch: dict[str, tuple[Sums, pd.DataFrame]], ctx: Context) -> dict[str, pd.DataFrame]:
+    """Covariances between the cells of many ratio statistics at once: ``batch`` maps a name
+    to the statistic's sums and finished rows; returns the pairs (``PAIR`` and ``cov``) per name.
+
+    Absent keys are blank, so every statistic shares one cell layout and the pandas work
+    runs once for the batch.
+    """
+    cell = ["indicator", "region", "group_by", "group", *KEYS]
+
+    def stack(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        parts = [f.assign(indicator=name, **{k: "" for k in KEYS if k not in f.columns})
+                 for name, f in frames.items() if not f.empty]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    sums = Sums(stack({n: s.strata for n, (s, _) in batch.items()}),
+                stack({n: s.period_pairs for n, (s, _) in batch.items()}),
+                stack({n: s.group_pairs for n, (s, _) in batch.items()}))
+    finished = stack({n: f for n, (_, f) in batch.items()})
+    empty = pd.DataFrame(columns=[*PAIR, "cov"])
+    if sums.strata.empty or finished.empty:
+        return {name: empty for name in batch}
+    estimates = finished.drop_duplicates(cell)[[*cell, "value", "denominator"]].rename(
+        columns={"value": "ratio", "denominator": "X"})
+    estimates = estimates[estimates["X"] > 0]
+    frames = [_group_covariances(sums, estimates, cell, ctx)]
+    if not sums.period_pairs.empty:
+        frames.append(_period_covariances(sums, estimates, cell, ctx))
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return {name: empty for name in batch}
+    out = pd.concat(frames, ignore_index=True)
+    return {name: part[[*PAIR, "cov"]].reset_index(drop=True) for name, part in out.groupby("indicator", sort=False)} | {
+        name: empty for name in batch if name not in set(out["indicator"])}
+
+
 def _grouping_sums(cells: ibis.Table, group_by: str, closure: pd.DataFrame, ctx: Context):
-    """Stratum sums, period cross sums and (clustered designs) group cross sums of one grouping."""
+    """Stratum sums, period cross sums and group cross sums of one grouping, when a PSU (a
+    community) may hold several groups and regions: its totals are formed per ancestor
+    region and group in the engine before any product."""
     con = ctx.package.con
     keys = ["indicator", *KEYS]
     t = cells.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else cells[f"g_{group_by}"])
-    between = None
-    if ctx.design.clustered:
-        # A PSU (a community) may hold several groups and regions: its totals are
-        # formed per ancestor region and group in the engine before any product.
-        t = t.join(ibis.memtable(closure), "region_id")
-        t = t.group_by(region=t.ancestor, group=t.group, stratum=t.stratum, psu=t.psu,
-                       **{k: t[k] for k in keys}).agg(X=t.X.sum(), Y=t.Y.sum(), n=t.n.sum())
-        cell = ["region", "group", *keys]
-        frame = con.execute(_stratum_sums(t, cell))
-        pairs = con.execute(_period_cross(t, cell, ctx))
-        if group_by != OVERALL:
-            between = con.execute(_group_cross(t, ["region", *keys]))
-            between.insert(0, "group_by", group_by)
-    else:
-        # PSUs are households, each in one leaf region and group: sums (and
-        # products within a PSU) add up from leaf regions to their ancestors.
-        cell = ["region_id", "group", *keys]
-        frame = roll_up(con.execute(_stratum_sums(t, cell)), closure, ["group", *keys, "stratum"])
-        pairs = roll_up(con.execute(_period_cross(t, cell, ctx)), closure, ["group", *keys, "previous", "stratum"])
+    t = t.join(ibis.memtable(closure), "region_id")
+    t = t.group_by(region=t.ancestor, group=t.group, stratum=t.stratum, psu=t.psu,
+                   **{k: t[k] for k in keys}).agg(X=t.X.sum(), Y=t.Y.sum(), n=t.n.sum())
+    cell = ["region", "group", *keys]
+    frame = con.execute(_stratum_sums(t, cell))
+    pairs = con.execute(_period_cross(t, cell, ctx))
+    between = pd.DataFrame()
+    if group_by != OVERALL:
+        between = con.execute(_group_cross(t, ["region", *keys]))
+        between.insert(0, "group_by", group_by)
     frame.insert(1, "group_by", group_by)
     pairs.insert(1, "group_by", group_by)
     return frame, pairs, between
+
+
+def _household_psu_sums(cells: ibis.Table, group_bys: list[str], closure: pd.DataFrame, ctx: Context):
+    """Stratum and period cross sums of every grouping when PSUs are households.
+
+    A household lies in one leaf region and one group of each grouping, so sums over PSUs
+    (and products within a PSU) add up: the engine sums once per leaf region and
+    combination of group values, and each grouping and ancestor region is a sum of
+    those small frames in pandas.
+    """
+    con = ctx.package.con
+    keys = ["indicator", *KEYS]
+    g_cols = [c for c in cells.columns if c.startswith("g_")]
+    cell = ["region_id", *g_cols, *keys]
+    strata_all = con.execute(_stratum_sums(cells, cell))
+    pairs_all = con.execute(_period_cross(cells, cell, ctx))
+    frames, pairs = [], []
+    for group_by in group_bys:
+        for source, extra, out in ((strata_all, ["stratum"], frames), (pairs_all, ["previous", "stratum"], pairs)):
+            group = OVERALL if group_by == OVERALL else source[f"g_{group_by}"]
+            leaf = source.drop(columns=g_cols).assign(group=group)
+            sums = [c for c in leaf.columns if c not in ("region_id", "group", *keys, *extra)]
+            leaf = leaf.groupby(["region_id", "group", *keys, *extra], dropna=False, sort=False)[sums].sum().reset_index()
+            frame = roll_up(leaf, closure, ["group", *keys, *extra])
+            frame.insert(1, "group_by", group_by)
+            out.append(frame)
+    return frames, pairs
 
 
 def _stratum_sums(t: ibis.Table, cell: list[str]) -> ibis.Table:

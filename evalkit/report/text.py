@@ -159,6 +159,16 @@ GROUP_LABELS = {
     ("urban", ""): {"zh": "城乡", "en": "Urban/rural"},
     ("urban", "true"): {"zh": "城镇", "en": "Urban"},
     ("urban", "false"): {"zh": "农村", "en": "Rural"},
+    ("income_quintile", ""): {"zh": "转移前人均收入五等分组", "en": "Pre-transfer income quintile"},
+    **{("income_quintile", f"q{k}"): {"zh": f"第{k}组" + {1: "（最低）", 5: "（最高）"}.get(k, ""),
+                                      "en": f"Q{k}" + {1: " (poorest)", 5: " (richest)"}.get(k, "")}
+       for k in range(1, 6)},
+    ("head_age_band", ""): {"zh": "户主年龄段", "en": "Age of the household head"},
+    ("household_type", ""): {"zh": "家庭类型", "en": "Household type"},
+    ("household_type", "none"): {"zh": "无老人、儿童或残疾人", "en": "No elderly, child or disabled member"},
+    ("disabled", ""): {"zh": "有残疾人", "en": "Disabled member"},
+    ("elderly", ""): {"zh": "有老年人", "en": "Elderly member"},
+    ("child", ""): {"zh": "有儿童", "en": "Child"},
 }
 LEVEL_LABELS = {
     "province": {"zh": "省", "en": "province"},
