@@ -192,8 +192,8 @@ def ratio_covariances(batch: dict[str, tuple[Sums, pd.DataFrame]], ctx: Context)
     if not frames:
         return {name: empty for name in batch}
     out = pd.concat(frames, ignore_index=True)
-    return {name: part[[*PAIR, "cov"]].reset_index(drop=True) for name, part in out.groupby("indicator", sort=False)} | {
-        name: empty for name in batch if name not in set(out["indicator"])}
+    found = {name: part[[*PAIR, "cov"]] for name, part in out.groupby("indicator", sort=False)}
+    return {name: found.get(name, empty) for name in batch}
 
 
 def _grouping_sums(cells: ibis.Table, group_by: str, closure: pd.DataFrame, ctx: Context):
