@@ -258,3 +258,37 @@ def test_declared_design_reaches_compute(tmp_path, survey, sample):
     assert _row(got).se == pytest.approx(_row(res).se * np.sqrt(0.75), rel=1e-10)
     assert got.design == Design(**design)
     assert got.provenance["design"]["lonely_psu"] == "adjust"
+
+
+def test_gaps_and_changes_without_a_design(tmp_path, sample, survey):
+    """No weights, strata or PSUs: households are the PSUs of one stratum. The gap of a group
+    to its region and the change between quarters still take the covariance, computed
+    directly here from each household's linearised value."""
+    _, second = survey
+    s = sample
+    n = len(s["y"])
+    ids = [f"h{i:03d}" for i in range(n)]
+    pd.DataFrame({"region_id": ["P", "A"], "name": ["省", "甲县"], "parent_id": [None, "P"],
+                  "level": ["province", "county"]}).to_csv(tmp_path / "regions.csv", index=False)
+    pd.DataFrame({"household_id": ids, "region_id": "A",
+                  "hukou": np.where(s["domain"] == "a", "local", "migrant")}).to_csv(tmp_path / "households.csv",
+                                                                                    index=False)
+    rows = [(f"n{i}a", ids[i], "care", "2024-02-01") for i in range(n) if s["y"][i]]
+    rows += [(f"n{i}b", ids[i], "care", "2024-05-01") for i in range(n) if second[i]]
+    pd.DataFrame(rows, columns=["need_id", "household_id", "service_type", "identified_on"]).to_csv(
+        tmp_path / "needs.csv", index=False)
+    (tmp_path / "datapackage.json").write_text(json.dumps({"name": "plain", "frequency": "quarter"}))
+    res = evalkit.compute(evalkit.load(tmp_path), indicators=["access.need_rate"], by=["hukou"], min_cell=1)
+    one, ones, household = np.zeros(n), np.ones(n), np.array(ids)
+    local = (s["domain"] == "a").astype(float)
+    z_all = _linearised(s["y"], ones, ones, one, household)
+    z_local = _linearised(s["y"] * local, local, ones, one, household)
+    gap = res.difference("hukou", published=False)
+    gap = gap[(gap.region == "A") & (gap.period == "2024Q1") & (gap.service_type == "care")].set_index("group")
+    assert gap.loc["local", "se"] == pytest.approx(np.sqrt(_variance_of(z_local - z_all)), rel=1e-9)
+    z2 = _linearised(second.astype(float), ones, ones, one, household)
+    change = res.change("access.need_rate", published=False)
+    row = change[(change.region == "P") & (change.period == "2024Q2") & (change.group_by == "")
+                 & (change.service_type == "care")].iloc[0]
+    assert row.se == pytest.approx(np.sqrt(_variance_of(z2 - z_all)), rel=1e-9)
+    assert _row(res, region="A").interval == "wilson"
