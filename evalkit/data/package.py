@@ -91,6 +91,8 @@ class DataPackage:
         limit = (on_or_before or dt.date.today()).isoformat()
         best = None
         for name in self.tables:
+            if name == "calendar":  # lists days ahead; it records no event
+                continue
             columns = [c.name for c in TABLES[name].columns if c.kind == "date"]
             if not columns:
                 continue
@@ -298,7 +300,7 @@ class _Loader:
             WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1 ORDER BY min(_row)""")
         if rows:
             source = self.files[name]
-            examples = [f"{v!r} at " + ", ".join(source.where(r) for r in rs) for v, _, rs in rows[:MAX_EXAMPLES]]
+            examples = [f"{v if isinstance(v, dt.date) else repr(v)} at " + ", ".join(source.where(r) for r in rs) for v, _, rs in rows[:MAX_EXAMPLES]]
             self._error(name, key, "unique key", sum(n for _, n, _ in rows),
                         f"each {key} once ({len(rows)} value(s) repeat)", examples)
 
