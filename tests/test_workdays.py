@@ -212,3 +212,16 @@ def test_synthetic_dates_stay_in_covered_years(tmp_path):
     with pytest.raises(ParameterError, match=f"{workdays.COVERED_YEARS[0]}-{last}"):
         generate(tmp_path / "late", households=100, regions=1, periods=8, seed=1, start=f"{last}-01-01")
     generate(tmp_path / "fits", households=100, regions=1, periods=4, seed=1, start=f"{last - 1}-01-01")
+
+
+def test_validation_warns_of_uncovered_years(tmp_path):
+    """``evalkit validate`` warns (it does not fail) that the case of 2031 needs a calendar table."""
+    d = write_package(tmp_path / "pkg", [("a", "2031-03-03", "2031-03-05", None, None, "2031-04-01")])
+    report = evalkit.validate(d)
+    assert report.ok
+    assert "working-day calendar" in str(report) and "2031" in str(report)
+    days = pd.date_range("2031-01-01", "2031-12-31")
+    full = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "working": (days.day_of_week < 5).astype(int)})
+    covered = evalkit.validate(write_package(tmp_path / "covered", [("a", "2031-03-03", "2031-03-05", None, None,
+                                                                      "2031-04-01")], full))
+    assert "working-day calendar" not in str(covered)

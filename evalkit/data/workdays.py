@@ -41,7 +41,7 @@ COVERED_YEARS = range(min(chinese_calendar.holidays).year, max(chinese_calendar.
 SOURCE = f"chinese_calendar {getattr(chinese_calendar, '__version__', '')}".strip()
 
 HOW_TO_SUPPLY = ("add a calendar table to the package (a file named calendar or 工作日历, .csv/.xlsx/.parquet, "
-                 "columns date/日期 and working/是否工作日 with 是/否 or 1/0) listing every day of those years")
+                 "columns date/日期 and working/是否工作日 with 是/否 or 1/0) listing every day of each such year")
 
 
 def _days_of(years: Iterable[int]) -> pd.DatetimeIndex:
@@ -76,23 +76,22 @@ def calendar_table(package, years: Iterable[int]) -> ibis.Table:
     return days.mutate(workday_index=index)
 
 
-def check_covered(con, calendar: ibis.Table, what: str = "working days") -> None:
-    """Raise :class:`CalendarError` naming the years in which ``calendar`` has days of unknown status."""
+def check_covered(con, calendar: ibis.Table, what: str = "working days", has_table: bool = False) -> None:
+    """Raise :class:`CalendarError` naming the years in which ``calendar`` has days of unknown
+    status (``has_table``: the package brought a calendar table, which then lacks days)."""
     unknown = calendar.filter(calendar.working.isnull())
     missing = con.execute(unknown.group_by(year=unknown["date"].year()).agg(days=unknown.count()).order_by("year"))
     if missing.empty:
         return
     years = [int(y) for y in missing["year"]]
-    detail = "; ".join(f"{y}: {n} day(s) not listed" for y, n in zip(years, missing["days"]) if n < _length(y))
-    raise CalendarError(
-        f"{what} need a working-day calendar for {', '.join(map(str, years))}: {SOURCE} covers "
-        f"{COVERED_YEARS[0]}-{COVERED_YEARS[-1]} and the package's calendar table does not list every day of "
-        f"{'that year' if len(years) == 1 else 'those years'}" + (f" ({detail})" if detail else "")
-        + f"; {HOW_TO_SUPPLY}", years)
-
-
-def _length(year: int) -> int:
-    return (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
+    named = ", ".join(map(str, years))
+    if has_table:
+        detail = "; ".join(f"{y}: {n} day(s) not listed" for y, n in zip(years, missing["days"]))
+        lacking = f"the package's calendar table does not list every day of {named} ({detail})"
+    else:
+        lacking = "the package has no calendar table"
+    raise CalendarError(f"{what} need a working-day calendar for {named}: {SOURCE} covers "
+                        f"{COVERED_YEARS[0]}-{COVERED_YEARS[-1]} and {lacking}; {HOW_TO_SUPPLY}", years)
 
 
 def years_spanned(pairs: pd.DataFrame) -> list[int]:

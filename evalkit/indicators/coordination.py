@@ -65,7 +65,8 @@ def working_days(ctx: Context, table: ibis.Table, start: str, end: str, name: st
 
     def build():
         calendar = workdays.calendar_table(ctx.package, years)
-        workdays.check_covered(ctx.package.con, calendar, f"working days from {start} to {end}")
+        workdays.check_covered(ctx.package.con, calendar, f"working days from {start} to {end}",
+                               has_table=ctx.package.has("calendar"))
         return calendar
 
     calendar = ctx.cached(f"calendar_{'_'.join(map(str, years))}", build)
