@@ -40,3 +40,15 @@ class NotebookFailed(EvalkitError):
     def __str__(self) -> str:
         where = f"{self.notebook}.py" + (f" cell [{self.cell}]" if self.cell is not None else "")
         return f"{where}: {self.error}"
+
+
+class CalendarError(EvalkitError):
+    """Working days were counted in years no calendar covers (neither chinese_calendar nor the
+    package's ``calendar`` table); ``years`` lists them and the message says how to add a calendar."""
+
+    def __init__(self, message: str, years=()):
+        super().__init__(message, list(years))  # args rebuild it when pickled between processes
+        self.message, self.years = message, list(years)
+
+    def __str__(self) -> str:
+        return self.message

@@ -9,6 +9,7 @@ import pytest
 from statsmodels.duration.survfunc import SurvfuncRight
 
 import evalkit
+from evalkit.data import workdays
 from evalkit.results.reform import before_after
 
 Q = "2024Q1"
@@ -65,9 +66,9 @@ CASES = pd.DataFrame([
     ("ka", "s1", "2024-01-08", "2024-01-12", "2024-01-16", "2024-01-18", "2024-02-07", True),   # Mon..Thu
     ("kb", "s2", "2024-01-13", "2024-01-22", "2024-01-29", "2024-03-01", "2024-02-12", True),   # Sat start, late
     ("kc", "t1", "2024-02-01", "2024-02-02", "2024-02-05", None, "2024-03-02", False),         # refused in time
-    ("kd", "t2", "2024-03-20", None, None, None, "2024-04-19", None),                          # open, 19 days left
+    ("kd", "t2", "2024-03-20", None, None, None, "2024-04-19", None),                          # open, 14 working days left
     ("ke", "t3", "2024-01-02", None, None, None, "2024-02-01", None),                          # overdue
-    ("kf", "t4", "2024-03-01", None, None, None, "2024-04-05", None),                          # open, 5 days left
+    ("kf", "t4", "2024-03-01", None, None, None, "2024-04-05", None),                          # open, 3 working days left (Qingming)
 ], columns=["case_id", "household_id", "applied_on", "verified_on", "decided_on", "delivered_on", "deadline_on",
             "approved"])
 FEEDBACK = pd.DataFrame({"feedback_id": ["f1", "f2", "f3", "f4"], "household_id": ["s1", "s2", "t1", "m2"],
@@ -169,22 +170,36 @@ def test_platform_kpis(loop):
 
 
 def test_process_working_days(loop):
+    """Statutory working days in (start, end] (Spring Festival 2024: 10-17 February off, Sundays
+    4 and 18 February worked):
+
+    ka  Mon 01-08 -> Fri 01-12 -> Tue 01-16 -> Thu 01-18: verification 4, processing 2 (15, 16),
+        decision 6, delivery 2 (17, 18)
+    kb  Sat 01-13 -> Mon 01-22 -> Mon 01-29 -> Fri 03-01: verification 15-19, 22 -> 6 (the Saturday
+        start excluded; busday_count's [start, end) gives 5), processing 23-26, 29 -> 5, decision 11,
+        delivery 30, 31 January, 18 working days of February (21 weekdays less 12-16, plus
+        Sundays 4 and 18), 1 March -> 21 (Monday-Friday [start, end): 24)
+    kc  Thu 02-01 -> Fri 02-02 -> Mon 02-05: verification 1, processing 4 (Sunday, worked), 5 -> 2,
+        decision 3; refused, no delivery
+    """
     _, res = loop
-    assert cell(res, "coordination.verification_days").value == pytest.approx((4 + 5 + 1) / 3)
-    assert cell(res, "coordination.processing_days").value == pytest.approx((2 + 5 + 1) / 3)
-    assert cell(res, "coordination.decision_days").value == pytest.approx((6 + 10 + 2) / 3)
-    assert cell(res, "coordination.delivery_days").value == pytest.approx((2 + 24) / 2)
-    ours = cell(res, "coordination.verification_days")
-    assert ours.value == np.busday_count(["2024-01-08", "2024-01-13", "2024-02-01"],
-                                         ["2024-01-12", "2024-01-22", "2024-02-02"]).mean()
+    assert cell(res, "coordination.verification_days").value == pytest.approx((4 + 6 + 1) / 3)
+    assert cell(res, "coordination.processing_days").value == pytest.approx((2 + 5 + 2) / 3)
+    assert cell(res, "coordination.decision_days").value == pytest.approx((6 + 11 + 3) / 3)
+    assert cell(res, "coordination.delivery_days").value == pytest.approx((2 + 21) / 2)
+    ours = cell(res, "coordination.delivery_days")
+    assert ours.value == workdays.between(["2024-01-16", "2024-01-29"], ["2024-01-18", "2024-03-01"]).mean()
 
 
 def test_deadlines_and_warnings(loop):
     _, res = loop
     assert ratio(res, "coordination.on_time_rate") == (2, 4)  # ka kc in time; kb late; ke overdue; kd kf undecided
-    # open at 2024-03-31: ke overdue (red), kf 5 days left (yellow), kd 19 (blue)
-    for colour in ("red", "yellow", "blue"):
-        assert ratio(res, f"coordination.open_{colour}_rate") == (1, 3)
+    # open at Sunday 2024-03-31, working days left in (03-31, deadline]: ke overdue (red); kf to Friday
+    # 04-05: 1-3 April, Qingming 4-6 off -> 3 (red; 5 calendar days would be yellow); kd to 04-19:
+    # 1-3, Sunday 7 (worked), 8-12, 15-19 -> 14 (blue)
+    assert ratio(res, "coordination.open_red_rate") == (2, 3)
+    assert ratio(res, "coordination.open_yellow_rate") == (0, 3)
+    assert ratio(res, "coordination.open_blue_rate") == (1, 3)
 
 
 def test_warning_thresholds_are_configurable(loop):

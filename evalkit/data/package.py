@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from evalkit import engine
-from evalkit.data import periods
+from evalkit.data import periods, workdays
 from evalkit.engine import Params, quote, sql
 from evalkit.data.io import PackageError, SourceFile, directory_sha256, find_files, load_raw, read_descriptor
 from evalkit.data.privacy import ID_PATTERN, hmac_sql, id_number_problem_sql, pseudonym_key
@@ -91,6 +91,8 @@ class DataPackage:
         limit = (on_or_before or dt.date.today()).isoformat()
         best = None
         for name in self.tables:
+            if name == "calendar":  # lists days ahead; it records no event
+                continue
             columns = [c.name for c in TABLES[name].columns if c.kind == "date"]
             if not columns:
                 continue
@@ -274,6 +276,7 @@ class _Loader:
                     )
         self._run_checks()
         self._check_period_dates()
+        self._check_calendar_years()
         if "regions" in self.loaded:
             self._check_region_tree()
 
@@ -298,7 +301,7 @@ class _Loader:
             WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1 ORDER BY min(_row)""")
         if rows:
             source = self.files[name]
-            examples = [f"{v!r} at " + ", ".join(source.where(r) for r in rs) for v, _, rs in rows[:MAX_EXAMPLES]]
+            examples = [f"{v if isinstance(v, dt.date) else repr(v)} at " + ", ".join(source.where(r) for r in rs) for v, _, rs in rows[:MAX_EXAMPLES]]
             self._error(name, key, "unique key", sum(n for _, n, _ in rows),
                         f"each {key} once ({len(rows)} value(s) repeat)", examples)
 
@@ -310,6 +313,33 @@ class _Loader:
             if missing:
                 self._warn(name, column, "missing dates", missing,
                            f"{missing / total:.1%} of rows have no {column} and fall in no period")
+
+    def _check_calendar_years(self) -> None:
+        """Warn when case dates fall in years no working-day calendar covers: the indicators
+        counting working days (processing times, deadline warnings) would fail on them."""
+        if "cases" not in self.loaded:
+            return
+        columns = [c for c in ("applied_on", "verified_on", "decided_on", "delivered_on", "deadline_on")
+                   if c in self.columns["cases"]]
+        if not columns:
+            return
+        found = sql(self.con, " UNION ".join(f"SELECT DISTINCT year({quote(c)}) FROM cases WHERE {quote(c)} IS NOT NULL"
+                                             for c in columns))
+        listed = {}
+        if "calendar" in self.loaded and {"date", "working"} <= set(self.columns["calendar"]):
+            listed = dict(sql(self.con, 'SELECT year("date"), count(DISTINCT "date") FROM calendar '
+                                        'WHERE "date" IS NOT NULL AND working IS NOT NULL GROUP BY 1'))
+        missing = sorted(int(y) for (y,) in found if int(y) not in workdays.COVERED_YEARS
+                         and listed.get(y, 0) < (dt.date(int(y) + 1, 1, 1) - dt.date(int(y), 1, 1)).days)
+        if not missing:
+            return
+        rows = sql(self.con, "SELECT count(*) FROM cases WHERE " + " OR ".join(
+            f"list_contains($years, year({quote(c)}))" for c in columns), {"years": missing})[0][0]
+        covered = workdays.COVERED_YEARS
+        self._warn("cases", ", ".join(columns), "working-day calendar", rows,
+                   f"dates in years a working-day calendar covers: {workdays.SOURCE} covers {covered[0]}-{covered[-1]}; "
+                   f"{', '.join(map(str, missing))} need(s) a calendar table, else the working-day indicators fail: "
+                   + workdays.HOW_TO_SUPPLY)
 
     def _check_region_tree(self) -> None:
         regions = self.con.table("regions").select("_row", "region_id", "parent_id", "reform_period").execute()

@@ -269,6 +269,17 @@ TABLES: dict[str, Table] = {
                 Column("given_on", "date", ("评价日期",)),
             ),
         ),
+        Table(
+            "calendar",
+            key="date",
+            aliases=("工作日历", "日历", "节假日安排"),
+            description="Optional working-day calendar: overrides chinese_calendar's statutory working days "
+                        "day by day (local rules), and gives them for years it does not cover (list every day).",
+            columns=(
+                Column("date", "date", ("日期",), required=True, nullable=False),
+                Column("working", _BOOL, ("工作日", "是否工作日", "上班"), required=True, nullable=False),
+            ),
+        ),
     ]
 }
 

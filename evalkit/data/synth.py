@@ -5,7 +5,10 @@ drawn for the package and the expected value of each indicator it plants, so ind
 can be checked against the value they should recover. Calibrated to the seeds: low
 service accessibility and availability (seed 003); migrants less often aided than locals
 (seed 002); after the linkage reform, verification 15 -> 1 and processing 9 -> 2 working
-days in S county (seed 001); reform adoption staggered across counties.
+days in S county (seed 001); reform adoption staggered across counties. Process times are
+planted in statutory working days (:mod:`evalkit.data.workdays`: holidays off, adjusted
+weekend days worked), so every date, deadlines included, lies in the years chinese_calendar
+covers (2004-2026 in version 1.11).
 
 Households are generated county by county in chunks and written as they come, so memory
 stays bounded; the same arguments give the same bytes.
@@ -28,6 +31,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from evalkit.data import periods as periods_mod
+from evalkit.data import workdays
 from evalkit.data.privacy import check_digit
 from evalkit.data.schema import SERVICE_TYPES
 from evalkit.errors import EvalkitError, ParameterError
@@ -46,6 +50,7 @@ MIGRANT_FACTOR = 0.6  # migrants' receipt probability relative to locals' (seed 
 REFORM_AVAILABILITY_EFFECT = 0.15  # added to the receipt probability after the reform
 VERIFICATION_DAYS = {"before": 15, "after": 1}  # working days, applied -> verified (seed 001)
 PROCESSING_DAYS = {"before": 9, "after": 2}  # working days, verified -> decided (seed 001)
+DEADLINE_DAYS = 30  # calendar days from application to a case's deadline
 DUPLICATE_PROBABILITY = {"before": 0.10, "after": 0.03}
 REFERRAL_PROBABILITY = {"before": 0.25, "after": 0.70}  # out-of-policy needs referred to charity
 REFERRAL_ACCEPT_PROBABILITY = 0.8
@@ -111,9 +116,20 @@ def _check(s: Settings) -> None:
     if s.format not in ("parquet", "csv"):
         raise ParameterError(f"format must be parquet or csv, got {s.format!r}")
     try:
-        dt.date.fromisoformat(s.start)
+        first = dt.date.fromisoformat(s.start)
     except ValueError:
         raise ParameterError(f"start must be a date such as 2023-01-01, got {s.start!r}") from None
+    label = periods_mod.label(first, s.frequency)
+    begin = periods_mod.bounds(label, s.frequency)[0]
+    for _ in range(s.periods - 1):
+        label = periods_mod.label(periods_mod.bounds(label, s.frequency)[1] + dt.timedelta(days=1), s.frequency)
+    last = periods_mod.bounds(label, s.frequency)[1] + dt.timedelta(days=DEADLINE_DAYS)
+    covered = workdays.COVERED_YEARS
+    if begin.year not in covered or last.year not in covered:
+        raise ParameterError(
+            f"synthetic dates run from {begin} to {last} (the last period plus {DEADLINE_DAYS} days to deadlines), "
+            f"but process times are planted in statutory working days, which {workdays.SOURCE} knows for "
+            f"{covered[0]}-{covered[-1]} only; choose a start and a number of periods within those years")
 
 
 class _Generator:
@@ -376,7 +392,7 @@ class _Generator:
         self._write("cases", {
             "case_id": self._next_ids("case", "K", m), "household_id": hh[pick], "channel": case_channel,
             "applied_on": applied, "verified_on": verified, "decided_on": decided, "delivered_on": delivered,
-            "deadline_on": applied + 30, "approved": pa.array(np.where(_isnat(decided), None, approved).tolist(), pa.bool_()),
+            "deadline_on": applied + DEADLINE_DAYS, "approved": pa.array(np.where(_isnat(decided), None, approved).tolist(), pa.bool_()),
         })
 
     def _feedback(self, rng, hh, record_ids, given, post):
@@ -396,12 +412,9 @@ class _Generator:
         return self._cap(out)
 
     def _working_days_after(self, start, days):
-        """``start`` plus working days (Mon-Fri), missing when ``start`` is or the result is past the data."""
-        start = np.asarray(start, dtype="datetime64[D]")
-        missing = _isnat(start)
-        out = np.busday_offset(np.where(missing, np.datetime64("2000-01-03"), start), days, roll="forward")
-        out[missing] = np.datetime64("NaT")
-        return self._cap(out)
+        """The ``days``-th statutory working day after ``start`` (so that the working days in
+        (start, result] are ``days``), missing when ``start`` is or the result is past the data."""
+        return self._cap(workdays.add(start, days, last=self.data_end))
 
     def _cap(self, dates):
         dates = dates.astype("datetime64[D]")

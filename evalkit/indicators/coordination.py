@@ -11,7 +11,15 @@ Seeds 000, 001, 002 and 004; DOMAIN.md 3.2. Conventions, shared by every indicat
 - a need is *addressed* when the household has a record of the need's category active
   within ``omission_window_days`` (default 90) from the day the need was identified;
 - durations of referrals are calendar days, censored at the last date in the data when
-  the event has not happened; durations of cases are working days (Monday-Friday).
+  the event has not happened;
+- durations of cases and the days left to a case's deadline are statutory working days
+  (法定工作日: Monday to Friday less public holidays, plus the adjusted weekend days
+  worked, 调休) counted over (start, end]: the start day excluded, the end day included,
+  so 8 to 19 February 2024 (Spring Festival) is 3. The calendar is chinese_calendar's,
+  overridden day by day by the package's ``calendar`` table; a year neither covers
+  fails with :class:`evalkit.errors.CalendarError` (:mod:`evalkit.data.workdays`).
+  numpy's ``busday_count`` counts [start, end) Monday-Friday: the same only when both
+  ends are working days and no holiday lies between.
 """
 from __future__ import annotations
 
@@ -20,11 +28,12 @@ import datetime as dt
 import ibis
 import pandas as pd
 
+from evalkit.data import workdays
+
 from .base import Context, indicator
 from .kinds import Mean, Quantile, Rate, RegionRate
 
 FAR_FUTURE = dt.date(9999, 12, 31)
-MONDAY = dt.date(1970, 1, 5)
 
 
 # --- shared building blocks ----------------------------------------------------------
@@ -40,14 +49,32 @@ def _days(start: ibis.Value, end: ibis.Value) -> ibis.Value:
     return end.delta(start, unit="day")
 
 
-def working_days(start: ibis.Value, end: ibis.Value) -> ibis.Value:
-    """Working days (Monday-Friday) in [start, end), as numpy's ``busday_count``."""
+def working_days(ctx: Context, table: ibis.Table, start: str, end: str, name: str = "days") -> ibis.Table:
+    """``table`` with column ``name``: statutory working days in (start, end] (negative when
+    ``end`` is before ``start``, NULL when either is missing).
 
-    def mondays_on(day):
-        k = day.delta(ibis.date(MONDAY), unit="day")
-        return 5 * (k // 7) + ibis.least(k % 7, 5)
+    The calendar (:func:`evalkit.data.workdays.calendar_table`) covers the years the rows
+    span, is built once per run and kept in the engine; the count is the difference of its
+    running working-day index at the two dates. Raises :class:`evalkit.errors.CalendarError`
+    naming the years neither chinese_calendar nor the package's calendar table covers.
+    """
+    table = table.view()
+    both = table.filter(table[start].notnull() & table[end].notnull())
+    spans = ctx.package.con.execute(both.select(a=both[start].year(), b=both[end].year()).distinct())
+    years = workdays.years_spanned(spans)
 
-    return mondays_on(end) - mondays_on(start)
+    def build():
+        calendar = workdays.calendar_table(ctx.package, years)
+        workdays.check_covered(ctx.package.con, calendar, f"working days from {start} to {end}",
+                               has_table=ctx.package.has("calendar"))
+        return calendar
+
+    calendar = ctx.cached(f"calendar_{'_'.join(map(str, years))}", build)
+    first = calendar.select(_first_day=calendar["date"], _first_index=calendar.workday_index)
+    last = calendar.select(_last_day=calendar["date"], _last_index=calendar.workday_index)
+    out = table.left_join(first, table[start] == first._first_day)
+    out = out.left_join(last, out[end] == last._last_day)
+    return out.select(*table.columns, **{name: out._last_index - out._first_index})
 
 
 def _data_end(ctx: Context, *columns: str) -> dt.date:
@@ -346,8 +373,8 @@ def satisfaction_rate(ctx: Context) -> Rate:
 def _case_days(ctx: Context, start: str, end: str) -> Mean:
     cases = cases_in_period(ctx)
     done = cases.filter(cases[start].notnull() & cases[end].notnull())
-    return Mean(units=done.select("household_id", "period", "case_id",
-                                  value=working_days(done[start], done[end]).cast("float64")))
+    done = working_days(ctx, done.select("household_id", "period", "case_id", start, end), start, end)
+    return Mean(units=done.select("household_id", "period", "case_id", value=done.days.cast("float64")))
 
 
 @indicator("coordination.verification_days")
@@ -384,14 +411,16 @@ def on_time_rate(ctx: Context) -> Rate:
 
 
 def _open_cases(ctx: Context) -> ibis.Table:
-    """Cases open at the end of each period, with the days left to their deadline then."""
+    """Cases open at the end of each period, with the working days left to their deadline
+    then: (period end, deadline], 0 when the deadline is the period's last day, negative when overdue."""
     cases = ctx.table("cases")
     cases = cases.filter(cases.applied_on.notnull() & cases.deadline_on.notnull())
     p = ctx.periods_table()
     finished = _finished_on(cases)
     open_ = cases.join(p, [cases.applied_on <= p.period_end, finished.isnull() | (finished > p.period_end)])
-    return open_.select("household_id", "period", "case_id",
-                        days_left=_days(open_.period_end, open_.deadline_on))
+    open_ = open_.select("household_id", "period", "case_id", "period_end", "deadline_on")
+    open_ = working_days(ctx, open_, "period_end", "deadline_on", "days_left")
+    return open_.select("household_id", "period", "case_id", "days_left")
 
 
 def _warning(ctx: Context, colour: str) -> Rate:
