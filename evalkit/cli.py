@@ -237,8 +237,9 @@ def catalogue(fmt):
               help="Seconds a notebook cell may run.")
 @click.option("--force", is_flag=True, help="Render again even when a report is up to date.")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key for pseudonyms.")
+@earliest_date_option
 def report(directory, region, all_regions, period, out, lang, pdf, targets, min_cell, by, params, notebooks,
-           workers, timeout, force, key_file):
+           workers, timeout, force, key_file, earliest_date):
     """Render evaluation reports (scorecard and one part per indicator family) as HTML.
 
     Prints the path of the report's index.html last. With --all-regions, one region
@@ -253,7 +254,7 @@ def report(directory, region, all_regions, period, out, lang, pdf, targets, min_
     if workers and not all_regions:
         _fail("--workers applies to --all-regions only")
     common = dict(period=period, lang=lang, pdf=pdf, targets=targets, min_cell=min_cell, by=by, params=params,
-                  notebooks=notebooks, force=force, timeout=timeout, key_file=key_file,
+                  notebooks=notebooks, force=force, timeout=timeout, key_file=key_file, earliest_date=earliest_date,
                   log=lambda m: click.echo(m, err=True))
     t0 = time.perf_counter()
     if all_regions:

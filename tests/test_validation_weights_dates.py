@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ASSISTANCE, HOUSEHOLDS, NEEDS
+from conftest import ASSISTANCE, HOUSEHOLDS, NEEDS, REGIONS
 
 import evalkit
 from evalkit.data.package import _read
@@ -235,3 +235,24 @@ def test_cli_earliest_date(tiny, tmp_path):
     out = tmp_path / "ind.csv"
     run = cli("indicators", tiny, "--out", out, "--quiet", "--earliest-date", "1800-01-01")
     assert run.returncode == 0, run.stderr
+
+
+def test_report_takes_the_earliest_date(tiny, tmp_path):
+    """The report's indicators load the package with the earliest date given: a5 starting
+    1989-06-01 (yearly periods, county A's reform from 2024) makes the default run fail validation, and a run with
+    1989-01-01 compute results for 1989..2024 whose cache key records the date."""
+    from evalkit.report.batch import Options, prepare, results_settings
+    from evalkit.report.data import read_meta
+
+    (tiny / "datapackage.json").write_text(json.dumps({"name": "tiny", "frequency": "year"}))
+    REGIONS.replace({"2024Q2": "2024"}).to_csv(tiny / "regions.csv", index=False)
+    aid = ASSISTANCE.copy()
+    aid.loc[4, "开始日期"] = "1989-06-01"
+    aid.to_csv(tiny / "assistance.csv", index=False)
+    with pytest.raises(evalkit.ValidationError):
+        prepare(tiny, tmp_path / "default", Options(min_cell=0), log=lambda m: None)
+    options = Options(min_cell=0, earliest_date="1989-01-01")
+    assert "earliest_date" not in results_settings(Options(min_cell=0))
+    data, path = prepare(tiny, tmp_path / "early", options, log=lambda m: None)
+    assert data.periods[0] == "1989" and data.periods[-1] == "2024"
+    assert read_meta(path)["settings"]["earliest_date"] == "1989-01-01"
