@@ -58,6 +58,20 @@ def _parameter_option(p: Parameter):
                         help=p.describe())
 
 
+def _earliest_date(ctx, option, value):
+    from evalkit.data.package import earliest
+
+    try:
+        return earliest(value)
+    except EvalkitError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+earliest_date_option = click.option(
+    "--earliest-date", default="1990-01-01", show_default=True, callback=_earliest_date, metavar="DATE",
+    help="Earliest plausible date: earlier dates in the data are validation errors.")
+
+
 def parameter_options(command):
     """One option per declared indicator parameter (``--nearby-km``, ...); the command
     receives the values given as ``params`` (a dict, for ``compute(params=...)``)."""
@@ -104,11 +118,12 @@ def synth(households, regions, periods, seed, out, fmt, frequency, start, weight
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--frequency", type=click.Choice(["year", "quarter", "month"]), help="Overrides datapackage.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
-def validate(directory, frequency, as_json):
+@earliest_date_option
+def validate(directory, frequency, as_json, earliest_date):
     """Check a data package and report every problem at once."""
     from evalkit.data.package import validate as run
 
-    report = run(directory, frequency=frequency)
+    report = run(directory, frequency=frequency, earliest_date=earliest_date)
     click.echo(report.to_json() if as_json else str(report))
     sys.exit(0 if report.ok else INVALID_DATA)
 
@@ -127,8 +142,10 @@ def validate(directory, frequency, as_json):
               help="Suppress published cells with fewer households.")
 @parameter_options
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key for pseudonyms.")
+@earliest_date_option
 @click.option("--quiet", is_flag=True, help="Do not print the summary.")
-def indicators(directory, out, family, indicator_ids, by, region, period, min_cell, params, key_file, quiet):
+def indicators(directory, out, family, indicator_ids, by, region, period, min_cell, params, key_file, earliest_date,
+               quiet):
     """Compute indicators and write one tidy table."""
     from evalkit.data.package import load
     from evalkit.indicators.compute import compute
@@ -136,7 +153,7 @@ def indicators(directory, out, family, indicator_ids, by, region, period, min_ce
     if out.suffix not in (".csv", ".parquet"):
         _fail(f"--out must end in .csv or .parquet, got {out.name}")
     t0 = time.perf_counter()
-    package = load(directory, key_file=key_file)
+    package = load(directory, key_file=key_file, earliest_date=earliest_date)
     results = compute(package, indicators=list(indicator_ids) or None, family=family, by=by,
                       region=region, period=period, min_cell=min_cell, params=params)
     for problem in package.report.warnings:
@@ -220,8 +237,9 @@ def catalogue(fmt):
               help="Seconds a notebook cell may run.")
 @click.option("--force", is_flag=True, help="Render again even when a report is up to date.")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key for pseudonyms.")
+@earliest_date_option
 def report(directory, region, all_regions, period, out, lang, pdf, targets, min_cell, by, params, notebooks,
-           workers, timeout, force, key_file):
+           workers, timeout, force, key_file, earliest_date):
     """Render evaluation reports (scorecard and one part per indicator family) as HTML.
 
     Prints the path of the report's index.html last. With --all-regions, one region
@@ -236,7 +254,7 @@ def report(directory, region, all_regions, period, out, lang, pdf, targets, min_
     if workers and not all_regions:
         _fail("--workers applies to --all-regions only")
     common = dict(period=period, lang=lang, pdf=pdf, targets=targets, min_cell=min_cell, by=by, params=params,
-                  notebooks=notebooks, force=force, timeout=timeout, key_file=key_file,
+                  notebooks=notebooks, force=force, timeout=timeout, key_file=key_file, earliest_date=earliest_date,
                   log=lambda m: click.echo(m, err=True))
     t0 = time.perf_counter()
     if all_regions:

@@ -2,14 +2,15 @@
 
 The hand package: province P with counties A and B, weighted (weights differ), quarter 2024Q1.
 
-County A, 10 ranked persons (persons = weight x size; weight or size missing counts 1)::
+County A, 10 ranked persons (persons = weight x size; a missing size counts 1; a blank
+weight among given ones is a validation error)::
 
     hh  weight size income  persons  below  share  5*share  quintile
     a1  1      2    100     2        0      0.0    0.0      Q1
     a2  2      1    150     2        2      0.2    1.0      Q2   starts exactly at the 20% cut: opens Q2
     a3  1      3    300     3        4      0.4    2.0      Q3   at the 40% cut, and ties with a4 ...
     a4  0.5    2    300     1        4      0.4    2.0      Q3   ... so a4 is in Q3 too, though it ends at 80%
-    a5  (1)    1    400     1        8      0.8    4.0      Q5   no one starts in [60%, 80%): Q4 is empty
+    a5  1      1    400     1        8      0.8    4.0      Q5   no one starts in [60%, 80%): Q4 is empty
     a6  1      (1)  900     1        9      0.9    4.5      Q5
     a7  3      2    (none)  -        -      -      -        (missing)
 
@@ -46,7 +47,7 @@ HOUSEHOLDS = pd.DataFrame([
     ("a2", "A", 2, 1, 150, 30, "是", "否", "是"),
     ("a3", "A", 1, 3, 300, 44, "否", "否", "否"),
     ("a4", "A", 0.5, 2, 300, 45, "是", "是", "是"),
-    ("a5", "A", None, 1, 400, 74, "否", "是", None),
+    ("a5", "A", 1, 1, 400, 74, "否", "是", None),
     ("a6", "A", 1, None, 900, 75, "否", "是", "否"),
     ("a7", "A", 3, 2, None, None, "否", "否", "是"),
     ("b1", "B", 1, 1, 1000, 0, "是", "是", "否"),

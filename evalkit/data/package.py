@@ -18,8 +18,9 @@ from evalkit.data import periods, workdays
 from evalkit.engine import Params, quote, sql
 from evalkit.data.io import PackageError, SourceFile, directory_sha256, find_files, load_raw, read_descriptor
 from evalkit.data.privacy import ID_PATTERN, hmac_sql, id_number_problem_sql, pseudonym_key
-from evalkit.data.schema import FALSE_SPELLINGS, TABLES, TRUE_SPELLINGS, Column, Table
+from evalkit.data.schema import FALSE_SPELLINGS, PLANNED_HORIZON_YEARS, TABLES, TRUE_SPELLINGS, Column, Table
 from evalkit.data.validation import MAX_EXAMPLES, ValidationError, ValidationReport
+from evalkit.errors import ParameterError
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"]
 
@@ -27,6 +28,10 @@ CRS = ("wgs84", "gcj02", "bd09")
 
 # Dates a period is read from, per table (the first non-null one in this order).
 PERIOD_DATES = {"needs": "identified_on", "assistance": "start_on", "cases": "applied_on"}
+
+#: The earliest plausible date in a package (``load(..., earliest_date=...)``, ``--earliest-date``):
+#: an earlier date is a validation error, like an event date after the extraction date.
+EARLIEST_DATE = dt.date(1990, 1, 1)
 
 
 @dataclass
@@ -105,25 +110,42 @@ class DataPackage:
         return best
 
 
-def load(path, key_file=None, frequency: str | None = None, memory_limit: str | None = None) -> DataPackage:
+def load(path, key_file=None, frequency: str | None = None, memory_limit: str | None = None,
+         earliest_date: dt.date | str | None = None) -> DataPackage:
     """Load and validate a data package directory; raise :class:`ValidationError` on errors.
 
+    Dates before ``earliest_date`` (default :data:`EARLIEST_DATE`, 1990-01-01) are errors.
     Warnings stay on ``package.report``.
     """
-    package = _read(Path(path), key_file, frequency, memory_limit)
+    package = _read(Path(path), key_file, frequency, memory_limit, earliest_date)
     if not package.report.ok:
         raise ValidationError(package.report)
     return package
 
 
-def validate(path, frequency: str | None = None) -> ValidationReport:
+def validate(path, frequency: str | None = None, earliest_date: dt.date | str | None = None) -> ValidationReport:
     """Every problem in a package, errors and warnings, without raising for errors."""
-    return _read(Path(path), None, frequency, None).report
+    return _read(Path(path), None, frequency, None, earliest_date).report
 
 
-def _read(directory: Path, key_file, frequency, memory_limit) -> DataPackage:
+def earliest(value: dt.date | str | None) -> dt.date:
+    """The earliest plausible date: ``value`` (a date or ISO text) or :data:`EARLIEST_DATE`."""
+    if value is None or value == "":
+        return EARLIEST_DATE
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ParameterError(f"earliest date must be a date such as 1990-01-01, got {value!r}") from None
+
+
+def _read(directory: Path, key_file, frequency, memory_limit, earliest_date=None) -> DataPackage:
     if not directory.is_dir():
         raise PackageError(f"{directory}: no such directory (a data package is a directory of table files)")
+    first = earliest(earliest_date)
     meta = read_descriptor(directory)
     frequency = periods.check_frequency(frequency or meta.get("frequency", "year"))
     crs = str(meta.get("crs", "wgs84")).lower().replace("-", "")
@@ -131,6 +153,11 @@ def _read(directory: Path, key_file, frequency, memory_limit) -> DataPackage:
         raise PackageError(f"datapackage.json: crs must be one of {', '.join(CRS)} (got {meta['crs']!r}); "
                            "Amap and Tencent coordinates are gcj02, Baidu's bd09")
     extracted_on = _extracted_on(meta)
+    # Event dates may not lie after the extraction date: the declared one, else today.
+    last = dt.date.fromisoformat(extracted_on) if extracted_on else dt.date.today()
+    if first > last:
+        raise ParameterError(f"earliest date {first} is after the extraction date {last}"
+                             + ("" if extracted_on else " (today; datapackage.json gives no extracted_on)"))
     files = find_files(directory, meta)
     report = ValidationReport(meta.get("name") or directory.name)
     for t in TABLES.values():
@@ -139,7 +166,7 @@ def _read(directory: Path, key_file, frequency, memory_limit) -> DataPackage:
                        f"the package needs a {t.name} table (file named {t.name} or {'/'.join(t.aliases)})")
     con = engine.connect(memory_limit=memory_limit)
     key = pseudonym_key(key_file)
-    loader = _Loader(con, files, report, key, frequency)
+    loader = _Loader(con, files, report, key, frequency, first, last, declared=extracted_on is not None)
     with tempfile.TemporaryDirectory(prefix="evalkit-read-") as tmp:
         loader.read_all(Path(tmp))
     loader.check_all()
@@ -159,8 +186,12 @@ def _read(directory: Path, key_file, frequency, memory_limit) -> DataPackage:
 class _Loader:
     """One pass over a package: raw tables in, typed tables out, problems recorded."""
 
-    def __init__(self, con, files: dict[str, SourceFile], report: ValidationReport, key: bytes, frequency: str):
+    def __init__(self, con, files: dict[str, SourceFile], report: ValidationReport, key: bytes, frequency: str,
+                 earliest_date: dt.date = EARLIEST_DATE, extracted: dt.date | None = None, declared: bool = False):
         self.con, self.files, self.report, self.key, self.frequency = con, files, report, key, frequency
+        self.earliest = earliest_date
+        self.extracted = extracted or dt.date.today()  # the latest date an event may have
+        self.extracted_declared = declared  # from datapackage.json, else today
         self.columns: dict[str, dict[str, str]] = {}  # table -> canonical -> raw header
         self.loaded: list[str] = []
         self.hash_household_ids = False
@@ -234,6 +265,18 @@ class _Loader:
                 self._examples_check(name, col.name, "type", _expected(col),
                                      f"raw_{name}", f"{value} IS NOT NULL AND ({typed}) IS NULL",
                                      key_raw, show=value, personal=col.personal)
+            if raw and col.kind == "float":  # nan, inf, Infinity typed in a CSV; NaN and inf in Parquet
+                self._examples_check(name, col.name, "finite number",
+                                     "a finite number, not NaN or infinity (leave the cell empty when unknown)",
+                                     f"raw_{name}", f"NOT isfinite({typed})", key_raw, show=value,
+                                     personal=col.personal)
+            if raw and col.all_or_none:
+                given, total = sql(self.con, f"SELECT count({value}), count(*) FROM raw_{name}")[0]
+                if 0 < given < total:
+                    self._examples_check(name, col.name, "missing values",
+                                         f"a value in every row, since {given} of {total} rows have one "
+                                         "(or in none: a blank column means none given)",
+                                         f"raw_{name}", f"{value} IS NULL", key_raw, show=None)
             if col.name == "id_number" and raw:
                 self._examples_check(name, col.name, "identity number check digit",
                                      "18 digits (last may be X) with a valid GB 11643 check digit",
@@ -257,12 +300,15 @@ class _Loader:
                 if col.personal or col.name not in self.columns[name]:
                     continue
                 c = quote(col.name)
+                finite = f"isfinite({c}) AND " if col.kind == "float" else ""  # NaN, inf: "finite number"
                 if col.minimum is not None:
                     self._examples_check(name, col.name, "range", f"values >= {col.minimum:g}",
-                                         name, f"{c} < {self.params(col.minimum)}", quote(table.key), show=c)
+                                         name, f"{finite}{c} < {self.params(col.minimum)}", quote(table.key), show=c)
                 if col.maximum is not None:
                     self._examples_check(name, col.name, "range", f"values <= {col.maximum:g}",
-                                         name, f"{c} > {self.params(col.maximum)}", quote(table.key), show=c)
+                                         name, f"{finite}{c} > {self.params(col.maximum)}", quote(table.key), show=c)
+                if col.kind == "date":
+                    self._check_date_range(name, col)
                 if col.references:
                     self._check_reference(name, col)
             if table.key in self.columns[name]:
@@ -277,8 +323,56 @@ class _Loader:
         self._run_checks()
         self._check_period_dates()
         self._check_calendar_years()
+        self._check_zero_weights()
         if "regions" in self.loaded:
             self._check_region_tree()
+
+    def latest_allowed(self, col: Column) -> dt.date:
+        """The latest plausible value of a date column: the extraction date for an event,
+        :data:`PLANNED_HORIZON_YEARS` years after it for a planned date."""
+        if not col.planned:
+            return self.extracted
+        x = self.extracted
+        try:
+            return x.replace(year=x.year + PLANNED_HORIZON_YEARS)
+        except ValueError:  # 29 February
+            return x.replace(year=x.year + PLANNED_HORIZON_YEARS, day=28)
+
+    def _check_date_range(self, name: str, col: Column) -> None:
+        """Dates before the earliest plausible date, events after the extraction date and
+        planned dates beyond the horizon: each a wild value that would stretch the periods."""
+        c, key = quote(col.name), quote(TABLES[name].key)
+        self._examples_check(
+            name, col.name, "earliest date",
+            f"dates on or after {self.earliest} (the earliest plausible date; earliest_date= / --earliest-date)",
+            name, f"{c} < {self.params(self.earliest)}", key, show=f"CAST({c} AS VARCHAR)")
+        source = "datapackage.json's extracted_on" if self.extracted_declared else \
+            "today, as datapackage.json gives no extracted_on"
+        if col.planned:
+            expected = (f"dates on or before {self.latest_allowed(col)}, {PLANNED_HORIZON_YEARS} years after "
+                        f"the extraction date {self.extracted} ({source})")
+        else:
+            expected = f"dates on or before the extraction date {self.extracted} ({source})"
+        self._examples_check(name, col.name, "latest date", expected, name,
+                             f"{c} > {self.params(self.latest_allowed(col))}", key, show=f"CAST({c} AS VARCHAR)")
+
+    def _check_zero_weights(self) -> None:
+        """Zero survey weights are allowed (the household counts for nothing) and counted in
+        a warning; all weights zero leaves nothing to estimate from and is an error."""
+        if "households" not in self.loaded or "weight" not in self.columns["households"]:
+            return
+        finite, zero = sql(self.con, "SELECT count_if(isfinite(weight)), count_if(weight = 0) FROM households")[0]
+        if not zero:
+            return
+        if zero == finite:
+            self._error("households", "weight", "zero weights", zero,
+                        f"weights that are not all zero: all {zero} given weights are 0, so every weighted "
+                        "estimate is undefined (leave the column empty for an unweighted package)")
+            return
+        examples = self._examples("households", "households", "weight = 0", quote("household_id"), show=None)
+        self._warn("households", "weight", "zero weights", zero,
+                   f"{zero} of {finite} households have weight 0 and count for nothing in weighted estimates",
+                   examples)
 
     def _check_reference(self, name: str, col: Column) -> None:
         target_table, target_col = col.references.split(".")
@@ -371,8 +465,12 @@ class _Loader:
 
     # -- helpers ----------------------------------------------------------------
     def period_span(self) -> list[str]:
+        """Periods from the earliest to the latest period date, ignoring implausible dates
+        (reported as errors), so one wild date never adds empty periods."""
+        plausible = f"FILTER (WHERE {{c}} BETWEEN {self.params(self.earliest)} AND {self.params(self.extracted)})"
         bounds = [
-            sql(self.con, f"SELECT min({c}), max({c}) FROM {t}")[0]
+            sql(self.con, f"SELECT min({c}) {plausible.format(c=c)}, max({c}) {plausible.format(c=c)} FROM {t}",
+                self.params)[0]
             for t, c in PERIOD_DATES.items()
             if t in self.loaded
         ]
@@ -398,6 +496,10 @@ class _Loader:
                     self._record(*check, count)
 
     def _record(self, name, column, check, expected, relation, predicate, key, show, personal, count):
+        self._error(name, column, check, count, expected, self._examples(name, relation, predicate, key, show, personal))
+
+    def _examples(self, name, relation, predicate, key, show, personal=False) -> list[str]:
+        """The first rows of ``relation`` matching ``predicate``, as the user finds them in the file."""
         key_sql = key or "NULL"
         show_sql = "NULL" if personal or show is None else show
         rows = sql(self.con, f"""
@@ -412,7 +514,7 @@ class _Loader:
             if shown is not None:
                 text += f": {shown!r}"
             examples.append(text)
-        self._error(name, column, check, count, expected, examples)
+        return examples
 
     def _error(self, table, column, check, count, expected, examples=()):
         self.report.add("error", table, self._file(table), column, check, count, expected, examples)
@@ -464,8 +566,8 @@ def _convert_sql(col: Column, value: str, bind: Params) -> str:
     if col.kind == "float":
         return f"TRY_CAST(REPLACE({value}, ',', '') AS DOUBLE)"
     if col.kind == "int":
-        d = f"TRY_CAST({value} AS DOUBLE)"
-        return f"CASE WHEN {d} = FLOOR({d}) THEN CAST({d} AS BIGINT) END"
+        d = f"TRY_CAST({value} AS DOUBLE)"  # nan, inf and out-of-range values do not parse
+        return f"CASE WHEN isfinite({d}) AND {d} = FLOOR({d}) THEN TRY_CAST({d} AS BIGINT) END"
     if col.kind == "date":
         return f"CAST(try_strptime({value}, {bind(list(DATE_FORMATS))}) AS DATE)"
     if col.kind == "bool":

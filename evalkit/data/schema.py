@@ -58,12 +58,19 @@ REFERRAL_STATUS = {
 }
 
 
+#: How far after the extraction date a planned date (a deadline, the planned end of
+#: assistance) may lie; event dates (applied, delivered, ...) may not lie after it at all.
+PLANNED_HORIZON_YEARS = 5
+
+
 @dataclass(frozen=True)
 class Column:
     """One canonical column of a table.
 
     ``kind`` is one of string, int, float, date, bool, enum. ``values`` maps each
     allowed canonical value of an enum to the other spellings accepted on input.
+    A date column is an event date (on or before the extraction date) unless
+    ``planned`` (on or before :data:`PLANNED_HORIZON_YEARS` years after it).
     """
 
     name: str
@@ -76,6 +83,8 @@ class Column:
     maximum: float | None = None
     references: str | None = None  # "table.column"
     personal: bool = False  # never leaves the loader as is
+    planned: bool = False  # a date that may lie up to PLANNED_HORIZON_YEARS after the extraction date
+    all_or_none: bool = False  # blank in some rows but given in others is an error
 
 
 @dataclass(frozen=True)
@@ -143,7 +152,7 @@ TABLES: dict[str, Table] = {
                 Column("chronic_ill", _BOOL, ("有慢性病患者", "慢性病")),
                 Column("income_pc", "float", ("人均收入", "转移前人均月收入", "人均月收入"), minimum=0),
                 Column("status", "enum", ("救助身份", "困难类型", "救助类型"), values=STATUS),
-                Column("weight", "float", ("权重", "抽样权重"), minimum=0),
+                Column("weight", "float", ("权重", "抽样权重"), minimum=0, all_or_none=True),
                 Column("stratum", "string", ("分层", "层")),
                 Column("psu", "string", ("初级抽样单位", "抽样单位")),
                 Column("fpc", "float", ("总体初级单位数", "抽样比"), minimum=0),
@@ -213,7 +222,7 @@ TABLES: dict[str, Table] = {
                 Column("form", "enum", ("形式", "救助形式", "帮扶形式"), values=FORMS),
                 Column("amount", "float", ("金额", "金额(元)"), minimum=0),
                 Column("start_on", "date", ("开始日期", "起始日期")),
-                Column("end_on", "date", ("结束日期", "终止日期")),
+                Column("end_on", "date", ("结束日期", "终止日期"), planned=True),  # ongoing aid: its planned end
                 Column("need_id", "string", ("需求编号",), references="needs.need_id"),
             ),
         ),
@@ -252,7 +261,7 @@ TABLES: dict[str, Table] = {
                 Column("verified_on", "date", ("核对日期", "核实日期")),
                 Column("decided_on", "date", ("审批日期", "决定日期")),
                 Column("delivered_on", "date", ("发放日期", "落实日期")),
-                Column("deadline_on", "date", ("办理时限", "截止日期")),
+                Column("deadline_on", "date", ("办理时限", "截止日期"), planned=True),
                 Column("approved", _BOOL, ("是否批准", "批准")),
             ),
         ),

@@ -7,7 +7,8 @@ whose inputs are missing goes to ``"(missing)"``: it is counted, never dropped.
 ``income_quintile`` (``Q1`` poorest .. ``Q5``)
     Quintile of pre-transfer income per capita (``income_pc``) among the *persons* of
     the region of the row: each household counts ``weight x size`` persons (weight 1
-    when the package is unweighted or the weight is missing, size 1 when missing).
+    when the package is unweighted: validation leaves no blank weight in a weighted one;
+    size 1 when missing).
     Rule: with ``B`` the person share of the region with an income strictly below the
     household's, the household is in quintile ``k = floor(5 * B) + 1``, i.e. in
     quintile k when ``(k-1)/5 <= B < k/5``. So households with equal incomes share a

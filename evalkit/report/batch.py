@@ -16,6 +16,7 @@ Flow of ``evalkit report``:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from evalkit.data.io import atomic_write
+from evalkit.data.package import EARLIEST_DATE, earliest
 from evalkit.errors import NotebookFailed, PackageError, ParameterError, ReportError
 from evalkit.indicators.parameters import Params
 
@@ -61,7 +63,9 @@ class Options:
     """Everything that shapes a report besides the region, checked at construction.
 
     ``by`` (household columns to break down by) and ``params`` (indicator parameters,
-    :mod:`evalkit.indicators.parameters`) shape the numbers; the rest the pages.
+    :mod:`evalkit.indicators.parameters`) shape the numbers; ``earliest_date`` (the
+    earliest plausible date, ``load(..., earliest_date=...)``) which packages are valid;
+    the rest the pages.
     """
 
     lang: str = "zh"
@@ -74,6 +78,7 @@ class Options:
     notebooks: str | None = None
     timeout: float = 600
     force: bool = False
+    earliest_date: dt.date | str | None = None
     templates: list[Template] = field(default_factory=list)
     targets_sha256: str | None = None
     code_sha256: str = ""
@@ -85,6 +90,7 @@ class Options:
         self.min_cell = check_min_cell(self.min_cell)
         self.by = check_by(self.by)
         self.params = check_params(self.params)
+        self.earliest_date = earliest(self.earliest_date)
         if not self.timeout or self.timeout <= 0:
             raise ParameterError(f"timeout must be positive, got {self.timeout!r}")
         self.targets, self.targets_sha256 = check_targets(self.targets)
@@ -113,8 +119,11 @@ def code_digest(report: bool) -> str:
 def results_settings(options: Options) -> dict:
     """What the results file depends on besides the data: a cached file is reused only
     when these match (the code hash covers catalogue and indicator changes in development)."""
-    return {"evalkit": __version__, "code_sha256": code_digest(report=False), "min_cell": options.min_cell,
-            "groups": list(options.by), "params": options.params.to_json()}
+    settings = {"evalkit": __version__, "code_sha256": code_digest(report=False), "min_cell": options.min_cell,
+                "groups": list(options.by), "params": options.params.to_json()}
+    if options.earliest_date != EARLIEST_DATE:  # so results computed before the option stay current
+        settings["earliest_date"] = options.earliest_date.isoformat()
+    return settings
 
 
 def prepare(data_dir, out, options: Options, key_file=None, log=print) -> tuple[ReportData, Path]:
@@ -136,7 +145,7 @@ def prepare(data_dir, out, options: Options, key_file=None, log=print) -> tuple[
         return load_data(path), path
     t0 = time.perf_counter()
     data = compute_data(data_dir, min_cell=options.min_cell, groups=options.by, key_file=key_file, digest=digest,
-                        params=options.params)
+                        params=options.params, earliest_date=options.earliest_date)
     save_data(data, path, extra={"settings": settings})
     log(f"computed indicators for {data.regions.shape[0]} regions x {len(data.periods)} periods "
         f"({len(data.table):,} rows) in {time.perf_counter() - t0:.1f} s")
@@ -263,24 +272,25 @@ class BatchOutcome:
         return [r for r in self.regions if r.status == "failed"]
 
 
-def _options(period, lang, pdf, targets, min_cell, by, params, notebooks, timeout, force) -> Options:
+def _options(period, lang, pdf, targets, min_cell, by, params, notebooks, timeout, force, earliest_date) -> Options:
     return Options(lang=lang, period=period, pdf=pdf, targets=str(targets) if targets else None, min_cell=min_cell,
                    by=by, params=params, notebooks=str(notebooks) if notebooks else None, timeout=timeout,
-                   force=force)
+                   force=force, earliest_date=earliest_date)
 
 
 def render_report(data_dir, region: str, out, period: str | None = None, lang: str = "zh", pdf: bool = False,
                   targets=None, min_cell: int = 10, by=DEFAULT_BY, params=None, notebooks=None, force: bool = False,
-                  timeout: float = 600, key_file=None, log=print) -> RegionOutcome:
+                  timeout: float = 600, key_file=None, earliest_date=None, log=print) -> RegionOutcome:
     """One region's report in ``out``: index.html, one HTML (and PDF) per part, manifest.json.
 
     ``by`` lists the household columns to break results down by; ``params`` maps
-    indicator parameters (e.g. ``{"omission_window_days": 30}``) to values.
+    indicator parameters (e.g. ``{"omission_window_days": 30}``) to values;
+    ``earliest_date`` is the earliest plausible date in the data (default 1990-01-01).
     Raises ``evalkit.ValidationError`` for an invalid package, ``ParameterError`` or
     ``ReportError`` for bad options; a failing notebook gives ``status == "failed"``
     with the error.
     """
-    options = _options(period, lang, pdf, targets, min_cell, by, params, notebooks, timeout, force)
+    options = _options(period, lang, pdf, targets, min_cell, by, params, notebooks, timeout, force, earliest_date)
     out = Path(out)
     data, results_path = prepare(data_dir, out, options, key_file=key_file, log=log)
     check_region(data, region)
@@ -295,13 +305,13 @@ def render_report(data_dir, region: str, out, period: str | None = None, lang: s
 def render_all(data_dir, out, period: str | None = None, lang: str = "zh", pdf: bool = False, targets=None,
                min_cell: int = 10, by=DEFAULT_BY, params=None, notebooks=None, force: bool = False,
                timeout: float = 600, workers: int | None = None, progress: bool = True, key_file=None,
-               regions=None, log=print) -> BatchOutcome:
+               regions=None, earliest_date=None, log=print) -> BatchOutcome:
     """Every region's report under ``out/<region id>/``, an ``index.html`` linking them and
     ``summary.json`` listing failures. Indicators are computed once; regions run in
     parallel processes; one region failing does not stop the others; regions whose
     manifest matches are skipped.
     """
-    options = _options(period, lang, pdf, targets, min_cell, by, params, notebooks, timeout, force)
+    options = _options(period, lang, pdf, targets, min_cell, by, params, notebooks, timeout, force, earliest_date)
     out = Path(out)
     data, results_path = prepare(data_dir, out, options, key_file=key_file, log=log)
     period = resolve_period(data, period)

@@ -98,10 +98,11 @@ class ReportData:
 
 
 def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None, digest: str | None = None,
-                 params=None) -> ReportData:
+                 params=None, earliest_date=None) -> ReportData:
     """Load and validate the package at ``directory`` and compute every indicator once,
     broken down by the ``groups`` the package has values for, with the indicator
-    ``params`` (:mod:`evalkit.indicators.parameters`; defaults for the rest).
+    ``params`` (:mod:`evalkit.indicators.parameters`; defaults for the rest). Dates before
+    ``earliest_date`` (default 1990-01-01) are validation errors.
 
     Raises ``evalkit.ValidationError`` for an invalid package.
     """
@@ -112,7 +113,7 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
     params = resolve(params)
 
     digest = digest or data_hash(directory)
-    package = load(directory, key_file=key_file)
+    package = load(directory, key_file=key_file, earliest_date=earliest_date)
     package.sha256 = digest  # already computed: the provenance reuses it
     try:
         by = [g for g in groups if package.has_values("households", g)]
