@@ -16,11 +16,11 @@ of a running sum of logs, added in the same order), so curve, standard error and
 limits agree with it to the last bit.
 
 Quantile p (the median is p = 0.5): the time by which a share p of units has had the
-event, F(t) = 1 - S(t) = p, by R ``survival``'s ``quantile.survfit`` rule (and SAS
-``PROC LIFETEST``'s): the first time with F(t) > p, that is S(t) < 1 - p; but where
-S(t) equals 1 - p exactly over an interval [t_j, t_{j+1}) the quantile is its midpoint
-(t_j + t_{j+1}) / 2, and where that flat runs to the end of the data, the midpoint of t_j
-and the last time observed in the cell (event or censored). "Exactly" is within
+event, F(t) = 1 - S(t) = p, by R ``survival``'s ``quantile.survfit`` rule: the first
+time with F(t) > p, that is S(t) < 1 - p; but where S(t) equals 1 - p exactly over an
+interval [t_j, t_{j+1}) the quantile is its midpoint (t_j + t_{j+1}) / 2 (as SAS ``PROC
+LIFETEST`` too), and where that flat runs to the end of the data, the midpoint of t_j and
+the last time observed in the cell (event or censored). "Exactly" is within
 :data:`TOLERANCE` (R's default, sqrt of machine epsilon), since durations in whole days
 make such flats common (four units with events on days 1, 2, 3, 4 have S = 1/2 on
 [2, 3): median 2.5). A quantile the curve never reaches (too many units censored) is NaN.
