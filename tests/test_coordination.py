@@ -146,12 +146,12 @@ def test_referrals(loop):
 def test_referral_times_treat_pending_as_censored(loop):
     _, res = loop
     # days to acceptance: r1 2, r2 5, r5 10, r4 pending 30 days at the data's end (2024-03-31).
-    # Kaplan-Meier: S(2) = 3/4, S(5) = 1/2, S(10) = 1/4; the median is the first time S
-    # falls below 1/2 (statsmodels' and SAS's convention), so 10.
+    # Kaplan-Meier: S(2) = 3/4, S(5) = 1/2, S(10) = 1/4. S equals 1/2 exactly on [5, 10), so
+    # the median is the midpoint 7.5 (R survival's and SAS LIFETEST's rule; statsmodels
+    # reports the end, 10). The Brookmeyer-Crowley interval is statsmodels'.
     median = cell(res, "coordination.referral_accept_days_median")
-    assert median.value == 10 and (median.numerator, median.denominator) == (3, 4)
+    assert median.value == 7.5 and (median.numerator, median.denominator) == (3, 4)
     fit = SurvfuncRight(np.array([2, 5, 10, 30.0]), np.array([1, 1, 1, 0.0]))
-    assert median.value == fit.quantile(0.5)
     assert (median.ci_low, median.ci_high) == tuple(fit.quantile_ci(0.5))
     p90 = cell(res, "coordination.referral_accept_days_p90")
     assert np.isnan(p90.value) and "censored" in p90.note  # survival never falls below 25%

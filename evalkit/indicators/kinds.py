@@ -26,6 +26,7 @@ import pandas as pd
 from evalkit.engine import drop_table, temp_table
 from evalkit.indicators.base import KEYS, OVERALL, Context, households, key_values, passes, previous_periods, roll_up
 from evalkit.methods.survey import CROSS, logit_interval, ratio_covariance, ratio_variance, t_interval, wilson
+from evalkit.methods.survival import km_quantile
 
 RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "note"]
 PAIR = ["region", "service_type", "period", "group_by", "group", "other_period", "other_group_by", "other_group"]
@@ -448,9 +449,13 @@ class Quantile(Statistic):
     ``units`` has ``household_id``, the keys, ``days`` (to the event, or to the end of
     the data when it has not happened) and ``event`` (true when it happened). Units are
     administrative records (referrals, cases) and count once each, unweighted. The
-    quantile is the first time the survival curve falls below ``1 - q`` (statsmodels'
-    and SAS's convention); the interval is statsmodels' (Brookmeyer-Crowley) one. No
-    standard error is reported.
+    quantile is the first day the survival curve falls below ``1 - q``; where the curve
+    equals ``1 - q`` over an interval of days (common with whole days), the midpoint of
+    that interval, as R's ``survival`` and SAS ``LIFETEST`` (events on days 1, 2, 3, 4:
+    S = 1/2 on [2, 3), median 2.5). A quantile the curve never reaches is NaN with a note.
+    The interval is Brookmeyer-Crowley's, as statsmodels' ``quantile_ci``. No standard
+    error is reported. Computed for all cells at once from the counts
+    (:func:`evalkit.methods.survival.km_quantile`).
     """
 
     units: ibis.Table
@@ -475,27 +480,10 @@ class Quantile(Statistic):
     def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         """``numerator`` is the number of events, ``denominator`` and ``n`` the number of units
         (events and censored); the value is NaN when the survival curve never falls to 1 - q."""
-        from statsmodels.duration.survfunc import SurvfuncRight
-
         cell = [c for c in grid.columns if c in ("region", "group_by", "group", *KEYS)]
-        found = []
-        for key, group in sums.strata.groupby(cell, sort=False):
-            counts = group["count"].to_numpy(int)
-            days = np.repeat(group["days"].to_numpy(float), counts)
-            event = np.repeat(group["event"].to_numpy(bool).astype(float), counts)
-            value = low = high = np.nan
-            if event.any():
-                with np.errstate(divide="ignore", invalid="ignore"):  # log(0) at the curve's ends
-                    fit = SurvfuncRight(days, event)
-                    value = float(fit.quantile(self.q))
-                    low, high = (float(v) for v in fit.quantile_ci(self.q, alpha=1 - ctx.confidence))
-                if np.isnan(low) and np.isnan(high) and not np.isnan(value):
-                    # no day's survival is compatible with 1 - q: the curve jumps across it
-                    # at the estimate, so the interval collapses onto that day
-                    low = high = value
-            found.append((*key, value, float(event.sum()), float(len(days)), low, high))
-        columns = [*cell, "value", "numerator", "denominator", "ci_low", "ci_high"]
-        out = grid.merge(pd.DataFrame(found, columns=columns), on=cell, how="left")
+        found = km_quantile(sums.strata, cell, q=self.q, confidence=ctx.confidence)
+        found = found.rename(columns={"events": "numerator", "units": "denominator"})
+        out = grid.merge(found, on=cell, how="left")
         out["numerator"] = out["numerator"].fillna(0.0)
         out["denominator"] = out["denominator"].fillna(0.0)
         out["n"] = out["denominator"].astype("int64")
