@@ -36,3 +36,37 @@ def test_cli_prints_every_indicator(fmt):
         assert ind.id in run.stdout and ind.name_zh in run.stdout
     if fmt == "json":
         assert len(json.loads(run.stdout)["indicators"]) == len(load_catalogue())
+
+
+def _raw(**changes):
+    """The packaged catalogue as parsed YAML, with the need rate's entry changed."""
+    from importlib import resources
+
+    import yaml
+
+    raw = yaml.safe_load(resources.files("evalkit.indicators").joinpath("catalogue.yaml").read_text(encoding="utf-8"))
+    entry = next(e for e in raw["indicators"] if e["id"] == "access.need_rate")
+    entry.update(changes)
+    return raw
+
+
+def test_direction_neutral_is_accepted_and_unknown_directions_rejected():
+    from evalkit.indicators.catalogue import parse_catalogue
+
+    cat = parse_catalogue(_raw(direction="neutral", target=None))
+    assert cat["access.need_rate"].neutral and cat["access.need_rate"].target is None
+    for direction in ("higher", "lower"):
+        assert not parse_catalogue(_raw(direction=direction))["access.need_rate"].neutral
+    with pytest.raises(ValueError, match="access.need_rate has unit 'rate' / direction 'sideways'.*directions: "
+                                         "higher, lower, neutral"):
+        parse_catalogue(_raw(direction="sideways"))
+    with pytest.raises(ValueError, match="access.need_rate is neutral .* cannot have a target"):
+        parse_catalogue(_raw(direction="neutral", target=0.1))
+
+
+def test_descriptive_indicators_are_neutral_without_target():
+    """The need rate describes need, it is not a performance: neither higher nor lower is better."""
+    cat = load_catalogue()
+    neutral = {i.id for i in cat if i.neutral}
+    assert neutral == {"access.need_rate", "coordination.charity_to_government_share"}
+    assert all(cat[i].target is None for i in neutral)

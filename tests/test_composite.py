@@ -248,3 +248,39 @@ def test_component_without_overall_rows():
     table = table[~((table.indicator == "t.z") & (table.service_type == ""))]
     with pytest.raises(ValueError, match="t.z have no overall row"):
         composite_indices(table, config(), **counties())
+
+
+def test_neutral_component_is_refused_with_a_clear_error(tmp_path):
+    """A descriptive indicator (catalogue direction: neutral, e.g. the need rate) has no
+    better way, so it cannot be scored 0-100: a configuration listing it is refused when
+    loaded, naming the file and the component, and so is a direction given as neutral."""
+    path = write(tmp_path, GOOD.replace("t.y", "access.need_rate"))
+    with pytest.raises(ConfigError, match=r"components\[1\] \(access.need_rate\)\.indicator: access.need_rate is "
+                                          r"descriptive \(direction: neutral"):
+        load_composite_config(path)
+    with pytest.raises(ConfigError, match="neutral"):
+        composite_indices(fake_table(), config(), directions={**DIRECTIONS, "t.z": "neutral"},
+                          regions=REGIONS, level="county")
+    for index in load_composite_config()["indices"]:  # the packaged indices hold none
+        for component in index["components"]:
+            assert component["indicator"] != "access.need_rate"
+
+
+def test_region_without_data_is_skipped_not_scored():
+    """A county whose rows are all blank (no household: value NaN, n 0) scores nothing:
+    its index is NaN with every component missing, it has no rank, and the others' min-max
+    scores are those without it (A, B, C as in test_index_values_by_hand)."""
+    table = fake_table()
+    blank = table[(table.region == "A") & (table.group_by == "") & (table.service_type == "")].assign(
+        region="D", value=np.nan, n=0, suppressed=True, note="no household in this region")
+    regions = pd.concat([REGIONS, pd.DataFrame({"region_id": ["D"], "parent_id": ["P"], "level": ["county"]})])
+    with_d = composite_indices(pd.concat([table, blank], ignore_index=True), config(), directions=DIRECTIONS,
+                               regions=regions, level="county")
+    without = composite_indices(table, config(), **counties())
+    d = with_d[with_d.region == "D"]
+    assert d["value"].isna().all() and (d["components_used"] == 0).all()
+    assert (d["missing"] == "t.x;t.y;t.z").all()
+    pd.testing.assert_frame_equal(with_d[with_d.region != "D"].reset_index(drop=True), without)
+    ranks = rank_table(pd.concat([table, blank], ignore_index=True), "t.idx", P1, config(), directions=DIRECTIONS,
+                       regions=regions, level="county")
+    assert ranks.loc["D", "base"] is pd.NA

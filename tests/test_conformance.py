@@ -36,7 +36,7 @@ integer_weights         per kind, see the next table
 deterministic           every kind (``rerun``)
 group_rows              every kind but RegionRate, which has no household groups (it
                         must report overall rows only)
-empty_region_rows       every kind; xfail (not strict) until regions without data get rows
+empty_region_rows       every kind: a region without data gets rows, NaN with a note
 se, interval_method     every kind once results carry ``se``; skipped, saying so, before
 ======================  =================================================================
 
@@ -360,6 +360,11 @@ def check_empty_region_rows(ind: str, runs: Runs) -> None:
     assert not mine.empty, f"no rows for region {EMPTY_REGION}"
     assert set(zip(mine["period"], mine["service_type"])) >= set(zip(expected["period"], expected["service_type"]))
     assert mine["value"].isna().all() and (mine["note"] != "").all()
+    assert (mine[["numerator", "denominator", "n"]] == 0).all().all()
+    assert mine[["se", "ci_low", "ci_high"]].isna().all().all()
+    if runs.kind(ind) not in NO_GROUPS:
+        assert set(mine["group_by"]) == {""}, "a region without households has no groups to show"
+        assert (mine["note"] == "no household in this region").all()
 
 
 def check_se(ind: str, runs: Runs) -> None:
@@ -425,9 +430,7 @@ def _interval_method(table: pd.DataFrame) -> None:
 
 
 #: marks every indicator's check carries
-CHECK_MARKS = {
-    "empty_region_rows": [pytest.mark.xfail(strict=False, reason="regions without data get rows once the correctness issue lands")],
-}
+CHECK_MARKS: dict[str, list] = {}
 
 
 def checks_for(ind: str) -> list:

@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import evalkit
@@ -134,3 +135,53 @@ def test_receipt_forms_are_configurable(tiny):
     res = evalkit.compute(evalkit.load(tiny), params={"receipt_forms": ("service", "in_kind", "cash")})
     row = cell(res, "access.availability_rate", "care", "A", "2024Q1")
     assert (row.numerator, row.denominator) == (3, 3)  # h2's cash now counts
+
+
+def with_empty_county(directory):
+    """The tiny package with a third county C under P that has no household and no record,
+    and two service points in A (one published) and none in B or C."""
+    regions = pd.read_csv(directory / "regions.csv", encoding="utf-8")
+    extra = pd.DataFrame({"区划代码": ["C"], "地区名称": ["丙县"], "上级区划代码": ["P"], "层级": ["county"],
+                          "改革起始期": [None]})
+    pd.concat([regions, extra], ignore_index=True).to_csv(directory / "regions.csv", index=False, encoding="utf-8")
+    pd.DataFrame({"站点编号": ["s1", "s2"], "区县": ["A", "A"], "已发布": ["是", "否"]}).to_csv(
+        directory / "service_points.csv", index=False, encoding="utf-8")
+    return directory
+
+
+def test_region_without_households_gets_blank_rows_with_a_note(tiny):
+    """County C has no household, record or service point; A has s1 (published) and s2 (not).
+
+    By hand: every computed indicator has a row for C in each of the package's 5 periods
+    (2023Q2-2024Q2) and, for per-type indicators, each service type: value, se, interval
+    NaN, numerator, denominator and n 0, note "no household in this region"; no hukou rows
+    for C (it has no groups to show). P's figures are unchanged (need rate, care, 2024Q1:
+    4/6). The resource publication rate (region-level units) is A 1/2, P 1/2, and blank in
+    B and C with "no service point in this region" (C has rows although it has no household).
+    """
+    from evalkit.data.schema import SERVICE_TYPES
+
+    res = evalkit.compute(evalkit.load(with_empty_county(tiny)), by=["hukou"], min_cell=3)
+    t = res.table
+    c = t[t.region == "C"]
+    household_level = c[c.indicator != "coordination.resource_publication_rate"]
+    assert set(household_level.indicator) == set(t.indicator) - {"coordination.resource_publication_rate"}
+    assert set(c.group_by) == {""}
+    for ind, rows in household_level.groupby("indicator"):
+        types = list(SERVICE_TYPES) if rows.service_type.iloc[0] else [""]
+        assert len(rows) == 5 * len(types), ind
+        assert set(rows.period) == {"2023Q2", "2023Q3", "2023Q4", "2024Q1", "2024Q2"}
+    assert household_level[["value", "se", "df", "ci_low", "ci_high"]].isna().all().all()
+    assert (household_level[["numerator", "denominator", "n"]] == 0).all().all()
+    assert (household_level.note == "no household in this region").all()
+    need = cell(res, "access.need_rate", "care", "P", "2024Q1")
+    assert (need.numerator, need.denominator) == (4, 6)
+    pub = t[(t.indicator == "coordination.resource_publication_rate") & (t.period == "2024Q1")].set_index("region")
+    assert pub.loc["A", "value"] == pytest.approx(0.5) and pub.loc["P", "value"] == pytest.approx(0.5)
+    for region in ("B", "C"):
+        assert np.isnan(pub.loc[region, "value"]) and pub.loc[region, "denominator"] == 0
+        assert pub.loc[region, "note"] == "no service point in this region"
+    # the region filter keeps a subtree: C alone still gets its rows
+    alone = evalkit.compute(evalkit.load(tiny), region="C", period="2024Q1").table
+    assert set(alone.region) == {"C"} and alone.value.isna().all() and len(alone) == len(
+        t[(t.region == "C") & (t.period == "2024Q1")])

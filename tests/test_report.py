@@ -35,10 +35,20 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 AVAIL, COVER = "access.availability_rate", "access.coverage_rate"
 
 
+EMPTY, EMPTY_NAME = "R0104", "新设县"  # a county in the regions table without any household, record or point
+
+
 @pytest.fixture(scope="module")
 def package(tmp_path_factory) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     out = tmp_path_factory.mktemp("report-data") / "pkg"
     generate(out, households=2000, regions=3, periods=4, seed=5)  # R00 > R01 > R0101..R0103
+    regions = pq.read_table(out / "regions.parquet")
+    rows = regions.to_pylist() + [{"region_id": EMPTY, "name": EMPTY_NAME, "parent_id": "R01", "level": "county",
+                                   "reform_period": None}]
+    pq.write_table(pa.Table.from_pylist(rows, regions.schema), out / "regions.parquet")
     return out
 
 
@@ -73,7 +83,7 @@ def html_files(root: Path) -> list[Path]:
 
 def test_batch_renders_every_region_once(zh_batch, package):
     batch, _ = zh_batch
-    assert [r.region for r in batch.regions] == ["R00", "R01", "R0101", "R0102", "R0103"]
+    assert [r.region for r in batch.regions] == ["R00", "R01", "R0101", "R0102", "R0103", EMPTY]
     assert all(r.status == "ok" for r in batch.regions), [r.error for r in batch.regions]
     assert batch.results == batch.out / "results.parquet"  # computed once, shared by all notebooks
     assert not list(batch.out.glob("*/results.parquet"))
@@ -158,6 +168,27 @@ def test_scorecard_shows_the_table_values(zh_batch, region):
     assert f"{row.value * 100:.1f}%" in text
 
 
+def test_region_without_data_shows_no_data(zh_batch):
+    """R0104 has no household, record or service point: its own report renders, every
+    scorecard status is "no data" (无数据; never a colour, "suppressed" or 0), and its
+    parent's sub-region tables and composite indices show it as 无数据."""
+    batch, _ = zh_batch
+    data = load_data(batch.results)
+    mine = data.table[data.table.region == EMPTY]
+    assert not mine.empty and mine.value.isna().all() and (mine.n == 0).all()
+    card = (batch.out / EMPTY / "scorecard.html").read_text(encoding="utf-8")
+    badges = re.findall(r'<span class="badge badge-([a-z_]+)">', card)
+    assert badges and set(badges) <= {"no_data", "no_target"} and "no_data" in badges  # no colour anywhere
+    assert '<span class="badge badge-no_data">无数据</span>' in card and '<td class="num">0.0%</td>' not in card
+    for part in ("access", "coordination"):
+        text = (batch.out / "R01" / f"{part}.html").read_text(encoding="utf-8")
+        assert f"<th>{EMPTY_NAME}</th>" in text, part  # a column of the sub-region table
+        # the sub-region table's rows end with the empty county's cell
+        assert re.search(r'<td class="num">无数据</td></tr>', text), part
+    coordination = (batch.out / "R01" / "coordination.html").read_text(encoding="utf-8")
+    assert re.search(rf'<tr><td class="wrap">{EMPTY_NAME}</td>(<td class="num">无数据</td>)+</tr>', coordination)
+
+
 def test_access_part_shows_seed_003_table(zh_batch):
     batch, _ = zh_batch
     data = load_data(batch.results)
@@ -238,7 +269,7 @@ def test_second_run_is_skipped(zh_batch, package):
     batch, _ = zh_batch
     stamps = {p: p.stat().st_mtime_ns for p in html_files(batch.out) if p.parent != batch.out}
     again = render_all(package, batch.out, lang="zh", workers=2, progress=False, log=lambda m: None)
-    assert [r.status for r in again.regions] == ["skipped"] * 5
+    assert [r.status for r in again.regions] == ["skipped"] * 6  # R00, R01, R0101-R0104
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing rewritten
 
 
@@ -281,7 +312,7 @@ def test_failing_region_is_reported_and_does_not_stop_the_batch(package, zh_batc
     assert run.returncode == 1, run.stderr
     assert "failed R0102 示范市1第2县: access.py cell [4]: AssertionError: deliberate failure" in run.stderr
     assert run.stdout.strip().splitlines()[-1] == str(out / "index.html")
-    assert "5 regions, period 2023Q4: 4 rendered, 0 up to date, 1 failed" in run.stdout
+    assert "6 regions, period 2023Q4: 5 rendered, 0 up to date, 1 failed" in run.stdout
     assert not (out / "R0102" / "manifest.json").exists() and not (out / "R0102" / "index.html").exists()
     assert (out / "_failed" / "R0102" / "access.ipynb").exists()  # kept for debugging
     for region in ("R00", "R01", "R0101", "R0103"):

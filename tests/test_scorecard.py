@@ -75,7 +75,7 @@ def test_scorecard_rows_status_gap_and_trend(table):
     assert med.trend == "worsening"
     assert cover.trend == "stable"  # 0.85 lies inside this period's 0.80-0.90
     assert by.loc[(AVAIL, "legal_aid")].status == "suppressed"
-    assert by.loc[(NEED, "care")].status == "no_target" and math.isnan(by.loc[(NEED, "care")].gap)
+    assert by.loc[(NEED, "care")].status == "descriptive" and math.isnan(by.loc[(NEED, "care")].gap)
     assert len(card) == 5  # other region and group rows left out
     assert scorecard.status_counts(card) == {"green": 1, "amber": 1, "red": 1, "none": 2}
 
@@ -101,6 +101,7 @@ def test_targets_override_defaults(table, tmp_path):
     (f"{AVAIL}: true\n", "must be a number or null"),
     ("- 1\n- 2\n", "expected a mapping"),
     ("a: [\n", "not valid YAML"),
+    (f"{NEED}: 0.1\n", f"{NEED}: a descriptive indicator .*takes no target"),
 ])
 def test_bad_targets_files_are_named(tmp_path, text, message):
     path = tmp_path / "t.yaml"
@@ -258,3 +259,40 @@ def test_worker_count_respects_tasks_and_request():
     assert worker_count(1) == 1
     assert 1 <= worker_count(100) <= 100
     assert worker_count(10, requested=3) == 3
+
+
+def test_neutral_indicator_has_value_and_trend_but_no_status_gap_or_plan_row():
+    """The need rate is descriptive (direction: neutral). Hand-made: region A, care, need
+    rate 0.10 in 2024Q1 and 0.30 in 2024Q2 (interval 0.25-0.35, so 0.10 lies outside it),
+    availability 0.30 in 2024Q2 (target 0.7: red). Even when a targets mapping passed in
+    code gives the need rate 0.2 (a targets file cannot: test_bad_targets_files_are_named),
+    its row has value 0.30, previous 0.10, change +0.20, trend "up" (not "worsening"),
+    no target, no gap, status "descriptive"; the plan lists availability only."""
+    table = pd.DataFrame([row(NEED, "care", "2024Q1", 0.10), row(NEED, "care", "2024Q2", 0.30, 0.25, 0.35),
+                          row(AVAIL, "care", "2024Q2", 0.30)])[COLUMNS]
+    targets = {**scorecard.default_targets(), NEED: 0.2}
+    card = scorecard.scorecard(table, targets, "A", "2024Q2").set_index("indicator")
+    need = card.loc[NEED]
+    assert need.value == 0.30 and need.previous == 0.10 and need.change == pytest.approx(0.20)
+    assert need.trend == "up" and need.status == "descriptive" and need.direction == "neutral"
+    assert math.isnan(need.target) and math.isnan(need.gap)
+    assert card.loc[AVAIL].status == "red"
+    plan = scorecard.improvement_plan(card.reset_index())
+    assert list(plan["indicator"]) == [AVAIL]
+    frame = present.scorecard_frame(card.reset_index(), "zh")
+    assert frame.iloc[0].tolist()[2:9] == ["30.0%", "25.0% – 35.0%", "—", "—", "描述性指标", "10.0%", format_gap(0.2, "rate", "zh")]
+    assert frame.iloc[0]["趋势"].endswith("↑ 上升")
+    assert scorecard.status_counts(card.reset_index()) == {"green": 0, "amber": 0, "red": 1, "none": 1}
+    assert scorecard.rag_status(0.3, 0.2, "neutral") == "descriptive"
+    assert math.isnan(scorecard.signed_gap(0.3, 0.2, "neutral"))
+
+
+def test_region_without_data_is_no_data_not_suppressed():
+    """A region without households has rows with value NaN, n 0 and suppressed set (0 is
+    below min_cell): its status is "no data", while a small cell (n 4) stays "suppressed"."""
+    empty = row(AVAIL, "care", "2024Q2", None, n=0, region="E")
+    small = row(AVAIL, "medical", "2024Q2", None, n=4, region="E")
+    table = pd.DataFrame([empty, small])[COLUMNS].astype({"value": float, "ci_low": float, "ci_high": float})
+    card = scorecard.scorecard(table, scorecard.default_targets(), "E", "2024Q2")
+    assert list(card["status"]) == ["no_data", "suppressed"]
+    assert scorecard.improvement_plan(card).empty

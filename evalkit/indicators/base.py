@@ -157,8 +157,17 @@ def passes(ctx: Context, hh: ibis.Table) -> Iterator[tuple[ibis.Table, pd.DataFr
     return groups.passes(ctx, hh, ctx.closure, ctx.by)
 
 
+EMPTY_REGION_NOTE = "no household in this region"
+
+
 def population(ctx: Context) -> pd.DataFrame:
-    """Households per region and group: the cells every statistic reports, even when empty."""
+    """Households per region and group: the cells every statistic reports, even when empty.
+
+    Every region of the run's scope (each ancestor in ``ctx.closure``) has an overall row,
+    with ``households`` 0 when no household lives in it or below it: such a region still
+    gets its rows, blank with a note (:data:`EMPTY_REGION_NOTE`). Group rows exist only
+    where the group has households: a region without households has no groups to show.
+    """
     frames = []
     for hh, closure, group_bys in passes(ctx, households(ctx)):
         for group_by in group_bys:
@@ -167,7 +176,13 @@ def population(ctx: Context) -> pd.DataFrame:
             frame = roll_up(leaf, closure, ["group"]).rename(columns={"n": "households"})
             frame.insert(1, "group_by", group_by)
             frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    cells = pd.concat(frames, ignore_index=True)
+    overall = set(cells.loc[cells["group_by"] == OVERALL, "region"])
+    empty = [r for r in pd.unique(ctx.closure["ancestor"]) if r not in overall]
+    if empty:
+        cells = pd.concat([cells, pd.DataFrame({"region": empty, "group_by": OVERALL, "group": OVERALL,
+                                                "households": 0})], ignore_index=True)
+    return cells
 
 
 def roll_up(leaf: pd.DataFrame, closure: pd.DataFrame, cell: list[str], sums: list[str] | None = None) -> pd.DataFrame:

@@ -20,7 +20,13 @@ import yaml
 from evalkit.errors import ParameterError
 
 UNITS = ("rate", "count", "days", "yuan", "index", "km")
-DIRECTIONS = ("higher", "lower")
+#: which way is better: higher, lower, or neither (``neutral``: a descriptive indicator,
+#: such as the need rate, shown with its value and trend but never coloured, targeted,
+#: put in an improvement plan or scored in a composite index)
+DIRECTIONS = ("higher", "lower", "neutral")
+NEUTRAL = "neutral"
+#: the directions a target, a RAG status or a composite score can be judged by
+SCORED_DIRECTIONS = ("higher", "lower")
 RESPONSIBLE = ("government", "charity", "joint")
 VERSION = re.compile(r"\d{4}\.\d{1,2}\.\d+")
 
@@ -49,6 +55,11 @@ class Indicator:
 
     def action(self, lang: str = "zh") -> str:
         return self.action_zh if lang == "zh" else self.action_en
+
+    @property
+    def neutral(self) -> bool:
+        """A descriptive indicator: neither higher nor lower is better (no target, no status)."""
+        return self.direction == NEUTRAL
 
 
 class Catalogue:
@@ -129,7 +140,13 @@ class Catalogue:
 def load_catalogue() -> Catalogue:
     """The packaged catalogue, checked for complete and consistent entries."""
     text = resources.files("evalkit.indicators").joinpath("catalogue.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
+    return parse_catalogue(yaml.safe_load(text))
+
+
+def parse_catalogue(raw: dict) -> Catalogue:
+    """A catalogue from the parsed YAML, checked: known family, unit, direction
+    (``higher``, ``lower`` or ``neutral``) and responsible side; a neutral indicator has
+    no default target. Raises ValueError naming the entry."""
     version = str(raw.get("version", ""))
     if not VERSION.fullmatch(version):
         raise ValueError(f"catalogue: version must look like 2026.11.0 (year.month.revision), got {version!r}")
@@ -142,7 +159,11 @@ def load_catalogue() -> Catalogue:
             raise ValueError(f"catalogue: {ind.id} must belong to a known family and start with it")
         if ind.unit not in UNITS or ind.direction not in DIRECTIONS or ind.responsible not in RESPONSIBLE:
             raise ValueError(f"catalogue: {ind.id} has unit {ind.unit!r} / direction {ind.direction!r} "
-                             f"/ responsible {ind.responsible!r}")
+                             f"/ responsible {ind.responsible!r}; units: {', '.join(UNITS)}; directions: "
+                             f"{', '.join(DIRECTIONS)}; responsible: {', '.join(RESPONSIBLE)}")
+        if ind.neutral and ind.target is not None:
+            raise ValueError(f"catalogue: {ind.id} is neutral (descriptive), so it cannot have a target "
+                             f"(got {ind.target!r}); use target: null")
         indicators.append(ind)
     if len({i.id for i in indicators}) != len(indicators):
         raise ValueError("catalogue: duplicate indicator ids")

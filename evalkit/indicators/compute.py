@@ -15,7 +15,7 @@ from evalkit.data.package import DataPackage
 from evalkit.data.schema import SERVICE_TYPES, TABLES
 from evalkit.errors import ParameterError
 from evalkit.indicators import REGISTRY, Context
-from evalkit.indicators.base import OVERALL, Unavailable, design_of, population
+from evalkit.indicators.base import EMPTY_REGION_NOTE, OVERALL, Unavailable, design_of, population
 from evalkit.indicators.catalogue import Indicator, load_catalogue
 from evalkit.indicators.groups import DERIVED as DERIVED_GROUPS
 from evalkit.indicators.kinds import PAIR, RatioStatistic, ratio_covariances, ratio_statistics
@@ -50,6 +50,13 @@ def compute(
     by : household columns to break results down by, each on its own, or derived groups
         (``income_quintile``, ``head_age_band``, ``household_type``: :mod:`evalkit.indicators.groups`).
     region : keep this region and the regions below it.
+
+    Every region of the regions table within the scope gets rows for every indicator,
+    period and service type (where the indicator has them), even when no household,
+    record or unit is in it: value, se and interval NaN, numerator, denominator and ``n``
+    0, and the note "no household in this region" (region-level units such as service
+    points: "no service point in this region"). Group rows are kept only for groups
+    that have households in the region, so a region without households has overall rows only.
     period : keep this period (a label such as ``2024Q1``).
     min_cell : rows with fewer households than this are flagged ``suppressed``.
     confidence : level of the confidence intervals.
@@ -97,6 +104,8 @@ def compute(
         # ratio statistics share one stacked engine table: one grouped query per grouping
         batched = ratio_statistics({i: s for i, s in chosen.items() if isinstance(s, RatioStatistic)}, ctx)
         cells = population(ctx) if chosen else None
+        empty = set() if cells is None else set(
+            cells.loc[(cells["group_by"] == OVERALL) & (cells["households"] == 0), "region"])
         for ind in selected:
             if ind.id not in chosen:
                 continue
@@ -104,6 +113,8 @@ def compute(
             grid = _grid(ind, cells if statistic.household_groups else cells[cells["group_by"] == OVERALL], ctx)
             sums = batched[ind.id] if ind.id in batched else statistic.statistics(ctx)
             finished = statistic.finish(sums, grid, ctx)
+            if statistic.household_groups and empty:
+                finished = _blank_empty_regions(finished, empty)
             rows.append(_label(finished, ind, int(min_cell)))
             if ind.id in batched:
                 finished_ratios[ind.id] = (sums, finished)
@@ -136,6 +147,22 @@ def _grid(ind: Indicator, cells: pd.DataFrame, ctx) -> pd.DataFrame:
     for key, values in keys.items():
         grid = grid.merge(pd.DataFrame({key: values}), how="cross")
     return grid
+
+
+def _blank_empty_regions(finished: pd.DataFrame, empty: set[str]) -> pd.DataFrame:
+    """Rows of regions without any household: counts 0, value, se, df and interval NaN,
+    and the note saying so (a household-level statistic has nothing to count there)."""
+    mask = finished["region"].isin(empty)
+    if not mask.any():
+        return finished
+    finished = finished.copy()
+    finished.loc[mask, ["numerator", "denominator"]] = 0.0
+    finished.loc[mask, "n"] = 0
+    for column in ("value", "se", "df", "ci_low", "ci_high"):
+        finished[column] = finished[column].astype("float64")
+        finished.loc[mask, column] = float("nan")
+    finished.loc[mask, "note"] = EMPTY_REGION_NOTE
+    return finished
 
 
 def _label(frame: pd.DataFrame, ind: Indicator, min_cell: int | None = None) -> pd.DataFrame:

@@ -348,7 +348,8 @@ def push_timeliness_rate(ctx: Context) -> Rate:
 def resource_publication_rate(ctx: Context) -> RegionRate:
     pts = ctx.table("service_points")
     units = pts.select("region_id", "point_id")
-    return RegionRate(numerator=pts.filter(pts.published.fill_null(False)).select(units.columns), denominator=units)
+    return RegionRate(numerator=pts.filter(pts.published.fill_null(False)).select(units.columns), denominator=units,
+                      unit="service point")
 
 
 @indicator("coordination.matching_handling_rate")

@@ -403,11 +403,14 @@ class RegionRate(Statistic):
 
     Numerator and denominator carry ``region_id`` instead of ``household_id``; there is
     no breakdown by household group and no survey design: units are counted, each its
-    own PSU, with a Wilson interval.
+    own PSU, with a Wilson interval. Every region of the run's scope gets its rows; one
+    without a unit in or below it is blank with the note "no <unit> in this region"
+    (``unit`` names the units, e.g. "service point"), whether or not it has households.
     """
 
     numerator: ibis.Table
     denominator: ibis.Table
+    unit: str = "unit"
     household_groups = False
 
     def statistics(self, ctx: Context) -> Sums:
@@ -438,7 +441,7 @@ class RegionRate(Statistic):
         out["df"] = (out["n"] - 1.0).where(out["n"] > 1)
         out["ci_low"], out["ci_high"] = wilson(out["numerator"], out["denominator"], ctx.confidence)
         out["interval"] = "wilson"
-        out["note"] = np.where(defined, "", "no unit in the denominator")
+        out["note"] = np.where(defined, "", f"no {self.unit} in this region")
         return out[[*cell, *RESULT]]
 
 

@@ -27,7 +27,7 @@ FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts
              "/Library/Fonts", "C:/Windows/Fonts")
 DPI = 100
 STATUS_COLORS = {"green": "#2e7d32", "amber": "#f2a900", "red": "#c62828",
-                 "no_target": "#d9d9d9", "suppressed": "#eeeeee", "no_data": "#eeeeee"}
+                 "no_target": "#d9d9d9", "suppressed": "#eeeeee", "no_data": "#eeeeee", "descriptive": "#d9d9d9"}
 INK = "#222222"
 _GLYPH = re.compile(r"Glyph .* missing")
 
@@ -155,7 +155,8 @@ def rag_matrix(card: pd.DataFrame, names: dict[str, str], lang: str):
     ax.tick_params(length=0)
     for side in ("left", "bottom"):
         ax.spines[side].set_visible(False)
-    shown = [s for s in ("green", "amber", "red", "no_target", "suppressed") if s in set(card["status"])]
+    shown = [s for s in ("green", "amber", "red", "no_target", "descriptive", "suppressed", "no_data")
+             if s in set(card["status"])]
     ax.legend(handles=[Patch(color=STATUS_COLORS[s], label=status_label(s, lang)) for s in shown],
               loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     ax.set_title(t("rag_matrix", lang), loc="left")

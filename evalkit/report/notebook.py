@@ -29,7 +29,7 @@ from .data import ReportData, compute_data, load_data
 from .parameters import check_parameters, check_region, resolve_period
 from .present import html_table
 from .scorecard import load_targets
-from .text import group_label, service_label, t
+from .text import group_label, service_label, status_label, t
 
 
 def start(**params) -> Report:
@@ -73,6 +73,9 @@ class Report:
 
     def t(self, key: str, **fields) -> str:
         return t(key, self.lang, **fields)
+
+    def t_status(self, status: str) -> str:
+        return status_label(status, self.lang)
 
     def rows(self, family: str | None = None, region: str | None = None, period: str | None = None,
              group_by: str = "") -> pd.DataFrame:
@@ -226,11 +229,15 @@ class Report:
         self.heading(self.t("composite"))
         labels = present.region_labels(self.data.regions, children, self.lang)
         wide = scores.pivot(index="region", columns="index", values="value").reindex(children)
+        # a sub-region without any household or unit this period is skipped by the indices: "no data"
+        mine = now[now["region"].isin(children)]
+        empty = set(mine.groupby("region")["n"].max().loc[lambda n: n == 0].index)
         frame = pd.DataFrame({self.t("region"): [labels[r] for r in children]})
         for index in config["indices"]:
             if index["id"] in wide:
                 frame[index["name_zh" if self.lang == "zh" else "name_en"]] = [
-                    "—" if pd.isna(v) else f"{v:.0f}" for v in wide[index["id"]]]
+                    self.t_status("no_data") if r in empty else "—" if pd.isna(v) else f"{v:.0f}"
+                    for r, v in zip(children, wide[index["id"]])]
         self.table_html(frame, numeric=tuple(frame.columns[1:]))
         self.note(self.t("composite_note"))
 

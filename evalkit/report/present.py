@@ -66,6 +66,19 @@ def html_table(frame: pd.DataFrame, badges: dict[str, list[str]] | None = None,
     return "".join(out)
 
 
+def cell_text(value, unit: str, n, lang: str) -> str:
+    """A published value as tables show it: "no data" (无数据) where the cell has no household
+    or unit at all (``n`` 0, e.g. a region without data), "—" where it is blank for another
+    reason (a small cell, an undefined value), else the formatted value.
+
+    >>> cell_text(float("nan"), "rate", 0, "zh"), cell_text(float("nan"), "rate", 4, "zh"), cell_text(0.5, "rate", 9, "en")
+    ('无数据', '—', '50.0%')
+    """
+    if (value is None or pd.isna(value)) and n is not None and not pd.isna(n) and n == 0:
+        return status_label("no_data", lang)
+    return format_value(value, unit, lang)
+
+
 def indicator_names(lang: str, catalogue: Catalogue | None = None) -> dict[str, str]:
     catalogue = catalogue or load_catalogue()
     return {i.id: i.name(lang) for i in catalogue}
@@ -125,7 +138,7 @@ def key_figures_frame(rows: pd.DataFrame, lang: str, catalogue: Catalogue | None
     units = [catalogue[i].unit for i in rows["indicator"]]
     return pd.DataFrame({
         t("indicator", lang): [catalogue[i].name(lang) for i in rows["indicator"]],
-        t("value", lang): [format_value(v, u, lang) for v, u in zip(rows["value"], units)],
+        t("value", lang): [cell_text(v, u, n, lang) for v, u, n in zip(rows["value"], units, rows["n"])],
         t("ci", lang): [format_interval(lo, hi, u, lang) for lo, hi, u in zip(rows["ci_low"], rows["ci_high"], units)],
         t("n", lang): [format_count(n) for n in rows["n"]],
     })
@@ -134,28 +147,35 @@ def key_figures_frame(rows: pd.DataFrame, lang: str, catalogue: Catalogue | None
 def wide_frame(rows: pd.DataFrame, by: str, labels: dict, lang: str, catalogue: Catalogue | None = None,
                first_column: str | None = None) -> pd.DataFrame:
     """One row per value of ``by`` (service type, region, group) in ``labels`` order, one
-    column per indicator with its formatted value."""
+    column per indicator with its formatted value ("no data" where the cell has no household)."""
     catalogue = catalogue or load_catalogue()
     indicators = list(dict.fromkeys(rows["indicator"]))
     out = pd.DataFrame({first_column or t(by, lang): list(labels.values())})
     for ind in indicators:
-        part = rows[rows["indicator"] == ind].set_index(by)["value"]
+        part = rows[rows["indicator"] == ind].set_index(by)
         unit = catalogue[ind].unit
-        out[catalogue[ind].name(lang)] = [format_value(part.get(k), unit, lang) for k in labels]
+        out[catalogue[ind].name(lang)] = [cell_text(part["value"].get(k), unit, _n(part, k), lang) for k in labels]
     return out
 
 
 def side_by_side_frame(rows: pd.DataFrame, by: str, labels: dict, lang: str,
                        catalogue: Catalogue | None = None) -> pd.DataFrame:
     """One row per indicator (catalogue name), one column per value of ``by`` (region or
-    group) in ``labels`` order: stays readable with dozens of indicators and few columns."""
+    group) in ``labels`` order: stays readable with dozens of indicators and few columns.
+    A region or group without a household shows "no data" (无数据), not "—" or 0."""
     catalogue = catalogue or load_catalogue()
     indicators = list(dict.fromkeys(rows["indicator"]))
-    values = rows.set_index(["indicator", by])["value"]
+    cells = rows.set_index(["indicator", by])
     out = pd.DataFrame({t("indicator", lang): [catalogue[i].name(lang) for i in indicators]})
     for key, label in labels.items():
-        out[label] = [format_value(values.get((i, key)), catalogue[i].unit, lang) for i in indicators]
+        out[label] = [cell_text(cells["value"].get((i, key)), catalogue[i].unit, _n(cells, (i, key)), lang)
+                      for i in indicators]
     return out
+
+
+def _n(cells: pd.DataFrame, key):
+    """Households of one cell (None when the table has no ``n`` or no such row)."""
+    return cells["n"].get(key) if "n" in cells.columns else None
 
 
 def supply_and_need_frame(table: pd.DataFrame, lang: str) -> pd.DataFrame:

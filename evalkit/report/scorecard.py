@@ -9,7 +9,12 @@ Status (red/amber/green) of a value against a target, direction-aware:
 - **amber**: it misses, but by at most ``tolerance`` of the target (10% by default), or the
   95% confidence interval still reaches the target (the shortfall may be sampling noise);
 - **red**: otherwise;
-- **no_target** / **suppressed** / **no_data** when there is nothing to compare.
+- **no_target** / **suppressed** / **no_data** when there is nothing to compare
+  (**no_data**: no household or unit in the cell, e.g. a region without data;
+  **suppressed**: fewer than ``min_cell`` households, value not published);
+- **descriptive** for a neutral indicator (catalogue ``direction: neutral``, such as the
+  need rate): neither higher nor lower is better, so it has no target, no colour, no gap
+  and no improvement-plan row; its trend says up / down / stable, not improving or worsening.
 
 ``gap`` is signed so that positive is better than the target whatever the direction:
 ``value - target`` for higher-is-better, ``target - value`` for lower-is-better.
@@ -30,10 +35,10 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import ParameterError
-from evalkit.indicators.catalogue import Catalogue, load_catalogue
+from evalkit.indicators.catalogue import NEUTRAL, Catalogue, load_catalogue
 
 TOLERANCE = 0.10
-STATUSES = ("green", "amber", "red", "no_target", "suppressed", "no_data")
+STATUSES = ("green", "amber", "red", "no_target", "descriptive", "suppressed", "no_data")
 _SEVERITY = {"red": 0, "amber": 1, "green": 2}
 
 CARD_COLUMNS = [
@@ -57,8 +62,8 @@ def default_targets(catalogue: Catalogue | None = None) -> dict[str, float | Non
 def read_targets(path, catalogue: Catalogue | None = None) -> dict[str, float | None]:
     """A user's targets file: YAML or JSON mapping indicator id -> target (null: none).
 
-    Checked against the catalogue: unknown ids, non-numbers and rates outside 0-1 are
-    errors naming the entry.
+    Checked against the catalogue: unknown ids, non-numbers, rates outside 0-1 and a
+    target for a neutral (descriptive) indicator are errors naming the entry.
     """
     import yaml
 
@@ -86,6 +91,10 @@ def read_targets(path, catalogue: Catalogue | None = None) -> dict[str, float | 
         if value is None:
             out[key] = None
             continue
+        if catalogue[key].neutral:
+            problems.append(f"{key}: a descriptive indicator (direction: neutral) takes no target, "
+                            f"got {value!r}; remove it or give null")
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             problems.append(f"{key}: target must be a number or null, got {value!r}")
             continue
@@ -109,13 +118,19 @@ def load_targets(path=None, catalogue: Catalogue | None = None) -> dict[str, flo
 # -- status ----------------------------------------------------------------------------
 
 def signed_gap(value, target, direction: str):
-    """``value - target`` turned so that positive is better than the target."""
+    """``value - target`` turned so that positive is better than the target (NaN for a neutral indicator)."""
+    if direction == NEUTRAL:
+        return np.full(np.shape(np.subtract(value, target)), np.nan)[()]
     return np.subtract(value, target) if direction == "higher" else np.subtract(target, value)
 
 
 def rag_status(value, target, direction: str, ci_low=np.nan, ci_high=np.nan,
                tolerance: float = TOLERANCE, suppressed: bool = False) -> str:
     """Status of one value against its target (see the module docstring)."""
+    if direction == NEUTRAL:
+        if _nan(value):
+            return "suppressed" if suppressed else "no_data"
+        return "descriptive"
     if target is None or _nan(target):
         return "no_target"
     if _nan(value):
@@ -146,8 +161,8 @@ def scorecard(table: pd.DataFrame, targets: Mapping[str, float | None], region: 
     """One row per indicator (and service type) of ``region`` in ``period``.
 
     Columns: ``CARD_COLUMNS``. ``previous`` is the value in the latest earlier period with
-    a row; ``change = value - previous``; ``trend`` is improving / worsening (direction-aware)
-    when the previous value lies outside this period's confidence interval, else stable;
+    a row; ``change = value - previous``; ``trend`` is improving / worsening (direction-aware;
+    up / down for a neutral indicator) when the previous value lies outside this period's confidence interval, else stable;
     ``history`` is the tuple of values of every period up to this one (NaN where blank).
     Rows keep the results table's order (catalogue order, then service types).
     """
@@ -163,14 +178,16 @@ def scorecard(table: pd.DataFrame, targets: Mapping[str, float | None], region: 
     card = current[["indicator", "family", "service_type", "value", "ci_low", "ci_high", "n", "suppressed"]]
     card = card.reset_index(drop=True).copy()
     meta = [catalogue[i] for i in card["indicator"]]
-    card["target"] = [targets.get(m.id, m.target) for m in meta]
+    card["target"] = [None if m.neutral else targets.get(m.id, m.target) for m in meta]  # never targeted
     card["target"] = card["target"].astype("float64")
     card["direction"] = [m.direction for m in meta]
     card["unit"] = [m.unit for m in meta]
     card["gap"] = [float(signed_gap(v, t, d)) if not (_nan(t) or _nan(v)) else np.nan
                    for v, t, d in zip(card["value"], card["target"], card["direction"])]
     card["status"] = [
-        rag_status(r.value, r.target, r.direction, r.ci_low, r.ci_high, tolerance, bool(r.suppressed))
+        # a cell with no household is "no data", not "suppressed": there is nothing to hide
+        rag_status(r.value, r.target, r.direction, r.ci_low, r.ci_high, tolerance,
+                   bool(r.suppressed) and not (r.n == 0))
         for r in card.itertuples()
     ]
     key = list(zip(card["indicator"], card["service_type"]))
@@ -192,18 +209,21 @@ def _trend(r) -> str:
         return "stable"
     if r.change == 0:
         return "stable"
+    if r.direction == NEUTRAL:
+        return "up" if r.change > 0 else "down"
     better = r.change > 0 if r.direction == "higher" else r.change < 0
     return "improving" if better else "worsening"
 
 
 def status_counts(card: pd.DataFrame) -> dict[str, int]:
-    """How many scorecard rows are green, amber, red, and without status (``none``)."""
+    """How many scorecard rows are green, amber, red, and without status (``none``: no target,
+    descriptive, suppressed or no data)."""
     counts = card["status"].value_counts()
     return {
         "green": int(counts.get("green", 0)),
         "amber": int(counts.get("amber", 0)),
         "red": int(counts.get("red", 0)),
-        "none": int(sum(counts.get(s, 0) for s in ("no_target", "suppressed", "no_data"))),
+        "none": int(sum(counts.get(s, 0) for s in ("no_target", "descriptive", "suppressed", "no_data"))),
     }
 
 
@@ -227,10 +247,11 @@ def improvement_plan(card: pd.DataFrame, lang: str = "zh", catalogue: Catalogue 
     ``gap`` is the largest shortfall (most negative signed gap) and ``service_type`` where
     it occurs; ``service_types_short`` lists every service type short of the target;
     ``responsible`` (government / charity / joint) and ``action`` come from the catalogue.
-    Ordered by status (red first), then by the shortfall relative to the target.
+    Ordered by status (red first), then by the shortfall relative to the target. A neutral
+    (descriptive) indicator never has a row: it is not red or amber.
     """
     catalogue = catalogue or load_catalogue()
-    short = card[card["status"].isin(["red", "amber"])].copy()
+    short = card[card["status"].isin(["red", "amber"]) & (card["direction"] != NEUTRAL)].copy()
     if short.empty:
         return pd.DataFrame(columns=PLAN_COLUMNS)
     short["relative_gap"] = short["gap"] / short["target"].abs().where(short["target"] != 0, 1.0)

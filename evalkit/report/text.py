@@ -131,6 +131,7 @@ LABELS: dict[str, dict[str, str]] = {
     "package": {"zh": "数据包", "en": "Data package"},
     "higher": {"zh": "越高越好", "en": "higher is better"},
     "lower": {"zh": "越低越好", "en": "lower is better"},
+    "neutral": {"zh": "描述性（无优劣方向）", "en": "descriptive (neither is better)"},
 }
 
 STATUS_LABELS = {
@@ -140,11 +141,14 @@ STATUS_LABELS = {
     "no_target": {"zh": "无目标", "en": "No target"},
     "suppressed": {"zh": "样本过少", "en": "Too few households"},
     "no_data": {"zh": "无数据", "en": "No data"},
+    "descriptive": {"zh": "描述性指标", "en": "Descriptive"},
 }
 TREND_LABELS = {
     "improving": {"zh": "↑ 改善", "en": "↑ improving"},
     "worsening": {"zh": "↓ 变差", "en": "↓ worsening"},
     "stable": {"zh": "→ 持平", "en": "→ stable"},
+    "up": {"zh": "↑ 上升", "en": "↑ up"},  # descriptive indicators: a direction, not a judgement
+    "down": {"zh": "↓ 下降", "en": "↓ down"},
     "": {"zh": MISSING, "en": MISSING},
 }
 RESPONSIBLE_LABELS = {

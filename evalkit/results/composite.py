@@ -29,7 +29,7 @@ import pandas as pd
 import yaml
 
 from evalkit.errors import EvalkitError
-from evalkit.indicators.catalogue import DIRECTIONS, load_catalogue
+from evalkit.indicators.catalogue import NEUTRAL, SCORED_DIRECTIONS, load_catalogue
 from evalkit.results.indicator_results import IndicatorResults
 
 CONFIG_NAME = "composite.yaml"
@@ -82,7 +82,9 @@ def validate_config(raw, source: str = "composite config") -> dict:
     """Check a configuration's structure and weights; return it with weights as floats.
 
     Components may be a list of ``{indicator, weight}`` or a mapping ``indicator: weight``.
-    Weights must be finite and non-negative, with a positive sum per index.
+    Weights must be finite and non-negative, with a positive sum per index. A component
+    the catalogue marks neutral (descriptive, e.g. ``access.need_rate``) is refused:
+    neither higher nor lower is better, so it cannot be scored 0-100.
     """
     def fail(key, problem):
         raise ConfigError(f"{source}: {key}: {problem}")
@@ -145,6 +147,11 @@ def _components(raw, where, fail) -> list[dict]:
         if indicator in seen:
             fail(f"{at}.indicator", "listed twice in this index")
         seen.add(indicator)
+        catalogue = load_catalogue()
+        if indicator in catalogue and catalogue[indicator].neutral:
+            fail(f"{at}.indicator", f"{indicator} is descriptive (direction: neutral in the catalogue): neither "
+                                    "higher nor lower is better, so it cannot be a component of a composite index; "
+                                    "remove it")
         weight = _weight(comp.get("weight", 1.0), f"{at}.weight", fail)
         out.append({"indicator": indicator, "weight": weight})
     if not sum(c["weight"] for c in out) > 0:
@@ -335,8 +342,11 @@ def _directions(indicators, directions, catalogue) -> dict[str, str]:
                 raise ValueError(f"component {ind} is not in the catalogue, so its direction is unknown; "
                                  f"pass directions={{{ind!r}: 'higher' or 'lower'}}")
             d = catalogue[ind].direction
-        if d not in DIRECTIONS:
-            raise ValueError(f"direction of {ind} must be one of {', '.join(DIRECTIONS)}, got {d!r}")
+        if d == NEUTRAL:
+            raise ConfigError(f"component {ind} is descriptive (direction: neutral): neither higher nor lower is "
+                              "better, so it cannot be scored in a composite index; remove it from the index")
+        if d not in SCORED_DIRECTIONS:
+            raise ValueError(f"direction of {ind} must be one of {', '.join(SCORED_DIRECTIONS)}, got {d!r}")
         out[ind] = d
     return out
 
