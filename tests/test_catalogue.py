@@ -36,3 +36,15 @@ def test_cli_prints_every_indicator(fmt):
         assert ind.id in run.stdout and ind.name_zh in run.stdout
     if fmt == "json":
         assert len(json.loads(run.stdout)["indicators"]) == len(load_catalogue())
+
+
+def test_every_entry_says_what_a_missing_value_counts_as():
+    from evalkit.indicators.parameters import for_family
+
+    for ind in load_catalogue():
+        assert ind.missing("zh") and ind.missing("en"), ind.id
+    md = load_catalogue().render("md")
+    assert "missing values" in md and load_catalogue()["access.accessibility_rate"].missing_en in md
+    # one declared source of "received" for both families
+    assert "receipt_forms" in [p.name for p in for_family("access")]
+    assert "receipt_forms" in [p.name for p in for_family("coordination")]
