@@ -60,7 +60,7 @@ class IndicatorResults:
         for column, default in (("se", np.nan), ("df", np.nan), ("interval", ""), ("n_excluded", 0)):
             if column not in table.columns:  # tables written before standard errors (exclusions) were kept
                 table[column] = default
-        table["n_excluded"] = table["n_excluded"].fillna(0).astype("int64")
+        table["n_excluded"] = pd.to_numeric(table["n_excluded"], errors="coerce").fillna(0).astype("int64")
         self.table = table[COLUMNS].reset_index(drop=True).astype({c: "float64" for c in FLOATS})
         self.skipped = dict(skipped or {})
         self.min_cell = min_cell
