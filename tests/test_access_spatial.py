@@ -109,3 +109,31 @@ def test_catchment_without_capacity_is_skipped(located):
     pts.to_csv(located / "service_points.csv", index=False)
     res = evalkit.compute(evalkit.load(located))
     assert "capacity" in res.skipped["access.catchment_access"]
+
+
+def test_a_type_no_point_offers_counts_as_not_nearby(located):
+    """h1 (located) also needs legal aid, which no published point offers: no distance.
+
+    Before, the NULL distance made ``nearby`` NULL and the need dropped out of the
+    accessibility denominator (legal aid: 0/0, undefined). It counts as no supply nearby:
+    legal aid accessibility 0/1, beyond reach 1/1; the mean distance has no value to
+    average (0 units) and reports the household as left out (n_excluded 1).
+    Care: h1 2.22 km (near), h2 3.34 km (not), h3 has no location and no answer, so its
+    nearness is unknown: 1/2 with n_excluded 1; h3 is also left out of the distance
+    indicators (n_excluded 1).
+    """
+    needs = pd.read_csv(located / "needs.csv")
+    needs.loc[len(needs)] = ["n5", "h1", "legal_aid", "2024-01-05"]
+    needs.to_csv(located / "needs.csv", index=False)
+    res = evalkit.compute(evalkit.load(located), min_cell=1)
+    legal = overall(res, "access.accessibility_rate", "legal_aid")
+    assert (legal.numerator, legal.denominator, legal.n_excluded) == (0, 1, 0)
+    beyond = overall(res, "access.beyond_reach_rate", "legal_aid")
+    assert (beyond.numerator, beyond.denominator, beyond.n_excluded) == (1, 1, 0)
+    km = overall(res, "access.nearest_point_km", "legal_aid")
+    assert np.isnan(km.value) and km.n == 0 and km.n_excluded == 1
+    care = overall(res, "access.accessibility_rate", "care")
+    assert (care.numerator, care.denominator, care.n_excluded) == (1, 2, 1)
+    assert overall(res, "access.nearest_point_km", "care").n_excluded == 1
+    assert overall(res, "access.beyond_reach_rate", "care").n_excluded == 1
+    assert overall(res, "access.catchment_access", "care").n_excluded == 1

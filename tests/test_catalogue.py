@@ -70,3 +70,15 @@ def test_descriptive_indicators_are_neutral_without_target():
     neutral = {i.id for i in cat if i.neutral}
     assert neutral == {"access.need_rate", "coordination.charity_to_government_share"}
     assert all(cat[i].target is None for i in neutral)
+
+
+def test_every_entry_says_what_a_missing_value_counts_as():
+    from evalkit.indicators.parameters import for_family
+
+    for ind in load_catalogue():
+        assert ind.missing("zh") and ind.missing("en"), ind.id
+    md = load_catalogue().render("md")
+    assert "missing values" in md and load_catalogue()["access.accessibility_rate"].missing_en in md
+    # one declared source of "received" for both families
+    assert "receipt_forms" in [p.name for p in for_family("access")]
+    assert "receipt_forms" in [p.name for p in for_family("coordination")]

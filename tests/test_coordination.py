@@ -117,9 +117,11 @@ def test_duplicates_need_overlap_within_the_period(loop):
     _, res = loop
     # t3's open-ended government aid overlaps nothing before 2024Q1
     assert ratio(res, "coordination.duplicate_aid_rate", period="2023Q4") == (0, 1)
-    # yuan of duplicate records starting in Q1: 220 + 220 + 500 + 50 (t3's 400 started in 2023)
+    # yuan of duplicate records whose first overlap begins in Q1: 220 + 220 + 500 + 50, and
+    # t3's open-ended 400 (started in 2023, duplicated from 2024-03-01 when a10 starts)
     amount = cell(res, "coordination.duplicate_aid_amount")
-    assert amount.numerator == 990 and amount.denominator == 8 and amount.value == pytest.approx(990 / 8)
+    assert amount.numerator == 1390 and amount.denominator == 8 and amount.value == pytest.approx(1390 / 8)
+    assert cell(res, "coordination.duplicate_aid_amount", period="2023Q4").numerator == 0
     assert ratio(res, "coordination.duplicate_need_rate") == (3, 7)  # e1 e2 k1 of 7 needs with linked records
 
 
@@ -281,3 +283,127 @@ def test_planted_process_times_fall_after_the_reform(planted):
         assert (counties.before.round() == before).all() and (counties.after.round() == after).all()
         change = after - before
         assert ((counties.change_ci_low <= change) & (change <= counties.change_ci_high)).mean() >= 0.75
+
+
+# --- missing values inside a defining condition; duplicates by date; one "received" -------
+
+def _variant(package, tmp_path, **frames):
+    """The loop package with some tables replaced."""
+    import shutil
+
+    d = tmp_path / "variant"
+    shutil.copytree(package.path, d)
+    for name, frame in frames.items():
+        frame.to_csv(d / f"{name}.csv", index=False)
+    return evalkit.load(d)
+
+
+def test_blank_values_are_counted_as_the_catalogue_says(loop, tmp_path):
+    """Blanks in defining columns never drop a unit by accident (NULL comparisons).
+
+    Changes to the loop package, all in 2024Q1:
+    - referral r1's status blank (it has an acceptance date): still accepted, 2 days;
+    - r3's status blank (was "rejected", no dates): no decision yet, so it leaves the
+      acceptance denominator, and in the days to acceptance it is pending, censored at the
+      data's end: 2024-01-03 -> 2024-03-31 = 88 days;
+    - r2 accepted by its status but its acceptance date blank: duration unknown, left out
+      of the days to acceptance (n_excluded = 1).
+      Days to acceptance: r1 2 (event), r5 10 (event), r4 30 (censored), r3 88 (censored);
+      KM S(2) = 3/4, S(10) = 3/4 * 2/3 = 1/2: events 2 of 4 units.
+      Acceptance: decided r1, r2, r5 (accepted), none rejected -> 3/3.
+    - need e4's within_policy blank: out-of-policy needs m1b, e3 -> 2/2, n_excluded 1;
+    - need k1's channel blank: 9 needs with a known channel, of which e1-e4 and m2a are
+      applications and m1a, m1b, m2b, w1n active -> 4/9, n_excluded 1 (k1);
+    - feedback f3's score blank: Q1 scores f1 5, f2 4, f4 3 -> 2/3, n_excluded 1.
+    """
+    package, res = loop
+    refs = REFERRALS.copy()
+    refs.loc[refs.referral_id == "r1", "status"] = None
+    refs.loc[refs.referral_id == "r3", "status"] = None
+    refs.loc[refs.referral_id == "r2", "accepted_on"] = None
+    needs = NEEDS.copy()
+    needs["within_policy"] = needs["within_policy"].astype(object)
+    needs.loc[needs.need_id == "e4", "within_policy"] = None
+    needs.loc[needs.need_id == "k1", "channel"] = None
+    fb = FEEDBACK.copy().astype({"score": object})
+    fb.loc[fb.feedback_id == "f3", "score"] = None
+    blank = evalkit.compute(_variant(package, tmp_path, referrals=refs, needs=needs, feedback=fb),
+                            family="coordination", min_cell=1)
+    median = cell(blank, "coordination.referral_accept_days_median")
+    fit = SurvfuncRight(np.array([2, 10, 30, 88.0]), np.array([1, 1, 0, 0.0]))
+    assert (median.numerator, median.denominator, median.n_excluded) == (2, 4, 1)
+    assert median.value == fit.quantile(0.5) or (np.isnan(median.value) and np.isnan(fit.quantile(0.5)))
+    assert ratio(blank, "coordination.referral_acceptance_rate") == (3, 3)
+    row = cell(blank, "coordination.referral_to_charity_rate")
+    assert (row.numerator, row.denominator, row.n_excluded) == (2, 2, 1)
+    row = cell(blank, "coordination.active_discovery_share")
+    assert (row.numerator, row.denominator, row.n_excluded) == (4, 9, 1)
+    row = cell(blank, "coordination.satisfaction_rate")
+    assert (row.numerator, row.denominator, row.n_excluded) == (2, 3, 1)
+    # the original package excludes nothing there
+    assert cell(res, "coordination.referral_to_charity_rate").n_excluded == 0
+    assert (res.table.n_excluded >= 0).all() and res.table.n_excluded.dtype == "int64"
+
+
+def test_referral_times_without_a_status_column(loop, tmp_path):
+    """The optional status column absent: no referral counts as rejected.
+
+    2024Q1 days to acceptance: r1 2, r2 5, r5 10 (events); r3 pending 88, r4 pending 30
+    (censored at 2024-03-31). KM: S(2) = 4/5, S(5) = 3/5, S(10) = 2/5 < 1/2 -> median 10,
+    events 3 of 5 (before the fix every row had a NULL status and was dropped: no value).
+    """
+    package, _ = loop
+    res = evalkit.compute(_variant(package, tmp_path, referrals=REFERRALS.drop(columns="status")),
+                          indicators=["coordination.referral_accept_days_median"], min_cell=1)
+    median = cell(res, "coordination.referral_accept_days_median")
+    assert (median.value, median.numerator, median.denominator, median.n_excluded) == (10, 3, 5, 0)
+
+
+@pytest.fixture(scope="module")
+def quarters(tmp_path_factory):
+    """Government (G) and charity (C) records of one category whose dates cross quarters.
+
+    d1: G 02-01..04-10, C 04-10..06-30 touch on 2024-04-10       -> duplicate in Q2 only
+    d2: G from 2023-11-01 (no end), C 05-01..05-02               -> duplicate in Q2
+    d3: G 01-01..03-31, C 04-01..04-30 (consecutive days)        -> never a duplicate
+    d4: G 03-15..03-31, C 03-31..07-15 touch on 2024-03-31       -> duplicate in Q1 only
+    d5: G 03-01..05-31, C 03-20..04-15, overlap spans two quarters -> duplicate in Q1 and Q2
+    Amounts G/C: d1 100/10, d2 200/20, d3 300/30, d4 400/40, d5 500/50.
+    """
+    d = tmp_path_factory.mktemp("quarters")
+    hh = ["d1", "d2", "d3", "d4", "d5"]
+    pd.DataFrame({"region_id": ["C"], "name": ["县"]}).to_csv(d / "regions.csv", index=False)
+    pd.DataFrame({"household_id": hh, "region_id": "C"}).to_csv(d / "households.csv", index=False)
+    PROVIDERS.to_csv(d / "providers.csv", index=False)
+    rows = [("d1", "2024-02-01", "2024-04-10", "2024-04-10", "2024-06-30"),
+            ("d2", "2023-11-01", None, "2024-05-01", "2024-05-02"),
+            ("d3", "2024-01-01", "2024-03-31", "2024-04-01", "2024-04-30"),
+            ("d4", "2024-03-15", "2024-03-31", "2024-03-31", "2024-07-15"),
+            ("d5", "2024-03-01", "2024-05-31", "2024-03-20", "2024-04-15")]
+    records = []
+    for k, (h, gs, ge, cs, ce) in enumerate(rows, start=1):
+        records.append((f"g{h}", h, "G1", "care", "service", 100 * k, gs, ge))
+        records.append((f"c{h}", h, "C1", "care", "service", 10 * k, cs, ce))
+    pd.DataFrame(records, columns=["record_id", "household_id", "provider_id", "category", "form", "amount",
+                                   "start_on", "end_on"]).to_csv(d / "assistance.csv", index=False)
+    (d / "datapackage.json").write_text(json.dumps({"frequency": "quarter"}))
+    return evalkit.compute(evalkit.load(d), indicators=["coordination.duplicate_aid_rate",
+                                                        "coordination.duplicate_aid_amount"], min_cell=1)
+
+
+def test_duplicates_by_date_whichever_quarters(quarters):
+    """Periods are those records start in: 2023Q4 to 2024Q2. Aided households: 2023Q4 d2;
+    Q1 d1-d5; Q2 d1-d5.
+
+    Duplicates: 2023Q4 none -> 0/1; Q1 d4, d5 -> 2/5; Q2 d1, d2, d5 -> 3/5.
+    Yuan, each record once, in the period its first overlap begins: d4 (03-31) 440 and d5
+    (03-20) 550 in Q1 = 990; d1 (04-10) 110 and d2 (05-01) 220 in Q2 = 330 (the
+    government records started in an earlier quarter count too).
+    """
+    res = quarters
+    assert ratio(res, "coordination.duplicate_aid_rate", period="2023Q4") == (0, 1)
+    assert ratio(res, "coordination.duplicate_aid_rate", period="2024Q1") == (2, 5)
+    assert ratio(res, "coordination.duplicate_aid_rate", period="2024Q2") == (3, 5)
+    assert ratio(res, "coordination.duplicate_aid_amount", period="2024Q1") == (990, 5)
+    assert ratio(res, "coordination.duplicate_aid_amount", period="2024Q2") == (330, 5)
+    assert ratio(res, "coordination.duplicate_aid_amount", period="2023Q4") == (0, 1)

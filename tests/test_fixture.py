@@ -185,3 +185,38 @@ def test_region_without_households_gets_blank_rows_with_a_note(tiny):
     alone = evalkit.compute(evalkit.load(tiny), region="C", period="2024Q1").table
     assert set(alone.region) == {"C"} and alone.value.isna().all() and len(alone) == len(
         t[(t.region == "C") & (t.period == "2024Q1")])
+
+
+def test_one_definition_of_received_for_access_and_omission(tiny):
+    """h2 (county A) needed care on 2024-01-12 and got only cash care aid (a3, 2024-01-20).
+
+    Default receipt forms (service, in kind): h2 did not receive care, in both families.
+    - access.availability_rate, care, A, 2024Q1: h1 (service), h3 (in kind, to 01-05) of
+      h1 h2 h3 -> 2/3;
+    - coordination.omitted_need_rate, care, A, 2024Q1: n1 (h1, 01-10) addressed by a1
+      (01-15..02-15); n2 (h2) omitted; n3 (h3, 02-03) omitted: a2 ended 01-05 -> 2/3.
+    With receipt_forms cash,service,in_kind, h2's cash counts in both: availability 3/3,
+    omitted 1/3 (n3 only).
+    """
+    pkg = evalkit.load(tiny)
+    ids = ["access.availability_rate", "coordination.omitted_need_rate"]
+    for forms, available, omitted in ((None, 2, 2), ("cash,service,in_kind", 3, 1)):
+        res = evalkit.compute(pkg, indicators=ids, params={"receipt_forms": forms} if forms else None)
+        row = cell(res, "access.availability_rate", "care", "A", "2024Q1")
+        assert (row.numerator, row.denominator) == (available, 3)
+        row = cell(res, "coordination.omitted_need_rate", "care", "A", "2024Q1")
+        assert (row.numerator, row.denominator) == (omitted, 3)
+
+
+def test_n_excluded_is_a_count_and_older_tables_load(results):
+    """The tiny package has no providers and no sector column: every aid record's sector is
+    unknown, so the charity funding share leaves all records out, e.g. county A in 2024Q1
+    a1 (starts 01-15) and a3 (01-20): 0/0 with n_excluded 2. Nothing else is left out."""
+    t = results.table
+    assert list(t.columns).index("n_excluded") == list(t.columns).index("n") + 1
+    assert t.n_excluded.dtype == "int64"
+    share = cell(results, "coordination.charity_funding_share", "", "A", "2024Q1")
+    assert (share.denominator, share.n_excluded) == (0, 2) and math.isnan(share.value)
+    assert (t[t.indicator != "coordination.charity_funding_share"].n_excluded == 0).all()
+    older = evalkit.IndicatorResults(t.drop(columns="n_excluded"))
+    assert (older.table.n_excluded == 0).all()

@@ -3,7 +3,14 @@
 A household "needs" service type s in a period when a need of type s was identified in
 that period; it "has supply nearby" when the survey answer ``supply_nearby`` says so for
 one of those needs; it "received" s when an assistance record of category s, in one of
-the receipt forms (service or in-kind by default), overlaps the period.
+the receipt forms (parameter ``receipt_forms``: service or in-kind by default, the same
+forms the coordination family's omission indicators count), overlaps the period.
+
+Missing values: a need without ``identified_on`` belongs to no period; an aid record
+without ``start_on`` or with a blank ``form`` counts as not received; a need with neither
+a survey answer nor a located household has unknown nearness and is left out of the
+accessibility denominator (counted in ``n_excluded``); households without a location are
+left out of the distance indicators (``n_excluded``).
 """
 from __future__ import annotations
 
@@ -22,7 +29,10 @@ def need_units(ctx: Context) -> ibis.Table:
 
     ``nearby`` is true when any of those needs says there is supply nearby: the survey
     answer ``supply_nearby`` where given, otherwise whether a published service point
-    offering the type lies within ``nearby_km`` of the household; NULL when neither is known.
+    offering the type lies within ``nearby_km`` of the household. A located household
+    needing a type that no published point offers has no nearest distance: it has no
+    supply nearby (false, not NULL). ``nearby`` is NULL only when neither the answer nor
+    the household's location is known.
     """
 
     def build():
@@ -34,8 +44,14 @@ def need_units(ctx: Context) -> ibis.Table:
         unanswered = ctx.package.con.execute(every_need.filter(every_need.supply_nearby.isnull()).count())
         if unanswered and _has_locations(ctx):
             near = nearest_points(ctx)
+            hh = ctx.table("households")
+            located = hh.filter(hh.lon.notnull() & hh.lat.notnull()).select(located_id=hh.household_id)
             needs = needs.left_join(near, ["household_id", "service_type"])
-            nearby = ibis.coalesce(needs.supply_nearby, needs.distance_km <= ctx.params.nearby_km)
+            needs = needs.left_join(located, needs.household_id == located.located_id)
+            # a comparison with a missing distance is NULL: no point offering the type is "not nearby"
+            within = (needs.distance_km <= ctx.params.nearby_km).fill_null(False)
+            nearby = ibis.coalesce(needs.supply_nearby,
+                                   ibis.ifelse(needs.located_id.notnull(), within, ibis.null("boolean")))
         return needs.group_by("household_id", "period", "service_type").agg(nearby=nearby.any())
 
     return ctx.cached("need_units", build)
@@ -145,7 +161,8 @@ def accessibility_rate(ctx: Context) -> Rate:
     needs = need_units(ctx)
     known = needs.filter(needs.nearby.notnull())
     units = known.select("household_id", "period", "service_type")
-    return Rate(numerator=known.filter(known.nearby).select(units.columns), denominator=units)
+    unknown = needs.filter(needs.nearby.isnull()).select(units.columns)
+    return Rate(numerator=known.filter(known.nearby).select(units.columns), denominator=units, excluded=unknown)
 
 
 @indicator("access.availability_rate")
@@ -188,13 +205,21 @@ def _located_need_units(ctx: Context) -> ibis.Table:
     return need_units(ctx).select("household_id", "period", "service_type").semi_join(located, "household_id")
 
 
+def _left_out(ctx: Context, kept: ibis.Table) -> ibis.Table:
+    """Need units (household, period, type) that are not among ``kept``: the ``n_excluded``."""
+    units = need_units(ctx).select("household_id", "period", "service_type")
+    return units.anti_join(kept, ["household_id", "period", "service_type"])
+
+
 @indicator("access.nearest_point_km")
 def nearest_point_km(ctx: Context) -> Mean:
     units = _located_need_units(ctx)
     near = nearest_points(ctx)
     # Households with no point offering the type at all have no distance; beyond_reach_rate counts them.
     reached = units.join(near, ["household_id", "service_type"])
-    return Mean(units=reached.select("household_id", "period", "service_type", value=reached.distance_km))
+    reached = reached.select("household_id", "period", "service_type", value=reached.distance_km)
+    # left out (n_excluded): households without a location, and those with no point offering the type
+    return Mean(units=reached, excluded=_left_out(ctx, reached))
 
 
 @indicator("access.beyond_reach_rate")
@@ -202,7 +227,8 @@ def beyond_reach_rate(ctx: Context) -> Rate:
     units = _located_need_units(ctx)
     near = nearest_points(ctx)
     within = near.filter(near.distance_km <= ctx.params.nearby_km).select("household_id", "service_type")
-    return Rate(numerator=units.anti_join(within, ["household_id", "service_type"]), denominator=units)
+    return Rate(numerator=units.anti_join(within, ["household_id", "service_type"]), denominator=units,
+                excluded=_left_out(ctx, units))
 
 
 LOW_ACCESS = 0.5  # below half the average access counts as low (PySAL's normalised access < 0.5)
@@ -211,7 +237,8 @@ LOW_ACCESS = 0.5  # below half the average access counts as low (PySAL's normali
 @indicator("access.catchment_access")
 def catchment_access_mean(ctx: Context) -> Mean:
     scores = catchment_access(ctx)
-    return Mean(units=scores.select("household_id", "period", "service_type", value=scores.access))
+    units = scores.select("household_id", "period", "service_type", value=scores.access)
+    return Mean(units=units, excluded=_left_out(ctx, units))
 
 
 @indicator("access.low_catchment_access_rate")
@@ -225,4 +252,4 @@ def low_catchment_access_rate(ctx: Context) -> Rate:
     units = scores.select("household_id", "period", "service_type")
     low = scores.join(average, ["period", "service_type"])
     low = low.filter((low.access == 0) | (low.access < LOW_ACCESS * low.average))
-    return Rate(numerator=low.select(units.columns), denominator=units)
+    return Rate(numerator=low.select(units.columns), denominator=units, excluded=_left_out(ctx, units))

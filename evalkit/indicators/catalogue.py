@@ -49,6 +49,8 @@ class Indicator:
     responsible: str = "joint"
     action_zh: str = ""
     action_en: str = ""
+    missing_zh: str = ""
+    missing_en: str = ""
 
     def name(self, lang: str = "zh") -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -60,6 +62,10 @@ class Indicator:
     def neutral(self) -> bool:
         """A descriptive indicator: neither higher nor lower is better (no target, no status)."""
         return self.direction == NEUTRAL
+
+    def missing(self, lang: str = "zh") -> str:
+        """What a missing (blank) value counts as; units left out are counted in ``n_excluded``."""
+        return self.missing_zh if lang == "zh" else self.missing_en
 
 
 class Catalogue:
@@ -125,11 +131,11 @@ class Catalogue:
                 if not members:
                     continue
                 lines += [f"## {names['name_en']} ({names['name_zh']})", "",
-                          "| id | 名称 | name | formula | unit | direction | target | needs |",
-                          "|---|---|---|---|---|---|---|---|"]
+                          "| id | 名称 | name | formula | missing values | unit | direction | target | needs |",
+                          "|---|---|---|---|---|---|---|---|---|"]
                 for r in members:
                     target = "" if r["target"] is None else f"{r['target']:g}"
-                    lines.append(f"| `{r['id']}` | {r['name_zh']} | {r['name_en']} | {r['formula_en']} "
+                    lines.append(f"| `{r['id']}` | {r['name_zh']} | {r['name_en']} | {r['formula_en']} | {r['missing_en']} "
                                  f"| {r['unit']} | {r['direction']} | {target} | {r['tables']} |")
                 lines.append("")
             return "\n".join(lines)
@@ -157,6 +163,8 @@ def parse_catalogue(raw: dict) -> Catalogue:
         ind = Indicator(**entry)
         if ind.family not in families or not ind.id.startswith(ind.family + "."):
             raise ValueError(f"catalogue: {ind.id} must belong to a known family and start with it")
+        if not (ind.missing_zh and ind.missing_en):
+            raise ValueError(f"catalogue: {ind.id} must say what a missing value counts as (missing_zh, missing_en)")
         if ind.unit not in UNITS or ind.direction not in DIRECTIONS or ind.responsible not in RESPONSIBLE:
             raise ValueError(f"catalogue: {ind.id} has unit {ind.unit!r} / direction {ind.direction!r} "
                              f"/ responsible {ind.responsible!r}; units: {', '.join(UNITS)}; directions: "

@@ -8,8 +8,10 @@ Seeds 000, 001, 002 and 004; DOMAIN.md 3.2. Conventions, shared by every indicat
   running); a household is *aided* in a period when one of its records is active in it;
 - two records *overlap* when each starts on or before the other ends (touching dates,
   one ending the day the other starts, overlap by one day);
-- a need is *addressed* when the household has a record of the need's category active
-  within ``omission_window_days`` (default 90) from the day the need was identified;
+- a need is *addressed* when the household has a record of the need's category, in one of
+  the ``receipt_forms`` (service or in-kind by default: the access family's definition of
+  "received", one declared parameter), active within ``omission_window_days`` (default
+  90) from the day the need was identified;
 - durations of referrals are calendar days, censored at the last date in the data when
   the event has not happened;
 - durations of cases and the days left to a case's deadline are statutory working days
@@ -20,6 +22,11 @@ Seeds 000, 001, 002 and 004; DOMAIN.md 3.2. Conventions, shared by every indicat
   fails with :class:`evalkit.errors.CalendarError` (:mod:`evalkit.data.workdays`).
   numpy's ``busday_count`` counts [start, end) Monday-Friday: the same only when both
   ends are working days and no holiday lies between.
+
+Missing values never drop a row by accident (a comparison with NULL is NULL, and a
+filter keeps only true): each indicator's catalogue entry says what a missing value
+counts as (``missing``), and where units must be left out the statistic carries them as
+``excluded`` and the results count them in ``n_excluded``.
 """
 from __future__ import annotations
 
@@ -154,7 +161,8 @@ def needs_in_period(ctx: Context) -> ibis.Table:
         if not ctx.package.has("assistance"):  # the platform KPIs need no aid records
             return out.mutate(addressed=ibis.null("boolean"), any_aid=ibis.null("boolean"))
         aid = ctx.table("assistance")
-        aid = aid.filter(aid.start_on.notnull()).select(
+        # the same forms count as "received" as in the access family (a blank form counts as none)
+        aid = aid.filter(aid.start_on.notnull(), aid.form.isin(list(ctx.params.receipt_forms))).select(
             "household_id", "category", "start_on", end_on=aid.end_on.fill_null(FAR_FUTURE))
         window = ibis.interval(days=ctx.params.omission_window_days)
         served = needs.join(aid, [needs.household_id == aid.household_id, needs.service_type == aid.category,
@@ -182,9 +190,11 @@ def referrals_in_period(ctx: Context) -> ibis.Table:
         dst = prov.select(to_provider="provider_id", to_sector="sector")
         ref = ref.left_join(src, "from_provider").drop("from_provider_right")
         ref = ref.left_join(dst, "to_provider").drop("to_provider_right")
-        accepted = ref.accepted_on.notnull() | ref.status.isin(["accepted", "closed"])
-        closed = ref.closed_on.notnull() | (ref.status == "closed")
-        return ref.mutate(accepted=accepted, closed=closed)
+        # a blank status says nothing: never NULL flags, which a filter would drop
+        accepted = ref.accepted_on.notnull() | ref.status.isin(["accepted", "closed"]).fill_null(False)
+        closed = ref.closed_on.notnull() | (ref.status == "closed").fill_null(False)
+        rejected = (ref.status == "rejected").fill_null(False) & ~accepted
+        return ref.mutate(accepted=accepted, closed=closed, rejected=rejected)
 
     return ctx.cached("referrals_in_period", build)
 
@@ -217,13 +227,15 @@ def duplicate_aid_any_rate(ctx: Context) -> Rate:
 @indicator("coordination.duplicate_aid_amount")
 def duplicate_aid_amount(ctx: Context) -> Mean:
     pairs = duplicate_pairs(ctx).filter(lambda t: t.cross_sector)
-    # each record of a duplicate pair counts once, in the period it starts in
-    first = pairs.select("household_id", "period", "period_start", record=pairs.first_record,
-                         amount=pairs.first_amount, start=pairs.first_start)
-    second = pairs.select("household_id", "period", "period_start", record=pairs.second_record,
-                          amount=pairs.second_amount, start=pairs.second_start)
-    records = first.union(second).distinct()
-    records = records.filter(records.start >= records.period_start)
+    # each record of a duplicate pair counts once, in the period its first overlap with a
+    # record of the other sector begins (by date: a record started in an earlier quarter counts too)
+    overlap = ibis.greatest(pairs.first_start, pairs.second_start)
+    first = pairs.select("household_id", record=pairs.first_record, amount=pairs.first_amount, since=overlap)
+    second = pairs.select("household_id", record=pairs.second_record, amount=pairs.second_amount, since=overlap)
+    records = first.union(second)
+    records = records.group_by("household_id", "record").agg(amount=records.amount.max(), since=records.since.min())
+    records = records.mutate(period=ctx.period_of(records.since))
+    records = records.filter(records.period.isin(ctx.periods))
     yuan = records.group_by("household_id", "period").agg(yuan=records.amount.fill_null(0).sum())
     aided = _aided_households(ctx)
     units = aided.left_join(yuan, ["household_id", "period"])
@@ -277,12 +289,13 @@ def multi_need_addressed_rate(ctx: Context) -> Rate:
 def referral_to_charity_rate(ctx: Context) -> Rate:
     needs = needs_in_period(ctx)
     out_of_policy = needs.filter(needs.within_policy == False).select("household_id", "period", "need_id")  # noqa: E712
+    unknown = needs.filter(needs.within_policy.isnull()).select(out_of_policy.columns)
     ref = ctx.table("referrals")
     prov = ctx.table("providers")
     ref = ref.join(prov.select(from_provider="provider_id", from_sector="sector"), "from_provider")
     ref = ref.join(prov.select(to_provider="provider_id", to_sector="sector"), "to_provider")
     forward = ref.filter((ref.from_sector == "government") & (ref.to_sector == "charity")).select("need_id")
-    return Rate(numerator=out_of_policy.semi_join(forward, "need_id"), denominator=out_of_policy)
+    return Rate(numerator=out_of_policy.semi_join(forward, "need_id"), denominator=out_of_policy, excluded=unknown)
 
 
 @indicator("coordination.charity_to_government_share")
@@ -296,7 +309,7 @@ def charity_to_government_share(ctx: Context) -> Rate:
 @indicator("coordination.referral_acceptance_rate")
 def referral_acceptance_rate(ctx: Context) -> Rate:
     ref = referrals_in_period(ctx)
-    decided = ref.filter(ref.accepted | (ref.status == "rejected"))
+    decided = ref.filter(ref.accepted | ref.rejected)
     units = decided.select("household_id", "period", "referral_id")
     return Rate(numerator=decided.filter(decided.accepted).select(units.columns), denominator=units)
 
@@ -309,28 +322,38 @@ def referral_closure_rate(ctx: Context) -> Rate:
     return Rate(numerator=accepted.filter(accepted.closed).select(units.columns), denominator=units)
 
 
-def _referral_durations(ctx: Context, event_date: str, among: str) -> ibis.Table:
+def _referral_durations(ctx: Context, event_date: str, among: str, q: float) -> Quantile:
+    """Days from creation to ``event_date`` (Kaplan-Meier, pending ones censored at the data's end).
+
+    ``among``: ``not_rejected`` (a blank status is not a rejection) or ``accepted``. A
+    referral whose event happened by its status (accepted, closed) but has no date has an
+    unknown duration: it is left out and counted in ``n_excluded``.
+    """
     ref = referrals_in_period(ctx)
-    ref = ref.filter(ref.status != "rejected") if among == "not_rejected" else ref.filter(ref.accepted)
+    ref = ref.filter(~ref.rejected) if among == "not_rejected" else ref.filter(ref.accepted)
+    flag = ref.accepted if event_date == "accepted_on" else ref.closed
+    undated = flag & ref[event_date].isnull()
     end = ibis.date(_data_end(ctx, "referrals.created_on", "referrals.accepted_on", "referrals.closed_on"))
-    happened = ref[event_date].notnull()
-    days = _days(ref.created_on, ibis.coalesce(ref[event_date], end))
-    return ref.select("household_id", "period", days=days, event=happened)
+    known = ref.filter(~undated)
+    happened = known[event_date].notnull()
+    days = _days(known.created_on, ibis.coalesce(known[event_date], end))
+    units = known.select("household_id", "period", days=days, event=happened)
+    return Quantile(units, q=q, excluded=ref.filter(undated).select("household_id", "period", "referral_id"))
 
 
 @indicator("coordination.referral_accept_days_median")
 def referral_accept_days_median(ctx: Context) -> Quantile:
-    return Quantile(_referral_durations(ctx, "accepted_on", "not_rejected"), q=0.5)
+    return _referral_durations(ctx, "accepted_on", "not_rejected", 0.5)
 
 
 @indicator("coordination.referral_accept_days_p90")
 def referral_accept_days_p90(ctx: Context) -> Quantile:
-    return Quantile(_referral_durations(ctx, "accepted_on", "not_rejected"), q=0.9)
+    return _referral_durations(ctx, "accepted_on", "not_rejected", 0.9)
 
 
 @indicator("coordination.referral_close_days_median")
 def referral_close_days_median(ctx: Context) -> Quantile:
-    return Quantile(_referral_durations(ctx, "closed_on", "accepted"), q=0.5)
+    return _referral_durations(ctx, "closed_on", "accepted", 0.5)
 
 
 # --- platform KPIs (seed 000) ----------------------------------------------------------
@@ -363,10 +386,11 @@ def matching_handling_rate(ctx: Context) -> Rate:
 
 @indicator("coordination.satisfaction_rate")
 def satisfaction_rate(ctx: Context) -> Rate:
-    fb = _in_periods(ctx, ctx.table("feedback"), "given_on")
-    fb = fb.filter(fb.score.notnull())
+    given = _in_periods(ctx, ctx.table("feedback"), "given_on")
+    fb = given.filter(given.score.notnull())
     units = fb.select("household_id", "period", "feedback_id")
-    return Rate(numerator=fb.filter(fb.score >= 4).select(units.columns), denominator=units)
+    unscored = given.filter(given.score.isnull()).select(units.columns)
+    return Rate(numerator=fb.filter(fb.score >= 4).select(units.columns), denominator=units, excluded=unscored)
 
 
 # --- process ---------------------------------------------------------------------------
@@ -451,17 +475,23 @@ def open_blue_rate(ctx: Context) -> Rate:
 
 @indicator("coordination.active_discovery_share")
 def active_discovery_share(ctx: Context) -> Rate:
-    needs = needs_in_period(ctx).filter(lambda t: t.channel.notnull())
+    every = needs_in_period(ctx)
+    needs = every.filter(every.channel.notnull())
     units = needs.select("household_id", "period", "need_id")
-    return Rate(numerator=needs.filter(needs.channel != "application").select(units.columns), denominator=units)
+    unknown = every.filter(every.channel.isnull()).select(units.columns)
+    return Rate(numerator=needs.filter(needs.channel != "application").select(units.columns), denominator=units,
+                excluded=unknown)
 
 
 @indicator("coordination.charity_funding_share")
 def charity_funding_share(ctx: Context) -> Mean:
     aid = active_aid(ctx)
-    aid = aid.filter((aid.start_on >= aid.period_start) & aid.amount.notnull() & aid.sector.notnull())
+    starting = aid.filter(aid.start_on >= aid.period_start)
+    known = starting.amount.notnull() & starting.sector.notnull()
+    aid = starting.filter(known)
     charity = ibis.ifelse(aid.sector == "charity", aid.amount, 0.0)
-    return Mean(units=aid.select("household_id", "period", "record_id", value=charity, x=aid.amount))
+    return Mean(units=aid.select("household_id", "period", "record_id", value=charity, x=aid.amount),
+                excluded=starting.filter(~known).select("household_id", "period", "record_id"))
 
 
 @indicator("coordination.integrated_aid_rate")

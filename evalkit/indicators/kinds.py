@@ -28,7 +28,7 @@ from evalkit.indicators.base import KEYS, OVERALL, Context, households, key_valu
 from evalkit.methods.survey import CROSS, logit_interval, ratio_covariance, ratio_variance, t_interval, wilson
 from evalkit.methods.survival import km_quantile
 
-RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "note"]
+RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "n_excluded", "note"]
 PAIR = ["region", "service_type", "period", "group_by", "group", "other_period", "other_group_by", "other_group"]
 
 
@@ -52,6 +52,7 @@ class Statistic:
     """Base of the statistic kinds. Subclasses implement :meth:`statistics` and :meth:`finish`."""
 
     household_groups = True  # False: units belong to regions, reported overall only
+    excluded: ibis.Table | None = None  # units left out because a defining value is missing (n_excluded)
 
     def statistics(self, ctx: Context) -> Sums:
         raise NotImplementedError
@@ -102,6 +103,7 @@ class RatioStatistic(Statistic):
             out["ci_low"], out["ci_high"] = t_interval(out["value"], out["se"], out["df"], ctx.confidence)
         out["interval"] = method
         out["note"] = np.where(defined, "", "no household in the denominator")
+        out["n_excluded"] = excluded_counts(self, out, cell, ctx)
         return out[[*cell, *RESULT]]
 
     def covariances(self, sums: Sums, finished: pd.DataFrame, ctx: Context) -> pd.DataFrame:
@@ -344,6 +346,35 @@ def _period_covariances(sums: Sums, estimates: pd.DataFrame, cell: list[str], ct
     return _covariance(pairs, sums, cross, estimates, cell, ctx)
 
 
+# --- units left out (n_excluded) -----------------------------------------------------
+
+def excluded_counts(statistic: Statistic, grid: pd.DataFrame, cell: list[str], ctx: Context) -> np.ndarray:
+    """Units a statistic left out because a value its definition needs is missing, per cell.
+
+    ``statistic.excluded`` (optional) is a table of those units, shaped like the
+    denominator (``household_id`` and the keys it varies by, one row per unit); they are
+    counted (unweighted, like ``n``) per region with its ancestors, group and key, and 0
+    where nothing is left out.
+    """
+    table = statistic.excluded
+    if table is None:
+        return np.zeros(len(grid), dtype="int64")
+    keys = [k for k in KEYS if k in table.columns and k in cell]
+    frames = []
+    for hh, closure, group_bys in passes(ctx, households(ctx)):
+        for group_by in group_bys:
+            g = hh.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"])
+            joined = table.select("household_id", *keys).join(g, "household_id")
+            counts = joined.group_by(["region_id", "group", *keys]).agg(n_excluded=joined.count())
+            frame = roll_up(ctx.package.con.execute(counts), closure, ["group", *keys])
+            frame.insert(1, "group_by", group_by)
+            frames.append(frame)
+    found = pd.concat(frames, ignore_index=True)
+    on = ["region", "group_by", "group", *keys]
+    merged = grid[on].merge(found[[*on, "n_excluded"]], on=on, how="left")
+    return merged["n_excluded"].fillna(0).astype("int64").to_numpy()
+
+
 @dataclass
 class Rate(RatioStatistic):
     """Households in the numerator and in the denominator of a rate.
@@ -353,10 +384,13 @@ class Rate(RatioStatistic):
     denominator. A denominator of ``None`` means every household; a denominator without
     a key applies to every value of that key (e.g. all households, in every period).
     Intervals: Wilson on the counts without a survey design, else logit with Student t.
+    ``excluded`` (optional): units left out of the denominator because a value the
+    definition needs is missing, shaped like it; counted per cell as ``n_excluded``.
     """
 
     numerator: ibis.Table
     denominator: ibis.Table | None = None
+    excluded: ibis.Table | None = None
 
     def interval_method(self, ctx: Context) -> str:
         return "wilson" if ctx.design.trivial else "logit_t"
@@ -384,10 +418,12 @@ class Mean(RatioStatistic):
     With a column ``x`` in the units it is the ratio of sums ``sum(w*value) / sum(w*x)``
     (e.g. the charity share of yuan: value = charity yuan, x = all yuan). Its interval is
     a symmetric t interval from the linearised variance (households as PSUs when the data
-    carry no survey design).
+    carry no survey design). ``excluded`` (optional): units left out because their value
+    is missing (``n_excluded``).
     """
 
     units: ibis.Table
+    excluded: ibis.Table | None = None
 
     def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
         level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
@@ -442,6 +478,7 @@ class RegionRate(Statistic):
         out["ci_low"], out["ci_high"] = wilson(out["numerator"], out["denominator"], ctx.confidence)
         out["interval"] = "wilson"
         out["note"] = np.where(defined, "", f"no {self.unit} in this region")
+        out["n_excluded"] = 0
         return out[[*cell, *RESULT]]
 
 
@@ -463,6 +500,7 @@ class Quantile(Statistic):
 
     units: ibis.Table
     q: float = 0.5
+    excluded: ibis.Table | None = None
 
     def statistics(self, ctx: Context) -> Sums:
         """Counts of units per cell, days and event: all Kaplan-Meier needs, from the engine."""
@@ -496,4 +534,5 @@ class Quantile(Statistic):
         out["note"] = np.select(
             [out["denominator"] == 0, out["value"].isna()],
             ["no record in the denominator", f"fewer than {self.q:.0%} of records reached the event (censored)"], "")
+        out["n_excluded"] = excluded_counts(self, out, cell, ctx)
         return out[[*cell, *RESULT]]

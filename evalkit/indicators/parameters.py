@@ -30,6 +30,8 @@ class Parameter:
     ``kind`` is ``float``, ``int``, ``"forms"`` (a set of assistance forms) or ``"pair"``
     (two non-decreasing whole numbers). ``minimum`` is inclusive unless ``exclusive``.
     ``label_*``, ``unit_zh`` and ``meaning_zh`` are what a report's methods section prints.
+    ``also`` names further families whose definitions read the same setting (one
+    declaration, so the families cannot drift apart).
     """
 
     name: str
@@ -44,6 +46,7 @@ class Parameter:
     label_zh: str = ""
     unit_zh: str = ""
     meaning_zh: str = ""
+    also: tuple[str, ...] = ()
 
     def validate(self, value: Any) -> Any:
         """The value converted to the declared kind; :class:`ParameterError` if it is not allowed."""
@@ -116,9 +119,11 @@ def _whole(value: Any, name: str) -> int:
 
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("receipt_forms", "access", "forms", ("service", "in_kind"), "assistance forms",
-              "assistance forms that count as having received a service of a type (cash is not a service)",
+              "assistance forms that count as having received aid of a category: availability and coverage "
+              "(access) and addressed or omitted needs (coordination); cash is not a service",
               label_en="Forms counted as receipt", label_zh="计为获得服务的救助形式", unit_zh="救助形式",
-              meaning_zh="计为已获得某类服务的救助形式（现金不计为服务）"),
+              meaning_zh="计为已获得某类救助的救助形式，可得率、覆盖率（可及性）与遗漏救助（衔接运行）共用（现金不计为服务）",
+              also=("coordination",)),
     Parameter("nearby_km", "access", float, 3.0, "km",
               "great-circle distance within which a published service point counts as supply nearby",
               minimum=0, exclusive=True, label_en="Nearby distance", label_zh="就近服务距离", unit_zh="公里",
@@ -187,4 +192,4 @@ def resolve(params: Mapping[str, Any] | None = None) -> Params:
 
 def for_family(family: str | None) -> list[Parameter]:
     """The parameters a family declares (every parameter when ``family`` is None)."""
-    return [p for p in PARAMETERS.values() if family is None or p.family == family]
+    return [p for p in PARAMETERS.values() if family is None or p.family == family or family in p.also]

@@ -175,6 +175,8 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     provenance = json.loads(raw) if raw else {}  # files written before provenance was recorded have none
     filters = [("region", "in", list(regions))] if regions is not None else None
     table = pq.read_table(path, filters=filters).to_pandas()
+    if "n_excluded" not in table.columns:  # files written before exclusions were counted
+        table["n_excluded"] = 0
     table = table[COLUMNS].reset_index(drop=True)
     for col in ("service_type", "group_by", "group", "note"):
         table[col] = table[col].fillna("").astype(str)

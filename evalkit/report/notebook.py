@@ -252,7 +252,7 @@ class Report:
     def parameters(self, families: list[str] | None = None) -> None:
         """The indicator parameters the numbers were computed with (of ``families``, default
         every family): name, value, unit and meaning; and the breakdowns by household group."""
-        declared = [p for f in (families or [None]) for p in for_family(f)]
+        declared = list(dict.fromkeys(p for f in (families or [None]) for p in for_family(f)))
         if declared:
             self.heading(self.t("parameters"))
             frame = present.parameters_frame(declared, self.params, self.lang)

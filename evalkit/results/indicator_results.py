@@ -22,7 +22,8 @@ from evalkit.provenance import PARQUET_KEY, SIDECAR_SUFFIX
 
 COLUMNS = [
     "indicator", "family", "service_type", "region", "period", "group_by", "group",
-    "value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "suppressed", "note",
+    "value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "n_excluded", "suppressed",
+    "note",
 ]
 CELL = ["indicator", "service_type", "region", "period"]
 HIDDEN_WHEN_SUPPRESSED = ["value", "numerator", "se", "ci_low", "ci_high"]
@@ -56,9 +57,10 @@ class IndicatorResults:
                  covariances: pd.DataFrame | None = None, design=None, confidence: float = 0.95,
                  provenance: dict | None = None):
         table = table.copy()
-        for column, default in (("se", np.nan), ("df", np.nan), ("interval", "")):
-            if column not in table.columns:  # tables written before standard errors were kept
+        for column, default in (("se", np.nan), ("df", np.nan), ("interval", ""), ("n_excluded", 0)):
+            if column not in table.columns:  # tables written before standard errors (exclusions) were kept
                 table[column] = default
+        table["n_excluded"] = pd.to_numeric(table["n_excluded"], errors="coerce").fillna(0).astype("int64")
         self.table = table[COLUMNS].reset_index(drop=True).astype({c: "float64" for c in FLOATS})
         self.skipped = dict(skipped or {})
         self.min_cell = min_cell
