@@ -129,6 +129,21 @@ def test_design_rejects_bad_options():
 
 # --- through compute(): a small survey package ---------------------------------------
 
+def _write_package(d, households: pd.DataFrame, needs: dict[str, np.ndarray], **descriptor):
+    """Province P over counties A and B, ``households``, and one care need per household
+    whose mask is true on each date of ``needs``; quarterly, with ``descriptor`` added."""
+    d.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"region_id": ["P", "A", "B"], "name": ["省", "甲县", "乙县"], "parent_id": [None, "P", "P"],
+                  "level": ["province", "county", "county"]}).to_csv(d / "regions.csv", index=False)
+    households.to_csv(d / "households.csv", index=False)
+    ids = households["household_id"].to_numpy()
+    rows = [(f"n{i}-{day}", ids[i], "care", day) for day, mask in needs.items() for i in np.flatnonzero(mask)]
+    pd.DataFrame(rows, columns=["need_id", "household_id", "service_type", "identified_on"]).to_csv(
+        d / "needs.csv", index=False)
+    (d / "datapackage.json").write_text(json.dumps({"name": d.name, "frequency": "quarter", **descriptor}))
+    return d
+
+
 @pytest.fixture(scope="module")
 def survey(tmp_path_factory, sample):
     """Households of `sample` in two counties under a province, needs of care in two quarters."""
@@ -138,16 +153,11 @@ def survey(tmp_path_factory, sample):
     n = len(s["y"])
     ids = [f"h{i:03d}" for i in range(n)]
     county = np.where(np.isin(s["stratum"], ["s1", "s2"]), "A", "B")  # PSUs nest in strata and counties
-    pd.DataFrame({"region_id": ["P", "A", "B"], "name": ["省", "甲县", "乙县"], "parent_id": [None, "P", "P"],
-                  "level": ["province", "county", "county"]}).to_csv(d / "regions.csv", index=False)
-    pd.DataFrame({"household_id": ids, "region_id": county, "hukou": np.where(s["domain"] == "a", "local", "migrant"),
-                  "weight": s["w"], "stratum": s["stratum"], "psu": s["psu"]}).to_csv(d / "households.csv", index=False)
+    households = pd.DataFrame({"household_id": ids, "region_id": county,
+                               "hukou": np.where(s["domain"] == "a", "local", "migrant"),
+                               "weight": s["w"], "stratum": s["stratum"], "psu": s["psu"]})
     second = rng.random(n) < np.where(s["y"] == 1, 0.7, 0.2)  # need in Q2 correlates with Q1
-    rows = [(f"n{i}a", ids[i], "care", "2024-02-01") for i in range(n) if s["y"][i]]
-    rows += [(f"n{i}b", ids[i], "care", "2024-05-01") for i in range(n) if second[i]]
-    pd.DataFrame(rows, columns=["need_id", "household_id", "service_type", "identified_on"]).to_csv(
-        d / "needs.csv", index=False)
-    (d / "datapackage.json").write_text(json.dumps({"name": "survey", "frequency": "quarter"}))
+    _write_package(d, households, {"2024-02-01": s["y"] == 1, "2024-05-01": second})
     res = evalkit.compute(evalkit.load(d), indicators=["access.need_rate"], by=["hukou"], min_cell=1)
     return res, second
 
@@ -239,21 +249,13 @@ def test_declared_design_reaches_compute(tmp_path, survey, sample):
     """A design declared in datapackage.json: a sampling fraction of 1/4 in every stratum
     multiplies every variance by 3/4; lonely_psu is read from it too."""
     res, _ = survey
-    d = tmp_path / "declared"
     s = sample
-    d.mkdir()
     n = len(s["y"])
-    ids = [f"h{i:03d}" for i in range(n)]
     county = np.where(np.isin(s["stratum"], ["s1", "s2"]), "A", "B")
-    pd.DataFrame({"region_id": ["P", "A", "B"], "name": ["省", "甲县", "乙县"], "parent_id": [None, "P", "P"],
-                  "level": ["province", "county", "county"]}).to_csv(d / "regions.csv", index=False)
-    pd.DataFrame({"household_id": ids, "region_id": county, "weight": s["w"], "stratum": s["stratum"],
-                  "psu": s["psu"], "fpc": 0.25}).to_csv(d / "households.csv", index=False)
-    rows = [(f"n{i}", ids[i], "care", "2024-02-01") for i in range(n) if s["y"][i]]
-    pd.DataFrame(rows, columns=["need_id", "household_id", "service_type", "identified_on"]).to_csv(
-        d / "needs.csv", index=False)
+    households = pd.DataFrame({"household_id": [f"h{i:03d}" for i in range(n)], "region_id": county,
+                               "weight": s["w"], "stratum": s["stratum"], "psu": s["psu"], "fpc": 0.25})
     design = {"weight": "weight", "stratum": "stratum", "psu": "psu", "fpc": "fpc", "lonely_psu": "adjust"}
-    (d / "datapackage.json").write_text(json.dumps({"name": "declared", "frequency": "quarter", "design": design}))
+    d = _write_package(tmp_path / "declared", households, {"2024-02-01": s["y"] == 1}, design=design)
     got = evalkit.compute(evalkit.load(d), indicators=["access.need_rate"], min_cell=1)
     assert _row(got).se == pytest.approx(_row(res).se * np.sqrt(0.75), rel=1e-10)
     assert got.design == Design(**design)
@@ -268,17 +270,10 @@ def test_gaps_and_changes_without_a_design(tmp_path, sample, survey):
     s = sample
     n = len(s["y"])
     ids = [f"h{i:03d}" for i in range(n)]
-    pd.DataFrame({"region_id": ["P", "A"], "name": ["省", "甲县"], "parent_id": [None, "P"],
-                  "level": ["province", "county"]}).to_csv(tmp_path / "regions.csv", index=False)
-    pd.DataFrame({"household_id": ids, "region_id": "A",
-                  "hukou": np.where(s["domain"] == "a", "local", "migrant")}).to_csv(tmp_path / "households.csv",
-                                                                                    index=False)
-    rows = [(f"n{i}a", ids[i], "care", "2024-02-01") for i in range(n) if s["y"][i]]
-    rows += [(f"n{i}b", ids[i], "care", "2024-05-01") for i in range(n) if second[i]]
-    pd.DataFrame(rows, columns=["need_id", "household_id", "service_type", "identified_on"]).to_csv(
-        tmp_path / "needs.csv", index=False)
-    (tmp_path / "datapackage.json").write_text(json.dumps({"name": "plain", "frequency": "quarter"}))
-    res = evalkit.compute(evalkit.load(tmp_path), indicators=["access.need_rate"], by=["hukou"], min_cell=1)
+    households = pd.DataFrame({"household_id": ids, "region_id": "A",
+                               "hukou": np.where(s["domain"] == "a", "local", "migrant")})
+    d = _write_package(tmp_path / "plain", households, {"2024-02-01": s["y"] == 1, "2024-05-01": second})
+    res = evalkit.compute(evalkit.load(d), indicators=["access.need_rate"], by=["hukou"], min_cell=1)
     one, ones, household = np.zeros(n), np.ones(n), np.array(ids)
     local = (s["domain"] == "a").astype(float)
     z_all = _linearised(s["y"], ones, ones, one, household)
