@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# Access family (服务可及性与可得性, seed 003): need, accessibility and availability by
+# Access family (服务可及性与可得性, 祝建华、项丽亚 2021): need, accessibility and availability by
 # service type, coverage of the needy, distance to service points; compared across
 # sub-regions and groups. Run by `evalkit report`; code is hidden in the rendered report.
 
@@ -50,7 +50,7 @@ if {"access.accessibility_rate", "access.availability_rate"} <= {i.id for i in i
 # %%
 report.by_service_type(per_type)
 report.by_subregion(overall)
-report.by_groups(overall + per_type, key_indicator="access.availability_rate")  # seed 003's 可得率
+report.by_groups(overall + per_type, key_indicator="access.availability_rate")  # 祝建华、项丽亚 2021, 可得率
 
 # %%
 report.definitions(indicators)

@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# Coordination family (协同衔接, seeds 001 and 002): duplicate and omitted aid, referrals
+# Coordination family (协同衔接, 叶涛涛 2022; 广州公益慈善蓝皮书 2024): duplicate and omitted aid, referrals
 # between government and charity, platform KPIs, processing times before and after the
 # linkage reform, composite indices of sub-regions. Run by `evalkit report`; code is
 # hidden in the rendered report.
@@ -35,7 +35,7 @@ indicators = report.family_indicators("coordination")
 present_ids = {i.id for i in indicators}
 per_type = [i.id for i in indicators if i.per_service_type]
 overall = [i.id for i in indicators if not i.per_service_type]
-# What seed 001 reports before and after the reform, and what sub-regions are compared on.
+# What 叶涛涛 2022 reports before and after the reform, and what sub-regions are compared on.
 HEADLINE = [i for i in ("coordination.verification_days", "coordination.processing_days",
                         "coordination.duplicate_aid_rate", "coordination.omitted_aid_rate",
                         "coordination.referral_acceptance_rate", "coordination.on_time_rate") if i in present_ids]

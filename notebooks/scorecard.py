@@ -10,7 +10,7 @@
 
 # %% [markdown]
 # Scorecard: every indicator of one region and period against its target (green/amber/red),
-# the gap, the trend over periods, and the performance improvement plan (seed 002).
+# the gap, the trend over periods, and the performance improvement plan (广州公益慈善蓝皮书 2024).
 # Run by `evalkit report`; code is hidden in the rendered report.
 
 # %% tags=["parameters"]
@@ -53,7 +53,7 @@ for family in dict.fromkeys(card["family"]):
                                       report.lang), alt=report.t("trends"))
 
 # %%
-# The improvement plan closes the scorecard, as seed 002 asks of assessors.
+# The improvement plan closes the scorecard, as 广州公益慈善蓝皮书 2024 asks of assessors.
 plan = scorecard.improvement_plan(card, report.lang, report.catalogue)
 report.heading(report.t("plan"))
 if plan.empty:

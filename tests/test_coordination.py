@@ -14,7 +14,7 @@ from evalkit.results.reform import before_after
 
 Q = "2024Q1"
 
-# Households: s1-s4 children needing school aid (seed 000's school-bag case: s1 and s2
+# Households: s1-s4 children needing school aid (祝建华 2025, school-bag case: s1 and s2
 # aided by a government and a charity programme at once, s3 and s4 by nobody); t1
 # touching dates; t2 consecutive, not overlapping; t3 open-ended government aid; t4 two
 # government providers; m1, m2 two needs each; w1 aided 117 days after its need.

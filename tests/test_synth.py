@@ -89,7 +89,7 @@ def test_migrants_less_available_than_locals(synthetic_results):
 
 
 def test_planted_process_times(synthetic):
-    """Working days applied -> verified and verified -> decided drop as planted (seed 001)."""
+    """Working days applied -> verified and verified -> decided drop as planted (叶涛涛 2022)."""
     truth = json.loads((synthetic / "truth.json").read_text())
     reform = pd.Series(truth["parameters"]["reform"]["period"])
     cases = pd.read_parquet(synthetic / "cases.parquet").dropna(subset=["verified_on", "decided_on"])

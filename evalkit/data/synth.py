@@ -3,9 +3,9 @@
 :func:`generate` writes a complete, valid package and ``truth.json``: every parameter
 drawn for the package and the expected value of each indicator it plants, so indicators
 can be checked against the value they should recover. Calibrated to the seeds: low
-service accessibility and availability (seed 003); migrants less often aided than locals
-(seed 002); after the linkage reform, verification 15 -> 1 and processing 9 -> 2 working
-days in S county (seed 001); reform adoption staggered across counties. Process times are
+service accessibility and availability (祝建华、项丽亚 2021); migrants less often aided than locals
+(广州公益慈善蓝皮书 2024); after the linkage reform, verification 15 -> 1 and processing 9 -> 2 working
+days in S county (叶涛涛 2022); reform adoption staggered across counties. Process times are
 planted in statutory working days (:mod:`evalkit.data.workdays`: holidays off, adjusted
 weekend days worked), so every date, deadlines included, lies in the years chinese_calendar
 covers (2004-2026 in version 1.11).
@@ -46,10 +46,10 @@ RECEIPT_FORM = np.array(["in_kind", "service", "in_kind", "in_kind", "service", 
                          "service", "service", "service", "service", "service", "in_kind"])
 
 FAR_FACTOR = 0.25  # receipt probability without supply nearby, relative to with it
-MIGRANT_FACTOR = 0.6  # migrants' receipt probability relative to locals' (seed 002)
+MIGRANT_FACTOR = 0.6  # migrants' receipt probability relative to locals' (广州公益慈善蓝皮书 2024)
 REFORM_AVAILABILITY_EFFECT = 0.15  # added to the receipt probability after the reform
-VERIFICATION_DAYS = {"before": 15, "after": 1}  # working days, applied -> verified (seed 001)
-PROCESSING_DAYS = {"before": 9, "after": 2}  # working days, verified -> decided (seed 001)
+VERIFICATION_DAYS = {"before": 15, "after": 1}  # working days, applied -> verified (叶涛涛 2022)
+PROCESSING_DAYS = {"before": 9, "after": 2}  # working days, verified -> decided (叶涛涛 2022)
 DEADLINE_DAYS = 30  # calendar days from application to a case's deadline
 DUPLICATE_PROBABILITY = {"before": 0.10, "after": 0.03}
 REFERRAL_PROBABILITY = {"before": 0.25, "after": 0.70}  # out-of-policy needs referred to charity
@@ -307,7 +307,7 @@ class _Generator:
             "published_on": published, "matched_on": matched, "handled_on": handled,
         })
 
-        # Receipt: probability by nearness, hukou and reform (seed 002, 003).
+        # Receipt: probability by nearness, hukou and reform (广州公益慈善蓝皮书 2024; 祝建华、项丽亚 2021).
         p_recv = (self.p_receive[k, si] + post * REFORM_AVAILABILITY_EFFECT) * np.where(near, 1.0, FAR_FACTOR)
         p_recv = p_recv * np.where(migrant[hi], MIGRANT_FACTOR, 1.0)
         got = rng.random(m) < p_recv

@@ -1,4 +1,4 @@
-"""Access family (seed 003): need, accessibility (可及率) and availability (可得率) rates.
+"""Access family (祝建华、项丽亚 2021): need, accessibility (可及率) and availability (可得率) rates.
 
 A household "needs" service type s in a period when a need of type s was identified in
 that period; it "has supply nearby" when the survey answer ``supply_nearby`` says so for

@@ -1,6 +1,6 @@
 """Coordination family (衔接运行): are government assistance and charity support a closed loop?
 
-Seeds 000, 001, 002 and 004; DOMAIN.md 3.2. Conventions, shared by every indicator here:
+祝建华 2025; 叶涛涛 2022; 广州公益慈善蓝皮书 2024; 黄剑锋、晏子 2020. Conventions, shared by every indicator here:
 
 - a need belongs to the period it was identified in, a referral to the period it was
   created in, a case to the period it was applied in, feedback to the period it was given in;
@@ -356,7 +356,7 @@ def referral_close_days_median(ctx: Context) -> Quantile:
     return _referral_durations(ctx, "closed_on", "accepted", 0.5)
 
 
-# --- platform KPIs (seed 000) ----------------------------------------------------------
+# --- platform KPIs (祝建华 2025) ----------------------------------------------------------
 
 @indicator("coordination.push_timeliness_rate")
 def push_timeliness_rate(ctx: Context) -> Rate:

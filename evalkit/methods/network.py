@@ -1,6 +1,6 @@
 """The referral network (转介网络): who refers to whom, with providers as nodes.
 
-DOMAIN.md 3.2 asks whether departments and charities form one network or parallel lines.
+The closed-loop linkage (祝建华 2025; 黄剑锋、晏子 2020) asks whether departments and charities form one network or parallel lines.
 :func:`referral_edges` counts referrals per directed pair of providers, per region (with
 every ancestor region, as indicators roll up) and period, in the engine;
 :func:`network_metrics` turns the small edge table into density, reciprocity, the

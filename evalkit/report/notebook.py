@@ -198,7 +198,7 @@ class Report:
 
     def over_periods(self, ids: list[str]) -> None:
         """The region's overall values of ``ids`` in every period up to the report's, with
-        the start of the linkage reform marked (seed 001: days before and after)."""
+        the start of the linkage reform marked (叶涛涛 2022: days before and after)."""
         from . import charts
 
         tab = self.table
