@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from package_options import add_package_options
 
 import evalkit
 from evalkit.data.synth import generate
@@ -51,10 +52,7 @@ def per_cell_statsmodels(strata, cell, q, confidence):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--households", type=int, default=50_000)
-    ap.add_argument("--regions", type=int, default=50)
-    ap.add_argument("--periods", type=int, default=8)
-    ap.add_argument("--seed", type=int, default=1)
+    add_package_options(ap, households=50_000)
     ap.add_argument("--keep", type=Path, help="Write the package here and keep it (reused when it exists).")
     args = ap.parse_args()
     out = args.keep or Path(tempfile.mkdtemp(prefix="evalkit-bench-")) / "pkg"

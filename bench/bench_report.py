@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from package_options import add_package_options
+
 from evalkit.data.synth import generate
 from evalkit.report import render_all, render_report
 from evalkit.report.batch import worker_count
@@ -23,10 +25,7 @@ from evalkit.report.batch import worker_count
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--households", type=int, default=50_000)
-    ap.add_argument("--regions", type=int, default=50)
-    ap.add_argument("--periods", type=int, default=8)
-    ap.add_argument("--seed", type=int, default=1)
+    add_package_options(ap, households=50_000)
     ap.add_argument("--workers", type=int, help="Parallel processes (default: sized to the machine).")
     ap.add_argument("--pdf", action="store_true", help="Also print PDFs with Chromium.")
     ap.add_argument("--keep", type=Path, help="Work here and keep the outputs.")

@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from package_options import add_package_options
+
 import evalkit
 from evalkit.data.synth import generate
 
@@ -23,10 +25,7 @@ def peak_mib() -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--households", type=int, default=2_000_000)
-    ap.add_argument("--regions", type=int, default=50)
-    ap.add_argument("--periods", type=int, default=8)
-    ap.add_argument("--seed", type=int, default=1)
+    add_package_options(ap, households=2_000_000)
     ap.add_argument("--by", default="hukou,urban")
     ap.add_argument("--keep", type=Path, help="Write the package here and keep it (reused when it exists).")
     args = ap.parse_args()

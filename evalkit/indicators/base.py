@@ -69,14 +69,10 @@ class Context:
         if self._strata is None:
             hh = self.table("households")
             stratum, psu = design_columns(hh, self.design)
-            counts = hh.group_by(stratum=stratum).agg(psus=psu.nunique())
-            population = None
-            if self.design.fpc:
-                counts = hh.group_by(stratum=stratum).agg(psus=psu.nunique(), population=hh[self.design.fpc].max())
+            population = {"population": hh[self.design.fpc].max()} if self.design.fpc else {}
+            counts = hh.group_by(stratum=stratum).agg(psus=psu.nunique(), **population)
             frame = self.package.con.execute(counts).set_index("stratum")
-            if self.design.fpc:
-                population = frame["population"]
-            self._strata = Strata.from_counts(frame["psus"], population, self.design.lonely_psu)
+            self._strata = Strata.from_counts(frame["psus"], frame.get("population"), self.design.lonely_psu)
         return self._strata
 
     def cached(self, key: str, build: Callable[[], ibis.Table]) -> ibis.Table:

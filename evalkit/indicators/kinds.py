@@ -254,9 +254,10 @@ def _stratum_sums(t: ibis.Table, cell: list[str]) -> ibis.Table:
         SXX=(t.X * t.X).sum(), SXY=(t.X * t.Y).sum(), SYY=(t.Y * t.Y).sum())
 
 
-def _cross_sums(a: ibis.Table, b: ibis.Table) -> dict:
-    return {"CXX": (a.X * b.X_b).sum(), "CXY": (a.X * b.Y_b).sum(), "CYX": (a.Y * b.X_b).sum(),
-            "CYY": (a.Y * b.Y_b).sum()}
+def _cross_sums(j: ibis.Table) -> dict:
+    """Sums over PSUs of products of one side's X, Y with the other side's ``X_b``, ``Y_b``."""
+    return {"CXX": (j.X * j.X_b).sum(), "CXY": (j.X * j.Y_b).sum(), "CYX": (j.Y * j.X_b).sum(),
+            "CYY": (j.Y * j.Y_b).sum()}
 
 
 def _period_cross(t: ibis.Table, cell: list[str], ctx: Context) -> ibis.Table:
@@ -265,7 +266,7 @@ def _period_cross(t: ibis.Table, cell: list[str], ctx: Context) -> ibis.Table:
     a = t.join(previous_periods(ctx), "period")
     b = t.select(*same, previous=t.period, X_b=t.X, Y_b=t.Y)
     j = a.join(b, [*same, "previous"])
-    return j.group_by([*cell, "previous", "stratum"]).agg(**_cross_sums(j, j))
+    return j.group_by([*cell, "previous", "stratum"]).agg(**_cross_sums(j))
 
 
 def _group_cross(t: ibis.Table, cell: list[str]) -> ibis.Table:
@@ -273,7 +274,7 @@ def _group_cross(t: ibis.Table, cell: list[str]) -> ibis.Table:
     b = t.select(*cell, "stratum", "psu", other_group=t.group, X_b=t.X, Y_b=t.Y)
     j = t.join(b, [*cell, "stratum", "psu"])
     j = j.filter(j.group != j.other_group)
-    return j.group_by([*cell, "group", "other_group", "stratum"]).agg(**_cross_sums(j, j))
+    return j.group_by([*cell, "group", "other_group", "stratum"]).agg(**_cross_sums(j))
 
 
 def _covariance(pairs: pd.DataFrame, sums: Sums, cross: pd.DataFrame, estimates: pd.DataFrame, cell: list[str],
@@ -348,6 +349,21 @@ def _period_covariances(sums: Sums, estimates: pd.DataFrame, cell: list[str], ct
 
 # --- units left out (n_excluded) -----------------------------------------------------
 
+def unit_counts(ctx: Context, units: ibis.Table, keys: list[str], name: str) -> pd.DataFrame:
+    """Units (``household_id`` and ``keys``) counted, unweighted, per region with every
+    ancestor, grouping and group, and key values: column ``name``."""
+    frames = []
+    for hh, closure, group_bys in passes(ctx, households(ctx)):
+        for group_by in group_bys:
+            g = hh.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"])
+            joined = units.join(g, "household_id")
+            counts = joined.group_by(["region_id", "group", *keys]).agg(**{name: joined.count()})
+            frame = roll_up(ctx.package.con.execute(counts), closure, ["group", *keys])
+            frame.insert(1, "group_by", group_by)
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
 def excluded_counts(statistic: Statistic, grid: pd.DataFrame, cell: list[str], ctx: Context) -> np.ndarray:
     """Units a statistic left out because a value its definition needs is missing, per cell.
 
@@ -360,16 +376,7 @@ def excluded_counts(statistic: Statistic, grid: pd.DataFrame, cell: list[str], c
     if table is None:
         return np.zeros(len(grid), dtype="int64")
     keys = [k for k in KEYS if k in table.columns and k in cell]
-    frames = []
-    for hh, closure, group_bys in passes(ctx, households(ctx)):
-        for group_by in group_bys:
-            g = hh.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"])
-            joined = table.select("household_id", *keys).join(g, "household_id")
-            counts = joined.group_by(["region_id", "group", *keys]).agg(n_excluded=joined.count())
-            frame = roll_up(ctx.package.con.execute(counts), closure, ["group", *keys])
-            frame.insert(1, "group_by", group_by)
-            frames.append(frame)
-    found = pd.concat(frames, ignore_index=True)
+    found = unit_counts(ctx, table.select("household_id", *keys), keys, "n_excluded")
     on = ["region", "group_by", "group", *keys]
     merged = grid[on].merge(found[[*on, "n_excluded"]], on=on, how="left")
     return merged["n_excluded"].fillna(0).astype("int64").to_numpy()
@@ -504,19 +511,8 @@ class Quantile(Statistic):
 
     def statistics(self, ctx: Context) -> Sums:
         """Counts of units per cell, days and event: all Kaplan-Meier needs, from the engine."""
-        units = self.units
-        keys = [k for k in KEYS if k in units.columns]
-        frames = []
-        for hh, closure, group_bys in passes(ctx, households(ctx)):
-            for group_by in group_bys:
-                g = hh.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"])
-                joined = units.join(g, "household_id")
-                counts = joined.group_by(["region_id", "group", *keys, "days", "event"]).agg(n=joined.count())
-                frame = roll_up(ctx.package.con.execute(counts), closure, ["group", *keys, "days", "event"])
-                frame = frame.rename(columns={"n": "count"})
-                frame.insert(1, "group_by", group_by)
-                frames.append(frame)
-        return Sums(pd.concat(frames, ignore_index=True))
+        keys = [k for k in KEYS if k in self.units.columns]
+        return Sums(unit_counts(ctx, self.units, [*keys, "days", "event"], "count"))
 
     def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         """``numerator`` is the number of events, ``denominator`` and ``n`` the number of units
