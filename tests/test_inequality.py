@@ -28,8 +28,10 @@ def simulate(seed: int = 7) -> pd.DataFrame:
     need = rng.normal(0, 1, strata * psus)[psu] + rng.normal(0, 1, n)
     gov = np.maximum(0, 2500 - 0.4 * income + 600 * need + rng.normal(0, 300, n))
     charity = 0.6 * gov * np.exp(rng.normal(0, 0.2, n)) + rng.exponential(50, n)
+    absent = (stratum < 5) | ((stratum < 10) & (psu % psus < 3))  # a domain absent from strata 0-4 and some PSUs of 5-9
+    local = rng.uniform(0, 1, n) < np.where(absent, 0.0, 0.6)
     return pd.DataFrame({"stratum": stratum, "psu": psu % psus, "weight": weight, "income": income, "gov": gov,
-                         "charity": charity})
+                         "charity": charity, "local": local})
 
 
 @pytest.fixture(scope="module")
@@ -257,16 +259,18 @@ def test_linearised_se_agrees_with_rao_wu_bootstrap(survey):
     g = fairness.gini_estimate(d.income, **design)
     ci = fairness.concentration_index(d.charity, d.income, **design)
     gap = fairness.concentration_gap(d.charity, d.gov, d.income, **design)
-    assert g.df == ci.df == gap.df == 200 - 20
+    local = fairness.concentration_index(d.gov, d.income, **design, domain=d.local)
+    assert g.df == ci.df == gap.df == local.df == 200 - 20
 
     def statistic(data, w):
         return [fairness.gini(data.income, w), fairness.concentration_index(data.charity, data.income, w).value,
-                fairness.concentration_gap(data.charity, data.gov, data.income, w).value]
+                fairness.concentration_gap(data.charity, data.gov, data.income, w).value,
+                fairness.concentration_index(data.gov, data.income, w, domain=data.local).value]
 
     start = time.perf_counter()
     boot = fairness.rao_wu_bootstrap(statistic, d, "stratum", "psu", "weight", replicates=1000, seed=11)
     assert time.perf_counter() - start < 20
-    linearised = np.array([g.se, ci.se, gap.se])
+    linearised = np.array([g.se, ci.se, gap.se, local.se])
     assert np.all(np.abs(boot / linearised - 1) < 0.10), (boot, linearised)
     # the ranks matter: a se treating them as known is far from the bootstrap for the Gini
     w, x = d.weight.to_numpy(), d.income.to_numpy()
@@ -288,3 +292,21 @@ def test_gap_se_keeps_the_covariance_of_the_two_indices(survey):
     assert gap.se < 0.5 * gap.independent_se
     low, high = gap.conf_int(0.95)
     assert low < gap.value < high and high - low == pytest.approx(2 * 1.9732 * gap.se, rel=1e-3)  # t(180)
+
+
+def test_domain_ranks_within_and_keeps_the_whole_design(survey):
+    d = survey
+    m = d.local.to_numpy()
+    whole = fairness.concentration_index(d.gov, d.income, d.weight, d.stratum, d.psu, domain=m)
+    subset = fairness.concentration_index(d.gov[m], d.income[m], d.weight[m], d.stratum[m], d.psu[m])
+    assert whole.value == pytest.approx(subset.value, abs=1e-15)
+    assert whole.df == 180 and subset.df == 135 - 15 and whole.n == 6000
+    assert whole.se != pytest.approx(subset.se, rel=1e-6)  # the domain's size varies between PSUs
+    assert fairness.gini_estimate(d.income, d.weight, domain=m).value == pytest.approx(fairness.gini(d.income[m], d.weight[m]), abs=1e-15)
+    # values outside the domain are neither used nor checked
+    gov = d.gov.where(m)
+    assert fairness.concentration_index(gov, d.income, d.weight, d.stratum, d.psu, domain=m).se == pytest.approx(whole.se, rel=1e-12)
+    everyone = fairness.concentration_index(d.gov, d.income, d.weight, d.stratum, d.psu, domain=np.ones(6000, bool))
+    assert everyone == fairness.concentration_index(d.gov, d.income, d.weight, d.stratum, d.psu)
+    with pytest.raises(ParameterError, match="no households"):
+        fairness.concentration_index(d.gov, d.income, domain=np.zeros(6000, bool))

@@ -76,8 +76,8 @@ THEIL_KINDS = ("T", "L")
 
 # ----------------------------------------------------------------------------- inputs
 
-def _array(x, name: str, n: int | None = None) -> np.ndarray:
-    """A finite float vector; missing or infinite values raise."""
+def _array(x, name: str, n: int | None = None, where: np.ndarray | None = None) -> np.ndarray:
+    """A finite float vector; missing or infinite values raise (only those ``where`` True, set to 0 elsewhere)."""
     try:
         if isinstance(x, np.ndarray) and x.dtype.kind in "biuf":
             arr = x.astype(float, copy=False).ravel()
@@ -89,6 +89,9 @@ def _array(x, name: str, n: int | None = None) -> np.ndarray:
     if n is not None and len(arr) != n:
         raise ParameterError(f"{name} has {len(arr)} values, expected {n} (one per household)")
     bad = ~np.isfinite(arr)
+    if where is not None:
+        bad &= where
+        arr = np.where(where, arr, 0.0)
     if bad.any():
         raise ParameterError(f"{name} has {int(bad.sum())} missing or infinite values (first at position "
                              f"{int(np.argmax(bad))}); drop those households first and count them")
@@ -172,16 +175,39 @@ def _concentration(y: np.ndarray, r: np.ndarray, w: np.ndarray) -> tuple[float, 
     return float(c), z
 
 
-def _index_inputs(y, rank_by, weights, name: str = "y") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    y = _array(y, name)
-    r = _array(rank_by, "rank_by", len(y))
-    w = _weights(weights, len(y))
-    if len(y) == 0:
-        raise ParameterError("no households: the index is not defined")
-    if (w * y).sum() < 0:
-        raise ParameterError(f"the weighted mean of {name} is negative: its concentration index is not defined "
-                             "(it would change sign)")
-    return y, r, w
+def _domain(domain, n: int) -> np.ndarray:
+    """Boolean mask of the households in the domain (None: all)."""
+    if domain is None:
+        mask = np.ones(n, dtype=bool)
+    else:
+        mask = _flags(domain, "domain", n)
+    if not mask.any():
+        raise ParameterError("no households (in the domain): the index is not defined")
+    return mask
+
+
+def _index_inputs(ys: dict, rank_by, weights, domain) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Validated y vectors (by name), ranking variable, weights and domain mask; values outside the domain are not checked."""
+    n = len(rank_by) if np.ndim(rank_by) else 1
+    mask = _domain(domain, n)
+    r = _array(rank_by, "rank_by", n, mask)
+    w = _weights(weights, n)
+    out = []
+    for name, y in ys.items():
+        y = _array(y, name, n, mask)
+        if (w * y)[mask].sum() < 0:
+            raise ParameterError(f"the weighted mean of {name} is negative: its concentration index is not defined "
+                                 "(it would change sign)")
+        out.append(y)
+    return out, r, w, mask
+
+
+def _in_domain(y: np.ndarray, r: np.ndarray, w: np.ndarray, mask: np.ndarray) -> tuple[float, np.ndarray]:
+    """Concentration index within the domain and its influence function on the whole sample (0 outside)."""
+    value, z_domain = _concentration(y[mask], r[mask], w[mask])
+    z = np.zeros(len(y))
+    z[mask] = z_domain
+    return value, z
 
 
 # ----------------------------------------------------------------------------- design variance
@@ -304,22 +330,25 @@ def gini(x, weights=None) -> float:
     return _concentration(x, x, w)[0]
 
 
-def gini_estimate(x, weights=None, strata=None, psu=None, fpc=None, lonely_psu: str = "remove") -> Estimate:
+def gini_estimate(x, weights=None, strata=None, psu=None, fpc=None, lonely_psu: str = "remove", domain=None) -> Estimate:
     """Gini coefficient (:func:`gini`) with its linearised standard error over strata and PSUs.
 
     The influence function is the concentration index's (module docstring) with y = r = x,
-    ranks included; the design arguments as :func:`total_variance`.
+    ranks included; the design arguments as :func:`total_variance`. ``domain`` (booleans,
+    one per household of the whole sample) restricts the index to a subpopulation, ranked
+    within it, while the variance runs over the whole design (influence 0 outside the
+    domain, every PSU counted); values outside the domain are not used or checked.
 
     >>> est = gini_estimate([1, 2, 3, 4])
     >>> round(est.value, 4), round(est.se, 4), est.df
     (0.25, 0.0866, 3.0)
     """
-    x = _array(x, "x")
-    w = _weights(weights, len(x))
+    n = len(x) if np.ndim(x) else 1
+    mask = _domain(domain, n)
+    x = _array(x, "x", n, mask)
+    w = _weights(weights, n)
     _nonnegative(x, "x")
-    if len(x) == 0:
-        raise ParameterError("no households: the Gini coefficient is not defined")
-    value, z = _concentration(x, x, w)
+    value, z = _in_domain(x, x, w, mask)
     return _estimate(value, z, w, strata, psu, fpc, lonely_psu)
 
 
@@ -459,7 +488,8 @@ def theil_decomposition(x, groups, weights=None, kind: str = "T") -> TheilDecomp
 
 # ----------------------------------------------------------------------------- concentration
 
-def concentration_index(y, rank_by, weights=None, strata=None, psu=None, fpc=None, lonely_psu: str = "remove") -> Estimate:
+def concentration_index(y, rank_by, weights=None, strata=None, psu=None, fpc=None, lonely_psu: str = "remove",
+                        domain=None) -> Estimate:
     """Concentration index of ``y`` (e.g. aid received) ranked by ``rank_by`` (e.g. income), with its se.
 
     C = 2 cov_w(y, R) / mean_w(y) with R the weighted midpoint rank of ``rank_by``, tied
@@ -467,7 +497,8 @@ def concentration_index(y, rank_by, weights=None, strata=None, psu=None, fpc=Non
     weights give the result of repeated rows. C < 0: y is concentrated among the worse
     off (pro-poor). The standard error linearises C including the estimated ranks
     (Kakwani, Wagstaff and van Doorslaer 1997; Osier 2009; module docstring), over
-    ``strata`` and ``psu`` with ``fpc`` and ``lonely_psu`` as :func:`total_variance`.
+    ``strata`` and ``psu`` with ``fpc`` and ``lonely_psu`` as :func:`total_variance`;
+    ``domain`` as :func:`gini_estimate` (ranks within the domain).
 
     y = 1, 2, 3, 4 ranked by 1, 1, 2, 3: the first two share rank (0 + 2/2)/4 = 1/4, then
     5/8 and 7/8; C = 2 (1/4 + 2/4 + 3 (5/8) + 4 (7/8)) / 10 - 1 = 0.225 (ranks 1/8 and 3/8
@@ -476,27 +507,27 @@ def concentration_index(y, rank_by, weights=None, strata=None, psu=None, fpc=Non
     >>> round(concentration_index([1, 2, 3, 4], rank_by=[1, 1, 2, 3]).value, 12)
     0.225
     """
-    y, r, w = _index_inputs(y, rank_by, weights)
-    value, z = _concentration(y, r, w)
+    (y,), r, w, mask = _index_inputs({"y": y}, rank_by, weights, domain)
+    value, z = _in_domain(y, r, w, mask)
     return _estimate(value, z, w, strata, psu, fpc, lonely_psu)
 
 
-def concentration_gap(y1, y2, rank_by, weights=None, strata=None, psu=None, fpc=None, lonely_psu: str = "remove") -> Gap:
+def concentration_gap(y1, y2, rank_by, weights=None, strata=None, psu=None, fpc=None, lonely_psu: str = "remove",
+                      domain=None) -> Gap:
     """C(y1) - C(y2) on the same households and ranking (e.g. charity minus government aid), with its se.
 
     The se is the design standard error of the total sum_k w_k (z1_k - z2_k), the
     difference of the two influence functions summed per PSU: it keeps the covariance of
     the two indices (same households, same ranks), which sqrt(se1^2 + se2^2)
-    (:attr:`Gap.independent_se`) ignores.
+    (:attr:`Gap.independent_se`) ignores. Arguments as :func:`concentration_index`.
 
     >>> gap = concentration_gap([4, 3, 2, 1], [1, 2, 3, 4], rank_by=[1, 2, 3, 4])
     >>> round(gap.value, 12), round(gap.first.value, 12), round(gap.second.value, 12)
     (-0.5, -0.25, 0.25)
     """
-    y1, r, w = _index_inputs(y1, rank_by, weights, "y1")
-    y2, _, _ = _index_inputs(_array(y2, "y2", len(y1)), r, w, "y2")
-    c1, z1 = _concentration(y1, r, w)
-    c2, z2 = _concentration(y2, r, w)
+    (y1, y2), r, w, mask = _index_inputs({"y1": y1, "y2": y2}, rank_by, weights, domain)
+    c1, z1 = _in_domain(y1, r, w, mask)
+    c2, z2 = _in_domain(y2, r, w, mask)
     first = _estimate(c1, z1, w, strata, psu, fpc, lonely_psu)
     second = _estimate(c2, z2, w, strata, psu, fpc, lonely_psu)
     gap = _estimate(c1 - c2, z1 - z2, w, strata, psu, fpc, lonely_psu)
