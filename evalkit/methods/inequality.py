@@ -126,6 +126,9 @@ def _codes(labels, name: str, n: int) -> tuple[np.ndarray, pd.Index]:
 
 
 def _nonnegative(x: np.ndarray, name: str) -> None:
+    """Negative values raise; so does an empty vector (no households, no index)."""
+    if len(x) == 0:
+        raise ParameterError("no households: the index is not defined")
     if (x < 0).any():
         raise ParameterError(f"{name} has {int((x < 0).sum())} negative values; this measure is defined for "
                              "non-negative values only")
@@ -212,14 +215,14 @@ def _in_domain(y: np.ndarray, r: np.ndarray, w: np.ndarray, mask: np.ndarray) ->
 
 # ----------------------------------------------------------------------------- design variance
 
-def _design_codes(strata, psu, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stratum code per household, PSU code per household (PSUs read within strata) and stratum code per PSU."""
-    h = _codes(strata, "strata", n)[0] if strata is not None else np.zeros(n, dtype=np.int64)
+def _design_codes(strata, psu, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index]:
+    """Stratum code per household, PSU code per household (PSUs read within strata), stratum code per PSU, stratum labels."""
+    h, labels = _codes(strata, "strata", n) if strata is not None else (np.zeros(n, dtype=np.int64), pd.Index(["all"]))
     if psu is None:
-        return h, np.arange(n), h
+        return h, np.arange(n), h, labels
     p = _codes(psu, "psu", n)[0]
     pairs, psu_id = np.unique(h * (int(p.max()) + 1) + p, return_inverse=True)
-    return h, psu_id, pairs // (int(p.max()) + 1)
+    return h, psu_id, pairs // (int(p.max()) + 1), labels
 
 
 def total_variance(u, strata=None, psu=None, fpc=None, lonely_psu: str = "remove") -> tuple[float, float]:
@@ -231,7 +234,8 @@ def total_variance(u, strata=None, psu=None, fpc=None, lonely_psu: str = "remove
     its stratum's population of PSUs (values above 1) or sampling fraction (up to 1), as
     R's ``svydesign(fpc=)``; ``lonely_psu`` as :class:`evalkit.methods.survey.Design`.
     The with-replacement estimator of R ``survey``: sum_h (1 - f_h) n_h/(n_h - 1)
-    sum_i (u_hi - mean_h u)^2.
+    sum_i (u_hi - mean_h u)^2. ``lonely_psu="adjust"`` centres a lonely PSU's total at 0,
+    the grand mean of PSU totals when sum_k u_k = 0, as for every influence function here.
 
     >>> v, df = total_variance([1.0, -1.0, 2.0, -2.0], strata=["a", "a", "b", "b"])
     >>> float(v), df     # stratum a: 2/1 * (1 + 1) = 4, b: 2/1 * (4 + 4) = 16
@@ -239,10 +243,12 @@ def total_variance(u, strata=None, psu=None, fpc=None, lonely_psu: str = "remove
     """
     if lonely_psu not in LONELY_PSU:
         raise ParameterError(f"lonely_psu must be one of {', '.join(LONELY_PSU)}; got {lonely_psu!r}")
-    u = np.asarray(u, dtype=float)
+    u = _array(u, "u")
     n = len(u)
-    h, psu_id, psu_stratum = _design_codes(strata, psu, n)
-    k = int(h.max()) + 1 if n else 0
+    if n == 0:
+        raise ParameterError("no households: the variance is not defined")
+    h, psu_id, psu_stratum, labels = _design_codes(strata, psu, n)
+    k = len(labels)
     per_psu = np.bincount(psu_id, u)
     psus = np.bincount(psu_stratum, minlength=k)
     s1 = np.bincount(psu_stratum, per_psu, minlength=k)
@@ -253,9 +259,9 @@ def total_variance(u, strata=None, psu=None, fpc=None, lonely_psu: str = "remove
         per_stratum = pd.Series(f).groupby(h)
         if (per_stratum.nunique() > 1).any():
             raise ParameterError("fpc must be the same for every household of a stratum")
-        population = per_stratum.first()
-    design = Strata.from_counts(pd.Series(psus), population, lonely_psu)
-    contrib = _contributions(design, pd.Series(np.arange(k)), s2, s1, s1)
+        population = per_stratum.first().set_axis(labels)
+    design = Strata.from_counts(pd.Series(psus, index=labels), population, lonely_psu)
+    contrib = _contributions(design, pd.Series(labels), s2, s1, s1)
     variance = float(np.sum(contrib) * design._average_factor())
     return max(variance, 0.0), design.df
 
@@ -271,7 +277,7 @@ class Estimate:
     value: float
     se: float
     df: float
-    n: int
+    n: int  # households in the sample (the whole sample when the index is for a domain)
 
     def conf_int(self, level: float = 0.95) -> tuple[float, float]:
         """Symmetric Student t interval value ± t(df) se (normal when df is infinite)."""
@@ -325,8 +331,6 @@ def gini(x, weights=None) -> float:
     x = _array(x, "x")
     w = _weights(weights, len(x))
     _nonnegative(x, "x")
-    if len(x) == 0:
-        raise ParameterError("no households: the Gini coefficient is not defined")
     return _concentration(x, x, w)[0]
 
 
@@ -439,7 +443,8 @@ def theil_decomposition(x, groups, weights=None, kind: str = "T") -> TheilDecomp
     T = sum_g s_g T_g + sum_g s_g log(mu_g / mu)  (within weighted by income shares s_g);
     L = sum_g p_g L_g + sum_g p_g log(mu / mu_g)  (within weighted by population shares p_g).
     A group whose values are all 0 (Theil T) has income share 0 and contributes 0; its
-    own index is NaN. Zero and negative values follow :func:`theil`.
+    own index is NaN. Zero and negative values follow :func:`theil`, but all zeros raise
+    (there is nothing to decompose).
 
     Values 1, 3 in group a and 2, 2 in group b (mean 2 in both): between = 0 and within =
     (1/2) T_a + (1/2) 0 = 0.130812 / 2.
@@ -607,7 +612,7 @@ def rao_wu_factors(strata, psu, n: int, replicates: int = 1000, seed: int | np.r
     if int(replicates) < 2:
         raise ParameterError(f"replicates must be at least 2; got {replicates!r}")
     rng = np.random.default_rng(seed)
-    _, psu_id, psu_stratum = _design_codes(strata, psu, n)
+    _, psu_id, psu_stratum, _ = _design_codes(strata, psu, n)
     factor = np.ones((int(replicates), len(psu_stratum)))
     for stratum in np.unique(psu_stratum):
         members = np.flatnonzero(psu_stratum == stratum)
