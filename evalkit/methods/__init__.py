@@ -1,1 +1,1 @@
-"""Pure statistical methods, usable without a data package: survey variance, survival (Kaplan-Meier), spatial access, networks."""
+"""Pure statistical methods, usable without a data package: survey variance, survival (Kaplan-Meier), spatial access, networks, inequality and targeting."""
