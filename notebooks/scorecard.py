@@ -37,6 +37,8 @@ card = scorecard.scorecard(report.table, report.targets, report.region, report.p
 report.title(report.t("scorecard"))
 report.note(report.t("status_counts", **scorecard.status_counts(card)))
 report.note(report.t("rag_rule", tol=f"{scorecard.TOLERANCE:.0%}"))
+if card["incomplete"].any():
+    report.note(report.t("incomplete_note", date=report.extracted_on))
 trend = scorecard.trend_table(report.table, report.region, report.period)
 
 # %%

@@ -13,6 +13,7 @@ from evalkit.data import workdays
 from evalkit.results.reform import before_after
 
 Q = "2024Q1"
+EXTRACTED = "2024-06-30"
 
 # Households: s1-s4 children needing school aid (祝建华 2025, school-bag case: s1 and s2
 # aided by a government and a charity programme at once, s3 and s4 by nobody); t1
@@ -88,7 +89,8 @@ def loop(tmp_path_factory):
     for name, frame in [("providers", PROVIDERS), ("needs", NEEDS), ("assistance", ASSISTANCE),
                         ("referrals", REFERRALS), ("cases", CASES), ("feedback", FEEDBACK), ("service_points", POINTS)]:
         frame.to_csv(d / f"{name}.csv", index=False)
-    (d / "datapackage.json").write_text(json.dumps({"frequency": "quarter"}))
+    # extracted late enough for every window of 2024Q1 to have ended (see test_censoring_at_the_extraction_date)
+    (d / "datapackage.json").write_text(json.dumps({"frequency": "quarter", "extracted_on": EXTRACTED}))
     package = evalkit.load(d)
     return package, evalkit.compute(package, family="coordination", min_cell=1)
 
@@ -142,18 +144,21 @@ def test_referrals(loop):
     assert ratio(res, "coordination.referral_to_charity_rate") == (2, 3)  # m1b, e3 of m1b e3 e4
     assert ratio(res, "coordination.charity_to_government_share") == (2, 5)
     assert ratio(res, "coordination.referral_acceptance_rate") == (3, 4)  # r4 pending is undecided
+    assert cell(res, "coordination.referral_acceptance_rate").n_excluded == 1  # ... and counted
     assert ratio(res, "coordination.referral_closure_rate") == (2, 3)
 
 
 def test_referral_times_treat_pending_as_censored(loop):
     _, res = loop
-    # days to acceptance: r1 2, r2 5, r5 10, r4 pending 30 days at the data's end (2024-03-31).
-    # Kaplan-Meier: S(2) = 3/4, S(5) = 1/2, S(10) = 1/4. S equals 1/2 exactly on [5, 10), so
-    # the median is the midpoint 7.5 (R survival's and SAS LIFETEST's rule; statsmodels
-    # reports the end, 10). The Brookmeyer-Crowley interval is statsmodels'.
+    # days to acceptance: r1 2, r2 5, r5 10, r4 pending 121 days at the extraction date
+    # (2024-03-01 -> 2024-06-30). Kaplan-Meier: S(2) = 3/4, S(5) = 1/2, S(10) = 1/4. S equals
+    # 1/2 exactly on [5, 10), so the median is the midpoint 7.5 (R survival's and SAS
+    # LIFETEST's rule; statsmodels reports the end, 10). The Brookmeyer-Crowley interval is
+    # statsmodels'. r4 still waits: n_censored 1, and the quarter's value is not final.
     median = cell(res, "coordination.referral_accept_days_median")
     assert median.value == 7.5 and (median.numerator, median.denominator) == (3, 4)
-    fit = SurvfuncRight(np.array([2, 5, 10, 30.0]), np.array([1, 1, 1, 0.0]))
+    assert median.n_censored == 1 and median.incomplete
+    fit = SurvfuncRight(np.array([2, 5, 10, 121.0]), np.array([1, 1, 1, 0.0]))
     assert (median.ci_low, median.ci_high) == tuple(fit.quantile_ci(0.5))
     p90 = cell(res, "coordination.referral_accept_days_p90")
     assert np.isnan(p90.value) and "censored" in p90.note  # survival never falls below 25%
@@ -195,7 +200,9 @@ def test_process_working_days(loop):
 
 def test_deadlines_and_warnings(loop):
     _, res = loop
-    assert ratio(res, "coordination.on_time_rate") == (2, 4)  # ka kc in time; kb late; ke overdue; kd kf undecided
+    # every deadline has passed by the extraction date (2024-06-30): ka kc in time; kb late;
+    # ke, kd and kf still open after their deadlines
+    assert ratio(res, "coordination.on_time_rate") == (2, 6)
     # open at Sunday 2024-03-31, working days left in (03-31, deadline]: ke overdue (red); kf to Friday
     # 04-05: 1-3 April, Qingming 4-6 off -> 3 (red; 5 calendar days would be yellow); kd to 04-19:
     # 1-3, Sunday 7 (worked), 8-12, 15-19 -> 14 (blue)
@@ -305,13 +312,13 @@ def test_blank_values_are_counted_as_the_catalogue_says(loop, tmp_path):
     - referral r1's status blank (it has an acceptance date): still accepted, 2 days;
     - r3's status blank (was "rejected", no dates): no decision yet, so it leaves the
       acceptance denominator, and in the days to acceptance it is pending, censored at the
-      data's end: 2024-01-03 -> 2024-03-31 = 88 days;
+      extraction date: 2024-01-03 -> 2024-06-30 = 179 days;
     - r2 accepted by its status but its acceptance date blank: duration unknown, left out
       of the days to acceptance (n_excluded = 1).
-      Days to acceptance: r1 2 (event), r5 10 (event), r4 30 (censored), r3 88 (censored);
+      Days to acceptance: r1 2 (event), r5 10 (event), r4 121 (censored), r3 179 (censored);
       KM S(2) = 3/4, S(10) = 3/4 * 2/3 = 1/2: events 2 of 4 units. The curve stays at
-      exactly 1/2 to the last day observed (88, no later event), so the median is the
-      midpoint (10 + 88) / 2 = 49, as R's quantile.survfit.
+      exactly 1/2 to the last day observed (179, no later event), so the median is the
+      midpoint (10 + 179) / 2 = 94.5, as R's quantile.survfit.
       Acceptance: decided r1, r2, r5 (accepted), none rejected -> 3/3.
     - need e4's within_policy blank: out-of-policy needs m1b, e3 -> 2/2, n_excluded 1;
     - need k1's channel blank: 9 needs with a known channel, of which e1-e4 and m2a are
@@ -333,7 +340,7 @@ def test_blank_values_are_counted_as_the_catalogue_says(loop, tmp_path):
                             family="coordination", min_cell=1)
     median = cell(blank, "coordination.referral_accept_days_median")
     assert (median.numerator, median.denominator, median.n_excluded) == (2, 4, 1)
-    assert median.value == 49
+    assert median.value == 94.5
     assert ratio(blank, "coordination.referral_acceptance_rate") == (3, 3)
     row = cell(blank, "coordination.referral_to_charity_rate")
     assert (row.numerator, row.denominator, row.n_excluded) == (2, 2, 1)
@@ -349,8 +356,8 @@ def test_blank_values_are_counted_as_the_catalogue_says(loop, tmp_path):
 def test_referral_times_without_a_status_column(loop, tmp_path):
     """The optional status column absent: no referral counts as rejected.
 
-    2024Q1 days to acceptance: r1 2, r2 5, r5 10 (events); r3 pending 88, r4 pending 30
-    (censored at 2024-03-31). KM: S(2) = 4/5, S(5) = 3/5, S(10) = 2/5 < 1/2 -> median 10,
+    2024Q1 days to acceptance: r1 2, r2 5, r5 10 (events); r3 pending 179, r4 pending 121
+    (censored at the extraction date 2024-06-30). KM: S(2) = 4/5, S(5) = 3/5, S(10) = 2/5 < 1/2 -> median 10,
     events 3 of 5 (before the fix every row had a NULL status and was dropped: no value).
     """
     package, _ = loop
@@ -358,6 +365,77 @@ def test_referral_times_without_a_status_column(loop, tmp_path):
                           indicators=["coordination.referral_accept_days_median"], min_cell=1)
     median = cell(res, "coordination.referral_accept_days_median")
     assert (median.value, median.numerator, median.denominator, median.n_excluded) == (10, 3, 5, 0)
+
+
+def test_censoring_at_the_extraction_date(loop, tmp_path):
+    """Windows that run past the extraction date are censored, counted and flag the period.
+
+    The loop package extracted on 2024-04-15 (without a16, which starts after that day; w1n
+    then gets no aid). Default windows: omission 90 days, push 3, follow-up 90.
+
+    - needs e1-e4, identified 02-01: the omission window ends 05-01 > 04-15, so they are
+      censored; k1 (ends 03-31), m1a m1b m2a m2b (04-09) and w1n (04-04) are judged.
+      Omitted education needs: 0/0 with n_censored 4; care: k1 m1a m2a addressed, w1n
+      not -> 1/4, nothing censored, complete.
+    - omitted aid: s1-s4 censored (4); t1 m1 m2 got aid, w1 none -> 1/4.
+    - multi-need households m1, m2 (both judged): m2 -> 1/2.
+    - out-of-policy needs e3 e4 (follow-up ends 05-01) censored; m1b judged and referred -> 1/1.
+    - referrals: r2 (02-02 + 90 = 05-02) and r4 (05-30) censored; r1 r5 accepted, r3
+      rejected -> acceptance 2/3; closure among accepted r1 r5 (r2 censored) -> 2/2.
+    - published needs: e1 e2 e3 (published 02-02..02-05, follow-up ends in May) censored,
+      k1 matched and handled -> 1/1, n_censored 3.
+    - deadlines: kd (04-19) has not passed: censored; kf (04-05) passed while still open:
+      late; with ka kc in time and kb ke late -> 2/5.
+    - days to acceptance: r4 waits 2024-03-01 -> 04-15 = 45 days (censored in the
+      Kaplan-Meier estimate, counted in n_censored); r1 2, r2 5, r5 10 -> median 7.5.
+    - 2024Q2 (case kg applied 04-10) runs past 04-15: every row of it is incomplete.
+    """
+    package, _ = loop
+    import shutil
+
+    d = tmp_path / "extracted"
+    shutil.copytree(package.path, d)
+    ASSISTANCE[ASSISTANCE.record_id != "a16"].to_csv(d / "assistance.csv", index=False)
+    april = pd.DataFrame([("kg", "t2", "2024-04-10", None, None, None, "2024-05-10", None)], columns=CASES.columns)
+    pd.concat([CASES, april]).to_csv(d / "cases.csv", index=False)
+    (d / "datapackage.json").write_text(json.dumps({"frequency": "quarter", "extracted_on": "2024-04-15"}))
+    res = evalkit.compute(evalkit.load(d), family="coordination", min_cell=1)
+
+    def check(indicator, num, den, censored, service=""):
+        row = cell(res, indicator, service=service)
+        assert (row.numerator, row.denominator, row.n_censored, row.incomplete) == (num, den, censored, censored > 0)
+
+    check("coordination.omitted_need_rate", 0, 0, 4, service="education")
+    check("coordination.omitted_need_rate", 1, 4, 0, service="care")
+    check("coordination.omitted_aid_rate", 1, 4, 4)
+    check("coordination.multi_need_addressed_rate", 1, 2, 0)
+    check("coordination.push_timeliness_rate", 3, 10, 0)
+    check("coordination.referral_to_charity_rate", 1, 1, 2)
+    check("coordination.referral_acceptance_rate", 2, 3, 2)
+    check("coordination.referral_closure_rate", 2, 2, 1)
+    check("coordination.matching_handling_rate", 1, 1, 3)
+    check("coordination.on_time_rate", 2, 5, 1)
+    median = cell(res, "coordination.referral_accept_days_median")
+    assert (median.value, median.denominator, median.n_censored) == (7.5, 4, 1)
+    q2 = res.table[res.table.period == "2024Q2"]
+    assert len(q2) and q2.incomplete.all()
+    # a change into an incomplete period is never significant
+    change = res.change("coordination.omitted_aid_rate", published=False)
+    assert not change[change.period == "2024Q2"].significant.any()
+    assert change[change.period == "2024Q2"].incomplete.all()
+
+
+def test_open_cases_are_censored_in_mean_durations(loop):
+    """Cases still open at the extraction date have no duration yet: kd (applied 03-20), ke
+    (01-02) and kf (03-01) have no verification, decision or delivery date, so the mean
+    days to verification and to decision are over ka kb kc with n_censored 3 (and the
+    quarter is incomplete); delivery counts approved cases that were decided (ka kb): none
+    censored; kc, refused, is not waiting for a delivery."""
+    _, res = loop
+    for indicator, n, censored in (("coordination.verification_days", 3, 3), ("coordination.decision_days", 3, 3),
+                                   ("coordination.processing_days", 3, 0), ("coordination.delivery_days", 2, 0)):
+        row = cell(res, indicator)
+        assert (row.n, row.n_censored, row.incomplete) == (n, censored, censored > 0), indicator
 
 
 @pytest.fixture(scope="module")

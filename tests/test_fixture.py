@@ -1,4 +1,5 @@
 """Indicators on the tiny package equal values computed by hand (see conftest.py)."""
+import json
 import math
 
 import numpy as np
@@ -196,8 +197,10 @@ def test_one_definition_of_received_for_access_and_omission(tiny):
     - coordination.omitted_need_rate, care, A, 2024Q1: n1 (h1, 01-10) addressed by a1
       (01-15..02-15); n2 (h2) omitted; n3 (h3, 02-03) omitted: a2 ended 01-05 -> 2/3.
     With receipt_forms cash,service,in_kind, h2's cash counts in both: availability 3/3,
-    omitted 1/3 (n3 only).
+    omitted 1/3 (n3 only). Extracted on 2024-06-30, so every 90-day window has ended.
     """
+    descriptor = tiny / "datapackage.json"
+    descriptor.write_text(json.dumps({**json.loads(descriptor.read_text()), "extracted_on": "2024-06-30"}))
     pkg = evalkit.load(tiny)
     ids = ["access.availability_rate", "coordination.omitted_need_rate"]
     for forms, available, omitted in ((None, 2, 2), ("cash,service,in_kind", 3, 1)):

@@ -34,9 +34,10 @@ def test_compute_attaches_the_record(tiny, tiny_results):
     assert prov["scope"]["family"] == "access"
     data = prov["data"]
     assert data["package"] == "tiny" and data["sha256"] == evalkit.load(tiny).fingerprint()
-    # no extracted_on declared: the latest date in the data (an aid record's end date)
+    # no extracted_on declared: the latest event date in the data (an aid record's start; its
+    # end date, 2024-05-01, is a planned date, not an event)
     assert (data["extracted_on"], data["extracted_on_source"], data["extracted_on_column"]) == \
-        ("2024-05-01", "latest date in the data", "assistance.end_on")
+        ("2024-04-10", "latest date in the data", "assistance.start_on")
     json.dumps(prov)  # JSON-ready
 
 
@@ -113,9 +114,9 @@ def test_report_results_file_and_footer(tiny, tmp_path):
     assert IndicatorResults.read_provenance(path)["by"] == list(data.groups)
     version = load_catalogue().version
     zh = provenance_html("zh", loaded.package, loaded.data_hash, loaded.min_cell, provenance=loaded.provenance)
-    assert f"指标目录版本：{version}" in zh and "数据提取日期：2024-05-01" in zh and "nearby_km=3" in zh
+    assert f"指标目录版本：{version}" in zh and "数据提取日期：2024-04-10" in zh and "nearby_km=3" in zh
     en = provenance_html("en", loaded.package, loaded.data_hash, loaded.min_cell, provenance=loaded.provenance)
     assert f"Indicator catalogue: version {version}" in en and "Parameters: " in en and "confidence=0.95" in en
-    assert "Data extracted on: 2024-05-01 (not declared" in en
+    assert "Data extracted on: 2024-04-10 (not declared" in en
     bare = provenance_html("en", loaded.package, loaded.data_hash, loaded.min_cell)  # index pages: as before
     assert "Indicator catalogue" not in bare and "Data fingerprint" in bare

@@ -25,6 +25,7 @@ from evalkit.report import render_all, render_report
 from evalkit.report.data import data_hash, load_data
 from evalkit.report.execute import execute, find_templates
 from evalkit.report.html import find_chromium, screenshot
+from evalkit.report.present import cell_text
 from evalkit.report.scorecard import load_targets, scorecard
 from evalkit.report.text import format_count, format_interval, format_value, service_label
 
@@ -217,7 +218,7 @@ def test_coordination_part_shows_the_table_values(zh_batch, package):
     for r in view.itertuples():
         unit = catalogue[r.indicator].unit
         cells = (f'<td class="wrap">{catalogue[r.indicator].name_zh}</td>'
-                 f'<td class="num">{format_value(r.value, unit, "zh")}</td>')
+                 f'<td class="num">{cell_text(r.value, unit, r.n, "zh", r.n_censored)}</td>')
         assert cells in text, cells
         shown += 1
     assert shown >= 20

@@ -29,7 +29,7 @@ def row(indicator, service_type, period, value, lo=None, hi=None, n=100, region=
             "ci_low": value - 0.05 if lo is None and value is not None else lo,
             "ci_high": value + 0.05 if hi is None and value is not None else hi,
             "se": np.nan if value is None else 0.05 / 1.96, "df": n - 1.0, "interval": "wilson",
-            "n": n, "n_excluded": 0, "suppressed": value is None, "note": ""}
+            "n": n, "n_excluded": 0, "n_censored": 0, "incomplete": False, "suppressed": value is None, "note": ""}
 
 
 @pytest.fixture

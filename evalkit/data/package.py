@@ -91,14 +91,15 @@ class DataPackage:
         return self.sha256
 
     def latest_date(self, on_or_before: dt.date | None = None) -> tuple[dt.date, str] | None:
-        """The latest date in any date column not after ``on_or_before`` (default: today),
-        with the ``table.column`` it is in; None when the package holds no such date."""
+        """The latest event date (planned dates such as deadlines and planned ends are not
+        events) not after ``on_or_before`` (default: today), with the ``table.column`` it
+        is in; None when the package holds no such date."""
         limit = (on_or_before or dt.date.today()).isoformat()
         best = None
         for name in self.tables:
             if name == "calendar":  # lists days ahead; it records no event
                 continue
-            columns = [c.name for c in TABLES[name].columns if c.kind == "date"]
+            columns = [c.name for c in TABLES[name].columns if c.kind == "date" and not c.planned]
             if not columns:
                 continue
             found = sql(self.con, "SELECT " + ", ".join(
@@ -108,6 +109,16 @@ class DataPackage:
                 if value is not None and (best is None or value > best[0]):
                     best = (value, f"{name}.{column}")
         return best
+
+    def extraction_date(self, today: dt.date | None = None) -> tuple[dt.date | None, str]:
+        """The day the data were extracted, where every observation window is cut off, and
+        where it comes from: ``datapackage.json``'s ``extracted_on`` when declared, else the
+        latest event date not after ``today`` (:meth:`latest_date`, as ``table.column``);
+        ``(None, "")`` when the package has no dated event."""
+        if self.extracted_on:
+            return dt.date.fromisoformat(self.extracted_on), "datapackage.json"
+        latest = self.latest_date(today)
+        return (None, "") if latest is None else latest
 
 
 def load(path, key_file=None, frequency: str | None = None, memory_limit: str | None = None,

@@ -27,13 +27,14 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from evalkit.data import periods as periods_mod
 from evalkit.data import workdays
 from evalkit.data.privacy import check_digit
-from evalkit.data.schema import SERVICE_TYPES
+from evalkit.data.schema import SERVICE_TYPES, TABLES
 from evalkit.errors import EvalkitError, ParameterError
 
 TYPES = list(SERVICE_TYPES)
@@ -164,6 +165,7 @@ class _Generator:
         self.counter = {"household": 0, "need": 0, "record": 0, "referral": 0, "case": 0, "feedback": 0}
         self.writers: dict[str, object] = {}
         self.schemas: dict[str, pa.Schema] = {}
+        self.latest_event: dt.date | None = None  # the extraction date the package declares
 
     # -- the run ---------------------------------------------------------------------
     def run(self) -> dict:
@@ -182,6 +184,8 @@ class _Generator:
             "name": f"synthetic-{self.s.seed}",
             "frequency": self.s.frequency,
             "resources": [{"name": t, "path": f"{t}.{self.s.format}"} for t in self.writers],
+            # extracted the day the last event was recorded: windows running past it are censored
+            "extracted_on": self.latest_event.isoformat() if self.latest_event else None,
             "synthetic": asdict(self.s),
         }
         (self.out / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -189,6 +193,11 @@ class _Generator:
 
     def _write(self, table: str, columns: dict) -> None:
         data = pa.table(columns)
+        for col in TABLES[table].columns:
+            if col.kind == "date" and not col.planned and col.name in data.column_names and len(data):
+                last = pc.max(data[col.name].cast(pa.date32())).as_py()
+                if last is not None and (self.latest_event is None or last > self.latest_event):
+                    self.latest_event = last
         if table not in self.writers:
             # A column that is all-missing in the first chunk is text, not Arrow's null type.
             schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in data.schema])

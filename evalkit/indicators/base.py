@@ -8,6 +8,7 @@ finishes them into values, standard errors and intervals in Python.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -50,6 +51,7 @@ class Context:
     _cache: dict = field(default_factory=dict, repr=False)
     _cleanup: list = field(default_factory=list, repr=False)
     _strata: Strata | None = field(default=None, repr=False)
+    _extraction: dt.date | None = field(default=None, repr=False)
 
     def table(self, name: str) -> ibis.Table:
         return self.package.tables[name]
@@ -62,6 +64,25 @@ class Context:
 
     def period_of(self, day: ibis.Value) -> ibis.Value:
         return periods_mod.expr(day, self.package.frequency)
+
+    @property
+    def extraction_date(self) -> dt.date:
+        """Where every observation window is cut off: the package's extraction date
+        (:meth:`evalkit.data.package.DataPackage.extraction_date`); a package without
+        dated events is never cut off."""
+        if self._extraction is None:
+            self._extraction = self.package.extraction_date()[0] or dt.date.max
+        return self._extraction
+
+    def window_complete(self, start: ibis.Value, days: int) -> ibis.Value:
+        """True when a window of ``days`` days from ``start`` ends on or before the extraction date."""
+        return (start + ibis.interval(days=int(days))) <= ibis.date(self.extraction_date)
+
+    def incomplete_periods(self) -> list[str]:
+        """The run's periods that end after the extraction date (their data are partial)."""
+        frame = periods_mod.table(self.periods, self.package.frequency)
+        ends = pd.to_datetime(frame["period_end"]).dt.date
+        return list(frame.loc[ends > self.extraction_date, "period"])
 
     @property
     def strata(self) -> Strata:

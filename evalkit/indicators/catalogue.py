@@ -51,6 +51,8 @@ class Indicator:
     action_en: str = ""
     missing_zh: str = ""
     missing_en: str = ""
+    censoring_zh: str = ""
+    censoring_en: str = ""
 
     def name(self, lang: str = "zh") -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -66,6 +68,10 @@ class Indicator:
     def missing(self, lang: str = "zh") -> str:
         """What a missing (blank) value counts as; units left out are counted in ``n_excluded``."""
         return self.missing_zh if lang == "zh" else self.missing_en
+
+    def censoring(self, lang: str = "zh") -> str:
+        """Which units and periods are incomplete at the data's end (``n_censored``, ``incomplete``)."""
+        return self.censoring_zh if lang == "zh" else self.censoring_en
 
 
 class Catalogue:
@@ -131,11 +137,11 @@ class Catalogue:
                 if not members:
                     continue
                 lines += [f"## {names['name_en']} ({names['name_zh']})", "",
-                          "| id | 名称 | name | formula | missing values | unit | direction | target | needs |",
-                          "|---|---|---|---|---|---|---|---|---|"]
+                          "| id | 名称 | name | formula | missing values | data's end | unit | direction | target | needs |",
+                          "|---|---|---|---|---|---|---|---|---|---|"]
                 for r in members:
                     target = "" if r["target"] is None else f"{r['target']:g}"
-                    lines.append(f"| `{r['id']}` | {r['name_zh']} | {r['name_en']} | {r['formula_en']} | {r['missing_en']} "
+                    lines.append(f"| `{r['id']}` | {r['name_zh']} | {r['name_en']} | {r['formula_en']} | {r['missing_en']} | {r['censoring_en']} "
                                  f"| {r['unit']} | {r['direction']} | {target} | {r['tables']} |")
                 lines.append("")
             return "\n".join(lines)
@@ -165,6 +171,8 @@ def parse_catalogue(raw: dict) -> Catalogue:
             raise ValueError(f"catalogue: {ind.id} must belong to a known family and start with it")
         if not (ind.missing_zh and ind.missing_en):
             raise ValueError(f"catalogue: {ind.id} must say what a missing value counts as (missing_zh, missing_en)")
+        if not (ind.censoring_zh and ind.censoring_en):
+            raise ValueError(f"catalogue: {ind.id} must say what is incomplete at the data's end (censoring_zh, censoring_en)")
         if ind.unit not in UNITS or ind.direction not in DIRECTIONS or ind.responsible not in RESPONSIBLE:
             raise ValueError(f"catalogue: {ind.id} has unit {ind.unit!r} / direction {ind.direction!r} "
                              f"/ responsible {ind.responsible!r}; units: {', '.join(UNITS)}; directions: "

@@ -59,6 +59,13 @@ def compute(
     that have households in the region, so a region without households has overall rows only.
     period : keep this period (a label such as ``2024Q1``).
     min_cell : rows with fewer households than this are flagged ``suppressed``.
+
+    A row is ``incomplete`` when its period ends after the package's extraction date, or
+    when units of it were censored there (``n_censored``: a window, such as the 90 days
+    in which a need must be answered, runs past the extraction date, so its outcome
+    cannot be known yet; those units are left out of rates and means, and enter
+    Kaplan-Meier durations as censored). Changes involving an incomplete period are never
+    called significant (:meth:`IndicatorResults.change`).
     confidence : level of the confidence intervals.
     params : values of the families' declared parameters
         (:data:`evalkit.indicators.parameters.PARAMETERS`: ``nearby_km``,
@@ -104,6 +111,7 @@ def compute(
         # ratio statistics share one stacked engine table: one grouped query per grouping
         batched = ratio_statistics({i: s for i, s in chosen.items() if isinstance(s, RatioStatistic)}, ctx)
         cells = population(ctx) if chosen else None
+        partial = ctx.incomplete_periods() if chosen else []
         empty = set() if cells is None else set(
             cells.loc[(cells["group_by"] == OVERALL) & (cells["households"] == 0), "region"])
         for ind in selected:
@@ -115,6 +123,7 @@ def compute(
             finished = statistic.finish(sums, grid, ctx)
             if statistic.household_groups and empty:
                 finished = _blank_empty_regions(finished, empty)
+            finished["incomplete"] = (finished["n_censored"] > 0) | finished["period"].isin(partial)
             rows.append(_label(finished, ind, int(min_cell)))
             if ind.id in batched:
                 finished_ratios[ind.id] = (sums, finished)
@@ -157,7 +166,7 @@ def _blank_empty_regions(finished: pd.DataFrame, empty: set[str]) -> pd.DataFram
         return finished
     finished = finished.copy()
     finished.loc[mask, ["numerator", "denominator"]] = 0.0
-    finished.loc[mask, "n"] = 0
+    finished.loc[mask, ["n", "n_excluded", "n_censored"]] = 0
     for column in ("value", "se", "df", "ci_low", "ci_high"):
         finished[column] = finished[column].astype("float64")
         finished.loc[mask, column] = float("nan")

@@ -12,8 +12,17 @@
   the ``receipt_forms`` (service or in-kind by default: the access family's definition of
   "received", one declared parameter), active within ``omission_window_days`` (default
   90) from the day the need was identified;
-- durations of referrals are calendar days, censored at the last date in the data when
-  the event has not happened;
+- the data end at the extraction date (``datapackage.json``'s ``extracted_on``, else the
+  latest event date in the data, :meth:`evalkit.data.package.DataPackage.extraction_date`).
+  An outcome judged over a window (aid within ``omission_window_days`` of a need,
+  publication within ``push_days``, a referral's or a published need's outcome after
+  ``follow_up_days``, a case against its deadline) is judged only when the window ends
+  on or before it; younger units are left out and counted in ``n_censored``, and the
+  period is flagged ``incomplete``. Dropping them alone would bias the last period toward
+  units that arrived early in it, hence the flag;
+- durations of referrals are calendar days, censored at the extraction date when the
+  event has not happened (Kaplan-Meier); a case still open at the extraction date has no
+  duration yet and is counted in ``n_censored``;
 - durations of cases and the days left to a case's deadline are statutory working days
   (法定工作日: Monday to Friday less public holidays, plus the adjusted weekend days
   worked, 调休) counted over (start, end]: the start day excluded, the end day included,
@@ -33,7 +42,6 @@ from __future__ import annotations
 import datetime as dt
 
 import ibis
-import pandas as pd
 
 from evalkit.data import workdays
 
@@ -82,19 +90,6 @@ def working_days(ctx: Context, table: ibis.Table, start: str, end: str, name: st
     out = table.left_join(first, table[start] == first._first_day)
     out = out.left_join(last, out[end] == last._last_day)
     return out.select(*table.columns, **{name: out._last_index - out._first_index})
-
-
-def _data_end(ctx: Context, *columns: str) -> dt.date:
-    """The last date in the given ``table.column`` values: where censoring happens."""
-    parts = []
-    for name, column in (c.split(".") for c in columns):
-        if ctx.package.has(name):
-            t = ctx.table(name)
-            parts.append(t.aggregate(d=t[column].cast("date").max()))
-    if not parts:
-        return FAR_FUTURE
-    found = ctx.package.con.execute(ibis.union(*parts).d.max())
-    return FAR_FUTURE if found is None or pd.isna(found) else pd.Timestamp(found).date()
 
 
 def active_aid(ctx: Context) -> ibis.Table:
@@ -157,7 +152,11 @@ def needs_in_period(ctx: Context) -> ibis.Table:
     def build():
         needs = _in_periods(ctx, ctx.table("needs"), "identified_on")
         out = needs.select("need_id", "household_id", "period", "service_type", "channel", "within_policy",
-                           "identified_on", "published_on", "matched_on", "handled_on")
+                           "identified_on", "published_on", "matched_on", "handled_on",
+                           # whether each window has ended by the extraction date (else the outcome is censored)
+                           window_ended=ctx.window_complete(needs.identified_on, ctx.params.omission_window_days),
+                           push_ended=ctx.window_complete(needs.identified_on, ctx.params.push_days),
+                           follow_up_ended=ctx.window_complete(needs.identified_on, ctx.params.follow_up_days))
         if not ctx.package.has("assistance"):  # the platform KPIs need no aid records
             return out.mutate(addressed=ibis.null("boolean"), any_aid=ibis.null("boolean"))
         aid = ctx.table("assistance")
@@ -194,7 +193,8 @@ def referrals_in_period(ctx: Context) -> ibis.Table:
         accepted = ref.accepted_on.notnull() | ref.status.isin(["accepted", "closed"]).fill_null(False)
         closed = ref.closed_on.notnull() | (ref.status == "closed").fill_null(False)
         rejected = (ref.status == "rejected").fill_null(False) & ~accepted
-        return ref.mutate(accepted=accepted, closed=closed, rejected=rejected)
+        return ref.mutate(accepted=accepted, closed=closed, rejected=rejected,
+                          follow_up_ended=ctx.window_complete(ref.created_on, ctx.params.follow_up_days))
 
     return ctx.cached("referrals_in_period", build)
 
@@ -260,42 +260,53 @@ def duplicate_need_rate(ctx: Context) -> Rate:
 
 @indicator("coordination.omitted_need_rate")
 def omitted_need_rate(ctx: Context) -> Rate:
-    needs = needs_in_period(ctx)
+    every = needs_in_period(ctx)
+    needs = every.filter(every.window_ended)
     units = needs.select("household_id", "period", "service_type", "need_id")
-    return Rate(numerator=needs.filter(~needs.addressed).select(units.columns), denominator=units)
+    return Rate(numerator=needs.filter(~needs.addressed).select(units.columns), denominator=units,
+                censored=every.filter(~every.window_ended).select(units.columns))
 
 
 @indicator("coordination.omitted_aid_rate")
 def omitted_aid_rate(ctx: Context) -> Rate:
     needs = needs_in_period(ctx)
-    needy = needs.select("household_id", "period").distinct()
-    helped = needs.filter(needs.any_aid).select("household_id", "period").distinct()
-    return Rate(numerator=needy.anti_join(helped, ["household_id", "period"]), denominator=needy)
+    # a household is judged once the window of each of its needs in the period has ended
+    per_household = needs.group_by("household_id", "period").agg(
+        helped=needs.any_aid.any(), ended=needs.window_ended.all())
+    judged = per_household.filter(per_household.ended)
+    return Rate(numerator=judged.filter(~judged.helped).select("household_id", "period"),
+                denominator=judged.select("household_id", "period"),
+                censored=per_household.filter(~per_household.ended).select("household_id", "period"))
 
 
 @indicator("coordination.multi_need_addressed_rate")
 def multi_need_addressed_rate(ctx: Context) -> Rate:
     needs = needs_in_period(ctx)
     per_household = needs.group_by("household_id", "period").agg(
-        needs=needs.count(), addressed=needs.addressed.cast("int64").sum())
-    multi = per_household.filter(per_household.needs >= 2)
+        needs=needs.count(), addressed=needs.addressed.cast("int64").sum(), ended=needs.window_ended.all())
+    every = per_household.filter(per_household.needs >= 2)
+    multi = every.filter(every.ended)
     return Rate(numerator=multi.filter(multi.addressed == multi.needs).select("household_id", "period"),
-                denominator=multi.select("household_id", "period"))
+                denominator=multi.select("household_id", "period"),
+                censored=every.filter(~every.ended).select("household_id", "period"))
 
 
 # --- referrals -------------------------------------------------------------------------
 
 @indicator("coordination.referral_to_charity_rate")
 def referral_to_charity_rate(ctx: Context) -> Rate:
-    needs = needs_in_period(ctx)
+    every = needs_in_period(ctx)
+    needs = every.filter(every.follow_up_ended)
     out_of_policy = needs.filter(needs.within_policy == False).select("household_id", "period", "need_id")  # noqa: E712
     unknown = needs.filter(needs.within_policy.isnull()).select(out_of_policy.columns)
+    young = every.filter(~every.follow_up_ended & (every.within_policy == False))  # noqa: E712
     ref = ctx.table("referrals")
     prov = ctx.table("providers")
     ref = ref.join(prov.select(from_provider="provider_id", from_sector="sector"), "from_provider")
     ref = ref.join(prov.select(to_provider="provider_id", to_sector="sector"), "to_provider")
     forward = ref.filter((ref.from_sector == "government") & (ref.to_sector == "charity")).select("need_id")
-    return Rate(numerator=out_of_policy.semi_join(forward, "need_id"), denominator=out_of_policy, excluded=unknown)
+    return Rate(numerator=out_of_policy.semi_join(forward, "need_id"), denominator=out_of_policy, excluded=unknown,
+                censored=young.select(out_of_policy.columns))
 
 
 @indicator("coordination.charity_to_government_share")
@@ -308,22 +319,26 @@ def charity_to_government_share(ctx: Context) -> Rate:
 
 @indicator("coordination.referral_acceptance_rate")
 def referral_acceptance_rate(ctx: Context) -> Rate:
-    ref = referrals_in_period(ctx)
+    every = referrals_in_period(ctx)
+    ref = every.filter(every.follow_up_ended)
     decided = ref.filter(ref.accepted | ref.rejected)
     units = decided.select("household_id", "period", "referral_id")
-    return Rate(numerator=decided.filter(decided.accepted).select(units.columns), denominator=units)
+    return Rate(numerator=decided.filter(decided.accepted).select(units.columns), denominator=units,
+                excluded=ref.filter(~(ref.accepted | ref.rejected)).select(units.columns),
+                censored=every.filter(~every.follow_up_ended).select(units.columns))
 
 
 @indicator("coordination.referral_closure_rate")
 def referral_closure_rate(ctx: Context) -> Rate:
-    ref = referrals_in_period(ctx)
-    accepted = ref.filter(ref.accepted)
+    every = referrals_in_period(ctx).filter(lambda t: t.accepted)
+    accepted = every.filter(every.follow_up_ended)
     units = accepted.select("household_id", "period", "referral_id")
-    return Rate(numerator=accepted.filter(accepted.closed).select(units.columns), denominator=units)
+    return Rate(numerator=accepted.filter(accepted.closed).select(units.columns), denominator=units,
+                censored=every.filter(~every.follow_up_ended).select(units.columns))
 
 
 def _referral_durations(ctx: Context, event_date: str, among: str, q: float) -> Quantile:
-    """Days from creation to ``event_date`` (Kaplan-Meier, pending ones censored at the data's end).
+    """Days from creation to ``event_date`` (Kaplan-Meier, pending ones censored at the extraction date).
 
     ``among``: ``not_rejected`` (a blank status is not a rejection) or ``accepted``. A
     referral whose event happened by its status (accepted, closed) but has no date has an
@@ -333,7 +348,7 @@ def _referral_durations(ctx: Context, event_date: str, among: str, q: float) -> 
     ref = ref.filter(~ref.rejected) if among == "not_rejected" else ref.filter(ref.accepted)
     flag = ref.accepted if event_date == "accepted_on" else ref.closed
     undated = flag & ref[event_date].isnull()
-    end = ibis.date(_data_end(ctx, "referrals.created_on", "referrals.accepted_on", "referrals.closed_on"))
+    end = ibis.date(ctx.extraction_date)
     known = ref.filter(~undated)
     happened = known[event_date].notnull()
     days = _days(known.created_on, ibis.coalesce(known[event_date], end))
@@ -360,11 +375,13 @@ def referral_close_days_median(ctx: Context) -> Quantile:
 
 @indicator("coordination.push_timeliness_rate")
 def push_timeliness_rate(ctx: Context) -> Rate:
-    needs = needs_in_period(ctx)
+    every = needs_in_period(ctx)
+    needs = every.filter(every.push_ended)
     units = needs.select("household_id", "period", "need_id")
     on_time = needs.filter(needs.published_on.notnull()
                            & (_days(needs.identified_on, needs.published_on) <= ctx.params.push_days))
-    return Rate(numerator=on_time.select(units.columns), denominator=units)
+    return Rate(numerator=on_time.select(units.columns), denominator=units,
+                censored=every.filter(~every.push_ended).select(units.columns))
 
 
 @indicator("coordination.resource_publication_rate")
@@ -378,10 +395,13 @@ def resource_publication_rate(ctx: Context) -> RegionRate:
 @indicator("coordination.matching_handling_rate")
 def matching_handling_rate(ctx: Context) -> Rate:
     needs = needs_in_period(ctx)
-    published = needs.filter(needs.published_on.notnull())
+    every = needs.filter(needs.published_on.notnull())
+    ended = ctx.window_complete(every.published_on, ctx.params.follow_up_days)
+    published = every.filter(ended)
     units = published.select("household_id", "period", "need_id")
     done = published.filter(published.matched_on.notnull() & published.handled_on.notnull())
-    return Rate(numerator=done.select(units.columns), denominator=units)
+    return Rate(numerator=done.select(units.columns), denominator=units,
+                censored=every.filter(~ended).select(units.columns))
 
 
 @indicator("coordination.satisfaction_rate")
@@ -395,44 +415,58 @@ def satisfaction_rate(ctx: Context) -> Rate:
 
 # --- process ---------------------------------------------------------------------------
 
-def _case_days(ctx: Context, start: str, end: str) -> Mean:
+def _case_days(ctx: Context, start: str, end: str, later: tuple[str, ...] = (), approved_only: bool = False) -> Mean:
+    """Mean working days from ``start`` to ``end`` over cases with both dates.
+
+    A case with a start but no end is still open at the extraction date when no ``later``
+    step has a date either (censored: its duration is not known yet), and otherwise has a
+    missing date (excluded). ``approved_only``: refused cases have no such step (delivery)."""
     cases = cases_in_period(ctx)
-    done = cases.filter(cases[start].notnull() & cases[end].notnull())
+    if approved_only:
+        cases = cases.filter(cases.approved.fill_null(True))
+    started = cases.filter(cases[start].notnull())
+    done = started.filter(started[end].notnull())
     done = working_days(ctx, done.select("household_id", "period", "case_id", start, end), start, end)
-    return Mean(units=done.select("household_id", "period", "case_id", value=done.days.cast("float64")))
+    missing = started.filter(started[end].isnull())
+    moved_on = ibis.literal(False)
+    for column in later:
+        moved_on = moved_on | missing[column].notnull()
+    keys = ["household_id", "period", "case_id"]
+    return Mean(units=done.select(*keys, value=done.days.cast("float64")),
+                excluded=missing.filter(moved_on).select(keys), censored=missing.filter(~moved_on).select(keys))
 
 
 @indicator("coordination.verification_days")
 def verification_days(ctx: Context) -> Mean:
-    return _case_days(ctx, "applied_on", "verified_on")
+    return _case_days(ctx, "applied_on", "verified_on", later=("decided_on", "delivered_on"))
 
 
 @indicator("coordination.processing_days")
 def processing_days(ctx: Context) -> Mean:
-    return _case_days(ctx, "verified_on", "decided_on")
+    return _case_days(ctx, "verified_on", "decided_on", later=("delivered_on",))
 
 
 @indicator("coordination.decision_days")
 def decision_days(ctx: Context) -> Mean:
-    return _case_days(ctx, "applied_on", "decided_on")
+    return _case_days(ctx, "applied_on", "decided_on", later=("delivered_on",))
 
 
 @indicator("coordination.delivery_days")
 def delivery_days(ctx: Context) -> Mean:
-    return _case_days(ctx, "decided_on", "delivered_on")
+    return _case_days(ctx, "decided_on", "delivered_on", approved_only=True)
 
 
 @indicator("coordination.on_time_rate")
 def on_time_rate(ctx: Context) -> Rate:
     cases = cases_in_period(ctx).filter(lambda t: t.deadline_on.notnull())
-    end = ibis.date(_data_end(ctx, "cases.applied_on", "cases.decided_on", "cases.delivered_on"))
-    finished = _finished_on(cases)
-    # a case still open before its deadline has no verdict yet
-    known = cases.filter(finished.notnull() | (cases.deadline_on < end))
+    # judged once its deadline has passed by the extraction date: judging the cases
+    # finished early alone would make the last period look punctual
+    passed = cases.deadline_on < ibis.date(ctx.extraction_date)
+    known = cases.filter(passed)
     finished = _finished_on(known)
     units = known.select("household_id", "period", "case_id")
     return Rate(numerator=known.filter(finished.notnull() & (finished <= known.deadline_on)).select(units.columns),
-                denominator=units)
+                denominator=units, censored=cases.filter(~passed).select(units.columns))
 
 
 def _open_cases(ctx: Context) -> ibis.Table:

@@ -28,7 +28,8 @@ from evalkit.indicators.base import KEYS, OVERALL, Context, households, key_valu
 from evalkit.methods.survey import CROSS, logit_interval, ratio_covariance, ratio_variance, t_interval, wilson
 from evalkit.methods.survival import km_quantile
 
-RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "n_excluded", "note"]
+RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "n_excluded",
+          "n_censored", "note"]
 PAIR = ["region", "service_type", "period", "group_by", "group", "other_period", "other_group_by", "other_group"]
 
 
@@ -53,6 +54,7 @@ class Statistic:
 
     household_groups = True  # False: units belong to regions, reported overall only
     excluded: ibis.Table | None = None  # units left out because a defining value is missing (n_excluded)
+    censored: ibis.Table | None = None  # units left out because their window runs past the extraction date (n_censored)
 
     def statistics(self, ctx: Context) -> Sums:
         raise NotImplementedError
@@ -103,7 +105,8 @@ class RatioStatistic(Statistic):
             out["ci_low"], out["ci_high"] = t_interval(out["value"], out["se"], out["df"], ctx.confidence)
         out["interval"] = method
         out["note"] = np.where(defined, "", "no household in the denominator")
-        out["n_excluded"] = excluded_counts(self, out, cell, ctx)
+        out["n_excluded"] = left_out_counts(self.excluded, out, cell, ctx)
+        out["n_censored"] = left_out_counts(self.censored, out, cell, ctx)
         return out[[*cell, *RESULT]]
 
     def covariances(self, sums: Sums, finished: pd.DataFrame, ctx: Context) -> pd.DataFrame:
@@ -364,22 +367,22 @@ def unit_counts(ctx: Context, units: ibis.Table, keys: list[str], name: str) -> 
     return pd.concat(frames, ignore_index=True)
 
 
-def excluded_counts(statistic: Statistic, grid: pd.DataFrame, cell: list[str], ctx: Context) -> np.ndarray:
-    """Units a statistic left out because a value its definition needs is missing, per cell.
+def left_out_counts(table: ibis.Table | None, grid: pd.DataFrame, cell: list[str], ctx: Context) -> np.ndarray:
+    """Units a statistic left out, per cell of ``grid``: ``n_excluded`` (a value the
+    definition needs is missing) or ``n_censored`` (the unit's observation window runs
+    past the extraction date).
 
-    ``statistic.excluded`` (optional) is a table of those units, shaped like the
-    denominator (``household_id`` and the keys it varies by, one row per unit); they are
-    counted (unweighted, like ``n``) per region with its ancestors, group and key, and 0
-    where nothing is left out.
+    ``table`` (optional) lists those units, shaped like the denominator (``household_id``
+    and the keys it varies by, one row per unit); they are counted (unweighted, like
+    ``n``) per region with its ancestors, group and key, and 0 where nothing is left out.
     """
-    table = statistic.excluded
     if table is None:
         return np.zeros(len(grid), dtype="int64")
     keys = [k for k in KEYS if k in table.columns and k in cell]
-    found = unit_counts(ctx, table.select("household_id", *keys), keys, "n_excluded")
+    found = unit_counts(ctx, table.select("household_id", *keys), keys, "left_out")
     on = ["region", "group_by", "group", *keys]
-    merged = grid[on].merge(found[[*on, "n_excluded"]], on=on, how="left")
-    return merged["n_excluded"].fillna(0).astype("int64").to_numpy()
+    merged = grid[on].merge(found[[*on, "left_out"]], on=on, how="left")
+    return merged["left_out"].fillna(0).astype("int64").to_numpy()
 
 
 @dataclass
@@ -393,11 +396,14 @@ class Rate(RatioStatistic):
     Intervals: Wilson on the counts without a survey design, else logit with Student t.
     ``excluded`` (optional): units left out of the denominator because a value the
     definition needs is missing, shaped like it; counted per cell as ``n_excluded``.
+    ``censored`` (optional): units left out because their observation window runs past
+    the extraction date (their outcome cannot be known yet); counted as ``n_censored``.
     """
 
     numerator: ibis.Table
     denominator: ibis.Table | None = None
     excluded: ibis.Table | None = None
+    censored: ibis.Table | None = None
 
     def interval_method(self, ctx: Context) -> str:
         return "wilson" if ctx.design.trivial else "logit_t"
@@ -426,11 +432,13 @@ class Mean(RatioStatistic):
     (e.g. the charity share of yuan: value = charity yuan, x = all yuan). Its interval is
     a symmetric t interval from the linearised variance (households as PSUs when the data
     carry no survey design). ``excluded`` (optional): units left out because their value
-    is missing (``n_excluded``).
+    is missing (``n_excluded``); ``censored``: units whose value is not known yet at the
+    extraction date (``n_censored``).
     """
 
     units: ibis.Table
     excluded: ibis.Table | None = None
+    censored: ibis.Table | None = None
 
     def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
         level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
@@ -486,6 +494,7 @@ class RegionRate(Statistic):
         out["interval"] = "wilson"
         out["note"] = np.where(defined, "", f"no {self.unit} in this region")
         out["n_excluded"] = 0
+        out["n_censored"] = 0
         return out[[*cell, *RESULT]]
 
 
@@ -530,5 +539,10 @@ class Quantile(Statistic):
         out["note"] = np.select(
             [out["denominator"] == 0, out["value"].isna()],
             ["no record in the denominator", f"fewer than {self.q:.0%} of records reached the event (censored)"], "")
-        out["n_excluded"] = excluded_counts(self, out, cell, ctx)
+        out["n_excluded"] = left_out_counts(self.excluded, out, cell, ctx)
+        # records still waiting for the event at the extraction date: in the estimate as
+        # censored observations, but the period's value is not final
+        waiting = sums.strata[~sums.strata["event"].astype(bool)].groupby(cell, dropna=False)["count"].sum()
+        out["n_censored"] = out[cell].merge(waiting.rename("waiting").reset_index(), on=cell, how="left")[
+            "waiting"].fillna(0).astype("int64").to_numpy()
         return out[[*cell, *RESULT]]

@@ -136,6 +136,12 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
               "days after a need is identified within which aid of its category counts as addressing it",
               minimum=0, label_en="Omission window", label_zh="漏助判定时限", unit_zh="天",
               meaning_zh="需求识别后在此天数内获得同类救助即视为已回应需求，否则计为遗漏"),
+    Parameter("follow_up_days", "coordination", int, 90, "days",
+              "days a referral, a published need or an out-of-policy need is followed before its outcome "
+              "(referred, accepted, closed, matched and handled) is judged; younger ones at the extraction date "
+              "are censored", minimum=0, label_en="Follow-up window", label_zh="跟踪判定期", unit_zh="天",
+              meaning_zh="转介、已发布需求或政策外需求自发起（发布、识别）起跟踪此天数后才判定其结果（是否转介、接收、办结、匹配处置）；"
+                         "数据提取日仍未满此天数的计为删失"),
     Parameter("push_days", "coordination", int, 3, "days",
               "days within which an identified need must be published to count as pushed on time", minimum=0,
               label_en="Push deadline", label_zh="信息推送时限", unit_zh="天",

@@ -27,7 +27,8 @@ FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts
              "/Library/Fonts", "C:/Windows/Fonts")
 DPI = 100
 STATUS_COLORS = {"green": "#2e7d32", "amber": "#f2a900", "red": "#c62828",
-                 "no_target": "#d9d9d9", "suppressed": "#eeeeee", "no_data": "#eeeeee", "descriptive": "#d9d9d9"}
+                 "no_target": "#d9d9d9", "suppressed": "#eeeeee", "no_data": "#eeeeee", "descriptive": "#d9d9d9",
+                 "incomplete": "#c9d7e8"}
 INK = "#222222"
 _GLYPH = re.compile(r"Glyph .* missing")
 
@@ -155,7 +156,7 @@ def rag_matrix(card: pd.DataFrame, names: dict[str, str], lang: str):
     ax.tick_params(length=0)
     for side in ("left", "bottom"):
         ax.spines[side].set_visible(False)
-    shown = [s for s in ("green", "amber", "red", "no_target", "descriptive", "suppressed", "no_data")
+    shown = [s for s in ("green", "amber", "red", "no_target", "descriptive", "incomplete", "suppressed", "no_data")
              if s in set(card["status"])]
     ax.legend(handles=[Patch(color=STATUS_COLORS[s], label=status_label(s, lang)) for s in shown],
               loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)

@@ -175,12 +175,14 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     provenance = json.loads(raw) if raw else {}  # files written before provenance was recorded have none
     filters = [("region", "in", list(regions))] if regions is not None else None
     table = pq.read_table(path, filters=filters).to_pandas()
-    if "n_excluded" not in table.columns:  # files written before exclusions were counted
-        table["n_excluded"] = 0
+    for column, default in (("n_excluded", 0), ("n_censored", 0), ("incomplete", False)):
+        if column not in table.columns:  # files written before exclusions (censoring) were counted
+            table[column] = default
     table = table[COLUMNS].reset_index(drop=True)
     for col in ("service_type", "group_by", "group", "note"):
         table[col] = table[col].fillna("").astype(str)
     table["suppressed"] = table["suppressed"].astype(bool)
+    table["incomplete"] = table["incomplete"].astype(bool)
     effective = int(meta["min_cell"])
     if min_cell is not None and min_cell > effective:
         table["suppressed"] = table["suppressed"] | (table["n"] < min_cell)

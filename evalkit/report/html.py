@@ -37,7 +37,7 @@ a{color:var(--accent)}
 .report-table tbody tr:nth-child(even){background:#fafbfc}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;white-space:nowrap}
 .badge-green{background:#2e7d32;color:#fff}.badge-amber{background:#f2a900;color:#1f2328}
-.badge-red{background:#c62828;color:#fff}.badge-no_target,.badge-suppressed,.badge-no_data,.badge-descriptive,.badge-skipped{background:#e7e9eb;color:#1f2328}
+.badge-red{background:#c62828;color:#fff}.badge-no_target,.badge-suppressed,.badge-no_data,.badge-descriptive,.badge-skipped,.badge-incomplete{background:#e7e9eb;color:#1f2328}
 .badge-ok{background:#2e7d32;color:#fff}.badge-failed{background:#c62828;color:#fff}
 figure.chart{margin:12px 0 20px}figure.chart img{max-width:100%;height:auto}
 figcaption{color:var(--muted);font-size:12px}

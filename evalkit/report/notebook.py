@@ -68,6 +68,8 @@ class Report:
         self.region_name = data.region_name(self.region)
         self.names = {i.id: i.name(self.lang) for i in self.catalogue}
         self.units = {i.id: i.unit for i in self.catalogue}
+        # where observation windows are cut off (the report's "incomplete period" note)
+        self.extracted_on = (data.provenance.get("data") or {}).get("extracted_on") or "—"
 
     # -- data ---------------------------------------------------------------------------
 
@@ -198,12 +200,15 @@ class Report:
 
     def over_periods(self, ids: list[str]) -> None:
         """The region's overall values of ``ids`` in every period up to the report's, with
-        the start of the linkage reform marked (叶涛涛 2022: days before and after)."""
+        the start of the linkage reform marked (叶涛涛 2022: days before and after);
+        incomplete periods are left blank."""
         from . import charts
 
         tab = self.table
         rows = tab[(tab["region"] == self.region) & (tab["period"] <= self.period) & (tab["group_by"] == "")
-                   & (tab["service_type"] == "") & tab["indicator"].isin(ids)]
+                   & (tab["service_type"] == "") & tab["indicator"].isin(ids)].copy()
+        # an incomplete period is not drawn: a line to it would show the data's end as a change
+        rows.loc[rows["incomplete"], ["value", "ci_low", "ci_high"]] = float("nan")
         if rows["value"].notna().sum() == 0:
             return
         self.heading(self.t("over_periods"))

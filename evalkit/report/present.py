@@ -66,16 +66,20 @@ def html_table(frame: pd.DataFrame, badges: dict[str, list[str]] | None = None,
     return "".join(out)
 
 
-def cell_text(value, unit: str, n, lang: str) -> str:
-    """A published value as tables show it: "no data" (无数据) where the cell has no household
-    or unit at all (``n`` 0, e.g. a region without data), "—" where it is blank for another
-    reason (a small cell, an undefined value), else the formatted value.
+def cell_text(value, unit: str, n, lang: str, censored=0) -> str:
+    """A published value as tables show it: "incomplete period" (本期未完整) where every unit
+    was censored at the extraction date (``n`` 0, ``censored`` > 0), "no data" (无数据)
+    where the cell has no household or unit at all (``n`` 0, e.g. a region without data),
+    "—" where it is blank for another reason (a small cell, an undefined value), else the
+    formatted value.
 
     >>> cell_text(float("nan"), "rate", 0, "zh"), cell_text(float("nan"), "rate", 4, "zh"), cell_text(0.5, "rate", 9, "en")
     ('无数据', '—', '50.0%')
+    >>> cell_text(float("nan"), "rate", 0, "en", censored=12)
+    'Incomplete period'
     """
     if (value is None or pd.isna(value)) and n is not None and not pd.isna(n) and n == 0:
-        return status_label("no_data", lang)
+        return status_label("incomplete" if censored and not pd.isna(censored) and censored > 0 else "no_data", lang)
     return format_value(value, unit, lang)
 
 
@@ -138,7 +142,8 @@ def key_figures_frame(rows: pd.DataFrame, lang: str, catalogue: Catalogue | None
     units = [catalogue[i].unit for i in rows["indicator"]]
     return pd.DataFrame({
         t("indicator", lang): [catalogue[i].name(lang) for i in rows["indicator"]],
-        t("value", lang): [cell_text(v, u, n, lang) for v, u, n in zip(rows["value"], units, rows["n"])],
+        t("value", lang): [cell_text(v, u, n, lang, c) for v, u, n, c in
+                           zip(rows["value"], units, rows["n"], rows.get("n_censored", pd.Series(0, index=rows.index)))],
         t("ci", lang): [format_interval(lo, hi, u, lang) for lo, hi, u in zip(rows["ci_low"], rows["ci_high"], units)],
         t("n", lang): [format_count(n) for n in rows["n"]],
     })

@@ -12,6 +12,10 @@ Status (red/amber/green) of a value against a target, direction-aware:
 - **no_target** / **suppressed** / **no_data** when there is nothing to compare
   (**no_data**: no household or unit in the cell, e.g. a region without data;
   **suppressed**: fewer than ``min_cell`` households, value not published);
+- **incomplete** when the cell's period is incomplete (:class:`IndicatorResults`:
+  units censored at the extraction date, or the period runs past it): the value is
+  shown but not judged, has no trend and no improvement-plan row, since a shortfall or a
+  change there may be an artefact of the data's end;
 - **descriptive** for a neutral indicator (catalogue ``direction: neutral``, such as the
   need rate): neither higher nor lower is better, so it has no target, no colour, no gap
   and no improvement-plan row; its trend says up / down / stable, not improving or worsening.
@@ -38,12 +42,12 @@ from evalkit.errors import ParameterError
 from evalkit.indicators.catalogue import NEUTRAL, Catalogue, load_catalogue
 
 TOLERANCE = 0.10
-STATUSES = ("green", "amber", "red", "no_target", "descriptive", "suppressed", "no_data")
+STATUSES = ("green", "amber", "red", "no_target", "descriptive", "incomplete", "suppressed", "no_data")
 _SEVERITY = {"red": 0, "amber": 1, "green": 2}
 
 CARD_COLUMNS = [
     "indicator", "family", "service_type", "value", "ci_low", "ci_high", "n", "suppressed",
-    "target", "direction", "unit", "gap", "status", "previous", "change", "trend", "history",
+    "target", "direction", "unit", "gap", "status", "previous", "change", "trend", "history", "incomplete",
 ]
 
 
@@ -160,8 +164,8 @@ def scorecard(table: pd.DataFrame, targets: Mapping[str, float | None], region: 
               catalogue: Catalogue | None = None, tolerance: float = TOLERANCE) -> pd.DataFrame:
     """One row per indicator (and service type) of ``region`` in ``period``.
 
-    Columns: ``CARD_COLUMNS``. ``previous`` is the value in the latest earlier period with
-    a row; ``change = value - previous``; ``trend`` is improving / worsening (direction-aware;
+    Columns: ``CARD_COLUMNS``. ``previous`` is the value in the latest earlier complete
+    period with a value; ``change = value - previous``; ``trend`` is improving / worsening (direction-aware;
     up / down for a neutral indicator) when the previous value lies outside this period's confidence interval, else stable;
     ``history`` is the tuple of values of every period up to this one (NaN where blank).
     Rows keep the results table's order (catalogue order, then service types).
@@ -170,12 +174,13 @@ def scorecard(table: pd.DataFrame, targets: Mapping[str, float | None], region: 
     if not 0 <= tolerance < 1:
         raise ValueError(f"tolerance must be in [0, 1), got {tolerance}")
     rows = overall_rows(table, region)
+    rows = rows.assign(incomplete=rows["incomplete"].astype(bool) if "incomplete" in rows else False)
     current = rows[rows["period"] == period]
     if current.empty:
         raise ValueError(f"no results for region {region!r} in period {period!r}")
-    earlier = rows[rows["period"] < period].sort_values("period", kind="stable")
+    earlier = rows[(rows["period"] < period) & ~rows["incomplete"]].sort_values("period", kind="stable")
     earlier = earlier.dropna(subset=["value"]).groupby(["indicator", "service_type"], sort=False).last()
-    card = current[["indicator", "family", "service_type", "value", "ci_low", "ci_high", "n", "suppressed"]]
+    card = current[["indicator", "family", "service_type", "value", "ci_low", "ci_high", "n", "suppressed", "incomplete"]]
     card = card.reset_index(drop=True).copy()
     meta = [catalogue[i] for i in card["indicator"]]
     card["target"] = [None if m.neutral else targets.get(m.id, m.target) for m in meta]  # never targeted
@@ -190,6 +195,8 @@ def scorecard(table: pd.DataFrame, targets: Mapping[str, float | None], region: 
                    bool(r.suppressed) and not (r.n == 0))
         for r in card.itertuples()
     ]
+    judged = card["status"].isin(["green", "amber", "red", "descriptive"])
+    card.loc[card["incomplete"] & judged, "status"] = "incomplete"
     key = list(zip(card["indicator"], card["service_type"]))
     card["previous"] = [earlier["value"].get(k, np.nan) for k in key]
     card["change"] = card["value"] - card["previous"]
@@ -203,7 +210,7 @@ def scorecard(table: pd.DataFrame, targets: Mapping[str, float | None], region: 
 
 
 def _trend(r) -> str:
-    if _nan(r.value) or _nan(r.previous):
+    if _nan(r.value) or _nan(r.previous) or r.incomplete:
         return ""
     if not (_nan(r.ci_low) or _nan(r.ci_high)) and r.ci_low <= r.previous <= r.ci_high:
         return "stable"
@@ -217,20 +224,25 @@ def _trend(r) -> str:
 
 def status_counts(card: pd.DataFrame) -> dict[str, int]:
     """How many scorecard rows are green, amber, red, and without status (``none``: no target,
-    descriptive, suppressed or no data)."""
+    descriptive, incomplete, suppressed or no data)."""
     counts = card["status"].value_counts()
     return {
         "green": int(counts.get("green", 0)),
         "amber": int(counts.get("amber", 0)),
         "red": int(counts.get("red", 0)),
-        "none": int(sum(counts.get(s, 0) for s in ("no_target", "descriptive", "suppressed", "no_data"))),
+        "none": int(sum(counts.get(s, 0) for s in ("no_target", "descriptive", "incomplete", "suppressed", "no_data"))),
     }
 
 
 def trend_table(table: pd.DataFrame, region: str, period: str) -> pd.DataFrame:
-    """Values of ``region`` for every period up to ``period``: indicator, service_type, period, value."""
+    """Values of ``region`` for every period up to ``period``: indicator, service_type, period, value.
+
+    Values of incomplete periods are blank: a line drawn to them would show a change
+    that may only be the data's end."""
     rows = overall_rows(table, region)
-    rows = rows[rows["period"] <= period]
+    rows = rows[rows["period"] <= period].copy()
+    if "incomplete" in rows:
+        rows.loc[rows["incomplete"].astype(bool), ["value", "ci_low", "ci_high"]] = np.nan
     cols = ["indicator", "service_type", "period", "value", "ci_low", "ci_high"]
     return rows[cols].sort_values(["period"], kind="stable").reset_index(drop=True)
 

@@ -121,11 +121,17 @@ LABELS: dict[str, dict[str, str]] = {
     "parameters_line": {"zh": "计算参数：{params}", "en": "Parameters: {params}"},
     "extracted_declared": {"zh": "数据提取日期：{date}（datapackage.json 声明）",
                            "en": "Data extracted on: {date} (declared in datapackage.json)"},
-    "extracted_latest": {"zh": "数据提取日期：{date}（未声明，取数据中最晚的非未来日期，{column}）",
-                         "en": "Data extracted on: {date} (not declared; latest date in the data not in the future, {column})"},
+    "extracted_latest": {"zh": "数据提取日期：{date}（未声明，取数据中最晚的非未来事件日期，{column}）",
+                         "en": "Data extracted on: {date} (not declared; latest event date in the data not in the future, {column})"},
     "extracted_unknown": {"zh": "数据提取日期：未知", "en": "Data extracted on: unknown"},
     "skipped_line": {"zh": "未生成的部分：{names}（数据不足，无可计算的指标）",
                      "en": "Parts not produced: {names} (no indicator could be computed from the data)"},
+    "incomplete_note": {
+        "zh": "标为“本期未完整”的指标：其判定期（如需求识别后的漏助判定时限）在数据提取日{date}尚未结束，"
+              "结果尚不能判定，这些单位不计入并计数为删失；该值仅供参考，不评定是否达标，也不作为变化趋势。",
+        "en": "Indicators marked “incomplete period”: their observation window (e.g. the omission window after a need is "
+              "identified) had not ended by the extraction date {date}, so those units are left out and counted "
+              "as censored; the value is shown for reference only, not rated against its target nor read as a change."},
     "trend_title": {"zh": "各期趋势（虚线为目标值）", "en": "Trend over periods (dashed: target)"},
     "data_hash": {"zh": "数据指纹", "en": "Data fingerprint"},
     "package": {"zh": "数据包", "en": "Data package"},
@@ -142,6 +148,7 @@ STATUS_LABELS = {
     "suppressed": {"zh": "样本过少", "en": "Too few households"},
     "no_data": {"zh": "无数据", "en": "No data"},
     "descriptive": {"zh": "描述性指标", "en": "Descriptive"},
+    "incomplete": {"zh": "本期未完整", "en": "Incomplete period"},
 }
 TREND_LABELS = {
     "improving": {"zh": "↑ 改善", "en": "↑ improving"},

@@ -22,8 +22,8 @@ from evalkit.provenance import PARQUET_KEY, SIDECAR_SUFFIX
 
 COLUMNS = [
     "indicator", "family", "service_type", "region", "period", "group_by", "group",
-    "value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "n_excluded", "suppressed",
-    "note",
+    "value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "n_excluded",
+    "n_censored", "incomplete", "suppressed", "note",
 ]
 CELL = ["indicator", "service_type", "region", "period"]
 HIDDEN_WHEN_SUPPRESSED = ["value", "numerator", "se", "ci_low", "ci_high"]
@@ -57,10 +57,13 @@ class IndicatorResults:
                  covariances: pd.DataFrame | None = None, design=None, confidence: float = 0.95,
                  provenance: dict | None = None):
         table = table.copy()
-        for column, default in (("se", np.nan), ("df", np.nan), ("interval", ""), ("n_excluded", 0)):
-            if column not in table.columns:  # tables written before standard errors (exclusions) were kept
+        for column, default in (("se", np.nan), ("df", np.nan), ("interval", ""), ("n_excluded", 0),
+                                ("n_censored", 0), ("incomplete", False)):
+            if column not in table.columns:  # tables written before standard errors (exclusions, censoring) were kept
                 table[column] = default
-        table["n_excluded"] = pd.to_numeric(table["n_excluded"], errors="coerce").fillna(0).astype("int64")
+        for column in ("n_excluded", "n_censored"):
+            table[column] = pd.to_numeric(table[column], errors="coerce").fillna(0).astype("int64")
+        table["incomplete"] = table["incomplete"].astype(bool)
         self.table = table[COLUMNS].reset_index(drop=True).astype({c: "float64" for c in FLOATS})
         self.skipped = dict(skipped or {})
         self.min_cell = min_cell
@@ -145,26 +148,31 @@ class IndicatorResults:
 
         The same households are seen in both periods, so the covariance of the two
         estimates enters the standard error. Columns ``previous_period, previous_value,
-        change, se, ci_low, ci_high, significant`` (the interval excludes 0).
+        change, se, ci_low, ci_high, significant`` (the interval excludes 0) and
+        ``incomplete``: either period is incomplete (units censored at the extraction
+        date, or the period runs past it); such a change is never significant, as it may
+        be an artefact of the data's end rather than a change.
         """
         t = self._select(pd.Series(True, index=self.table.index), indicator)
         cov = self.covariances
         cov = cov[(cov["other_period"] != cov["period"]) & (cov["group"] == cov["other_group"])]
         keys = ["indicator", "service_type", "region", "group_by", "group"]
         pairs = cov[[*keys, "period", "other_period", "cov"]].rename(columns={"other_period": "previous_period"})
-        previous = t[[*keys, "period", "value", "se", "suppressed"]].rename(
-            columns={"period": "previous_period", "value": "previous_value", "se": "se_b", "suppressed": "sup_b"})
+        previous = t[[*keys, "period", "value", "se", "suppressed", "incomplete"]].rename(
+            columns={"period": "previous_period", "value": "previous_value", "se": "se_b", "suppressed": "sup_b",
+                     "incomplete": "incomplete_b"})
         out = t.merge(pairs, on=[*keys, "period"], how="inner").merge(previous, on=[*keys, "previous_period"])
         out["change"] = out["value"] - out["previous_value"]
         out["se"] = np.sqrt(_clip(out["se"] ** 2 + out["se_b"] ** 2 - 2 * out["cov"]))
         out["ci_low"], out["ci_high"] = t_interval(out["change"], out["se"], out["df"], self.confidence)
-        out["significant"] = (out["ci_low"] > 0) | (out["ci_high"] < 0)
+        out["incomplete"] = out["incomplete"] | out["incomplete_b"]
+        out["significant"] = ((out["ci_low"] > 0) | (out["ci_high"] < 0)) & ~out["incomplete"]
         out["suppressed"] = out["suppressed"] | out["sup_b"]
         if published:
             out.loc[out["suppressed"], ["value", "previous_value", "change", "se", "ci_low", "ci_high"]] = np.nan
             out.loc[out["suppressed"], "significant"] = False
         return out[[*keys, "period", "previous_period", "value", "previous_value", "change", "se", "ci_low",
-                    "ci_high", "significant", "suppressed"]].reset_index(drop=True)
+                    "ci_high", "significant", "incomplete", "suppressed"]].reset_index(drop=True)
 
     def published(self) -> pd.DataFrame:
         """The table with small cells' values blanked, ready to share."""

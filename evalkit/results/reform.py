@@ -25,8 +25,9 @@ def before_after(results: IndicatorResults, package, indicator: str, confidence:
     mean of the periods' values. Its variance combines the periods' kept standard errors
     and the covariances the results keep between consecutive periods (the same
     households are seen in both); periods further apart are taken as uncorrelated. The
-    change gets a t interval on the design degrees of freedom. Regions without a reform
-    period, or without data on both sides, are left out.
+    change gets a t interval on the design degrees of freedom. Incomplete periods
+    (``incomplete``: windows cut off at the extraction date) are left out of the pools.
+    Regions without a reform period, or without data on both sides, are left out.
     """
     rows = results.overall(indicator)
     if rows.empty:
@@ -45,7 +46,8 @@ def before_after(results: IndicatorResults, package, indicator: str, confidence:
     for (service, region), cells in rows.groupby(["service_type", "region"], sort=False):
         if region not in reform.index:
             continue
-        cells = cells[cells["denominator"] > 0]
+        # incomplete periods (windows cut off at the extraction date) would bias the "after" side
+        cells = cells[(cells["denominator"] > 0) & ~cells["incomplete"]]
         after = cells["period"] >= reform[region]
         if not after.any() or after.all():
             continue
