@@ -58,7 +58,8 @@ def compute(
     points: "no service point in this region"). Group rows are kept only for groups
     that have households in the region, so a region without households has overall rows only.
     period : keep this period (a label such as ``2024Q1``).
-    min_cell : rows with fewer households than this are flagged ``suppressed``.
+    min_cell : rows whose ``n`` is below this are flagged ``suppressed``; ``n`` counts the
+        indicator's unit of analysis (catalogue ``counts``: households, needs, referrals, ...).
     confidence : level of the confidence intervals.
     params : values of the families' declared parameters
         (:data:`evalkit.indicators.parameters.PARAMETERS`: ``nearby_km``,

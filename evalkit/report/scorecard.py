@@ -11,7 +11,8 @@ Status (red/amber/green) of a value against a target, direction-aware:
 - **red**: otherwise;
 - **no_target** / **suppressed** / **no_data** when there is nothing to compare
   (**no_data**: no household or unit in the cell, e.g. a region without data;
-  **suppressed**: fewer than ``min_cell`` households, value not published);
+  **suppressed**: ``n`` below ``min_cell``, value not published; ``n`` counts the
+  indicator's unit of analysis, catalogue ``counts``: households, needs, referrals, ...);
 - **descriptive** for a neutral indicator (catalogue ``direction: neutral``, such as the
   need rate): neither higher nor lower is better, so it has no target, no colour, no gap
   and no improvement-plan row; its trend says up / down / stable, not improving or worsening.
