@@ -483,3 +483,21 @@ def test_duplicate_yuan_total_under_a_survey_design(tmp_path):
     assert total.se == pytest.approx(np.sqrt(1966900), rel=1e-12) and total.df == 3
     assert cell(found["plain"], "coordination.duplicate_aid_amount").value == pytest.approx(227.5)
     assert cell(found["fpc"], "coordination.duplicate_aid_amount_total").se == pytest.approx(np.sqrt(1439075), rel=1e-12)
+
+
+def test_n_counts_the_unit_of_analysis_and_says_so(loop):
+    """In 2024Q1 ``n`` counts what the catalogue's ``counts`` says, and the labelled table
+    names it: 4 referrals decided (r1 r2 r5 accepted, r3 rejected; r4 pending is not), 10
+    needs identified (push timeliness), 4 feedback evaluations, 3 verified cases (ka kb kc),
+    4 service points (not period-specific), 8 aided households (duplicate aid). The 10 needs
+    come from 8 households (m1 and m2 have two each): calling them 户数 would overstate households."""
+    _, res = loop
+    expected = {"coordination.referral_acceptance_rate": (4, "转介"), "coordination.push_timeliness_rate": (10, "需求"),
+                "coordination.satisfaction_rate": (4, "评价"), "coordination.verification_days": (3, "个案"),
+                "coordination.resource_publication_rate": (4, "服务点"), "coordination.duplicate_aid_rate": (8, "户")}
+    labelled = res.labelled("zh")
+    labelled = labelled[(labelled.region == "C") & (labelled.period == Q)].set_index("indicator")
+    for ind, (n, word) in expected.items():
+        assert cell(res, ind).n == n, ind
+        assert (labelled.loc[ind, "n"], labelled.loc[ind, "counts"]) == (n, word), ind
+    assert res.labelled("en").query("indicator == 'coordination.referral_acceptance_rate'")["counts"].iloc[0] == "referrals"
