@@ -464,7 +464,9 @@ def test_duplicate_yuan_total_under_a_survey_design(tmp_path):
                            "weight": [2, 2, 1, 1, 1, 1, 3, 1, 1, 1, 1],
                            "stratum": ["X", "X", "Y", "Y", "X", "X", "Y", "Y", "Y", "Y", "Y"],
                            "psu": ["x1", "x1", "y2", "y3", "x2", "x2", "y1", "y1", "y2", "y2", "y3"],
-                           "fpc": [4, 4, 0.25, 0.25, 4, 4, 0.25, 0.25, 0.25, 0.25, 0.25]})
+                           "fpc": [4, 4, 0.25, 0.25, 4, 4, 0.25, 0.25, 0.25, 0.25, 0.25],
+                           "hukou": ["local", "migrant", "migrant", "migrant", "local", "migrant", "local", "migrant",
+                                     "local", "migrant", "migrant"]})
     ids = ["coordination.duplicate_aid_amount", "coordination.duplicate_aid_amount_total"]
     found = {}
     for name, fpc in (("plain", None), ("fpc", "fpc")):
@@ -477,12 +479,23 @@ def test_duplicate_yuan_total_under_a_survey_design(tmp_path):
             frame.to_csv(d / f"{table}.csv", index=False)
         (d / "datapackage.json").write_text(json.dumps({"frequency": "quarter", "design": {
             "weight": "weight", "stratum": "stratum", "psu": "psu", "fpc": fpc}}))
-        found[name] = evalkit.compute(evalkit.load(d), indicators=ids, min_cell=1)
+        found[name] = evalkit.compute(evalkit.load(d), indicators=ids, min_cell=1, by=["hukou"])
     total = cell(found["plain"], "coordination.duplicate_aid_amount_total")
     assert (total.value, total.denominator, total.n) == (2730, 12, 8)
     assert total.se == pytest.approx(np.sqrt(1966900), rel=1e-12) and total.df == 3
     assert cell(found["plain"], "coordination.duplicate_aid_amount").value == pytest.approx(227.5)
     assert cell(found["fpc"], "coordination.duplicate_aid_amount_total").se == pytest.approx(np.sqrt(1439075), rel=1e-12)
+    # a group's gap to its region keeps the covariance: local - all = -(migrant), exactly, so
+    # the gap's se is the migrant total's (local: s1 2 * 220, t1 500, t3 3 * 450 = 2290; migrant: s2 440)
+    res = found["plain"]
+    groups = res.by_group("hukou", "coordination.duplicate_aid_amount_total")
+    groups = groups[(groups.region == "C") & (groups.period == Q)].set_index("group")
+    assert (groups.loc["local", "value"], groups.loc["migrant", "value"]) == (2290, 440)
+    gap = res.difference("hukou", published=False)
+    gap = gap[(gap.indicator == "coordination.duplicate_aid_amount_total") & (gap.region == "C")
+              & (gap.period == Q)].set_index("group")
+    assert gap.loc["local", "difference"] == -440
+    assert gap.loc["local", "se"] == pytest.approx(groups.loc["migrant", "se"], rel=1e-9)
 
 
 def test_n_counts_the_unit_of_analysis_and_says_so(loop):
