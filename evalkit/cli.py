@@ -139,7 +139,7 @@ def validate(directory, frequency, as_json, earliest_date):
 @click.option("--region", help="Only this region and the regions below it.")
 @click.option("--period", help="Only this period, e.g. 2024Q1.")
 @click.option("--min-cell", type=click.IntRange(min=0), default=10, show_default=True,
-              help="Suppress published cells with fewer households.")
+              help="Suppress published cells counting fewer units (n: households, needs, referrals, ... as the catalogue's counts says).")
 @parameter_options
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key for pseudonyms.")
 @earliest_date_option
@@ -168,10 +168,11 @@ def indicators(directory, out, family, indicator_ids, by, region, period, min_ce
 
 
 def summary(results, package, lang: str = "zh") -> str:
-    """A short terminal table: the top region, latest period, each rate by service type."""
+    """A short terminal table: the top region, latest period, each rate by service type; the
+    other indicators one a line with their count and what it counts (households, referrals, ...)."""
     from evalkit.data.schema import SERVICE_TYPES
 
-    from .report.text import format_value
+    from .report.text import format_counted, format_value
 
     overall = results.published()
     overall = overall[overall["group_by"] == ""]
@@ -191,8 +192,10 @@ def summary(results, package, lang: str = "zh") -> str:
         lines.append(_pad(f"{service} {label}", 24)
                      + "".join(_pad(format_value(rows.get(i, float("nan")), catalogue[i].unit, lang), widths[i],
                                     right=True) for i in per_type))
-    for ind, value in view[view["service_type"] == ""].set_index("indicator")["value"].items():
-        lines.append(f"{catalogue[ind].name(lang)} ({ind}): {format_value(value, catalogue[ind].unit, lang)}")
+    for r in view[view["service_type"] == ""].itertuples():
+        ind = catalogue[r.indicator]
+        lines.append(f"{ind.name(lang)} ({ind.id}): {format_value(r.value, ind.unit, lang)}"
+                     f" (n = {format_counted(r.n, ind.counts, lang)})")
     return "\n".join(lines)
 
 
@@ -226,7 +229,7 @@ def catalogue(fmt):
 @click.option("--targets", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML/JSON mapping indicator id -> target (default: the catalogue's targets).")
 @click.option("--min-cell", type=click.IntRange(min=0), default=10, show_default=True,
-              help="Suppress published cells with fewer households.")
+              help="Suppress published cells counting fewer units (n: households, needs, referrals, ... as the catalogue's counts says).")
 @click.option("--by", default=",".join(DEFAULT_BY), show_default=True,
               help="Household columns to break results down by, comma-separated ('' for none).")
 @parameter_options

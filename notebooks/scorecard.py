@@ -20,7 +20,7 @@ region = ""  # region id from the regions table
 period = ""  # e.g. "2024Q4"; empty: the latest period
 lang = "zh"  # zh | en
 targets_path = ""  # YAML/JSON mapping indicator id -> target; empty: the catalogue's defaults
-min_cell = 10  # cells with fewer households are not published
+min_cell = 10  # cells counting fewer units (n: households, needs, referrals, ...) are not published
 by = "hukou,urban"  # household columns to break results down by, comma-separated
 params = "{}"  # indicator parameters as a JSON object, e.g. '{"omission_window_days": 30}'; others default
 

@@ -82,3 +82,60 @@ def test_every_entry_says_what_a_missing_value_counts_as():
     # one declared source of "received" for both families
     assert "receipt_forms" in [p.name for p in for_family("access")]
     assert "receipt_forms" in [p.name for p in for_family("coordination")]
+
+
+def test_every_entry_declares_its_unit_of_analysis_with_labels():
+    """``counts`` says what ``n`` counts; every unit has a Chinese and an English label and heading."""
+    from evalkit.indicators.catalogue import COUNTS
+
+    cat = load_catalogue()
+    for ind in cat:
+        assert ind.counts in COUNTS, ind.id
+        for lang in ("zh", "en"):
+            assert ind.counts_label(lang) and ind.counts_heading(lang), (ind.id, lang)
+    for label in COUNTS.values():
+        singular, plural = label["en"]
+        assert label["zh"] and singular and plural and label["heading"]["zh"].startswith(label["zh"])
+    # what the indicator functions really count (their denominators)
+    expected = {
+        "access.need_rate": "households", "access.availability_rate": "households",
+        "coordination.duplicate_aid_rate": "households", "coordination.duplicate_aid_amount": "households",
+        "coordination.duplicate_aid_amount_total": "households", "coordination.omitted_need_rate": "needs",
+        "coordination.push_timeliness_rate": "needs", "coordination.matching_handling_rate": "needs",
+        "coordination.referral_to_charity_rate": "needs", "coordination.referral_acceptance_rate": "referrals",
+        "coordination.referral_accept_days_median": "referrals", "coordination.charity_to_government_share": "referrals",
+        "coordination.verification_days": "cases", "coordination.on_time_rate": "cases",
+        "coordination.open_red_rate": "cases", "coordination.satisfaction_rate": "evaluations",
+        "coordination.resource_publication_rate": "service_points", "coordination.charity_funding_share": "aid_records",
+    }
+    assert {i: cat[i].counts for i in expected} == expected
+    assert cat["coordination.referral_closure_rate"].counts_label("zh") == "转介"
+    assert cat["coordination.referral_closure_rate"].counts_label("en", n=1) == "referral"
+    assert cat["coordination.push_timeliness_rate"].counts_heading("en") == "Needs"
+
+
+def test_a_missing_or_unknown_unit_of_analysis_is_rejected():
+    from evalkit.indicators.catalogue import parse_catalogue
+
+    with pytest.raises(ValueError, match="access.need_rate must say what it counts .* got 'people'; one of: households"):
+        parse_catalogue(_raw(counts="people"))
+    raw = _raw()
+    del next(e for e in raw["indicators"] if e["id"] == "access.need_rate")["counts"]
+    with pytest.raises(ValueError, match="access.need_rate must say what it counts"):
+        parse_catalogue(raw)
+
+
+def test_amounts_say_whether_they_are_totals_or_per_household():
+    """Every amount (unit yuan) says it is a total or per aided household, in both languages;
+    the duplicate-aid yuan come both ways."""
+    cat = load_catalogue()
+    amounts = [i for i in cat if i.unit == "yuan"]
+    assert {i.id for i in amounts} == {"coordination.duplicate_aid_amount", "coordination.duplicate_aid_amount_total"}
+    for ind in amounts:
+        per = "per aided household" in ind.name_en and "每户" in ind.name_zh
+        total = "Total" in ind.name_en and "总金额" in ind.name_zh
+        assert per != total, ind.id
+    assert "per aided household" in cat["coordination.duplicate_aid_amount"].formula_en
+    assert "a total, not per household" in cat["coordination.duplicate_aid_amount_total"].formula_en
+    md = cat.render("md")
+    assert "| unit | counts |" in md and "| yuan | households |" in md and "| rate | referrals |" in md

@@ -22,7 +22,10 @@ def test_synth_validate_indicators(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "可得率" in run.stdout and "wrote" in run.stdout
     table = pd.read_csv(out, keep_default_na=False, na_values=[""])
-    assert list(table.columns) == COLUMNS
+    # the file says what n counts (households for the access family)
+    assert list(table.columns) == [*COLUMNS[:COLUMNS.index("n_excluded") + 1], "counts",
+                                   *COLUMNS[COLUMNS.index("n_excluded") + 1:]]
+    assert set(table["counts"]) == {"households"}
     assert set(table.period) == {"2023Q2"}
     assert set(table.group_by.fillna("")) == {"", "hukou"}
     small = table[table.suppressed]

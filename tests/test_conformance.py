@@ -49,6 +49,9 @@ kind            with integer weights / duplicated households
 Rate, Mean      sums of household weights: weight w gives the same value, numerator and
                 denominator as w copies of the household and its records (intervals and
                 ``n`` may differ)
+Total           the same: an estimated total is a sum of weight x value, so weight w and
+                w copies give the same value, numerator (the total) and denominator (the
+                weighted units it runs over)
 Quantile        Kaplan-Meier days over records, unweighted by definition: weights leave
                 every number unchanged; duplicating every record k times leaves the
                 quantile unchanged and multiplies numerator (events) and denominator by k
@@ -92,6 +95,7 @@ INTERVAL_METHOD_COLUMNS = ("ci_method", "interval_method", "method", "interval",
 WEIGHTING = {
     "Rate": "weighted sums",
     "Mean": "weighted sums",
+    "Total": "weighted sums",
     "Quantile": "records, unweighted",
     "RegionRate": "region-level units",
 }

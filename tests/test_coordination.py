@@ -486,3 +486,109 @@ def test_duplicates_by_date_whichever_quarters(quarters):
     assert ratio(res, "coordination.duplicate_aid_amount", period="2024Q1") == (990, 5)
     assert ratio(res, "coordination.duplicate_aid_amount", period="2024Q2") == (330, 5)
     assert ratio(res, "coordination.duplicate_aid_amount", period="2023Q4") == (0, 1)
+
+
+# --- amounts: per aided household and in total -------------------------------------------
+
+def test_duplicate_yuan_total_and_per_household(loop):
+    """Total yuan in duplicate aid in 2024Q1, no survey design (households are the PSUs of
+    one stratum, all 11 of them).
+
+    Duplicate yuan per household (each record once, in the period its first overlap begins):
+    s1 100 + 120 = 220, s2 220, t1 300 + 200 = 500, t3 400 + 50 = 450; the other 7 households 0.
+    Total 220 + 220 + 500 + 450 = 1390 yuan; the per-household mean is 1390 / 8 aided households.
+    Variance of the total: n/(n-1) sum (y_i - mean y)^2 with n = 11 and sum y^2 = 2 * 220^2 +
+    500^2 + 450^2 = 549300: 11/10 (549300 - 1390^2/11) = (6042300 - 1932100)/10 = 411020,
+    se = sqrt(411020) = 641.108...; t interval on 11 - 1 = 10 degrees of freedom.
+    """
+    from scipy.stats import t as student
+
+    _, res = loop
+    total = cell(res, "coordination.duplicate_aid_amount_total")
+    assert total.value == 1390 and total.numerator == 1390
+    assert (total.denominator, total.n) == (8, 8)  # aided households: the units the total runs over
+    assert total.se == pytest.approx(np.sqrt(411020), rel=1e-12)
+    assert total.df == 10 and total.interval == "t"
+    half = student.ppf(0.975, 10) * np.sqrt(411020)
+    assert (total.ci_low, total.ci_high) == pytest.approx((1390 - half, 1390 + half), rel=1e-12)
+    mean = cell(res, "coordination.duplicate_aid_amount")
+    assert mean.value == pytest.approx(total.value / 8)  # the same yuan, per aided household
+    # a period without duplicates: a total of 0 with no spread, not a blank
+    before = cell(res, "coordination.duplicate_aid_amount_total", period="2023Q4")
+    assert (before.value, before.se, before.note) == (0, 0, "")
+
+
+def test_duplicate_yuan_total_under_a_survey_design(tmp_path):
+    """The same records, households sampled in strata X and Y by PSU, with weights.
+
+    ======  =========================  ======  ================================
+    PSU     households (weight)        yuan    PSU total of weight x yuan
+    ======  =========================  ======  ================================
+    X: x1   s1 (2), s2 (2)             220     2 * 220 + 2 * 220 = 880
+    X: x2   t1 (1), t2 (1)             500     500
+    Y: y1   t3 (3), t4 (1)             450     3 * 450 = 1350
+    Y: y2   m1, m2, s3 (1 each)        0       0
+    Y: y3   s4, w1 (1 each)            0       0
+    ======  =========================  ======  ================================
+
+    Total 880 + 500 + 1350 = 2730. Stratum X: mean 690, 2/1 (190^2 + 190^2) = 144400;
+    stratum Y: mean 450, 3/2 (900^2 + 450^2 + 450^2) = 1822500; variance 1966900, se
+    1402.46 (samplics' total agrees); df 5 PSUs - 2 strata = 3. With a finite population
+    correction (X: 4 PSUs in the population, f = 1/2; Y: f = 1/4): 0.5 * 144400 + 0.75 *
+    1822500 = 1439075. Aided households weigh 2 + 2 + 1 + 1 + 3 + 1 + 1 + 1 = 12, so the
+    per-household mean is 2730 / 12 = 227.5.
+    """
+    design = pd.DataFrame({"household_id": HOUSEHOLDS, "region_id": "C",
+                           "weight": [2, 2, 1, 1, 1, 1, 3, 1, 1, 1, 1],
+                           "stratum": ["X", "X", "Y", "Y", "X", "X", "Y", "Y", "Y", "Y", "Y"],
+                           "psu": ["x1", "x1", "y2", "y3", "x2", "x2", "y1", "y1", "y2", "y2", "y3"],
+                           "fpc": [4, 4, 0.25, 0.25, 4, 4, 0.25, 0.25, 0.25, 0.25, 0.25],
+                           "hukou": ["local", "migrant", "migrant", "migrant", "local", "migrant", "local", "migrant",
+                                     "local", "migrant", "migrant"]})
+    ids = ["coordination.duplicate_aid_amount", "coordination.duplicate_aid_amount_total"]
+    found = {}
+    for name, fpc in (("plain", None), ("fpc", "fpc")):
+        d = tmp_path / name
+        d.mkdir()
+        pd.DataFrame({"region_id": ["P", "C"], "name": ["省", "县"], "parent_id": [None, "P"],
+                      "level": ["province", "county"]}).to_csv(d / "regions.csv", index=False)
+        design.to_csv(d / "households.csv", index=False)
+        for table, frame in [("providers", PROVIDERS), ("assistance", ASSISTANCE)]:
+            frame.to_csv(d / f"{table}.csv", index=False)
+        (d / "datapackage.json").write_text(json.dumps({"frequency": "quarter", "design": {
+            "weight": "weight", "stratum": "stratum", "psu": "psu", "fpc": fpc}}))
+        found[name] = evalkit.compute(evalkit.load(d), indicators=ids, min_cell=1, by=["hukou"])
+    total = cell(found["plain"], "coordination.duplicate_aid_amount_total")
+    assert (total.value, total.denominator, total.n) == (2730, 12, 8)
+    assert total.se == pytest.approx(np.sqrt(1966900), rel=1e-12) and total.df == 3
+    assert cell(found["plain"], "coordination.duplicate_aid_amount").value == pytest.approx(227.5)
+    assert cell(found["fpc"], "coordination.duplicate_aid_amount_total").se == pytest.approx(np.sqrt(1439075), rel=1e-12)
+    # a group's gap to its region keeps the covariance: local - all = -(migrant), exactly, so
+    # the gap's se is the migrant total's (local: s1 2 * 220, t1 500, t3 3 * 450 = 2290; migrant: s2 440)
+    res = found["plain"]
+    groups = res.by_group("hukou", "coordination.duplicate_aid_amount_total")
+    groups = groups[(groups.region == "C") & (groups.period == Q)].set_index("group")
+    assert (groups.loc["local", "value"], groups.loc["migrant", "value"]) == (2290, 440)
+    gap = res.difference("hukou", published=False)
+    gap = gap[(gap.indicator == "coordination.duplicate_aid_amount_total") & (gap.region == "C")
+              & (gap.period == Q)].set_index("group")
+    assert gap.loc["local", "difference"] == -440
+    assert gap.loc["local", "se"] == pytest.approx(groups.loc["migrant", "se"], rel=1e-9)
+
+
+def test_n_counts_the_unit_of_analysis_and_says_so(loop):
+    """In 2024Q1 ``n`` counts what the catalogue's ``counts`` says, and the labelled table
+    names it: 4 referrals decided (r1 r2 r5 accepted, r3 rejected; r4 pending is not), 10
+    needs identified (push timeliness), 4 feedback evaluations, 3 verified cases (ka kb kc),
+    4 service points (not period-specific), 8 aided households (duplicate aid). The 10 needs
+    come from 8 households (m1 and m2 have two each): calling them 户数 would overstate households."""
+    _, res = loop
+    expected = {"coordination.referral_acceptance_rate": (4, "转介"), "coordination.push_timeliness_rate": (10, "需求"),
+                "coordination.satisfaction_rate": (4, "评价"), "coordination.verification_days": (3, "个案"),
+                "coordination.resource_publication_rate": (4, "服务点"), "coordination.duplicate_aid_rate": (8, "户")}
+    labelled = res.labelled("zh")
+    labelled = labelled[(labelled.region == "C") & (labelled.period == Q)].set_index("indicator")
+    for ind, (n, word) in expected.items():
+        assert cell(res, ind).n == n, ind
+        assert (labelled.loc[ind, "n"], labelled.loc[ind, "counts"]) == (n, word), ind
+    assert res.labelled("en").query("indicator == 'coordination.referral_acceptance_rate'")["counts"].iloc[0] == "referrals"

@@ -220,6 +220,8 @@ def test_coordination_part_shows_the_table_values(zh_batch, package):
         cells = (f'<td class="wrap">{catalogue[r.indicator].name_zh}</td>'
                  f'<td class="num">{cell_text(r.value, unit, r.n, "zh", r.n_censored)}</td>')
         assert cells in text, cells
+        if catalogue[r.indicator].counts == "referrals":  # the key figures count referrals, not households
+            assert re.search(rf'{re.escape(cells)}<td>[^<]*</td><td class="num">{r.n:,} 转介</td>', text), cells
         shown += 1
     assert shown >= 20
     for heading in ("主要指标", "各期变化", "下辖地区比较", "分服务类型", "分群体比较: 户籍", "指标定义"):
@@ -337,7 +339,7 @@ def test_notebook_runs_standalone_from_a_data_package(tiny, tmp_path):
               "targets_path": "", "min_cell": 2, "by": "hukou", "params": '{"push_days": 5}'}
     nb = execute(template, params, tmp_path, timeout=300)
     html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
-    assert "甲县 · Indicator scorecard" in html and "Cells with fewer than 2 households" in html
+    assert "甲县 · Indicator scorecard" in html and "Cells counting fewer than 2 units" in html
     assert f"Indicator catalogue: version {load_catalogue().version}" in html
     assert '<td class="wrap">Push deadline (push_days)</td><td class="num">5</td><td>days</td>' in html
     assert "Groups compared: Hukou." in html
@@ -405,3 +407,34 @@ def test_indicator_parameters_reach_results_resume_key_and_methods(zh_batch, pac
     assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">30</td>' in scorecard_text
     default_text = (zh_batch[0].out / "R0101" / "coordination.html").read_text(encoding="utf-8")
     assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">90</td>' in default_text
+
+
+def test_count_columns_say_what_they_count():
+    """A hand-made results table for county A in 2024Q1 (no design): the referral acceptance
+    rate over 4 referrals (3 accepted: 75%), push timeliness over 10 needs (3 on time: 30%),
+    the duplicate aid rate over 8 aided households (4: 50%) and the per-household duplicate
+    yuan over the same 8 households (1390 / 8 = 173.75). The key figures and the scorecard
+    show "4 转介" / "4 referrals", "10 需求" / "10 needs", "8 户" / "8 households", never
+    the referrals or needs as households. Fast: no notebook is run."""
+    from evalkit.report import present
+    from evalkit.report.scorecard import default_targets
+
+    cat = load_catalogue()
+    cells = [("coordination.referral_acceptance_rate", 0.75, 3, 4), ("coordination.push_timeliness_rate", 0.3, 3, 10),
+             ("coordination.duplicate_aid_rate", 0.5, 4, 8), ("coordination.duplicate_aid_amount", 173.75, 1390, 8)]
+    table = pd.DataFrame([{"indicator": i, "family": cat[i].family, "service_type": "", "region": "A",
+                           "period": "2024Q1", "group_by": "", "group": "", "value": v, "numerator": num,
+                           "denominator": n, "ci_low": v * 0.9, "ci_high": v * 1.1, "n": n, "suppressed": False}
+                          for i, v, num, n in cells])
+    expected = {"zh": ["4 转介", "10 需求", "8 户", "8 户"], "en": ["4 referrals", "10 needs", "8 households", "8 households"]}
+    card = scorecard(table, default_targets(), "A", "2024Q1")
+    for lang, counts in expected.items():
+        key = present.key_figures_frame(table, lang)
+        heading = {"zh": "计数", "en": "Count (n)"}[lang]
+        assert list(key[heading]) == counts
+        assert list(present.scorecard_frame(card, lang)[heading]) == counts
+        assert "户数" not in key.columns and "Households" not in key.columns
+    names = present.key_figures_frame(table, "en")["Indicator"].tolist()
+    assert names[3] == "Yuan in duplicate aid per aided household"
+    definitions = present.definitions_frame([cat[i] for i, *_ in cells], "zh")
+    assert list(definitions["计数对象"]) == ["转介", "需求", "户", "户"]

@@ -10,7 +10,7 @@ import pytest
 
 import evalkit
 from evalkit.errors import ParameterError
-from evalkit.methods.survey import Design, Strata, logit_interval, ratio_variance
+from evalkit.methods.survey import Design, Strata, logit_interval, ratio_variance, total_variance
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # samplics announces it is archived
@@ -97,6 +97,27 @@ def test_finite_population_correction_equals_samplics(sample):
     ref = _samplics(PopParam.mean, s["amount"], s["w"], s["stratum"], s["psu"], fpc=factor)
     got = ratio_variance(_strata_sums(s["amount"], np.ones_like(s["w"]), s["w"], s["stratum"], s["psu"]), strata,
                          ["cell"]).iloc[0]
+    assert np.sqrt(got["variance"]) == pytest.approx(ref.stderror, rel=TOL)
+
+
+def test_total_in_domains_and_with_fpc_equals_samplics(sample):
+    """The estimated total of yuan, overall and per domain (other units count as zeros), and
+    with a finite population correction: samplics' Taylor total."""
+    s = sample
+    strata = _strata(s)
+    ones = np.ones_like(s["w"])
+    ref = _samplics(PopParam.total, s["amount"], s["w"], s["stratum"], s["psu"], domain=s["domain"])
+    for d in ("a", "b"):
+        inside = (s["domain"] == d).astype(float)
+        got = total_variance(_strata_sums(s["amount"] * inside, inside, s["w"], s["stratum"], s["psu"]), strata,
+                             ["cell"]).iloc[0]
+        assert got["Y"] == pytest.approx(ref.point_est[d], rel=TOL)
+        assert np.sqrt(got["variance"]) == pytest.approx(ref.stderror[d], rel=TOL)
+    factor = {"s1": 0.9, "s2": 0.5, "s3": 0.75}
+    with_fpc = _strata(s, population=pd.Series({"s1": 60, "s2": 10, "s3": 0.25}))
+    ref = _samplics(PopParam.total, s["amount"], s["w"], s["stratum"], s["psu"], fpc=factor)
+    got = total_variance(_strata_sums(s["amount"], ones, s["w"], s["stratum"], s["psu"]), with_fpc, ["cell"]).iloc[0]
+    assert got["Y"] == pytest.approx(ref.point_est, rel=TOL)
     assert np.sqrt(got["variance"]) == pytest.approx(ref.stderror, rel=TOL)
 
 

@@ -20,6 +20,21 @@ import yaml
 from evalkit.errors import ParameterError
 
 UNITS = ("rate", "count", "days", "yuan", "index", "km")
+#: units of analysis: what an indicator's ``n`` (and a rate's numerator and denominator)
+#: counts, with labels: ``noun`` (zh noun, en singular and plural) and ``heading`` (a
+#: table column of counts, zh and en)
+COUNTS: dict[str, dict] = {
+    "households": {"zh": "户", "en": ("household", "households"), "heading": {"zh": "户数", "en": "Households"}},
+    "needs": {"zh": "需求", "en": ("need", "needs"), "heading": {"zh": "需求数", "en": "Needs"}},
+    "referrals": {"zh": "转介", "en": ("referral", "referrals"), "heading": {"zh": "转介数", "en": "Referrals"}},
+    "cases": {"zh": "个案", "en": ("case", "cases"), "heading": {"zh": "个案数", "en": "Cases"}},
+    "evaluations": {"zh": "评价", "en": ("evaluation", "evaluations"),
+                    "heading": {"zh": "评价数", "en": "Evaluations"}},
+    "service_points": {"zh": "服务点", "en": ("service point", "service points"),
+                       "heading": {"zh": "服务点数", "en": "Service points"}},
+    "aid_records": {"zh": "救助记录", "en": ("aid record", "aid records"),
+                    "heading": {"zh": "救助记录数", "en": "Aid records"}},
+}
 #: which way is better: higher, lower, or neither (``neutral``: a descriptive indicator,
 #: such as the need rate, shown with its value and trend but never coloured, targeted,
 #: put in an improvement plan or scored in a composite index)
@@ -40,6 +55,7 @@ class Indicator:
     formula_zh: str
     formula_en: str
     unit: str
+    counts: str
     direction: str
     target: float | None
     tables: tuple[str, ...]
@@ -57,6 +73,14 @@ class Indicator:
     def name(self, lang: str = "zh") -> str:
         return self.name_zh if lang == "zh" else self.name_en
 
+    def counts_label(self, lang: str = "zh", n=None) -> str:
+        """The unit of analysis as a noun: ``户`` / ``households`` (``household`` when ``n`` is 1)."""
+        return counts_label(self.counts, lang, n)
+
+    def counts_heading(self, lang: str = "zh") -> str:
+        """The heading of a column of this indicator's counts: ``转介数`` / ``Referrals``."""
+        return COUNTS[self.counts]["heading"][lang]
+
     def action(self, lang: str = "zh") -> str:
         return self.action_zh if lang == "zh" else self.action_en
 
@@ -72,6 +96,19 @@ class Indicator:
     def censoring(self, lang: str = "zh") -> str:
         """Which units and periods are incomplete at the data's end (``n_censored``, ``incomplete``)."""
         return self.censoring_zh if lang == "zh" else self.censoring_en
+
+
+def counts_label(counts: str, lang: str = "zh", n=None) -> str:
+    """A unit of analysis (:data:`COUNTS`) as a noun in ``lang``; English is plural unless ``n`` is 1.
+
+    >>> counts_label("referrals", "zh"), counts_label("service_points", "en"), counts_label("cases", "en", 1)
+    ('转介', 'service points', 'case')
+    """
+    label = COUNTS[counts]
+    if lang == "zh":
+        return label["zh"]
+    singular, plural = label["en"]
+    return singular if n == 1 else plural
 
 
 class Catalogue:
@@ -137,12 +174,14 @@ class Catalogue:
                 if not members:
                     continue
                 lines += [f"## {names['name_en']} ({names['name_zh']})", "",
-                          "| id | 名称 | name | formula | missing values | data's end | unit | direction | target | needs |",
-                          "|---|---|---|---|---|---|---|---|---|---|"]
+                          "| id | 名称 | name | formula | missing values | data's end | unit | counts | direction "
+                          "| target | needs |",
+                          "|---|---|---|---|---|---|---|---|---|---|---|"]
                 for r in members:
                     target = "" if r["target"] is None else f"{r['target']:g}"
-                    lines.append(f"| `{r['id']}` | {r['name_zh']} | {r['name_en']} | {r['formula_en']} | {r['missing_en']} | {r['censoring_en']} "
-                                 f"| {r['unit']} | {r['direction']} | {target} | {r['tables']} |")
+                    lines.append(f"| `{r['id']}` | {r['name_zh']} | {r['name_en']} | {r['formula_en']} | {r['missing_en']} "
+                                 f"| {r['censoring_en']} | {r['unit']} | {r['counts']} | {r['direction']} | {target} "
+                                 f"| {r['tables']} |")
                 lines.append("")
             return "\n".join(lines)
         raise ValueError(f"format must be md, csv or json, got {fmt!r}")
@@ -156,9 +195,10 @@ def load_catalogue() -> Catalogue:
 
 
 def parse_catalogue(raw: dict) -> Catalogue:
-    """A catalogue from the parsed YAML, checked: known family, unit, direction
-    (``higher``, ``lower`` or ``neutral``) and responsible side; a neutral indicator has
-    no default target. Raises ValueError naming the entry."""
+    """A catalogue from the parsed YAML, checked: known family, unit, unit of analysis
+    (``counts``: one of :data:`COUNTS`), direction (``higher``, ``lower`` or ``neutral``)
+    and responsible side; a neutral indicator has no default target. Raises ValueError
+    naming the entry."""
     version = str(raw.get("version", ""))
     if not VERSION.fullmatch(version):
         raise ValueError(f"catalogue: version must look like 2026.11.0 (year.month.revision), got {version!r}")
@@ -166,6 +206,9 @@ def parse_catalogue(raw: dict) -> Catalogue:
     indicators = []
     for entry in raw["indicators"]:
         entry = {**entry, "tables": tuple(entry["tables"]), "columns": tuple(entry.get("columns", ()))}
+        if entry.get("counts") not in COUNTS:
+            raise ValueError(f"catalogue: {entry.get('id')} must say what it counts (counts: its unit of analysis), "
+                             f"got {entry.get('counts')!r}; one of: {', '.join(COUNTS)}")
         ind = Indicator(**entry)
         if ind.family not in families or not ind.id.startswith(ind.family + "."):
             raise ValueError(f"catalogue: {ind.id} must belong to a known family and start with it")

@@ -44,6 +44,13 @@ def compute(
 ) -> IndicatorResults:
     """Compute catalogued indicators per region (and every parent region), period and group.
 
+    A row is ``incomplete`` when its period ends after the package's extraction date, or
+    when units of it were censored there (``n_censored``: a window, such as the 90 days
+    in which a need must be answered, runs past the extraction date, so its outcome
+    cannot be known yet; those units are left out of rates and means, and enter
+    Kaplan-Meier durations as censored). Changes involving an incomplete period are never
+    called significant (:meth:`IndicatorResults.change`).
+
     Parameters
     ----------
     indicators, family : which indicators (default: every one the package supports).
@@ -58,14 +65,8 @@ def compute(
     points: "no service point in this region"). Group rows are kept only for groups
     that have households in the region, so a region without households has overall rows only.
     period : keep this period (a label such as ``2024Q1``).
-    min_cell : rows with fewer households than this are flagged ``suppressed``.
-
-    A row is ``incomplete`` when its period ends after the package's extraction date, or
-    when units of it were censored there (``n_censored``: a window, such as the 90 days
-    in which a need must be answered, runs past the extraction date, so its outcome
-    cannot be known yet; those units are left out of rates and means, and enter
-    Kaplan-Meier durations as censored). Changes involving an incomplete period are never
-    called significant (:meth:`IndicatorResults.change`).
+    min_cell : rows whose ``n`` is below this are flagged ``suppressed``; ``n`` counts the
+        indicator's unit of analysis (catalogue ``counts``: households, needs, referrals, ...).
     confidence : level of the confidence intervals.
     params : values of the families' declared parameters
         (:data:`evalkit.indicators.parameters.PARAMETERS`: ``nearby_km``,

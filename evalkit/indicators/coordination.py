@@ -46,7 +46,7 @@ import ibis
 from evalkit.data import workdays
 
 from .base import Context, indicator
-from .kinds import Mean, Quantile, Rate, RegionRate
+from .kinds import Mean, Quantile, Rate, RegionRate, Total
 
 FAR_FUTURE = dt.date(9999, 12, 31)
 
@@ -224,11 +224,14 @@ def duplicate_aid_any_rate(ctx: Context) -> Rate:
     return Rate(numerator=dup, denominator=_aided_households(ctx))
 
 
-@indicator("coordination.duplicate_aid_amount")
-def duplicate_aid_amount(ctx: Context) -> Mean:
+def _duplicate_yuan(ctx: Context) -> ibis.Table:
+    """Yuan of cross-sector duplicate records per household and period (only households with some).
+
+    Each record of a government-charity duplicate pair counts once, in the period its first
+    overlap with a record of the other sector begins (by date: a record started in an
+    earlier quarter counts too); a blank amount is 0 yuan.
+    """
     pairs = duplicate_pairs(ctx).filter(lambda t: t.cross_sector)
-    # each record of a duplicate pair counts once, in the period its first overlap with a
-    # record of the other sector begins (by date: a record started in an earlier quarter counts too)
     overlap = ibis.greatest(pairs.first_start, pairs.second_start)
     first = pairs.select("household_id", record=pairs.first_record, amount=pairs.first_amount, since=overlap)
     second = pairs.select("household_id", record=pairs.second_record, amount=pairs.second_amount, since=overlap)
@@ -236,10 +239,28 @@ def duplicate_aid_amount(ctx: Context) -> Mean:
     records = records.group_by("household_id", "record").agg(amount=records.amount.max(), since=records.since.min())
     records = records.mutate(period=ctx.period_of(records.since))
     records = records.filter(records.period.isin(ctx.periods))
-    yuan = records.group_by("household_id", "period").agg(yuan=records.amount.fill_null(0).sum())
+    return records.group_by("household_id", "period").agg(yuan=records.amount.fill_null(0).sum())
+
+
+def _aided_duplicate_yuan(ctx: Context) -> ibis.Table:
+    """Every household aided in the period with its duplicate yuan (0 for most)."""
+    yuan = _duplicate_yuan(ctx)
     aided = _aided_households(ctx)
     units = aided.left_join(yuan, ["household_id", "period"])
-    return Mean(units=units.select(aided.household_id, aided.period, value=ibis.coalesce(units.yuan, 0.0)))
+    return units.select(aided.household_id, aided.period, value=ibis.coalesce(units.yuan, 0.0))
+
+
+@indicator("coordination.duplicate_aid_amount")
+def duplicate_aid_amount(ctx: Context) -> Mean:
+    """Yuan in duplicate aid per aided household (a mean over the households aided in the period)."""
+    return Mean(units=_aided_duplicate_yuan(ctx))
+
+
+@indicator("coordination.duplicate_aid_amount_total")
+def duplicate_aid_amount_total(ctx: Context) -> Total:
+    """Total yuan in duplicate aid (sum of weight x yuan over the households aided in the
+    period): the numerator of the per-household mean, with the total's own standard error."""
+    return Total(units=_aided_duplicate_yuan(ctx))
 
 
 @indicator("coordination.duplicate_need_rate")

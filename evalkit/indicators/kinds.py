@@ -25,7 +25,7 @@ import pandas as pd
 
 from evalkit.engine import drop_table, temp_table
 from evalkit.indicators.base import KEYS, OVERALL, Context, households, key_values, passes, previous_periods, roll_up
-from evalkit.methods.survey import CROSS, logit_interval, ratio_covariance, ratio_variance, t_interval, wilson
+from evalkit.methods.survey import CROSS, logit_interval, ratio_covariance, ratio_variance, t_interval, total_variance, wilson
 from evalkit.methods.survival import km_quantile
 
 RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "n_excluded",
@@ -446,6 +446,59 @@ class Mean(RatioStatistic):
         u = self.units.join(hh, "household_id")
         weighted_x = u.w * u.x if "x" in u.columns else u.w
         return u.group_by([*level, *keys]).agg(X=weighted_x.sum(), Y=(u.w * u.value).sum(), n=u.count())
+
+
+@dataclass
+class Total(Statistic):
+    """The estimated population total of ``value`` over units (``household_id``, keys, ``value``).
+
+    An amount, not a ratio: ``value`` and ``numerator`` are sum(w*value) (e.g. the yuan of
+    duplicate aid in the period), ``denominator`` the weighted number of units it runs
+    over and ``n`` the units counted (so numerator / denominator is the mean per unit).
+    A cell with households but no unit has a total of 0. Its standard error is the
+    between-PSU variance of PSU totals within strata (:func:`evalkit.methods.survey.total_variance`,
+    with the finite population correction where the design gives one) and its interval
+    a symmetric t interval; covariances between cells (groups, periods) come from the
+    same PSU totals, as for the ratio kinds. The PSU sums are the ones the ratio kinds use
+    (:func:`ratio_statistics`).
+    """
+
+    units: ibis.Table
+    excluded: ibis.Table | None = None
+
+    def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
+        level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
+        keys = [k for k in KEYS if k in self.units.columns]
+        u = self.units.join(hh, "household_id")
+        return u.group_by([*level, *keys]).agg(X=u.w.sum(), Y=(u.w * u.value).sum(), n=u.count())
+
+    def statistics(self, ctx: Context) -> Sums:
+        return ratio_statistics({"": self}, ctx)[""]
+
+    def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        cell = [c for c in grid.columns if c in ("region", "group_by", "group", *KEYS)]
+        present = [c for c in cell if c in sums.strata.columns]
+        per_cell = total_variance(sums.strata, ctx.strata, present)
+        counts = sums.strata.groupby(present, dropna=False)[["n", "SX"]].sum().reset_index()
+        out = grid.merge(per_cell.merge(counts, on=present), on=present, how="left")
+        out["n"] = out["n"].fillna(0).astype("int64")
+        out["numerator"] = out["Y"].astype(float).fillna(0.0)
+        out["denominator"] = out["SX"].astype(float).fillna(0.0)
+        out["value"] = out["numerator"]
+        # no unit in the cell: every PSU total is 0, so is the variance
+        out["se"] = np.sqrt(out["variance"].astype(float).fillna(0.0))
+        out["df"] = ctx.strata.df
+        out["ci_low"], out["ci_high"] = t_interval(out["value"], out["se"], out["df"], ctx.confidence)
+        out["interval"] = "t"
+        out["note"] = ""
+        out["n_excluded"] = left_out_counts(self.excluded, out, cell, ctx)
+        out["n_censored"] = left_out_counts(self.censored, out, cell, ctx)
+        return out[[*cell, *RESULT]]
+
+    def covariances(self, sums: Sums, finished: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        # a total is the ratio estimator with R = 0 over X = 1: its linearised variable is Y itself
+        as_ratio = finished.assign(value=0.0, denominator=1.0)
+        return ratio_covariances({"": (sums, as_ratio)}, ctx)[""]
 
 
 @dataclass

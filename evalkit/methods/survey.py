@@ -161,6 +161,31 @@ def ratio_variance(strata_sums: pd.DataFrame, strata: Strata, cell: list[str]) -
     return totals.reset_index()
 
 
+def total_variance(strata_sums: pd.DataFrame, strata: Strata, cell: list[str]) -> pd.DataFrame:
+    """Estimated total and its variance per cell.
+
+    The total is Y = sum_h sum_i Y_hi (Y_hi: the PSU's sum of w*y); its with-replacement
+    variance is the between-PSU variance of PSU totals within strata,
+
+        var(Y) = sum_h (1 - f_h) n_h/(n_h-1) sum_i (Y_hi - mean_h Y)^2,
+
+    with n_h every PSU of the stratum in the whole sample (domains: PSUs without a member
+    are zeros), as R's ``svytotal``. ``strata_sums`` is shaped as for
+    :func:`ratio_variance` (only ``SY`` and ``SYY`` are read). Returns per cell ``Y,
+    variance``. A lonely PSU follows ``strata.lonely_psu``; ``adjust`` centres it at 0
+    (as for the ratios' linearised variables), which is conservative for a total.
+    """
+    if strata_sums.empty:
+        return pd.DataFrame(columns=[*cell, "Y", "variance"])
+    s = strata_sums
+    sum_y = s["SY"].to_numpy(float)
+    contrib = pd.Series(_contributions(strata, s["stratum"], s["SYY"].to_numpy(float), sum_y, sum_y), index=s.index)
+    grouped = s.assign(contrib=contrib).groupby(cell, dropna=False, sort=False)
+    out = grouped["SY"].sum().rename("Y").to_frame()
+    out["variance"] = (grouped["contrib"].sum() * strata._average_factor()).clip(lower=0)
+    return out.reset_index()
+
+
 def ratio_covariance(pairs: pd.DataFrame, strata: Strata) -> np.ndarray:
     """Covariance of two ratio estimators a and b on the same sample, one row per pair and stratum.
 

@@ -129,7 +129,8 @@ class Report:
     # -- family sections: what every family notebook shows, in the same way -------------------
 
     def key_figures(self, ids: list[str]) -> None:
-        """The region's overall value, interval and households of each indicator in ``ids``."""
+        """The region's overall value, interval and count (with what it counts: households,
+        referrals, ...) of each indicator in ``ids``."""
         rows = self.rows()
         rows = rows[rows["indicator"].isin(ids)]
         if rows.empty:

@@ -45,9 +45,10 @@ NOTEBOOK_PARAMETERS: dict[str, type] = {
 
 
 def check_min_cell(value) -> int:
-    """Cells with fewer households than this are not published: a whole number >= 0."""
+    """Cells counting fewer units than this (``n``: households, needs, referrals, ... as the
+    catalogue's ``counts`` says) are not published: a whole number >= 0."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ParameterError(f"min_cell must be >= 0 (a whole number of households), got {value!r}")
+        raise ParameterError(f"min_cell must be >= 0 (a whole number of units counted), got {value!r}")
     return value
 
 

@@ -18,6 +18,7 @@ from evalkit.indicators.catalogue import Catalogue, load_catalogue
 from .. import __version__
 from .text import (
     format_count,
+    format_counted,
     format_gap,
     format_interval,
     format_value,
@@ -89,7 +90,9 @@ def indicator_names(lang: str, catalogue: Catalogue | None = None) -> dict[str, 
 
 
 def scorecard_frame(card: pd.DataFrame, lang: str, catalogue: Catalogue | None = None) -> pd.DataFrame:
-    """The scorecard with the catalogue's names and formatted numbers in ``lang``."""
+    """The scorecard with the catalogue's names and formatted numbers in ``lang``; the count
+    column names what each indicator counts ("120 referrals", not 120 households)."""
+    catalogue = catalogue or load_catalogue()
     names = indicator_names(lang, catalogue)
     return pd.DataFrame({
         t("indicator", lang): [names[i] for i in card["indicator"]],
@@ -102,8 +105,14 @@ def scorecard_frame(card: pd.DataFrame, lang: str, catalogue: Catalogue | None =
         t("previous", lang): [format_value(v, u, lang) for v, u in zip(card["previous"], card["unit"])],
         t("change", lang): [format_gap(v, u, lang) for v, u in zip(card["change"], card["unit"])],
         t("trend", lang): [f"{sparkline(h)} {trend_label(s, lang)}".strip() for h, s in zip(card["history"], card["trend"])],
-        t("n", lang): [format_count(n) for n in card["n"]],
+        t("n", lang): counted(card, lang, catalogue),
     })
+
+
+def counted(rows: pd.DataFrame, lang: str, catalogue: Catalogue | None = None) -> list[str]:
+    """Each row's ``n`` with its indicator's unit of analysis: "1,234 户", "56 referrals"."""
+    catalogue = catalogue or load_catalogue()
+    return [format_counted(n, catalogue[i].counts, lang) for i, n in zip(rows["indicator"], rows["n"])]
 
 
 SCORECARD_NUMERIC = ("value", "target", "gap", "previous", "change", "n")
@@ -137,7 +146,7 @@ def plan_frame(plan: pd.DataFrame, lang: str, catalogue: Catalogue | None = None
 
 
 def key_figures_frame(rows: pd.DataFrame, lang: str, catalogue: Catalogue | None = None) -> pd.DataFrame:
-    """Indicators not split by service type: value, interval, households."""
+    """Indicators not split by service type: value, interval, and the count with what it counts."""
     catalogue = catalogue or load_catalogue()
     units = [catalogue[i].unit for i in rows["indicator"]]
     return pd.DataFrame({
@@ -145,7 +154,7 @@ def key_figures_frame(rows: pd.DataFrame, lang: str, catalogue: Catalogue | None
         t("value", lang): [cell_text(v, u, n, lang, c) for v, u, n, c in
                            zip(rows["value"], units, rows["n"], rows.get("n_censored", pd.Series(0, index=rows.index)))],
         t("ci", lang): [format_interval(lo, hi, u, lang) for lo, hi, u in zip(rows["ci_low"], rows["ci_high"], units)],
-        t("n", lang): [format_count(n) for n in rows["n"]],
+        t("n", lang): counted(rows, lang, catalogue),
     })
 
 
@@ -179,7 +188,7 @@ def side_by_side_frame(rows: pd.DataFrame, by: str, labels: dict, lang: str,
 
 
 def _n(cells: pd.DataFrame, key):
-    """Households of one cell (None when the table has no ``n`` or no such row)."""
+    """The units counted in one cell (None when the table has no ``n`` or no such row)."""
     return cells["n"].get(key) if "n" in cells.columns else None
 
 
@@ -194,10 +203,11 @@ def supply_and_need_frame(table: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def definitions_frame(indicators, lang: str) -> pd.DataFrame:
-    """Catalogue entries: name, definition, direction, default target, source."""
+    """Catalogue entries: name, definition, what it counts (unit of analysis), direction, source."""
     return pd.DataFrame({
         t("indicator", lang): [i.name(lang) for i in indicators],
         t("formula", lang): [i.formula_zh if lang == "zh" else i.formula_en for i in indicators],
+        t("counts", lang): [i.counts_label(lang) for i in indicators],
         t("direction", lang): [t(i.direction, lang) for i in indicators],
         t("source", lang): [i.source for i in indicators],
     })

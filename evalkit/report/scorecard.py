@@ -11,7 +11,8 @@ Status (red/amber/green) of a value against a target, direction-aware:
 - **red**: otherwise;
 - **no_target** / **suppressed** / **no_data** when there is nothing to compare
   (**no_data**: no household or unit in the cell, e.g. a region without data;
-  **suppressed**: fewer than ``min_cell`` households, value not published);
+  **suppressed**: ``n`` below ``min_cell``, value not published; ``n`` counts the
+  indicator's unit of analysis, catalogue ``counts``: households, needs, referrals, ...);
 - **incomplete** when the cell's period is incomplete (:class:`IndicatorResults`:
   units censored at the extraction date, or the period runs past it): the value is
   shown but not judged, has no trend and no improvement-plan row, since a shortfall or a

@@ -39,7 +39,10 @@ LABELS: dict[str, dict[str, str]] = {
     "previous": {"zh": "上期值", "en": "Previous period"},
     "change": {"zh": "较上期变化", "en": "Change"},
     "trend": {"zh": "趋势", "en": "Trend"},
-    "n": {"zh": "户数", "en": "Households"},
+    # what a count column counts differs by indicator (households, needs, referrals, ...):
+    # each cell names it (format_counted), or a one-indicator column is headed by it
+    "n": {"zh": "计数", "en": "Count (n)"},
+    "counts": {"zh": "计数对象", "en": "Counts"},
     "responsible": {"zh": "责任方", "en": "Responsible side"},
     "action": {"zh": "建议整改措施", "en": "Suggested action"},
     "types_short": {"zh": "未达标的服务类型", "en": "Service types short of target"},
@@ -84,8 +87,9 @@ LABELS: dict[str, dict[str, str]] = {
     "seed003_table": {"zh": "救助服务需求、可及与可得情况", "en": "Need, supply nearby and receipt of services"},
     "provenance": {"zh": "数据说明", "en": "About the data"},
     "suppression_note": {
-        "zh": "户数少于{min_cell}户的单元格不予公布（显示为“—”）。",
-        "en": "Cells with fewer than {min_cell} households are not published (shown as “—”).",
+        "zh": "计数少于{min_cell}的单元格不予公布（显示为“—”）；计数对象因指标而异（户、需求、转介、个案等，见计数列与指标定义）。",
+        "en": "Cells counting fewer than {min_cell} units are not published (shown as “—”); what is counted "
+              "differs by indicator (households, needs, referrals, cases, ...: see the count columns and the definitions).",
     },
     "targets_default": {"zh": "目标值：指标目录默认值", "en": "Targets: catalogue defaults"},
     "targets_file": {"zh": "目标值：{name}", "en": "Targets: {name}"},
@@ -145,7 +149,7 @@ STATUS_LABELS = {
     "amber": {"zh": "接近目标", "en": "Near target"},
     "red": {"zh": "未达标", "en": "Off target"},
     "no_target": {"zh": "无目标", "en": "No target"},
-    "suppressed": {"zh": "样本过少", "en": "Too few households"},
+    "suppressed": {"zh": "样本过少", "en": "Too few to publish"},
     "no_data": {"zh": "无数据", "en": "No data"},
     "descriptive": {"zh": "描述性指标", "en": "Descriptive"},
     "incomplete": {"zh": "本期未完整", "en": "Incomplete period"},
@@ -320,3 +324,17 @@ def sparkline(values) -> str:
 
 def format_count(n) -> str:
     return MISSING if _missing(n) else f"{float(n):,.0f}"
+
+
+def format_counted(n, counts: str, lang: str = "zh") -> str:
+    """A count with what it counts (the indicator's unit of analysis, catalogue ``counts``).
+
+    >>> format_counted(1234, "referrals", "zh"), format_counted(1, "cases", "en"), format_counted(None, "needs", "en")
+    ('1,234 转介', '1 case', '—')
+    """
+    from evalkit.indicators.catalogue import counts_label
+
+    check_lang(lang)
+    if _missing(n):
+        return MISSING
+    return f"{format_count(n)} {counts_label(counts, lang, n=float(n))}"

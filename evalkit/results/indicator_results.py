@@ -184,6 +184,9 @@ class IndicatorResults:
     def to_file(self, path, published: bool = True) -> Path:
         """Write the table (published by default) as .csv or .parquet, atomically, with its provenance.
 
+        The file has a ``counts`` column after ``n_excluded``: what ``n`` counts (the
+        indicator's unit of analysis, catalogue ``counts``: households, needs, referrals, ...).
+
         Parquet keeps the provenance in the file's key-value metadata (``evalkit.provenance``);
         CSV gets a sidecar ``<stem>.provenance.json`` beside it, written after the table and
         holding the table's SHA-256, so a sidecar left from another table is detected.
@@ -192,7 +195,7 @@ class IndicatorResults:
         path = Path(path)
         if path.suffix not in (".csv", ".parquet"):
             raise ValueError(f"output must end in .csv or .parquet, got {path.name}")
-        frame = self.published() if published else self.table
+        frame = with_counts(self.published() if published else self.table)
         record = {**self.provenance, "published": bool(published)}
         if path.suffix == ".parquet":
             import pyarrow as pa
@@ -242,9 +245,10 @@ class IndicatorResults:
     # -- provenance in files (end) ---------------------------------------------------
 
     def labelled(self, lang: str = "zh") -> pd.DataFrame:
-        """The overall table with the catalogue's indicator names in ``lang`` (zh or en)."""
+        """The overall table with the catalogue's indicator names in ``lang`` (zh or en) and
+        what ``n`` counts (``counts``: 户 / households, 转介 / referrals, ...)."""
         cat = load_catalogue()
-        out = self.overall().copy()
+        out = with_counts(self.overall(), lang)
         out.insert(1, "name", [cat[i].name(lang) for i in out["indicator"]])
         return out
 
@@ -287,6 +291,21 @@ class IndicatorResults:
 
 def _clip(variance):
     return np.clip(np.asarray(variance, dtype=float), 0, None)
+
+
+def with_counts(table: pd.DataFrame, lang: str | None = None) -> pd.DataFrame:
+    """``table`` with a ``counts`` column after ``n_excluded``: what each row's ``n`` counts,
+    its indicator's unit of analysis (catalogue ``counts``), as the catalogue's word
+    (``referrals``) or, with ``lang``, its label (``转介`` / ``referrals``). Blank for an
+    indicator the catalogue does not know."""
+    from evalkit.indicators.catalogue import counts_label
+
+    cat = load_catalogue()
+    codes = [cat[i].counts if i in cat else "" for i in table["indicator"]]
+    words = codes if lang is None else [counts_label(c, lang) if c else "" for c in codes]
+    out = table.copy()
+    out.insert(out.columns.get_loc("n_excluded") + 1, "counts", words)
+    return out
 
 
 def provenance_sidecar(path) -> Path:

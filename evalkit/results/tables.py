@@ -12,11 +12,12 @@ from evalkit.data.schema import SERVICE_TYPES
 from evalkit.indicators.catalogue import load_catalogue
 from evalkit.results.indicator_results import IndicatorResults
 
+# the counts are households (the catalogue's unit of analysis of both rates): 需求户数 ...
 _LABELS = {
     "service_type": {"zh": "服务类型", "en": "Service type"},
-    "need": {"zh": "需求数", "en": "Households in need"},
-    "accessible": {"zh": "可及数", "en": "Supply nearby"},
-    "obtained": {"zh": "可得数", "en": "Received"},
+    "need": {"zh": "需求{}", "en": "{} in need"},
+    "accessible": {"zh": "可及{}", "en": "{} with supply nearby"},
+    "obtained": {"zh": "可得{}", "en": "{} that received it"},
 }
 
 
@@ -24,7 +25,9 @@ def supply_and_need_table(results: IndicatorResults, region: str, period: str, l
     """Seed 003's Table 1 for one region and period: per service type the households in
     need, with supply nearby and that received the service, and the two rates.
 
-    Counts are weighted when the data carry survey weights; small cells are blank.
+    Count columns are headed with what they count, the rates' unit of analysis (需求户数 /
+    Households in need). Counts are weighted when the data carry survey weights; small
+    cells are blank.
     """
     if lang not in ("zh", "en"):
         raise ValueError(f"lang must be zh or en, got {lang!r}")
@@ -36,13 +39,15 @@ def supply_and_need_table(results: IndicatorResults, region: str, period: str, l
     access = "access.accessibility_rate"
     avail = "access.availability_rate"
     cat = load_catalogue()
+    heading = {key: _LABELS[key][lang].format(cat[ind].counts_heading(lang))
+               for key, ind in (("need", access), ("accessible", access), ("obtained", avail))}
     rows = []
     for service, name_zh in SERVICE_TYPES.items():
         rows.append({
             _LABELS["service_type"][lang]: name_zh if lang == "zh" else service.replace("_", " "),
-            _LABELS["need"][lang]: view["denominator"].get((access, service)),
-            _LABELS["accessible"][lang]: view["numerator"].get((access, service)),
-            _LABELS["obtained"][lang]: view["numerator"].get((avail, service)),
+            heading["need"]: view["denominator"].get((access, service)),
+            heading["accessible"]: view["numerator"].get((access, service)),
+            heading["obtained"]: view["numerator"].get((avail, service)),
             cat[access].name(lang): view["value"].get((access, service)),
             cat[avail].name(lang): view["value"].get((avail, service)),
         })
