@@ -168,7 +168,8 @@ def scorecard(table: pd.DataFrame, targets: Mapping[str, float | None], region: 
     Columns: ``CARD_COLUMNS``. ``previous`` is the value in the latest earlier complete
     period with a value; ``change = value - previous``; ``trend`` is improving / worsening (direction-aware;
     up / down for a neutral indicator) when the previous value lies outside this period's confidence interval, else stable;
-    ``history`` is the tuple of values of every period up to this one (NaN where blank).
+    ``history`` is the tuple of values of every period up to this one (NaN where blank or
+    incomplete).
     Rows keep the results table's order (catalogue order, then service types).
     """
     catalogue = catalogue or load_catalogue()
@@ -203,7 +204,9 @@ def scorecard(table: pd.DataFrame, targets: Mapping[str, float | None], region: 
     card["change"] = card["value"] - card["previous"]
     card["trend"] = [_trend(r) for r in card.itertuples()]
     periods = sorted(p for p in set(rows["period"]) if p <= period)
-    history = rows[rows["period"] <= period].pivot_table(
+    # incomplete periods are blank in the sparkline too: drawing them would show the data's end as a change
+    shown = rows[rows["period"] <= period].assign(value=lambda r: r["value"].where(~r["incomplete"]))
+    history = shown.pivot_table(
         index=["indicator", "service_type"], columns="period", values="value", aggfunc="first", dropna=False)
     history = history.reindex(columns=periods)
     card["history"] = [tuple(float(v) for v in history.loc[k]) if k in history.index else () for k in key]

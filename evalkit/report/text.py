@@ -94,8 +94,8 @@ LABELS: dict[str, dict[str, str]] = {
     "targets_default": {"zh": "目标值：指标目录默认值", "en": "Targets: catalogue defaults"},
     "targets_file": {"zh": "目标值：{name}", "en": "Targets: {name}"},
     "status_counts": {
-        "zh": "达标 {green} 项，接近目标 {amber} 项，未达标 {red} 项，无目标或无数据 {none} 项。",
-        "en": "{green} on target, {amber} near target, {red} off target, {none} without target or data.",
+        "zh": "达标 {green} 项，接近目标 {amber} 项，未达标 {red} 项，无目标、本期未完整或无数据 {none} 项。",
+        "en": "{green} on target, {amber} near target, {red} off target, {none} without target, incomplete or without data.",
     },
     "rag_rule": {
         "zh": "判定规则：达到目标为“达标”；未达到但差距在目标值的{tol}以内、或95%置信区间包含目标值为“接近目标”；其余为“未达标”。差距为正表示优于目标。",
