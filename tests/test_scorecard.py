@@ -296,3 +296,26 @@ def test_region_without_data_is_no_data_not_suppressed():
     card = scorecard.scorecard(table, scorecard.default_targets(), "E", "2024Q2")
     assert list(card["status"]) == ["no_data", "suppressed"]
     assert scorecard.improvement_plan(card).empty
+
+
+def test_incomplete_period_is_shown_but_never_judged_or_drawn_as_a_change(table):
+    """Availability of medical in 2024Q2 (0.30 against 0.7: red, worsening from 0.40) becomes
+    incomplete (units censored at the extraction date): status "incomplete", no trend, no
+    plan row, and the sparkline leaves 2024Q2 blank. Care in 2024Q3 is compared with
+    2024Q1, the latest complete period, when 2024Q2 is incomplete."""
+    t = table.copy()
+    t["incomplete"] = (t["indicator"] == AVAIL) & (t["service_type"] == "medical") & (t["period"] == "2024Q2")
+    card = scorecard.scorecard(t, scorecard.default_targets(), "A", "2024Q2").set_index(["indicator", "service_type"])
+    med = card.loc[(AVAIL, "medical")]
+    assert (med.status, med.trend, med.value) == ("incomplete", "", 0.30)
+    assert med.history[0] == 0.40 and math.isnan(med.history[1])
+    assert card.loc[(AVAIL, "care")].status == "amber"  # the others unchanged
+    plan = scorecard.improvement_plan(card.reset_index())
+    assert "medical" not in sum(plan["service_types_short"], [])
+    later = pd.concat([t, pd.DataFrame([row(AVAIL, "care", "2024Q3", 0.60, 0.55, 0.65)])], ignore_index=True)
+    later["incomplete"] = later["incomplete"].fillna(False).astype(bool) | (
+        (later["service_type"] == "care") & (later["period"] == "2024Q2"))
+    care = scorecard.scorecard(later, scorecard.default_targets(), "A", "2024Q3").set_index(
+        ["indicator", "service_type"]).loc[(AVAIL, "care")]
+    assert care.previous == 0.50 and care.trend == "improving"
+    assert scorecard.trend_table(later, "A", "2024Q3").query("service_type == 'care' and period == '2024Q2'").value.isna().all()
