@@ -71,6 +71,7 @@ class RatioStatistic(Statistic):
     """A ratio of weighted sums, R = sum(w y) / sum(w x), with its linearised variance."""
 
     interval = "t"
+    region_relative = False  # True: units carry ``region_id`` (the region summed in); see ancestor_passes
 
     def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
         """Sums per region, group values, stratum, PSU and keys: ``X`` (denominator), ``Y`` (numerator), ``n``."""
@@ -122,9 +123,13 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
     """
     if not batch:
         return {}
+    relative = {name: s for name, s in batch.items() if s.region_relative}
+    if relative and len(relative) < len(batch):
+        out = ratio_statistics({name: s for name, s in batch.items() if not s.region_relative}, ctx)
+        return {**out, **ratio_statistics(relative, ctx)}
     con = ctx.package.con
     strata, period_pairs, group_pairs, own_keys = [], [], [], {}
-    for hh, closure, group_bys in passes(ctx, households(ctx)):
+    for hh, closure, group_bys in (ancestor_passes(ctx) if relative else passes(ctx, households(ctx))):
         levels = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
         parts = []
         for name, statistic in batch.items():
@@ -165,6 +170,20 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
             mine["period"] = pd.DataFrame()
         out[name] = Sums(mine["strata"], mine["period"], mine["group"])
     return out
+
+
+def ancestor_passes(ctx: Context):
+    """Like :func:`evalkit.indicators.base.passes`, but every pass has one row per (ancestor
+    region, household) with ``region_id`` the ancestor, and the identity closure: for
+    statistics whose units depend on the region they are summed in (e.g. aid reaching
+    the region's poorest quintile), so nothing is rolled up from leaf regions."""
+    for hh, closure, group_bys in passes(ctx, households(ctx)):
+        if not (closure["region_id"] == closure["ancestor"]).all():
+            pairs = hh.join(ibis.memtable(closure), "region_id")
+            hh = pairs.select(*(c for c in hh.columns if c != "region_id"), region_id=pairs.ancestor)
+            ancestors = pd.unique(closure["ancestor"])
+            closure = pd.DataFrame({"region_id": ancestors, "ancestor": ancestors})
+        yield hh, closure, group_bys
 
 
 def ratio_covariances(batch: dict[str, tuple[Sums, pd.DataFrame]], ctx: Context) -> dict[str, pd.DataFrame]:
@@ -429,7 +448,10 @@ class Mean(RatioStatistic):
     """The average of ``value`` over units (``household_id``, keys, ``value``).
 
     With a column ``x`` in the units it is the ratio of sums ``sum(w*value) / sum(w*x)``
-    (e.g. the charity share of yuan: value = charity yuan, x = all yuan). Its interval is
+    (e.g. the charity share of yuan: value = charity yuan, x = all yuan). Units with a
+    column ``region_id`` hold values relative to that region (a row per ancestor region and
+    unit, e.g. whether the household is in the region's poorest quintile): they are summed
+    per region without rolling up (``region_relative``). Its interval is
     a symmetric t interval from the linearised variance (households as PSUs when the data
     carry no survey design). ``excluded`` (optional): units left out because their value
     is missing (``n_excluded``); ``censored``: units whose value is not known yet at the
@@ -440,10 +462,13 @@ class Mean(RatioStatistic):
     excluded: ibis.Table | None = None
     censored: ibis.Table | None = None
 
+    def __post_init__(self):
+        self.region_relative = "region_id" in self.units.columns
+
     def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
         level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
         keys = [k for k in KEYS if k in self.units.columns]
-        u = self.units.join(hh, "household_id")
+        u = self.units.join(hh, ["household_id", "region_id"] if self.region_relative else "household_id")
         weighted_x = u.w * u.x if "x" in u.columns else u.w
         return u.group_by([*level, *keys]).agg(X=weighted_x.sum(), Y=(u.w * u.value).sum(), n=u.count())
 
@@ -545,4 +570,116 @@ class Quantile(Statistic):
         waiting = sums.strata[~sums.strata["event"].astype(bool)].groupby(cell, dropna=False)["count"].sum()
         out["n_censored"] = out[cell].merge(waiting.rename("waiting").reset_index(), on=cell, how="left")[
             "waiting"].fillna(0).astype("int64").to_numpy()
+        return out[[*cell, *RESULT]]
+
+
+@dataclass
+class Concentration(Statistic):
+    """Concentration index of per-capita aid against the fractional rank of pre-transfer
+    income per capita among the persons of the region (and group) of the row.
+
+    ``aid`` has ``household_id``, ``period`` and one column of yuan per series (a
+    household's aid yuan in the period, one row per household and period at most).
+    ``first`` names the series indexed; with ``second`` the value is the gap
+    C(first) - C(second) on the same households and ranks, its standard error from the
+    difference of the two influence functions summed per PSU
+    (:func:`evalkit.methods.inequality.concentration_gap`).
+
+    Persons: each household counts ``weight x size`` persons (size 1 when missing) and
+    receives ``yuan / size`` per person; a household without aid in the period receives 0.
+    Ranks are weighted midpoint ranks of ``income_pc`` within the cell's domain (the
+    region with every household below it, and the group), recomputed for every region
+    level as income quintiles are; the standard error linearises the index including the
+    ranks and runs over the whole sample's design (domain estimation: influence 0
+    outside the cell, every PSU counted), on PSUs minus strata degrees of freedom, with a
+    symmetric t interval. ``numerator``: weighted yuan of the series (both, for a gap)
+    received by the ranked households of the cell; ``denominator``: their persons; ``n``:
+    ranked households; ``n_excluded``: households of the cell with a missing income_pc,
+    not ranked and left out.
+
+    Computed in pandas from one row per household (the engine returns households and
+    their aid per period; ranks and influence functions are formed here): fine for
+    hundreds of thousands of households, not for tens of millions.
+    """
+
+    aid: ibis.Table
+    first: str
+    second: str | None = None
+
+    def statistics(self, ctx: Context) -> Sums:
+        from evalkit.methods.inequality import concentration_gap, concentration_index
+
+        con = ctx.package.con
+        hh = households(ctx)
+        raw = ctx.table("households")
+        extra = {"fpc": raw[ctx.design.fpc].cast("float64")} if ctx.design.fpc else {}
+        raw = raw.select("household_id", income=raw.income_pc.cast("float64"),
+                         size=raw.size.cast("float64").fill_null(1.0), **extra)
+        sample = con.execute(hh.select("household_id", "w", "stratum", "psu").join(raw, "household_id"))
+        sample = sample.sort_values("household_id", kind="stable").reset_index(drop=True)
+        index = pd.Index(sample["household_id"])
+        persons = (sample["w"] * sample["size"]).to_numpy(float)
+        income = sample["income"].to_numpy(float)
+        known = ~np.isnan(income)
+        rank_by = np.where(known, income, 0.0)
+        strata = pd.factorize(sample["stratum"])[0]
+        psu = pd.factorize(sample["stratum"].astype(str) + "\x1f" + sample["psu"].astype(str))[0]
+        fpc = sample["fpc"].to_numpy(float) if "fpc" in sample.columns else None
+        series = [self.first, *([self.second] if self.second else [])]
+        aid = con.execute(self.aid.select("household_id", "period", *series))
+        aid = aid[aid["period"].isin(ctx.periods)]
+        rows = index.get_indexer(aid["household_id"])
+        per_capita = {}
+        for s in series:
+            m = np.zeros((len(sample), len(ctx.periods)))
+            cols = pd.Index(ctx.periods).get_indexer(aid["period"])
+            np.add.at(m, (rows[rows >= 0], cols[rows >= 0]), aid[s].fillna(0.0).to_numpy(float)[rows >= 0])
+            per_capita[s] = m / sample["size"].to_numpy(float)[:, None]
+        design = {"strata": strata, "psu": psu, "fpc": fpc, "lonely_psu": ctx.design.lonely_psu}
+        out = []
+        for passed, closure, group_bys in passes(ctx, hh):
+            expanded = passed.join(ibis.memtable(closure), "region_id")
+            g_cols = [f"g_{b}" for b in group_bys if b != OVERALL]
+            members = con.execute(expanded.select("household_id", "ancestor", *g_cols))
+            members["row"] = index.get_indexer(members["household_id"])
+            for group_by in group_bys:
+                group = OVERALL if group_by == OVERALL else members[f"g_{group_by}"]
+                for (region, label), part in members.assign(group=group).groupby(["ancestor", "group"], sort=False):
+                    mask = np.zeros(len(sample), dtype=bool)
+                    mask[part["row"].to_numpy()] = True
+                    ranked = mask & known
+                    cell = {"region": region, "group_by": group_by, "group": label,
+                            "n": int(ranked.sum()), "n_excluded": int((mask & ~known).sum()),
+                            "denominator": float(persons[ranked].sum())}
+                    for p, period in enumerate(ctx.periods):
+                        ys = [per_capita[s][:, p] for s in series]
+                        totals = [float((persons * y)[ranked].sum()) for y in ys]
+                        row = {**cell, "period": period, "numerator": sum(totals), "value": np.nan, "se": np.nan,
+                               "df": np.nan, "note": ""}
+                        if not ranked.any():
+                            row["note"] = "no household with a known income in this cell"
+                        elif min(totals) <= 0:
+                            row["note"] = "no aid received in this cell and period"
+                        else:
+                            if self.second:
+                                est = concentration_gap(ys[0], ys[1], rank_by, persons, domain=ranked, **design)
+                            else:
+                                est = concentration_index(ys[0], rank_by, persons, domain=ranked, **design)
+                            row.update(value=est.value, se=est.se, df=est.df)
+                        out.append(row)
+        return Sums(pd.DataFrame(out))
+
+    def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        cell = [c for c in grid.columns if c in ("region", "group_by", "group", *KEYS)]
+        found = sums.strata
+        out = grid.merge(found, on=cell, how="left") if not found.empty else grid.assign(
+            **{c: np.nan for c in ("value", "se", "df", "numerator", "denominator", "n", "n_excluded")}, note="")
+        for c in ("numerator", "denominator"):
+            out[c] = out[c].fillna(0.0)
+        for c in ("n", "n_excluded"):
+            out[c] = out[c].fillna(0).astype("int64")
+        out["note"] = out["note"].where(out["note"].notna(), "no household in this region")
+        out["ci_low"], out["ci_high"] = t_interval(out["value"], out["se"], out["df"], ctx.confidence)
+        out["interval"] = "t"
+        out["n_censored"] = 0
         return out[[*cell, *RESULT]]
