@@ -193,3 +193,30 @@ def test_concentration_is_blank_without_aid(hand, tmp_path):
     for ind in ("fairness.concentration_charity", "fairness.concentration_gap"):
         row = cell(res, ind, "A", "2023Q4")
         assert np.isnan(row.value) and np.isnan(row.se) and row.note == "no aid received in this cell and period"
+
+
+def test_concentration_se_follows_the_survey_design(tmp_path):
+    """Weights, strata and PSUs: the indices and se equal the inequality module's over the whole sample."""
+    d = tmp_path / "designed"
+    d.mkdir()
+    weight = [1, 2, 1, 3, 1, 2, 1, 1]
+    stratum = ["s1"] * 5 + ["s2"] * 3
+    psu = ["p1", "p1", "p2", "p2", "p2", "p3", "p4", "p4"]
+    pd.DataFrame({"region_id": ["P", "A", "B"], "parent_id": [None, "P", "P"]}).to_csv(d / "regions.csv", index=False)
+    HOUSEHOLDS.assign(weight=weight, stratum=stratum, psu=psu).to_csv(d / "households.csv", index=False)
+    ASSISTANCE.to_csv(d / "assistance.csv", index=False)
+    (d / "datapackage.json").write_text(json.dumps({"frequency": "quarter", "extracted_on": "2024-06-30"}))
+    res = evalkit.compute(evalkit.load(d), indicators=["fairness.concentration_government",
+                                                       "fairness.concentration_charity", "fairness.concentration_gap"],
+                          min_cell=1)
+    y_gov, income, size, domain = _whole_sample({"a1": 300, "a2": 100, "b1": 120})
+    y_cha, *_ = _whole_sample({"a1": 50, "a2": 50, "a4": 200, "a5": 40, "b3": 60})
+    persons = size * np.array(weight, dtype=float)
+    expected = fairness.concentration_gap(y_cha, y_gov, income, persons, strata=stratum, psu=psu, domain=domain)
+    gov, cha, gap = (cell(res, f"fairness.concentration_{k}", "A") for k in ("government", "charity", "gap"))
+    assert gov.value == pytest.approx(expected.second.value) and cha.value == pytest.approx(expected.first.value)
+    assert gap.value == pytest.approx(expected.value)
+    assert gov.se == pytest.approx(expected.second.se) and cha.se == pytest.approx(expected.first.se)
+    assert gap.se == pytest.approx(expected.se) and gap.df == expected.df == 2
+    # persons, not households, are ranked: a1 (weight 1, size 2) and a2 (weight 2, size 1) weigh the same
+    assert gov.denominator == pytest.approx(persons[domain].sum())

@@ -25,7 +25,7 @@ import pandas as pd
 
 from evalkit.engine import drop_table, temp_table
 from evalkit.indicators.base import KEYS, OVERALL, Context, households, key_values, passes, previous_periods, roll_up
-from evalkit.methods.survey import CROSS, logit_interval, ratio_covariance, ratio_variance, t_interval, wilson
+from evalkit.methods.survey import CROSS, _contributions, logit_interval, ratio_covariance, ratio_variance, t_interval, wilson
 from evalkit.methods.survival import km_quantile
 
 RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "n_excluded",
@@ -607,35 +607,31 @@ class Concentration(Statistic):
     second: str | None = None
 
     def statistics(self, ctx: Context) -> Sums:
-        from evalkit.methods.inequality import concentration_gap, concentration_index
-
         con = ctx.package.con
         hh = households(ctx)
         raw = ctx.table("households")
-        extra = {"fpc": raw[ctx.design.fpc].cast("float64")} if ctx.design.fpc else {}
         raw = raw.select("household_id", income=raw.income_pc.cast("float64"),
-                         size=raw.size.cast("float64").fill_null(1.0), **extra)
+                         size=raw.size.cast("float64").fill_null(1.0))
         sample = con.execute(hh.select("household_id", "w", "stratum", "psu").join(raw, "household_id"))
         sample = sample.sort_values("household_id", kind="stable").reset_index(drop=True)
         index = pd.Index(sample["household_id"])
         persons = (sample["w"] * sample["size"]).to_numpy(float)
         income = sample["income"].to_numpy(float)
         known = ~np.isnan(income)
-        rank_by = np.where(known, income, 0.0)
-        strata = pd.factorize(sample["stratum"])[0]
+        # PSUs are read within strata, as the design's PSU counts (ctx.strata) are
         psu = pd.factorize(sample["stratum"].astype(str) + "\x1f" + sample["psu"].astype(str))[0]
-        fpc = sample["fpc"].to_numpy(float) if "fpc" in sample.columns else None
+        stratum = sample["stratum"].astype(str).to_numpy()
         series = [self.first, *([self.second] if self.second else [])]
         aid = con.execute(self.aid.select("household_id", "period", *series))
         aid = aid[aid["period"].isin(ctx.periods)]
         rows = index.get_indexer(aid["household_id"])
+        cols = pd.Index(ctx.periods).get_indexer(aid["period"])
+        found = rows >= 0
         per_capita = {}
         for s in series:
             m = np.zeros((len(sample), len(ctx.periods)))
-            cols = pd.Index(ctx.periods).get_indexer(aid["period"])
-            np.add.at(m, (rows[rows >= 0], cols[rows >= 0]), aid[s].fillna(0.0).to_numpy(float)[rows >= 0])
+            np.add.at(m, (rows[found], cols[found]), aid[s].fillna(0.0).to_numpy(float)[found])
             per_capita[s] = m / sample["size"].to_numpy(float)[:, None]
-        design = {"strata": strata, "psu": psu, "fpc": fpc, "lonely_psu": ctx.design.lonely_psu}
         out = []
         for passed, closure, group_bys in passes(ctx, hh):
             expanded = passed.join(ibis.memtable(closure), "region_id")
@@ -645,29 +641,47 @@ class Concentration(Statistic):
             for group_by in group_bys:
                 group = OVERALL if group_by == OVERALL else members[f"g_{group_by}"]
                 for (region, label), part in members.assign(group=group).groupby(["ancestor", "group"], sort=False):
-                    mask = np.zeros(len(sample), dtype=bool)
-                    mask[part["row"].to_numpy()] = True
-                    ranked = mask & known
-                    cell = {"region": region, "group_by": group_by, "group": label,
-                            "n": int(ranked.sum()), "n_excluded": int((mask & ~known).sum()),
-                            "denominator": float(persons[ranked].sum())}
-                    for p, period in enumerate(ctx.periods):
-                        ys = [per_capita[s][:, p] for s in series]
-                        totals = [float((persons * y)[ranked].sum()) for y in ys]
-                        row = {**cell, "period": period, "numerator": sum(totals), "value": np.nan, "se": np.nan,
-                               "df": np.nan, "note": ""}
-                        if not ranked.any():
-                            row["note"] = "no household with a known income in this cell"
-                        elif min(totals) <= 0:
-                            row["note"] = "no aid received in this cell and period"
-                        else:
-                            if self.second:
-                                est = concentration_gap(ys[0], ys[1], rank_by, persons, domain=ranked, **design)
-                            else:
-                                est = concentration_index(ys[0], rank_by, persons, domain=ranked, **design)
-                            row.update(value=est.value, se=est.se, df=est.df)
-                        out.append(row)
+                    mine = np.sort(part["row"].to_numpy())
+                    ranked = mine[known[mine]]
+                    cell = {"region": region, "group_by": group_by, "group": label, "n": len(ranked),
+                            "n_excluded": len(mine) - len(ranked), "denominator": float(persons[ranked].sum())}
+                    out.extend(self._cell(cell, ranked, [per_capita[s] for s in series], income, persons, psu,
+                                          stratum, ctx))
         return Sums(pd.DataFrame(out))
+
+    def _cell(self, cell: dict, ranked: np.ndarray, per_capita: list[np.ndarray], income: np.ndarray,
+              persons: np.ndarray, psu: np.ndarray, stratum: np.ndarray, ctx: Context) -> list[dict]:
+        """One row per period for one domain (``ranked``: its households with an income, by position)."""
+        from evalkit.methods.inequality import _concentration
+
+        w, r = persons[ranked], income[ranked]
+        # the domain's PSUs (0..k-1 per household) and the stratum of each
+        _, first, local_psu = np.unique(psu[ranked], return_index=True, return_inverse=True)
+        labels, psu_stratum = np.unique(stratum[ranked][first], return_inverse=True)
+        rows = []
+        for p, period in enumerate(ctx.periods):
+            ys = [m[ranked, p] for m in per_capita]
+            totals = [float((w * y).sum()) for y in ys]
+            row = {**cell, "period": period, "numerator": sum(totals), "value": np.nan, "se": np.nan, "df": np.nan,
+                   "note": ""}
+            if not len(ranked):
+                row["note"] = "no household with a known income in this cell"
+            elif min(totals) <= 0:
+                row["note"] = "no aid received in this cell and period"
+            else:
+                value, z = _concentration(ys[0], r, w)
+                if self.second:
+                    second, z2 = _concentration(ys[1], r, w)
+                    value, z = value - second, z - z2
+                # the influence of the domain's households summed per PSU; PSUs outside it are 0
+                totals_psu = np.bincount(local_psu, w * z, minlength=len(first))
+                s1 = np.bincount(psu_stratum, totals_psu, minlength=len(labels))
+                s2 = np.bincount(psu_stratum, totals_psu ** 2, minlength=len(labels))
+                contrib = _contributions(ctx.strata, pd.Series(labels), s2, s1, s1)
+                variance = max(float(np.sum(contrib) * ctx.strata._average_factor()), 0.0)
+                row.update(value=value, se=float(np.sqrt(variance)), df=ctx.strata.df)
+            rows.append(row)
+        return rows
 
     def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         cell = [c for c in grid.columns if c in ("region", "group_by", "group", *KEYS)]
