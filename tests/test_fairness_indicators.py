@@ -220,3 +220,16 @@ def test_concentration_se_follows_the_survey_design(tmp_path):
     assert gap.se == pytest.approx(expected.se) and gap.df == expected.df == 2
     # persons, not households, are ranked: a1 (weight 1, size 2) and a2 (weight 2, size 1) weigh the same
     assert gov.denominator == pytest.approx(persons[domain].sum())
+
+
+def test_gini_of_per_capita_aid_counts_every_household(default):
+    """County A, all aid starting in 2024Q1 per person: a1 350/2, a2 150, a3 0, a4 200/2, a5 40 (ranked:
+    the Gini needs no income). Sorted 0, 40, 100, 150, 175 with persons 1, 1, 2, 1, 2 (7): ranks .5/7,
+    1.5/7, 3/7, 4.5/7, 6/7; G = 2 (40 x 1.5 + 200 x 3 + 150 x 4.5 + 350 x 6) / (7 x 740) - 1 = 169/518."""
+    a = cell(default, "fairness.gini_aid_pc", "A")
+    assert a.value == pytest.approx(169 / 518)
+    assert a.value == pytest.approx(fairness.gini([175, 150, 0, 100, 40], weights=[2, 1, 1, 2, 1]))
+    assert (a.n, a.n_excluded, a.numerator, a.denominator) == (5, 0, 740, 7)
+    y = np.array([175, 150, 0, 100, 40, 120, 30, 30], dtype=float)
+    expected = fairness.gini_estimate(y, weights=HOUSEHOLDS["size"], domain=HOUSEHOLDS["region_id"] == "A")
+    assert a.se == pytest.approx(expected.se) and a.df == expected.df

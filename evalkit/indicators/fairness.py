@@ -24,7 +24,9 @@ Conventions, shared by every indicator here:
 Populations: exclusion errors count target households; inclusion errors covered
 households; the Coady-Grosh-Hoddinott indicator the yuan received by recipients
 (households with a record of the sector starting in the period); concentration indices
-every household of the region (persons), most of them receiving 0 yuan.
+and the Gini coefficient of per-capita aid every household of the region (persons), most
+of them receiving 0 yuan (the Gini ranks households by their aid, so it needs no income
+and leaves nobody out).
 """
 from __future__ import annotations
 
@@ -138,6 +140,12 @@ def cgh(ctx: Context, sector: str) -> Mean:
 
 def concentration(ctx: Context, first: str, second: str | None = None) -> Concentration:
     return Concentration(aid=aid_yuan(ctx), first=first, second=second)
+
+
+@indicator("fairness.gini_aid_pc")
+def gini_aid_pc(ctx: Context) -> Concentration:
+    """Gini coefficient of per-capita aid yuan (all sectors) across every household of the region, zeros included."""
+    return Concentration(aid=aid_yuan(ctx), first="any", rank_by="aid")
 
 
 # --- targeting errors ----------------------------------------------------------------

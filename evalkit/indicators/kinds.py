@@ -597,6 +597,10 @@ class Concentration(Statistic):
     ranked households; ``n_excluded``: households of the cell with a missing income_pc,
     not ranked and left out.
 
+    ``rank_by="aid"`` ranks households by the per-capita aid itself (y = r: the Gini
+    coefficient of per-capita aid, :func:`evalkit.methods.inequality.gini_estimate`); every
+    household is then ranked, whatever its income.
+
     Computed in pandas from one row per household (the engine returns households and
     their aid per period; ranks and influence functions are formed here): fine for
     hundreds of thousands of households, not for tens of millions.
@@ -605,6 +609,7 @@ class Concentration(Statistic):
     aid: ibis.Table
     first: str
     second: str | None = None
+    rank_by: str = "income"  # "aid": ranked by the per-capita aid itself, every household (the Gini coefficient)
 
     def statistics(self, ctx: Context) -> Sums:
         con = ctx.package.con
@@ -617,7 +622,7 @@ class Concentration(Statistic):
         index = pd.Index(sample["household_id"])
         persons = (sample["w"] * sample["size"]).to_numpy(float)
         income = sample["income"].to_numpy(float)
-        known = ~np.isnan(income)
+        known = ~np.isnan(income) if self.rank_by == "income" else np.ones(len(sample), dtype=bool)
         # PSUs are read within strata, as the design's PSU counts (ctx.strata) are
         psu = pd.factorize(sample["stratum"].astype(str) + "\x1f" + sample["psu"].astype(str))[0]
         stratum = sample["stratum"].astype(str).to_numpy()
@@ -669,7 +674,7 @@ class Concentration(Statistic):
             elif min(totals) <= 0:
                 row["note"] = "no aid received in this cell and period"
             else:
-                value, z = _concentration(ys[0], r, w)
+                value, z = _concentration(ys[0], r if self.rank_by == "income" else ys[0], w)
                 if self.second:
                     second, z2 = _concentration(ys[1], r, w)
                     value, z = value - second, z - z2
