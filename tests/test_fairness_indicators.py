@@ -233,3 +233,25 @@ def test_gini_of_per_capita_aid_counts_every_household(default):
     y = np.array([175, 150, 0, 100, 40, 120, 30, 30], dtype=float)
     expected = fairness.gini_estimate(y, weights=HOUSEHOLDS["size"], domain=HOUSEHOLDS["region_id"] == "A")
     assert a.se == pytest.approx(expected.se) and a.df == expected.df
+
+
+def test_coverage_overall_and_by_region_relative_income_quintile(hand, default):
+    """Coverage of every household: A gov a1, a2 of 5; charity a1, a2, a4, a5; any the same 4; B gov b1,
+    charity b3, any all 3. By income quintile of P (10 persons): Q1 a1; Q2 a2 (below 2/10), a3 (3/10);
+    Q3 a4 (4/10); Q4 b1 (6/10), b2 (7/10); Q5 b3 (8/10); a5 (missing)."""
+    assert fractions(default, "fairness.coverage_government") == {"A": (2, 5), "B": (1, 3), "P": (3, 8)}
+    assert fractions(default, "fairness.coverage_charity") == {"A": (4, 5), "B": (1, 3), "P": (5, 8)}
+    assert fractions(default, "fairness.coverage_any") == {"A": (4, 5), "B": (3, 3), "P": (7, 8)}
+    res = evalkit.compute(hand, indicators=["fairness.coverage_government", "fairness.cgh_government"],
+                          by=["income_quintile"], min_cell=1)
+    t = res.table
+    q = t[(t.indicator == "fairness.coverage_government") & (t.period == Q) & (t.group_by == "income_quintile")]
+    got = {(r.region, r.group): (r.numerator, r.denominator) for r in q.itertuples()}
+    assert {g: v for (r, g), v in got.items() if r == "P"} == {
+        "Q1": (1, 1), "Q2": (1, 2), "Q3": (0, 1), "Q4": (1, 2), "Q5": (0, 1), "(missing)": (0, 1)}
+    assert {g: v for (r, g), v in got.items() if r == "A"} == {
+        "Q1": (1, 1), "Q2": (1, 1), "Q3": (0, 1), "Q4": (0, 1), "(missing)": (0, 1)}
+    # the CGH of P's poorest quintile is 1 / 0.2 (all of its yuan is in Q1), unchanged overall
+    c = t[(t.indicator == "fairness.cgh_government") & (t.period == Q) & (t.region == "P")]
+    assert c.loc[c.group == "Q1", "value"].item() == pytest.approx(5.0)
+    assert c.loc[c.group_by == "", "value"].item() == pytest.approx(300 / 104)

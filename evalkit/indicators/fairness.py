@@ -21,7 +21,8 @@ Conventions, shared by every indicator here:
   (:mod:`evalkit.indicators.groups`, ``income_quintile``); households with a missing
   ``income_pc`` are not ranked, left out and counted in ``n_excluded``.
 
-Populations: exclusion errors count target households; inclusion errors covered
+Populations: coverage counts every household (``by=["income_quintile"]`` gives coverage
+by pre-transfer income quintile); exclusion errors count target households; inclusion errors covered
 households; the Coady-Grosh-Hoddinott indicator the yuan received by recipients
 (households with a record of the sector starting in the period); concentration indices
 and the Gini coefficient of per-capita aid every household of the region (persons), most
@@ -180,7 +181,27 @@ def inclusion_error_any(ctx: Context) -> Rate:
     return inclusion_error(ctx, "any")
 
 
-# --- incidence ---------------------------------------------------------------------------
+# --- coverage and incidence --------------------------------------------------------------
+
+def coverage(ctx: Context, sector: str) -> Rate:
+    """Households covered by ``sector`` in the period / all households (by income quintile with ``by=``)."""
+    return Rate(numerator=covered(ctx, sector))
+
+
+@indicator("fairness.coverage_government")
+def coverage_government(ctx: Context) -> Rate:
+    return coverage(ctx, "government")
+
+
+@indicator("fairness.coverage_charity")
+def coverage_charity(ctx: Context) -> Rate:
+    return coverage(ctx, "charity")
+
+
+@indicator("fairness.coverage_any")
+def coverage_any(ctx: Context) -> Rate:
+    return coverage(ctx, "any")
+
 
 @indicator("fairness.cgh_government")
 def cgh_government(ctx: Context) -> Mean:
