@@ -255,3 +255,13 @@ def test_coverage_overall_and_by_region_relative_income_quintile(hand, default):
     c = t[(t.indicator == "fairness.cgh_government") & (t.period == Q) & (t.region == "P")]
     assert c.loc[c.group == "Q1", "value"].item() == pytest.approx(5.0)
     assert c.loc[c.group_by == "", "value"].item() == pytest.approx(300 / 104)
+
+
+def test_target_parameters_are_declared_for_the_fairness_family():
+    from evalkit.indicators.parameters import PARAMETERS, for_family, resolve
+
+    assert {"needy", "poverty_line"} <= {p.name for p in for_family("fairness")}
+    assert resolve({}).needy == "status" and resolve({"poverty_line": "650"}).poverty_line == 650.0
+    assert PARAMETERS["needy"].format("income", "en").startswith("income (households whose pre-transfer income")
+    with pytest.raises(ParameterError, match="poverty_line must be > 0 yuan"):
+        resolve({"poverty_line": 0})

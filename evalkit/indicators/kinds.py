@@ -14,6 +14,11 @@ region's overall value and with the other groups, each period with the one befor
 that differences, ratios and changes get standard errors that do not pretend the two
 estimates are independent. A new kind is one class here: a subclass of
 :class:`RatioStatistic` only says how to sum its units per PSU (:meth:`~RatioStatistic.psu_cells`).
+
+:class:`Concentration` (concentration indices, their gap and the Gini coefficient) is not
+a ratio of sums: it ranks households within each cell, so it brings one row per
+household back from the engine and finishes each cell in Python (no covariances between
+cells yet).
 """
 from __future__ import annotations
 
