@@ -265,3 +265,17 @@ def test_target_parameters_are_declared_for_the_fairness_family():
     assert PARAMETERS["needy"].format("income", "en").startswith("income (households whose pre-transfer income")
     with pytest.raises(ParameterError, match="poverty_line must be > 0 yuan"):
         resolve({"poverty_line": 0})
+
+
+def test_sector_indicators_are_skipped_when_no_sector_is_known(tmp_path):
+    d = tmp_path / "nosector"
+    d.mkdir()
+    pd.DataFrame({"region_id": ["P", "A", "B"], "parent_id": [None, "P", "P"]}).to_csv(d / "regions.csv", index=False)
+    HOUSEHOLDS.to_csv(d / "households.csv", index=False)
+    ASSISTANCE.drop(columns="sector").to_csv(d / "assistance.csv", index=False)
+    (d / "datapackage.json").write_text(json.dumps({"frequency": "quarter", "extracted_on": "2024-06-30"}))
+    res = evalkit.compute(evalkit.load(d), family="fairness", min_cell=1)
+    assert "no assistance record has a sector" in res.skipped["fairness.exclusion_error_government"]
+    assert {"fairness.cgh_charity", "fairness.concentration_gap", "fairness.coverage_charity"} <= set(res.skipped)
+    assert {"fairness.exclusion_error_any", "fairness.cgh_any", "fairness.gini_aid_pc"} <= set(res.table.indicator)
+    assert cell(res, "fairness.coverage_any", "P").value == pytest.approx(8 / 8 - 1 / 8)  # a3's record is in 2023Q4

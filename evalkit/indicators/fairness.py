@@ -44,8 +44,18 @@ POOREST_SHARE = 0.2  # the Coady-Grosh-Hoddinott benchmark: the poorest 20% get 
 
 # --- shared building blocks ----------------------------------------------------------
 
+def require_sector(ctx: Context, sector: str) -> None:
+    """A sector's indicator needs records whose sector is known (their own or their provider's); else it is skipped."""
+    pkg = ctx.package
+    known = pkg.has_values("assistance", "sector") or (pkg.has("providers") and pkg.has_values("providers", "sector"))
+    if sector != "any" and not known:
+        raise Unavailable(f"no assistance record has a sector (assistance.sector or its provider's), so {sector} aid "
+                          "cannot be told apart")
+
+
 def covered(ctx: Context, sector: str) -> ibis.Table:
     """``household_id, period``: households with a record of ``sector`` (``any``: every record) active in the period."""
+    require_sector(ctx, sector)
     aid = active_aid(ctx)
     if sector != "any":
         aid = aid.filter(aid.sector == sector)
@@ -124,6 +134,7 @@ def aid_yuan(ctx: Context) -> ibis.Table:
 
 def cgh(ctx: Context, sector: str) -> Mean:
     """Yuan of ``sector`` reaching the region's poorest person-quintile / (0.2 x the sector's yuan), among recipients."""
+    require_sector(ctx, sector)
     yuan = aid_yuan(ctx)
     if sector != "any":
         yuan = yuan.filter(yuan[f"{sector}_records"] > 0)
@@ -140,6 +151,8 @@ def cgh(ctx: Context, sector: str) -> Mean:
 
 
 def concentration(ctx: Context, first: str, second: str | None = None) -> Concentration:
+    for sector in (first, second or "any"):
+        require_sector(ctx, sector)
     return Concentration(aid=aid_yuan(ctx), first=first, second=second)
 
 
