@@ -54,7 +54,8 @@ def _parameter_option(p: Parameter):
             raise click.BadParameter(str(exc)) from None
 
     return click.option(f"--{p.name.replace('_', '-')}", p.name, default=None, callback=check,
-                        metavar=p.unit.upper().replace(" ", "_") if p.kind in (int, float) else "LIST",
+                        metavar=p.unit.upper().replace(" ", "_") if p.kind in (int, float)
+                        else "|".join(c[0] for c in p.choices) if p.kind == "choice" else "LIST",
                         help=p.describe())
 
 

@@ -2,8 +2,9 @@
 
 The public face of :mod:`evalkit.methods.inequality` (formulas, tie, zero, negative and
 missing-value rules and the linearised standard errors are documented there). Pure
-functions on numpy arrays or pandas Series, aligned by position; not yet wired into the
-indicator catalogue.
+functions on numpy arrays or pandas Series, aligned by position. The catalogued fairness
+indicators (targeting errors, coverage, Coady-Grosh-Hoddinott, concentration indices and
+their gap, Gini of per-capita aid) are in :mod:`evalkit.indicators.fairness`.
 
 >>> from evalkit import fairness
 >>> fairness.gini([0, 0, 0, 1])

@@ -68,7 +68,9 @@ def test_descriptive_indicators_are_neutral_without_target():
     """The need rate describes need, it is not a performance: neither higher nor lower is better."""
     cat = load_catalogue()
     neutral = {i.id for i in cat if i.neutral}
-    assert neutral == {"access.need_rate", "coordination.charity_to_government_share"}
+    assert neutral == {"access.need_rate", "coordination.charity_to_government_share", "fairness.concentration_gap",
+                       "fairness.gini_aid_pc", "fairness.coverage_government", "fairness.coverage_charity",
+                       "fairness.coverage_any"}
     assert all(cat[i].target is None for i in neutral)
 
 

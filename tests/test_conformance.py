@@ -57,6 +57,9 @@ Quantile        Kaplan-Meier days over records, unweighted by definition: weight
                 quantile unchanged and multiplies numerator (events) and denominator by k
 RegionRate      units are region-level (service points): household weights and copies
                 leave value, numerator and denominator unchanged
+Concentration   weighted midpoint ranks and weighted sums of persons and yuan: weight w
+                gives the same index, numerator (yuan) and denominator (persons) as w
+                copies of the household and its records (se and df differ)
 ==============  ==========================================================================
 
 A check that fails on a genuine bug is listed in ``KNOWN_FAILURES`` with the bug (strict
@@ -98,6 +101,7 @@ WEIGHTING = {
     "Total": "weighted sums",
     "Quantile": "records, unweighted",
     "RegionRate": "region-level units",
+    "Concentration": "weighted sums",
 }
 #: kinds without household groups: no rows per hukou or urban
 NO_GROUPS = {"RegionRate"}

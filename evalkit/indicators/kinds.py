@@ -14,6 +14,11 @@ region's overall value and with the other groups, each period with the one befor
 that differences, ratios and changes get standard errors that do not pretend the two
 estimates are independent. A new kind is one class here: a subclass of
 :class:`RatioStatistic` only says how to sum its units per PSU (:meth:`~RatioStatistic.psu_cells`).
+
+:class:`Concentration` (concentration indices, their gap and the Gini coefficient) is not
+a ratio of sums: it ranks households within each cell, so it brings one row per
+household back from the engine and finishes each cell in Python (no covariances between
+cells yet).
 """
 from __future__ import annotations
 
@@ -25,7 +30,16 @@ import pandas as pd
 
 from evalkit.engine import drop_table, temp_table
 from evalkit.indicators.base import KEYS, OVERALL, Context, households, key_values, passes, previous_periods, roll_up
-from evalkit.methods.survey import CROSS, logit_interval, ratio_covariance, ratio_variance, t_interval, total_variance, wilson
+from evalkit.methods.survey import (
+    CROSS,
+    _contributions,
+    logit_interval,
+    ratio_covariance,
+    ratio_variance,
+    t_interval,
+    total_variance,
+    wilson,
+)
 from evalkit.methods.survival import km_quantile
 
 RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "n_excluded",
@@ -71,6 +85,7 @@ class RatioStatistic(Statistic):
     """A ratio of weighted sums, R = sum(w y) / sum(w x), with its linearised variance."""
 
     interval = "t"
+    region_relative = False  # True: units carry ``region_id`` (the region summed in); see ancestor_passes
 
     def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
         """Sums per region, group values, stratum, PSU and keys: ``X`` (denominator), ``Y`` (numerator), ``n``."""
@@ -122,9 +137,13 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
     """
     if not batch:
         return {}
+    relative = {name: s for name, s in batch.items() if s.region_relative}
+    if relative and len(relative) < len(batch):
+        out = ratio_statistics({name: s for name, s in batch.items() if not s.region_relative}, ctx)
+        return {**out, **ratio_statistics(relative, ctx)}
     con = ctx.package.con
     strata, period_pairs, group_pairs, own_keys = [], [], [], {}
-    for hh, closure, group_bys in passes(ctx, households(ctx)):
+    for hh, closure, group_bys in (ancestor_passes(ctx) if relative else passes(ctx, households(ctx))):
         levels = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
         parts = []
         for name, statistic in batch.items():
@@ -165,6 +184,20 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
             mine["period"] = pd.DataFrame()
         out[name] = Sums(mine["strata"], mine["period"], mine["group"])
     return out
+
+
+def ancestor_passes(ctx: Context):
+    """Like :func:`evalkit.indicators.base.passes`, but every pass has one row per (ancestor
+    region, household) with ``region_id`` the ancestor, and the identity closure: for
+    statistics whose units depend on the region they are summed in (e.g. aid reaching
+    the region's poorest quintile), so nothing is rolled up from leaf regions."""
+    for hh, closure, group_bys in passes(ctx, households(ctx)):
+        if not (closure["region_id"] == closure["ancestor"]).all():
+            pairs = hh.join(ibis.memtable(closure), "region_id")
+            hh = pairs.select(*(c for c in hh.columns if c != "region_id"), region_id=pairs.ancestor)
+            ancestors = pd.unique(closure["ancestor"])
+            closure = pd.DataFrame({"region_id": ancestors, "ancestor": ancestors})
+        yield hh, closure, group_bys
 
 
 def ratio_covariances(batch: dict[str, tuple[Sums, pd.DataFrame]], ctx: Context) -> dict[str, pd.DataFrame]:
@@ -429,7 +462,10 @@ class Mean(RatioStatistic):
     """The average of ``value`` over units (``household_id``, keys, ``value``).
 
     With a column ``x`` in the units it is the ratio of sums ``sum(w*value) / sum(w*x)``
-    (e.g. the charity share of yuan: value = charity yuan, x = all yuan). Its interval is
+    (e.g. the charity share of yuan: value = charity yuan, x = all yuan). Units with a
+    column ``region_id`` hold values relative to that region (a row per ancestor region and
+    unit, e.g. whether the household is in the region's poorest quintile): they are summed
+    per region without rolling up (``region_relative``). Its interval is
     a symmetric t interval from the linearised variance (households as PSUs when the data
     carry no survey design). ``excluded`` (optional): units left out because their value
     is missing (``n_excluded``); ``censored``: units whose value is not known yet at the
@@ -440,10 +476,13 @@ class Mean(RatioStatistic):
     excluded: ibis.Table | None = None
     censored: ibis.Table | None = None
 
+    def __post_init__(self):
+        self.region_relative = "region_id" in self.units.columns
+
     def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
         level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
         keys = [k for k in KEYS if k in self.units.columns]
-        u = self.units.join(hh, "household_id")
+        u = self.units.join(hh, ["household_id", "region_id"] if self.region_relative else "household_id")
         weighted_x = u.w * u.x if "x" in u.columns else u.w
         return u.group_by([*level, *keys]).agg(X=weighted_x.sum(), Y=(u.w * u.value).sum(), n=u.count())
 
@@ -598,4 +637,135 @@ class Quantile(Statistic):
         waiting = sums.strata[~sums.strata["event"].astype(bool)].groupby(cell, dropna=False)["count"].sum()
         out["n_censored"] = out[cell].merge(waiting.rename("waiting").reset_index(), on=cell, how="left")[
             "waiting"].fillna(0).astype("int64").to_numpy()
+        return out[[*cell, *RESULT]]
+
+
+@dataclass
+class Concentration(Statistic):
+    """Concentration index of per-capita aid against the fractional rank of pre-transfer
+    income per capita among the persons of the region (and group) of the row.
+
+    ``aid`` has ``household_id``, ``period`` and one column of yuan per series (a
+    household's aid yuan in the period, one row per household and period at most).
+    ``first`` names the series indexed; with ``second`` the value is the gap
+    C(first) - C(second) on the same households and ranks, its standard error from the
+    difference of the two influence functions summed per PSU
+    (:func:`evalkit.methods.inequality.concentration_gap`).
+
+    Persons: each household counts ``weight x size`` persons (size 1 when missing) and
+    receives ``yuan / size`` per person; a household without aid in the period receives 0.
+    Ranks are weighted midpoint ranks of ``income_pc`` within the cell's domain (the
+    region with every household below it, and the group), recomputed for every region
+    level as income quintiles are; the standard error linearises the index including the
+    ranks and runs over the whole sample's design (domain estimation: influence 0
+    outside the cell, every PSU counted), on PSUs minus strata degrees of freedom, with a
+    symmetric t interval. ``numerator``: weighted yuan of the series (both, for a gap)
+    received by the ranked households of the cell; ``denominator``: their persons; ``n``:
+    ranked households; ``n_excluded``: households of the cell with a missing income_pc,
+    not ranked and left out.
+
+    ``rank_by="aid"`` ranks households by the per-capita aid itself (y = r: the Gini
+    coefficient of per-capita aid, :func:`evalkit.methods.inequality.gini_estimate`); every
+    household is then ranked, whatever its income.
+
+    Computed in pandas from one row per household (the engine returns households and
+    their aid per period; ranks and influence functions are formed here): fine for
+    hundreds of thousands of households, not for tens of millions.
+    """
+
+    aid: ibis.Table
+    first: str
+    second: str | None = None
+    rank_by: str = "income"  # "aid": ranked by the per-capita aid itself, every household (the Gini coefficient)
+
+    def statistics(self, ctx: Context) -> Sums:
+        con = ctx.package.con
+        hh = households(ctx)
+        raw = ctx.table("households")
+        raw = raw.select("household_id", income=raw.income_pc.cast("float64"),
+                         size=raw.size.cast("float64").fill_null(1.0))
+        sample = con.execute(hh.select("household_id", "w", "stratum", "psu").join(raw, "household_id"))
+        sample = sample.sort_values("household_id", kind="stable").reset_index(drop=True)
+        index = pd.Index(sample["household_id"])
+        persons = (sample["w"] * sample["size"]).to_numpy(float)
+        income = sample["income"].to_numpy(float)
+        known = ~np.isnan(income) if self.rank_by == "income" else np.ones(len(sample), dtype=bool)
+        # PSUs are read within strata, as the design's PSU counts (ctx.strata) are
+        psu = pd.factorize(sample["stratum"].astype(str) + "\x1f" + sample["psu"].astype(str))[0]
+        stratum = sample["stratum"].astype(str).to_numpy()
+        series = [self.first, *([self.second] if self.second else [])]
+        aid = con.execute(self.aid.select("household_id", "period", *series))
+        aid = aid[aid["period"].isin(ctx.periods)]
+        rows = index.get_indexer(aid["household_id"])
+        cols = pd.Index(ctx.periods).get_indexer(aid["period"])
+        found = rows >= 0
+        per_capita = {}
+        for s in series:
+            m = np.zeros((len(sample), len(ctx.periods)))
+            np.add.at(m, (rows[found], cols[found]), aid[s].fillna(0.0).to_numpy(float)[found])
+            per_capita[s] = m / sample["size"].to_numpy(float)[:, None]
+        out = []
+        for passed, closure, group_bys in passes(ctx, hh):
+            expanded = passed.join(ibis.memtable(closure), "region_id")
+            g_cols = [f"g_{b}" for b in group_bys if b != OVERALL]
+            members = con.execute(expanded.select("household_id", "ancestor", *g_cols))
+            members["row"] = index.get_indexer(members["household_id"])
+            for group_by in group_bys:
+                group = OVERALL if group_by == OVERALL else members[f"g_{group_by}"]
+                for (region, label), part in members.assign(group=group).groupby(["ancestor", "group"], sort=False):
+                    mine = np.sort(part["row"].to_numpy())
+                    ranked = mine[known[mine]]
+                    cell = {"region": region, "group_by": group_by, "group": label, "n": len(ranked),
+                            "n_excluded": len(mine) - len(ranked), "denominator": float(persons[ranked].sum())}
+                    out.extend(self._cell(cell, ranked, [per_capita[s] for s in series], income, persons, psu,
+                                          stratum, ctx))
+        return Sums(pd.DataFrame(out))
+
+    def _cell(self, cell: dict, ranked: np.ndarray, per_capita: list[np.ndarray], income: np.ndarray,
+              persons: np.ndarray, psu: np.ndarray, stratum: np.ndarray, ctx: Context) -> list[dict]:
+        """One row per period for one domain (``ranked``: its households with an income, by position)."""
+        from evalkit.methods.inequality import _concentration
+
+        w, r = persons[ranked], income[ranked]
+        # the domain's PSUs (0..k-1 per household) and the stratum of each
+        _, first, local_psu = np.unique(psu[ranked], return_index=True, return_inverse=True)
+        labels, psu_stratum = np.unique(stratum[ranked][first], return_inverse=True)
+        rows = []
+        for p, period in enumerate(ctx.periods):
+            ys = [m[ranked, p] for m in per_capita]
+            totals = [float((w * y).sum()) for y in ys]
+            row = {**cell, "period": period, "numerator": sum(totals), "value": np.nan, "se": np.nan, "df": np.nan,
+                   "note": ""}
+            if not len(ranked):
+                row["note"] = "no household with a known income in this cell"
+            elif min(totals) <= 0:
+                row["note"] = "no aid received in this cell and period"
+            else:
+                value, z = _concentration(ys[0], r if self.rank_by == "income" else ys[0], w)
+                if self.second:
+                    second, z2 = _concentration(ys[1], r, w)
+                    value, z = value - second, z - z2
+                # the influence of the domain's households summed per PSU; PSUs outside it are 0
+                totals_psu = np.bincount(local_psu, w * z, minlength=len(first))
+                s1 = np.bincount(psu_stratum, totals_psu, minlength=len(labels))
+                s2 = np.bincount(psu_stratum, totals_psu ** 2, minlength=len(labels))
+                contrib = _contributions(ctx.strata, pd.Series(labels), s2, s1, s1)
+                variance = max(float(np.sum(contrib) * ctx.strata._average_factor()), 0.0)
+                row.update(value=value, se=float(np.sqrt(variance)), df=ctx.strata.df)
+            rows.append(row)
+        return rows
+
+    def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        cell = [c for c in grid.columns if c in ("region", "group_by", "group", *KEYS)]
+        found = sums.strata
+        out = grid.merge(found, on=cell, how="left") if not found.empty else grid.assign(
+            **{c: np.nan for c in ("value", "se", "df", "numerator", "denominator", "n", "n_excluded")}, note="")
+        for c in ("numerator", "denominator"):
+            out[c] = out[c].fillna(0.0)
+        for c in ("n", "n_excluded"):
+            out[c] = out[c].fillna(0).astype("int64")
+        out["note"] = out["note"].where(out["note"].notna(), "no household in this region")
+        out["ci_low"], out["ci_high"] = t_interval(out["value"], out["se"], out["df"], ctx.confidence)
+        out["interval"] = "t"
+        out["n_censored"] = 0
         return out[[*cell, *RESULT]]

@@ -27,8 +27,9 @@ from evalkit.errors import ParameterError
 class Parameter:
     """One declared setting of an indicator family.
 
-    ``kind`` is ``float``, ``int``, ``"forms"`` (a set of assistance forms) or ``"pair"``
-    (two non-decreasing whole numbers). ``minimum`` is inclusive unless ``exclusive``.
+    ``kind`` is ``float``, ``int``, ``"forms"`` (a set of assistance forms), ``"pair"``
+    (two non-decreasing whole numbers) or ``"choice"`` (one of ``choices``, a mapping of
+    each allowed word to its English and Chinese explanation). ``minimum`` is inclusive unless ``exclusive``.
     ``label_*``, ``unit_zh`` and ``meaning_zh`` are what a report's methods section prints.
     ``also`` names further families whose definitions read the same setting (one
     declaration, so the families cannot drift apart).
@@ -47,10 +48,17 @@ class Parameter:
     unit_zh: str = ""
     meaning_zh: str = ""
     also: tuple[str, ...] = ()
+    choices: tuple[tuple[str, str, str], ...] = ()  # (word, English, Chinese) for kind "choice"
 
     def validate(self, value: Any) -> Any:
         """The value converted to the declared kind; :class:`ParameterError` if it is not allowed."""
         try:
+            if self.kind == "choice":
+                allowed = [c[0] for c in self.choices]
+                word = str(value).strip()
+                if word not in allowed:
+                    raise ParameterError(f"{self.name} must be one of {', '.join(allowed)}, got {value!r}")
+                return word
             if self.kind == "forms":
                 items = value.split(",") if isinstance(value, str) else list(value)
                 items = tuple(dict.fromkeys(str(v).strip() for v in items if str(v).strip()))
@@ -82,6 +90,9 @@ class Parameter:
 
     def describe(self) -> str:
         """The meaning, unit and default, as shown in ``--help``."""
+        if self.kind == "choice":
+            options = "; ".join(f"{word}: {en}" for word, en, _ in self.choices)
+            return f"{self.meaning} ({options}) [default {self.default}]"
         default = ",".join(str(v) for v in self.default) if isinstance(self.default, tuple) else f"{self.default:g}"
         return f"{self.meaning} [{self.unit}; default {default}]"
 
@@ -103,6 +114,9 @@ class Parameter:
         '服务、实物'
         """
         sep = "、" if lang == "zh" else ", "
+        if self.kind == "choice":
+            explained = {word: (en, zh) for word, en, zh in self.choices}[value]
+            return f"{value}（{explained[1]}）" if lang == "zh" else f"{value} ({explained[0]})"
         if self.kind == "forms":
             return sep.join(FORMS[f][0] if lang == "zh" else f.replace("_", " ") for f in value)
         if self.kind == "pair":
@@ -150,6 +164,20 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
               "days left to the deadline at or below which an open case is in red, then yellow warning",
               label_en="Warning thresholds", label_zh="红、黄预警天数", unit_zh="工作日",
               meaning_zh="距办理期限剩余工作日不超过第一个值为红色预警，不超过第二个值为黄色预警"),
+    Parameter("needy", "fairness", "choice", "status", "target population",
+              "which households are the target (needy) population of the exclusion and inclusion errors",
+              choices=(("status", "households whose assistance status is dibao, dibian, tekun or expenditure "
+                                  "(not none)", "救助身份为低保、低边、特困或支出型困难(非无)的家庭"),
+                       ("needs", "households with a need identified in the period", "本期有需求被识别的家庭"),
+                       ("income", "households whose pre-transfer income per capita is below poverty_line",
+                        "转移前人均收入低于 poverty_line 的家庭")),
+              label_en="Target population", label_zh="目标(应助)人群", unit_zh="目标人群",
+              meaning_zh="排斥误差与纳入误差所用的目标(应助)家庭: 按救助身份、按本期识别的需求或按转移前人均收入低于贫困线"),
+    Parameter("poverty_line", "fairness", float, 700.0, "yuan",
+              "pre-transfer income per capita per month (the households table's income_pc) below which a household "
+              "is needy when needy is income", minimum=0, exclusive=True,
+              label_en="Poverty line", label_zh="贫困线", unit_zh="元/人·月",
+              meaning_zh="needy 为 income 时,转移前人均(月)收入低于此值的家庭为目标家庭"),
 )}
 
 
