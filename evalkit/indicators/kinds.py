@@ -69,6 +69,7 @@ class Statistic:
     household_groups = True  # False: units belong to regions, reported overall only
     excluded: ibis.Table | None = None  # units left out because a defining value is missing (n_excluded)
     censored: ibis.Table | None = None  # units left out because their window runs past the extraction date (n_censored)
+    region_relative = False  # True: units carry ``region_id`` (the region summed in); see ancestor_passes
 
     def statistics(self, ctx: Context) -> Sums:
         raise NotImplementedError
@@ -85,7 +86,6 @@ class RatioStatistic(Statistic):
     """A ratio of weighted sums, R = sum(w y) / sum(w x), with its linearised variance."""
 
     interval = "t"
-    region_relative = False  # True: units carry ``region_id`` (the region summed in); see ancestor_passes
 
     def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
         """Sums per region, group values, stratum, PSU and keys: ``X`` (denominator), ``Y`` (numerator), ``n``."""
