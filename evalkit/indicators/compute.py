@@ -21,6 +21,7 @@ from evalkit.indicators.groups import DERIVED as DERIVED_GROUPS
 from evalkit.indicators.kinds import PAIR, RatioStatistic, ratio_covariances, ratio_statistics
 from evalkit.indicators.parameters import resolve as resolve_params
 from evalkit.methods.survey import Design
+from evalkit.results.disclosure import protect
 from evalkit.results.indicator_results import COLUMNS, IndicatorResults
 
 # Household columns that make sense as groups (not identifiers, design or coordinates).
@@ -58,7 +59,13 @@ def compute(
     points: "no service point in this region"). Group rows are kept only for groups
     that have households in the region, so a region without households has overall rows only.
     period : keep this period (a label such as ``2024Q1``).
-    min_cell : rows with fewer households than this are flagged ``suppressed``.
+    min_cell : the small-cell threshold. A row is flagged ``suppressed`` when fewer than
+        ``min_cell`` households (units) are in its denominator or, for rates of counted
+        households, in its numerator or outside it (the denominator minus the numerator);
+        then, so that no suppressed cell can be recomputed by subtraction, more rows are
+        suppressed in every margin the run publishes (groups against the overall row,
+        child regions against their parent, counts shared between indicators):
+        :mod:`evalkit.results.disclosure`.
     confidence : level of the confidence intervals.
     params : values of the families' declared parameters
         (:data:`evalkit.indicators.parameters.PARAMETERS`: ``nearby_km``,
@@ -128,6 +135,7 @@ def compute(
     finally:
         ctx.close()
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
+    table = protect(table, closure, int(min_cell))  # primary and complementary suppression
     covariances = pd.concat(pairs, ignore_index=True) if pairs else None
     results = IndicatorResults(_order(table, by, selected), skipped, int(min_cell), covariances=covariances,
                                design=ctx.design, confidence=confidence)
@@ -157,7 +165,7 @@ def _blank_empty_regions(finished: pd.DataFrame, empty: set[str]) -> pd.DataFram
         return finished
     finished = finished.copy()
     finished.loc[mask, ["numerator", "denominator"]] = 0.0
-    finished.loc[mask, "n"] = 0
+    finished.loc[mask, [c for c in ("n", "m") if c in finished.columns]] = 0
     for column in ("value", "se", "df", "ci_low", "ci_high"):
         finished[column] = finished[column].astype("float64")
         finished.loc[mask, column] = float("nan")
@@ -166,14 +174,19 @@ def _blank_empty_regions(finished: pd.DataFrame, empty: set[str]) -> pd.DataFram
 
 
 def _label(frame: pd.DataFrame, ind: Indicator, min_cell: int | None = None) -> pd.DataFrame:
-    """Name the indicator on each row; flag small cells; service type blank where it does not apply."""
+    """Name the indicator on each row; flag small cells; service type blank where it does not apply.
+
+    Keeps ``m`` (the unweighted numerator count of count-based rates, NaN elsewhere) for
+    :func:`~evalkit.results.disclosure.protect`; :func:`_order` drops it."""
     frame = frame.assign(indicator=ind.id, family=ind.family)
     if not ind.per_service_type:
         frame["service_type"] = ""
     if min_cell is None:
         return frame[["indicator", *PAIR, "cov"]]
     frame["suppressed"] = frame["n"] < min_cell
-    return frame[COLUMNS]
+    if "m" not in frame.columns:
+        frame["m"] = float("nan")
+    return frame[[*COLUMNS, "m"]]
 
 
 def _order(table: pd.DataFrame, by, selected) -> pd.DataFrame:
