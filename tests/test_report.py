@@ -131,10 +131,11 @@ def test_no_identity_number_or_name_in_any_report_file(zh_batch, en_single, pack
 def test_results_file_equals_the_indicator_table(zh_batch, package):
     batch, _ = zh_batch
     shared = load_data(batch.results)
-    fresh = evalkit.compute(evalkit.load(package), family="access", by=["hukou", "urban"], min_cell=10).published()
+    # every indicator, as the report computes them: which cells are suppressed depends on all the run publishes
+    fresh = evalkit.compute(evalkit.load(package), by=["hukou", "urban"], min_cell=10).published()
     cols = ["indicator", "service_type", "region", "period", "group_by", "group"]
     a = shared.table[shared.table.family == "access"].sort_values(cols).reset_index(drop=True)
-    b = fresh.sort_values(cols).reset_index(drop=True)
+    b = fresh[fresh.family == "access"].sort_values(cols).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
     assert shared.data_hash == data_hash(package)
     provenance = evalkit.IndicatorResults.read_provenance(batch.results)  # the results file carries it

@@ -84,8 +84,11 @@ LABELS: dict[str, dict[str, str]] = {
     "seed003_table": {"zh": "救助服务需求、可及与可得情况", "en": "Need, supply nearby and receipt of services"},
     "provenance": {"zh": "数据说明", "en": "About the data"},
     "suppression_note": {
-        "zh": "户数少于{min_cell}户的单元格不予公布（显示为“—”）。",
-        "en": "Cells with fewer than {min_cell} households are not published (shown as “—”).",
+        "zh": "分母户数、分子户数或分母减分子的户数少于{min_cell}户的单元格不予公布（显示为“—”）；"
+              "为防止通过总数相减推算，另有部分单元格（同一地区的其他分组、同级地区、共用户数的相关指标）一并不予公布。",
+        "en": "Cells with fewer than {min_cell} households in the denominator, in the numerator or outside it "
+              "are not published (shown as “—”), nor are enough other cells (other groups, sibling regions, "
+              "related indicators sharing a count) that none can be recomputed by subtraction.",
     },
     "targets_default": {"zh": "目标值：指标目录默认值", "en": "Targets: catalogue defaults"},
     "targets_file": {"zh": "目标值：{name}", "en": "Targets: {name}"},

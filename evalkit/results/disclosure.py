@@ -61,7 +61,8 @@ def protect(table: pd.DataFrame, closure: pd.DataFrame, min_cell: int, keep: pd.
 
     ``table`` has the results columns and optionally ``m``, the unweighted numerator
     count of count-based rates (NaN elsewhere; never published). ``closure`` holds the
-    ``(region_id, ancestor)`` pairs of the region hierarchy. Rows already flagged
+    ``(region_id, ancestor)`` pairs of the region hierarchy (each region with itself and its
+    parent is enough). Rows already flagged
     ``suppressed`` (e.g. read from a file) stay suppressed; their blanked counts are
     taken as unknown. Rows suppressed by the complementary rule get a note saying so.
     """
