@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from evalkit.data.schema import SERVICE_TYPES
 from evalkit.errors import ParameterError
 
@@ -241,7 +243,8 @@ def level_label(level, lang: str) -> str:
 
 
 def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
+    # pd.NA: a count blanked in a suppressed row (nullable integer column)
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
 
 
 def format_value(value, unit: str, lang: str = "zh") -> str:
