@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import connected_components
 
 import evalkit
 from evalkit.data.synth import generate
-from evalkit.results.disclosure import SECONDARY_NOTE, primary, protect
+from evalkit.results.disclosure import primary, protect
 from evalkit.results.indicator_results import COLUMNS, IndicatorResults
 
 K = 10
@@ -37,8 +37,9 @@ def rows(*specs, indicator="x.mean", service_type=""):
 
 
 def flags(table: pd.DataFrame) -> dict:
-    return {(r.indicator, r.region, r.group): ("secondary" if SECONDARY_NOTE in r.note else "primary")
-            for r in table.itertuples() if r.suppressed}
+    first = primary(table, K)
+    return {(r.indicator, r.region, r.group): ("primary" if p else "secondary")
+            for r, p in zip(table.itertuples(), first) if r.suppressed}
 
 
 def test_small_group_takes_the_smallest_other_group_with_it():
@@ -54,7 +55,6 @@ def test_small_group_takes_the_smallest_other_group_with_it():
                  ("C", "hukou", "other", 3))
     out = protect(table, CLOSURE[CLOSURE.region_id == "C"], K)
     assert flags(out) == {("x.mean", "C", "other"): "primary", ("x.mean", "C", "migrant"): "secondary"}
-    assert out.loc[out.group == "migrant", "note"].item() == SECONDARY_NOTE
 
 
 def test_small_county_takes_a_sibling_with_it():
@@ -370,15 +370,14 @@ def test_without_complementary_suppression_the_attacker_pins_counts(tmp_path):
 
 def test_compute_marks_secondary_cells_and_keeps_primary_ones(tmp_path):
     """compute() applies both rules: every row with n, m or n - m below min_cell is
-    suppressed, and some rows above it are suppressed with the secondary note."""
+    suppressed, and some rows above it are suppressed too (secondary)."""
     package = small_package(tmp_path, 300, 4, 2)
     table = evalkit.compute(package, family="access", by=["urban"], min_cell=K).table
     rate = table.interval == "wilson"
     m = table.numerator.where(rate)
     small = (table.n < K) | (rate & ((m < K) | (table.n - m < K)))
     assert table.loc[small, "suppressed"].all()
-    secondary = table.note.str.contains(SECONDARY_NOTE, regex=False)
-    assert secondary.any() and table.loc[secondary, "suppressed"].all() and not (secondary & small).any()
+    assert (table.suppressed & ~small).any()
 
 
 def test_load_data_protects_again_at_a_higher_threshold(tmp_path):

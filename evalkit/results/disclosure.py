@@ -33,7 +33,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SECONDARY_NOTE = "suppressed to protect another small cell"
 CELL = ["indicator", "service_type", "region", "period"]
 LINK = ["region", "period", "group_by", "group", "service_type"]
 REGION_RELATIVE = ("income_quintile",)  # evalkit.indicators.groups.REGION_RELATIVE (no import cycle)
@@ -64,7 +63,9 @@ def protect(table: pd.DataFrame, closure: pd.DataFrame, min_cell: int, keep: pd.
     ``(region_id, ancestor)`` pairs of the region hierarchy (each region with itself and its
     parent is enough). Rows already flagged
     ``suppressed`` (e.g. read from a file) stay suppressed; their blanked counts are
-    taken as unknown. Rows suppressed by the complementary rule get a note saying so.
+    taken as unknown. The rows suppressed by the complementary rule alone are those
+    ``suppressed`` and not :func:`primary` (no note marks them: a note explains a missing
+    value, and the unpublished table keeps every value).
     """
     out = table.reset_index(drop=True).copy()
     k = int(min_cell)
@@ -85,11 +86,7 @@ def protect(table: pd.DataFrame, closure: pd.DataFrame, min_cell: int, keep: pd.
         if not added.any():
             break
         sup |= added
-    secondary = sup & ~first
     out["suppressed"] = sup
-    if secondary.any():
-        notes = out.loc[secondary, "note"].fillna("").astype(str)
-        out.loc[secondary, "note"] = np.where(notes == "", SECONDARY_NOTE, notes + "; " + SECONDARY_NOTE)
     return out
 
 
