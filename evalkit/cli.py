@@ -140,7 +140,10 @@ def validate(directory, frequency, as_json, earliest_date):
 @click.option("--region", help="Only this region and the regions below it.")
 @click.option("--period", help="Only this period, e.g. 2024Q1.")
 @click.option("--min-cell", type=click.IntRange(min=0), default=10, show_default=True,
-              help="Suppress published cells counting fewer units (n: households, needs, referrals, ... as the catalogue's counts says).")
+              help="Small-cell threshold: suppress a cell counting fewer units (n: households, needs, referrals, ... "
+                   "as the catalogue's counts says) than this in its denominator or, for rates of households, in its "
+                   "numerator or outside it; then enough other cells (groups, sibling regions, related indicators) "
+                   "that none can be recomputed by subtraction.")
 @parameter_options
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key for pseudonyms.")
 @earliest_date_option
@@ -230,7 +233,10 @@ def catalogue(fmt):
 @click.option("--targets", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML/JSON mapping indicator id -> target (default: the catalogue's targets).")
 @click.option("--min-cell", type=click.IntRange(min=0), default=10, show_default=True,
-              help="Suppress published cells counting fewer units (n: households, needs, referrals, ... as the catalogue's counts says).")
+              help="Small-cell threshold: suppress a cell counting fewer units (n: households, needs, referrals, ... "
+                   "as the catalogue's counts says) than this in its denominator or, for rates of households, in its "
+                   "numerator or outside it; then enough other cells (groups, sibling regions, related indicators) "
+                   "that none can be recomputed by subtraction.")
 @click.option("--by", default=",".join(DEFAULT_BY), show_default=True,
               help="Household columns to break results down by, comma-separated ('' for none).")
 @parameter_options

@@ -21,6 +21,7 @@ from evalkit.indicators.groups import DERIVED as DERIVED_GROUPS
 from evalkit.indicators.kinds import PAIR, RatioStatistic, ratio_covariances, ratio_statistics
 from evalkit.indicators.parameters import resolve as resolve_params
 from evalkit.methods.survey import Design
+from evalkit.results.disclosure import protect
 from evalkit.results.indicator_results import COLUMNS, IndicatorResults
 
 # Household columns that make sense as groups (not identifiers, design or coordinates).
@@ -65,8 +66,14 @@ def compute(
     points: "no service point in this region"). Group rows are kept only for groups
     that have households in the region, so a region without households has overall rows only.
     period : keep this period (a label such as ``2024Q1``).
-    min_cell : rows whose ``n`` is below this are flagged ``suppressed``; ``n`` counts the
-        indicator's unit of analysis (catalogue ``counts``: households, needs, referrals, ...).
+    min_cell : the small-cell threshold. A row is flagged ``suppressed`` when fewer than
+        ``min_cell`` units (the indicator's unit of analysis, catalogue ``counts``:
+        households, needs, referrals, ...) are in its denominator or, for rates of counted
+        households, in its numerator or outside it (the denominator minus the numerator);
+        then, so that no suppressed cell can be recomputed by subtraction, more rows are
+        suppressed in every margin the run publishes (groups against the overall row,
+        child regions against their parent, counts shared between indicators):
+        :mod:`evalkit.results.disclosure`.
     confidence : level of the confidence intervals.
     params : values of the families' declared parameters
         (:data:`evalkit.indicators.parameters.PARAMETERS`: ``nearby_km``,
@@ -138,8 +145,11 @@ def compute(
     finally:
         ctx.close()
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
+    # primary and complementary suppression, on a fixed row order: its ties are broken by
+    # order, and two runs on the same data must suppress the same cells
+    table = protect(_order(table, by, selected), closure, int(min_cell))
     covariances = pd.concat(pairs, ignore_index=True) if pairs else None
-    results = IndicatorResults(_order(table, by, selected), skipped, int(min_cell), covariances=covariances,
+    results = IndicatorResults(table, skipped, int(min_cell), covariances=covariances,
                                design=ctx.design, confidence=confidence)
     results.provenance = provenance.record(  # what these numbers were computed from
         package, params, min_cell=int(min_cell), confidence=confidence, by=by,
@@ -167,7 +177,7 @@ def _blank_empty_regions(finished: pd.DataFrame, empty: set[str]) -> pd.DataFram
         return finished
     finished = finished.copy()
     finished.loc[mask, ["numerator", "denominator"]] = 0.0
-    finished.loc[mask, ["n", "n_excluded", "n_censored"]] = 0
+    finished.loc[mask, [c for c in ("n", "m", "n_excluded", "n_censored") if c in finished.columns]] = 0
     for column in ("value", "se", "df", "ci_low", "ci_high"):
         finished[column] = finished[column].astype("float64")
         finished.loc[mask, column] = float("nan")
@@ -176,14 +186,19 @@ def _blank_empty_regions(finished: pd.DataFrame, empty: set[str]) -> pd.DataFram
 
 
 def _label(frame: pd.DataFrame, ind: Indicator, min_cell: int | None = None) -> pd.DataFrame:
-    """Name the indicator on each row; flag small cells; service type blank where it does not apply."""
+    """Name the indicator on each row; flag small cells; service type blank where it does not apply.
+
+    Keeps ``m`` (the unweighted numerator count of count-based rates, NaN elsewhere) for
+    :func:`~evalkit.results.disclosure.protect`; :class:`IndicatorResults` drops it."""
     frame = frame.assign(indicator=ind.id, family=ind.family)
     if not ind.per_service_type:
         frame["service_type"] = ""
     if min_cell is None:
         return frame[["indicator", *PAIR, "cov"]]
     frame["suppressed"] = frame["n"] < min_cell
-    return frame[COLUMNS]
+    if "m" not in frame.columns:
+        frame["m"] = float("nan")
+    return frame[[*COLUMNS, "m"]]
 
 
 def _order(table: pd.DataFrame, by, selected) -> pd.DataFrame:
@@ -195,7 +210,7 @@ def _order(table: pd.DataFrame, by, selected) -> pd.DataFrame:
     keys = ["indicator", "service_type", "region", "period", "group_by", "group"]
     sort = table.assign(**{f"_{c}": table[c].map(m) for c, m in rank.items()})
     sort = sort.sort_values([f"_{c}" if c in rank else c for c in keys], kind="stable")
-    return sort[COLUMNS].reset_index(drop=True)
+    return sort.drop(columns=[f"_{c}" for c in rank]).reset_index(drop=True)
 
 
 def _select(catalogue, indicators, family) -> list[Indicator]:

@@ -86,6 +86,7 @@ class RatioStatistic(Statistic):
     """A ratio of weighted sums, R = sum(w y) / sum(w x), with its linearised variance."""
 
     interval = "t"
+    counts_numerator = False  # True: psu_cells also gives ``m``, units in the numerator (unweighted)
 
     def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
         """Sums per region, group values, stratum, PSU and keys: ``X`` (denominator), ``Y`` (numerator), ``n``."""
@@ -102,9 +103,12 @@ class RatioStatistic(Statistic):
         # a statistic without a key (e.g. service points, undated) holds for every value of it
         present = [c for c in cell if c in sums.strata.columns]
         per_cell = ratio_variance(sums.strata, ctx.strata, present)
-        per_cell = per_cell.merge(sums.strata.groupby(present, dropna=False)["n"].sum().reset_index(), on=present)
+        counts = ["n", "m"] if self.counts_numerator else ["n"]
+        per_cell = per_cell.merge(sums.strata.groupby(present, dropna=False)[counts].sum().reset_index(), on=present)
         out = grid.merge(per_cell, on=present, how="left")
         out["n"] = out["n"].fillna(0).astype("int64")
+        if self.counts_numerator:  # for small-cell suppression only (evalkit.results.disclosure), never published
+            out["m"] = out["m"].fillna(0).astype("int64")
         out["denominator"] = out["X"].fillna(0.0)
         out["numerator"] = out["Y"].fillna(0.0)
         defined = out["denominator"] > 0
@@ -122,7 +126,7 @@ class RatioStatistic(Statistic):
         out["note"] = np.where(defined, "", "no household in the denominator")
         out["n_excluded"] = left_out_counts(self.excluded, out, cell, ctx)
         out["n_censored"] = left_out_counts(self.censored, out, cell, ctx)
-        return out[[*cell, *RESULT]]
+        return out[[*cell, *RESULT, *counts[1:]]]
 
     def covariances(self, sums: Sums, finished: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         return ratio_covariances({"": (sums, finished)}, ctx)[""]
@@ -152,7 +156,7 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
             blank = {k: ibis.literal("") for k in KEYS if k not in own_keys[name]}
             parts.append(cells.mutate(indicator=ibis.literal(name), **blank).select(
                 "indicator", *levels, *KEYS, X=cells.X.cast("float64"), Y=cells.Y.cast("float64"),
-                n=cells.n.cast("int64")))
+                n=cells.n.cast("int64"), m=(cells.m if "m" in cells.columns else ibis.literal(0)).cast("int64")))
         cells = temp_table(con, ibis.union(*parts) if len(parts) > 1 else parts[0], "_psu_cells")
         try:
             if ctx.design.clustered:
@@ -244,7 +248,7 @@ def _grouping_sums(cells: ibis.Table, group_by: str, closure: pd.DataFrame, ctx:
     t = cells.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else cells[f"g_{group_by}"])
     t = t.join(ibis.memtable(closure), "region_id")
     t = t.group_by(region=t.ancestor, group=t.group, stratum=t.stratum, psu=t.psu,
-                   **{k: t[k] for k in keys}).agg(X=t.X.sum(), Y=t.Y.sum(), n=t.n.sum())
+                   **{k: t[k] for k in keys}).agg(X=t.X.sum(), Y=t.Y.sum(), n=t.n.sum(), m=t.m.sum())
     cell = ["region", "group", *keys]
     frame = con.execute(_stratum_sums(t, cell))
     pairs = con.execute(_period_cross(t, cell, ctx))
@@ -286,7 +290,7 @@ def _household_psu_sums(cells: ibis.Table, group_bys: list[str], closure: pd.Dat
 
 def _stratum_sums(t: ibis.Table, cell: list[str]) -> ibis.Table:
     return t.group_by([*cell, "stratum"]).agg(
-        n=t.n.sum(), SX=t.X.sum(), SY=t.Y.sum(),
+        n=t.n.sum(), m=t.m.sum(), SX=t.X.sum(), SY=t.Y.sum(),
         SXX=(t.X * t.X).sum(), SXY=(t.X * t.Y).sum(), SYY=(t.Y * t.Y).sum())
 
 
@@ -437,6 +441,7 @@ class Rate(RatioStatistic):
     denominator: ibis.Table | None = None
     excluded: ibis.Table | None = None
     censored: ibis.Table | None = None
+    counts_numerator = True
 
     def interval_method(self, ctx: Context) -> str:
         return "wilson" if ctx.design.trivial else "logit_t"
@@ -449,12 +454,12 @@ class Rate(RatioStatistic):
         den = hh if denominator is None else denominator.join(hh, "household_id")
         num = numerator.join(hh, "household_id")
         den_stats = den.group_by([*level, *den_keys]).agg(X=den.w.sum(), n=den.count())
-        num_stats = num.group_by([*level, *keys]).agg(Y=num.w.sum())
+        num_stats = num.group_by([*level, *keys]).agg(Y=num.w.sum(), m=num.count())
         for k in keys:
             if k not in den_keys:
                 den_stats = den_stats.cross_join(key_values(ctx, k))
         return den_stats.left_join(num_stats, [*level, *keys]).select(
-            *level, *keys, "X", "n", Y=ibis.coalesce(num_stats.Y, 0.0))
+            *level, *keys, "X", "n", Y=ibis.coalesce(num_stats.Y, 0.0), m=ibis.coalesce(num_stats.m, 0))
 
 
 @dataclass

@@ -14,14 +14,14 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from evalkit.data.io import atomic_write
 from evalkit.data.io import directory_sha256 as data_hash  # the data fingerprint: SHA-256 over the package's files
 from evalkit.errors import ReportError
 from evalkit.provenance import PARQUET_KEY as PROVENANCE_KEY
-from evalkit.results.indicator_results import COLUMNS, HIDDEN_WHEN_SUPPRESSED, IndicatorResults
+from evalkit.results.disclosure import protect
+from evalkit.results.indicator_results import COLUMNS, IndicatorResults, blank_suppressed
 
 from .parameters import DEFAULT_BY
 
@@ -160,11 +160,27 @@ def read_meta(path) -> dict | None:
     return json.loads(raw) if raw else None
 
 
+def _protect_again(table: pd.DataFrame, regions: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """A published table suppressed again at a higher threshold, then blanked."""
+    n = pd.to_numeric(table["n"], errors="coerce")
+    denominator = pd.to_numeric(table["denominator"], errors="coerce")
+    share = pd.to_numeric(table["numerator"], errors="coerce") / denominator.where(denominator > 0)
+    m = (share * n).round().where(n > 0, 0.0).where(table["interval"].isin(["wilson", "logit_t"]))
+    parents = regions.dropna(subset=["parent_id"])
+    closure = pd.concat([pd.DataFrame({"region_id": regions["region_id"], "ancestor": regions["region_id"]}),
+                         pd.DataFrame({"region_id": parents["region_id"], "ancestor": parents["parent_id"]})])
+    protected = protect(table.assign(m=m), closure, min_cell)
+    return blank_suppressed(protected[COLUMNS])
+
+
 def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     """Read a results file; ``regions`` limits the rows read (faster for one region).
 
-    A ``min_cell`` above the file's blanks more cells; a lower one cannot publish cells
-    the file already blanked.
+    A ``min_cell`` above the file's blanks more cells: the primary and complementary
+    rules run again at that threshold (:func:`evalkit.results.disclosure.protect`), on
+    the rows read, starting from the cells the file already blanked. The file keeps no
+    unweighted numerator count, so a rate's is taken as ``numerator / denominator * n``
+    (exact for an unweighted package). A lower one cannot publish cells the file already blanked.
     """
     import pyarrow.parquet as pq
 
@@ -184,11 +200,10 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     table["suppressed"] = table["suppressed"].astype(bool)
     table["incomplete"] = table["incomplete"].astype(bool)
     effective = int(meta["min_cell"])
-    if min_cell is not None and min_cell > effective:
-        table["suppressed"] = table["suppressed"] | (table["n"] < min_cell)
-        table.loc[table["suppressed"], HIDDEN_WHEN_SUPPRESSED] = np.nan
-        effective = int(min_cell)
     regions_frame = pd.DataFrame(meta["regions"], columns=REGION_COLUMNS)
+    if min_cell is not None and min_cell > effective:
+        table = _protect_again(table, regions_frame, int(min_cell))
+        effective = int(min_cell)
     return ReportData(
         table=table, regions=regions_frame, periods=list(meta["periods"]), package=meta["package"],
         frequency=meta["frequency"], data_hash=meta["data_hash"], min_cell=effective,

@@ -194,7 +194,7 @@ def scorecard(table: pd.DataFrame, targets: Mapping[str, float | None], region: 
     card["status"] = [
         # a cell with no household is "no data", not "suppressed": there is nothing to hide
         rag_status(r.value, r.target, r.direction, r.ci_low, r.ci_high, tolerance,
-                   bool(r.suppressed) and not (r.n == 0))
+                   bool(r.suppressed) and not (pd.notna(r.n) and r.n == 0))
         for r in card.itertuples()
     ]
     judged = card["status"].isin(["green", "amber", "red", "descriptive"])

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from evalkit.data.schema import SERVICE_TYPES
 from evalkit.errors import ParameterError
 
@@ -87,8 +89,12 @@ LABELS: dict[str, dict[str, str]] = {
     "seed003_table": {"zh": "救助服务需求、可及与可得情况", "en": "Need, supply nearby and receipt of services"},
     "provenance": {"zh": "数据说明", "en": "About the data"},
     "suppression_note": {
-        "zh": "计数少于{min_cell}的单元格不予公布（显示为“—”）；计数对象因指标而异（户、需求、转介、个案等，见计数列与指标定义）。",
-        "en": "Cells counting fewer than {min_cell} units are not published (shown as “—”); what is counted "
+        "zh": "分母、分子或分母减分子的计数少于{min_cell}的单元格不予公布（显示为“—”）；"
+              "为防止通过总数相减推算，另有部分单元格（同一地区的其他分组、同级地区、共用计数的相关指标）一并不予公布。"
+              "计数对象因指标而异（户、需求、转介、个案等，见计数列与指标定义）。",
+        "en": "Cells counting fewer than {min_cell} units in the denominator, in the numerator or outside it "
+              "are not published (shown as “—”), nor are enough other cells (other groups, sibling regions, "
+              "related indicators sharing a count) that none can be recomputed by subtraction. What is counted "
               "differs by indicator (households, needs, referrals, cases, ...: see the count columns and the definitions).",
     },
     "targets_default": {"zh": "目标值：指标目录默认值", "en": "Targets: catalogue defaults"},
@@ -249,7 +255,8 @@ def level_label(level, lang: str) -> str:
 
 
 def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
+    # pd.NA: a count blanked in a suppressed row (nullable integer column)
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
 
 
 def format_value(value, unit: str, lang: str = "zh") -> str:

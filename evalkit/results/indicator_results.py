@@ -19,6 +19,7 @@ from evalkit.data.io import atomic_write
 from evalkit.indicators.catalogue import load_catalogue
 from evalkit.methods.survey import logit_interval, t_interval, t_quantile, wilson
 from evalkit.provenance import PARQUET_KEY, SIDECAR_SUFFIX
+from evalkit.results.disclosure import known_zero
 
 COLUMNS = [
     "indicator", "family", "service_type", "region", "period", "group_by", "group",
@@ -26,7 +27,10 @@ COLUMNS = [
     "n_censored", "incomplete", "suppressed", "note",
 ]
 CELL = ["indicator", "service_type", "region", "period"]
-HIDDEN_WHEN_SUPPRESSED = ["value", "numerator", "se", "ci_low", "ci_high"]
+# a suppressed row publishes none of these (the counts stay in a region without any unit:
+# "no data" hides nothing): see blank_suppressed
+HIDDEN_WHEN_SUPPRESSED = ["value", "numerator", "se", "ci_low", "ci_high", "denominator", "n", "n_excluded", "n_censored"]
+HIDDEN_COUNTS = ["denominator", "n", "n_excluded", "n_censored"]
 PAIR_KEYS = ["indicator", "service_type", "region", "period", "group_by", "group",
              "other_period", "other_group_by", "other_group"]
 FLOATS = ("value", "numerator", "denominator", "se", "df", "ci_low", "ci_high")
@@ -62,7 +66,9 @@ class IndicatorResults:
             if column not in table.columns:  # tables written before standard errors (exclusions, censoring) were kept
                 table[column] = default
         for column in ("n_excluded", "n_censored"):
-            table[column] = pd.to_numeric(table[column], errors="coerce").fillna(0).astype("int64")
+            counts = pd.to_numeric(table[column], errors="coerce")
+            # blank where a published table's suppressed row hides it
+            table[column] = counts.astype("Int64" if counts.isna().any() else "int64")
         table["incomplete"] = table["incomplete"].astype(bool)
         self.table = table[COLUMNS].reset_index(drop=True).astype({c: "float64" for c in FLOATS})
         self.skipped = dict(skipped or {})
@@ -175,10 +181,8 @@ class IndicatorResults:
                     "ci_high", "significant", "incomplete", "suppressed"]].reset_index(drop=True)
 
     def published(self) -> pd.DataFrame:
-        """The table with small cells' values blanked, ready to share."""
-        out = self.table.copy()
-        out.loc[out["suppressed"], HIDDEN_WHEN_SUPPRESSED] = np.nan
-        return out
+        """The table with suppressed cells blanked (:func:`blank_suppressed`), ready to share."""
+        return blank_suppressed(self.table)
 
     # -- provenance in files (begin) -------------------------------------------------
     def to_file(self, path, published: bool = True) -> Path:
@@ -287,6 +291,27 @@ class IndicatorResults:
             out.loc[out["suppressed"], ["value", "reference_value", name, "se", "ci_low", "ci_high"]] = np.nan
         return out[[*CELL, "group", "value", "reference_value", name, "se", "ci_low", "ci_high",
                     "suppressed"]].reset_index(drop=True)
+
+
+def blank_suppressed(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``table`` where suppressed rows publish no value, interval, numerator,
+    denominator, ``n`` nor ``n_excluded`` (counts become nullable integers, blank there).
+
+    Rows of a region without any unit (:func:`evalkit.results.disclosure.known_zero`) keep
+    their zeros: they hide nothing, and reports show them as "no data".
+    """
+    out = table.copy()
+    hide = out["suppressed"].fillna(False).astype(bool)
+    values = [c for c in HIDDEN_WHEN_SUPPRESSED if c not in HIDDEN_COUNTS]
+    out[values] = out[values].astype("float64")
+    out.loc[hide, values] = np.nan
+    counts = hide & ~known_zero(out)
+    out["denominator"] = out["denominator"].astype("float64")
+    out.loc[counts, "denominator"] = np.nan
+    for column in ("n", "n_excluded"):
+        out[column] = pd.to_numeric(out[column], errors="coerce").round().astype("Int64")
+        out.loc[counts, column] = pd.NA
+    return out
 
 
 def _clip(variance):
