@@ -127,6 +127,11 @@ def test_weights_zero_and_suppressed_cells():
     dropped = dropped.set_index(["period", "region"])
     assert dropped.loc[P1, "value"].tolist()[:2] == [100.0, 0.0]  # rescaled between A and B only
     assert np.isnan(dropped.loc[(P1, "C"), "value"]) and dropped.loc[(P1, "C"), "components_used"] == 0
+    # the only weighted component suppressed everywhere (complementary suppression can do
+    # that in small counties): blank indices, not an error
+    table.loc[table.indicator == "t.x", "suppressed"] = True
+    blank = composite_indices(table, config(x=1, y=0, z=0), drop_suppressed=True, **counties())
+    assert len(blank) and blank["value"].isna().all() and (blank["components_used"] == 0).all()
 
 
 def test_directions_from_a_catalogue():

@@ -32,7 +32,8 @@ def rows(*specs, indicator="x.mean", service_type=""):
                     "region": region, "period": "2024Q1", "group_by": group_by, "group": group,
                     "value": 0.5, "numerator": n / 2 if np.isnan(m) else m, "denominator": float(n), "se": 0.1,
                     "df": 9.0, "ci_low": 0.0, "ci_high": 1.0, "interval": "t" if np.isnan(m) else "wilson",
-                    "n": n, "n_excluded": 0, "suppressed": False, "note": "", "m": m})
+                    "n": n, "n_excluded": 0, "n_censored": 0, "incomplete": False, "suppressed": False, "note": "",
+                    "m": m})
     return pd.DataFrame(out)
 
 

@@ -27,7 +27,7 @@ from evalkit.report.execute import execute, find_templates
 from evalkit.report.html import find_chromium, screenshot
 from evalkit.report.present import cell_text
 from evalkit.report.scorecard import load_targets, scorecard
-from evalkit.report.text import format_count, format_interval, format_value, service_label
+from evalkit.report.text import format_count, format_counted, format_interval, format_value, service_label
 
 pytestmark = pytest.mark.filterwarnings("error:Glyph .* missing")  # kernels raise MissingGlyphError themselves
 
@@ -224,7 +224,8 @@ def test_coordination_part_shows_the_table_values(zh_batch, package):
                  f'<td class="num">{cell_text(r.value, unit, r.n, "zh", r.n_censored)}</td>')
         assert cells in text, cells
         if catalogue[r.indicator].counts == "referrals":  # the key figures count referrals, not households
-            assert re.search(rf'{re.escape(cells)}<td>[^<]*</td><td class="num">{r.n:,} 转介</td>', text), cells
+            counted = format_counted(r.n, "referrals", "zh")  # "—" where suppressed
+            assert re.search(rf'{re.escape(cells)}<td>[^<]*</td><td class="num">{re.escape(counted)}</td>', text), cells
         shown += 1
     assert shown >= 20
     for heading in ("主要指标", "各期变化", "下辖地区比较", "分服务类型", "分群体比较: 户籍", "指标定义"):

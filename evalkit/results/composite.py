@@ -438,7 +438,7 @@ def _combine(scores: pd.DataFrame, grid: pd.DataFrame, index: str, weights: Mapp
     """One index per (region, period) of the grid: weighted mean of the components present."""
     used = {k: w for k, w in weights.items() if w > 0}
     s = scores[scores["indicator"].isin(used) & scores["score"].notna()]
-    s = s.assign(w=s["indicator"].map(used))
+    s = s.assign(w=s["indicator"].map(used).astype("float64"))  # float even when nothing is left
     s = s.assign(ws=s["w"] * s["score"])
     agg = s.groupby(["region", "period"]).agg(ws=("ws", "sum"), w=("w", "sum"),
                                                components_used=("indicator", "size"),
