@@ -229,3 +229,12 @@ def test_largest_gap_equals_fairlearn_between_groups(synthetic, group_by):
             assert row.low_value == pytest.approx(mf.group_min(), abs=1e-12)
             checked += 1
     assert checked >= 10
+
+
+def test_report_data_keeps_intersections_of_columns_with_values(hand):
+    from evalkit.report.data import compute_data
+
+    data = compute_data(hand.path, min_cell=0, groups=("hukou*urban", "hukou*elderly", "urban*head_age_band"))
+    # elderly has no value in the hand package: its intersection is left out; head_age_band is derived
+    assert data.groups == ("hukou*urban", "urban*head_age_band")
+    assert set(data.table["group_by"]) == {"", "hukou*urban", "urban*head_age_band"}
