@@ -136,7 +136,8 @@ def validate(directory, frequency, as_json, earliest_date):
 @click.option("--family", help="Only this indicator family.")
 @click.option("--indicator", "indicator_ids", multiple=True, help="Only this indicator (repeatable).")
 @click.option("--by", default="", help="Household columns to break down by, comma-separated; also "
-              "income_quintile, head_age_band, household_type.")
+              "income_quintile, head_age_band, household_type, and intersections of two "
+              "(quoted: 'hukou*urban').")
 @click.option("--region", help="Only this region and the regions below it.")
 @click.option("--period", help="Only this period, e.g. 2024Q1.")
 @click.option("--min-cell", type=click.IntRange(min=0), default=10, show_default=True,

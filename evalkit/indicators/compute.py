@@ -18,6 +18,7 @@ from evalkit.indicators import REGISTRY, Context
 from evalkit.indicators.base import EMPTY_REGION_NOTE, OVERALL, Unavailable, design_of, population
 from evalkit.indicators.catalogue import Indicator, load_catalogue
 from evalkit.indicators.groups import DERIVED as DERIVED_GROUPS
+from evalkit.indicators.groups import intersection_parts, is_intersection, is_region_relative
 from evalkit.indicators.kinds import PAIR, RatioStatistic, ratio_covariances, ratio_statistics
 from evalkit.indicators.parameters import resolve as resolve_params
 from evalkit.methods.survey import Design
@@ -56,7 +57,8 @@ def compute(
     ----------
     indicators, family : which indicators (default: every one the package supports).
     by : household columns to break results down by, each on its own, or derived groups
-        (``income_quintile``, ``head_age_band``, ``household_type``: :mod:`evalkit.indicators.groups`).
+        (``income_quintile``, ``head_age_band``, ``household_type``: :mod:`evalkit.indicators.groups`),
+        or the intersection of two household-level ones, ``hukou*urban`` (labels ``local*true``, ...).
     region : keep this region and the regions below it.
 
     Every region of the regions table within the scope gets rows for every indicator,
@@ -227,10 +229,18 @@ def check_by(by) -> list[str]:
     """Household columns to break down by (a list or a comma-separated string), checked, without repeats."""
     if isinstance(by, str):
         by = [b for b in by.split(",") if b]
-    bad = [b for b in by if b not in GROUPS]
+    bad = [b for b in by if b not in GROUPS and not is_intersection(b)]
     if bad:
         raise ParameterError(f"cannot group by {', '.join(bad)}; household columns to group by: {', '.join(GROUP_COLUMNS)};"
-                         f" derived groups: {', '.join(DERIVED_GROUPS)}")
+                         f" derived groups: {', '.join(DERIVED_GROUPS)}; intersections of two: a*b (hukou*urban)")
+    for b in filter(is_intersection, by):
+        parts = intersection_parts(b)
+        if len(parts) != 2 or parts[0] == parts[1] or any(p not in GROUPS for p in parts):
+            raise ParameterError(f"cannot group by {b}: an intersection crosses two different groupings, "
+                                 f"as hukou*urban")
+        relative = [p for p in parts if is_region_relative(p)]
+        if relative:
+            raise ParameterError(f"cannot group by {b}: {relative[0]} is recomputed per region and cannot be crossed")
     return list(dict.fromkeys(by))
 
 

@@ -31,6 +31,12 @@ whose inputs are missing goes to ``"(missing)"``: it is counted, never dropped.
     when none holds; ``(missing)`` when any of the three flags is missing (the label
     would not be known).
 
+``<a>*<b>`` (an *intersection*, e.g. ``hukou*urban``)
+    Two household-level groupings crossed: the label joins both labels with ``*``
+    (``local*true``, ``migrant*(missing)``); a missing part is ``(missing)`` in its
+    place, so no household is dropped. Region-relative groups (``income_quintile``)
+    cannot be crossed.
+
 A group is *household-level* when its value depends on the household alone; its value
 is a column ``g_<name>`` of the households table built by
 :func:`evalkit.indicators.base._households` (see :func:`household_columns`), and sums
@@ -50,6 +56,7 @@ import ibis
 import pandas as pd
 
 MISSING = "(missing)"
+JOIN = "*"  # joins the groupings of an intersection (``hukou*urban``) and their labels (``local*true``)
 OVERALL = ""  # the overall "group" (evalkit.indicators.base.OVERALL)
 
 QUINTILES = 5
@@ -85,14 +92,36 @@ def household_columns(hh: ibis.Table, by: list[str]) -> dict[str, ibis.Value]:
     for name in by:
         if is_region_relative(name):
             continue
-        if name == "head_age_band":
-            value = head_age_band(hh.head_age.cast("int64"))  # typed even when the column is absent (NULL)
-        elif name == "household_type":
-            value = household_type(*(hh[f].cast("boolean") for f in HOUSEHOLD_FLAGS))
-        else:
-            value = hh[name].cast("string")
-        cols[f"g_{name}"] = value.fill_null(MISSING)
+        parts = [_household_value(hh, part) for part in intersection_parts(name)]
+        value = parts[0]
+        for part in parts[1:]:
+            value = value + ibis.literal(JOIN) + part
+        cols[f"g_{name}"] = value
     return cols
+
+
+def _household_value(hh: ibis.Table, name: str) -> ibis.Value:
+    """One household-level group's label, ``(missing)`` when its inputs are missing."""
+    if name == "head_age_band":
+        value = head_age_band(hh.head_age.cast("int64"))  # typed even when the column is absent (NULL)
+    elif name == "household_type":
+        value = household_type(*(hh[f].cast("boolean") for f in HOUSEHOLD_FLAGS))
+    else:
+        value = hh[name].cast("string")
+    return value.fill_null(MISSING)
+
+
+def intersection_parts(name: str) -> list[str]:
+    """The groupings an intersection joins (``hukou*urban`` -> ``[hukou, urban]``); ``[name]`` for one grouping.
+
+    >>> intersection_parts("hukou*urban"), intersection_parts("hukou")
+    (['hukou', 'urban'], ['hukou'])
+    """
+    return name.split(JOIN)
+
+
+def is_intersection(name: str) -> bool:
+    return JOIN in name
 
 
 def head_age_band(age: ibis.Value) -> ibis.Value:

@@ -108,6 +108,7 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
     """
     from evalkit.data.package import load
     from evalkit.indicators.compute import compute
+    from evalkit.indicators.groups import DERIVED, intersection_parts
     from evalkit.indicators.parameters import resolve
 
     params = resolve(params)
@@ -116,7 +117,10 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
     package = load(directory, key_file=key_file, earliest_date=earliest_date)
     package.sha256 = digest  # already computed: the provenance reuses it
     try:
-        by = [g for g in groups if package.has_values("households", g)]
+        # a grouping (each side of an intersection, hukou*urban) needs values in its household column;
+        # derived groups (income_quintile, ...) put households without inputs in "(missing)"
+        by = [g for g in groups if all(package.has_values("households", c) for c in intersection_parts(g)
+                                       if c not in DERIVED)]
         results = compute(package, by=by, min_cell=min_cell, params=params)
         regions = package.regions.reindex(columns=REGION_COLUMNS)
         return ReportData(

@@ -191,6 +191,7 @@ GROUP_LABELS = {
     ("elderly", ""): {"zh": "有老年人", "en": "Elderly member"},
     ("child", ""): {"zh": "有儿童", "en": "Child"},
 }
+INTERSECTION = {"zh": "×", "en": " × "}  # between the two labels of an intersection (hukou*urban)
 LEVEL_LABELS = {
     "province": {"zh": "省", "en": "province"},
     "city": {"zh": "市", "en": "city"},
@@ -241,11 +242,30 @@ def service_label(service: str, lang: str) -> str:
 
 
 def group_label(group_by: str, group: str = "", lang: str = "zh") -> str:
-    """Display name of a grouping column (``group=""``) or of one of its groups."""
+    """Display name of a grouping column (``group=""``) or of one of its groups.
+
+    An intersection joins its two labels:
+
+    >>> group_label("hukou*urban", "migrant*false", "en"), group_label("hukou*urban", "", "zh")
+    ('Non-local hukou × Rural', '户籍×城乡')
+    """
+    parts, values = group_by.split("*"), str(group).split("*")
+    if len(parts) == 2 and (group == "" or len(values) == 2):  # an intersection (hukou*urban): both labels
+        values = values if group != "" else ["", ""]
+        return INTERSECTION[check_lang(lang)].join(_part_label(p, v, lang) for p, v in zip(parts, values))
     label = GROUP_LABELS.get((group_by, str(group).lower()))
     if label:
         return label[check_lang(lang)]
     return str(group) if group != "" else group_by
+
+
+def _part_label(group_by: str, group: str, lang: str) -> str:
+    """One side of an intersection's label: a value without a label of its own is named with its
+    grouping (``Elderly member=true``), as a bare ``true`` would not say which column it is."""
+    label = group_label(group_by, group, lang)
+    if group in ("", "(missing)") or (group_by, group.lower()) in GROUP_LABELS:
+        return label
+    return f"{group_label(group_by, '', lang)}={group}"
 
 
 def level_label(level, lang: str) -> str:

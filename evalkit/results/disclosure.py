@@ -2,7 +2,8 @@
 
 A suppressed cell is only hidden if no sum of published cells gives it back. Every run
 publishes several margins of the same counts: each grouping's groups add up to the
-region's overall row, child regions add up to their parent, and some indicators share
+region's overall row (and an intersection's, ``hukou*urban``, to each group of either
+grouping run on its own), child regions add up to their parent, and some indicators share
 counts (the need rate's numerator is the availability rate's denominator). So
 :func:`protect` applies two rules to the results table:
 
@@ -11,8 +12,9 @@ counts (the need rate's numerator is the availability rate's denominator). So
    count ``m``) also when ``m`` or ``n - m`` is below ``min_cell``, so that neither "2
    households here ..." nor "every household here but 1 ..." is published;
 2. **complementary (secondary)**, repeated until nothing changes: in every margin
-   (a total and its parts: groups of one grouping and the overall row; child regions
-   and their parent), a suppressed cell must never be the only one, and when the total
+   (a total and its parts: groups of one grouping and the overall row; groups of an
+   intersection and a group of one of its groupings; child regions and their parent),
+   a suppressed cell must never be the only one, and when the total
    is published the suppressed parts together must hold at least ``min_cell`` units
    (``n``; for rates also ``m`` and ``n - m``), else the published cell of the margin
    with the smallest ``n`` is suppressed too (ties: the first in table order); and a
@@ -35,6 +37,7 @@ import pandas as pd
 
 CELL = ["indicator", "service_type", "region", "period"]
 LINK = ["region", "period", "group_by", "group", "service_type"]
+JOIN = "*"  # evalkit.indicators.groups.JOIN: an intersection of two groupings, hukou*urban
 REGION_RELATIVE = ("income_quintile",)  # evalkit.indicators.groups.REGION_RELATIVE (no import cycle)
 
 
@@ -112,6 +115,12 @@ def _margins(table: pd.DataFrame, closure: pd.DataFrame) -> pd.DataFrame:
         joined["margin"] = joined.groupby([*CELL, "group_by"], sort=False).ngroup()
         frames.append(_long(joined))
         offset = int(joined["margin"].max()) + 1
+    # groups of an intersection (hukou*urban) against each group of either grouping run on its own
+    crossed = _crossed(keyed)
+    if not crossed.empty:
+        crossed["margin"] = crossed.groupby([*CELL, "total_row"], sort=False).ngroup() + offset
+        frames.append(_long(crossed))
+        offset = int(crossed["margin"].max()) + 1
     # child regions against their parent
     key = ["indicator", "service_type", "period", "group_by", "group"]
     children = keyed[~keyed["group_by"].isin(REGION_RELATIVE)]
@@ -124,6 +133,19 @@ def _margins(table: pd.DataFrame, closure: pd.DataFrame) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame({"margin": pd.Series(dtype="int64"), "row": pd.Series(dtype="int64"),
                              "total": pd.Series(dtype=bool)})
+    return pd.concat(frames, ignore_index=True)
+
+
+def _crossed(keyed: pd.DataFrame) -> pd.DataFrame:
+    """Rows of an intersection ``a*b`` beside the row of ``a`` (and of ``b``) holding their part."""
+    inter = keyed[keyed["group_by"].str.contains(JOIN, regex=False)]
+    frames = []
+    for side in (0, 1):
+        parts = inter.assign(by_part=inter["group_by"].str.split(JOIN, regex=False).str[side],
+                             group_part=inter["group"].str.split(JOIN, regex=False).str[side])
+        totals = keyed[[*CELL, "group_by", "group", "row"]].rename(
+            columns={"group_by": "by_part", "group": "group_part", "row": "total_row"})
+        frames.append(parts.merge(totals, on=[*CELL, "by_part", "group_part"]))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -149,6 +149,68 @@ class IndicatorResults:
             out["ci_low"], out["ci_high"] = out["ratio"] * np.exp(-half), out["ratio"] * np.exp(half)
         return self._finish_pairs(out, "ratio", published)
 
+    def largest_gap(self, group_by: str, indicator: str | None = None, published: bool = True) -> pd.DataFrame:
+        """The largest gap between two groups of ``group_by`` in each cell (fairlearn's between-groups
+        ``difference()`` and ``ratio()``), with intervals.
+
+        Per indicator, service type, region and period: the group with the highest value
+        minus the one with the lowest (``high_group``, ``low_group``), among the groups
+        with a value; the gap's ``se`` uses the covariance of the two estimates (as
+        :meth:`difference`), its interval is t on the smaller ``df`` of the two; ``ratio``
+        is lowest / highest (at most 1), its interval symmetric on the log scale (as
+        :meth:`ratio`). ``n_groups`` counts the groups compared; ``small_groups`` lists
+        (comma-separated) those suppressed or with ``n`` below ``min_cell``: flagged,
+        never merged. With ``published`` (the default) a suppressed group takes no part
+        in the gap and ``note`` says so; with fewer than two groups the gap is NaN.
+
+        >>> table = pd.DataFrame({"indicator": "x.rate", "family": "x", "service_type": "", "region": "R",
+        ...     "period": "2024Q1", "group_by": ["", "g", "g", "g"], "group": ["", "a", "b", "c"],
+        ...     "value": [0.5, 0.6, 0.3, 0.5], "numerator": [60.0, 30, 6, 24], "denominator": [120.0, 50, 20, 50],
+        ...     "se": [0.05, 0.07, 0.1, 0.07], "df": 119.0, "ci_low": 0.0, "ci_high": 1.0, "interval": "t",
+        ...     "n": [120, 50, 20, 50], "suppressed": [False, False, True, False], "note": ""})
+        >>> gap = IndicatorResults(table).largest_gap("g")
+        >>> gap[["high_group", "low_group", "difference", "ratio", "small_groups"]].round(4).to_dict("records")
+        [{'high_group': 'a', 'low_group': 'c', 'difference': 0.1, 'ratio': 0.8333, 'small_groups': 'b'}]
+        """
+        groups = self.by_group(group_by, indicator)
+        cov = self.covariances
+        cov = cov[(cov["group_by"] == group_by) & (cov["other_group_by"] == group_by)
+                  & (cov["other_period"] == cov["period"])]
+        cov = cov.set_index([*CELL, "group", "other_group"])["cov"]
+        cov = cov[~cov.index.duplicated()].to_dict()
+        level = self.confidence
+        rows = []
+        for key, cell in groups.groupby(CELL, sort=False):
+            small = cell["suppressed"] | (pd.to_numeric(cell["n"], errors="coerce") < self.min_cell)
+            left_out = cell.loc[cell["suppressed"], "group"].tolist() if published else []
+            used = cell[~cell["group"].isin(left_out) & cell["value"].notna()]
+            row = dict(zip(CELL, key), group_by=group_by, n_groups=len(used),
+                       small_groups=", ".join(cell.loc[small, "group"]),
+                       note=f"left out, suppressed: {', '.join(left_out)}" if left_out else "")
+            if len(used) >= 2:
+                high = used.loc[used["value"].idxmax()]
+                low = used.loc[used.drop(index=high.name)["value"].idxmin()]  # two groups even when all tie
+                row.update(high_group=high["group"], low_group=low["group"], high_value=high["value"],
+                           low_value=low["value"], se_a=high["se"], se_b=low["se"], df=min(high["df"], low["df"]),
+                           # no covariance kept (e.g. results read from an older file): taken as independent
+                           cov=cov.get((*key, high["group"], low["group"]), 0.0))
+            rows.append(row)
+        out = pd.DataFrame(rows, columns=[*CELL, "group_by", "high_group", "low_group", "high_value", "low_value",
+                                          "se_a", "se_b", "df", "cov", "n_groups", "small_groups", "note"])
+        out = out.astype({c: "float64" for c in ("high_value", "low_value", "se_a", "se_b", "df", "cov")})
+        h, lo = out["high_value"], out["low_value"]
+        out["difference"] = h - lo
+        out["se"] = np.sqrt(_clip(out["se_a"] ** 2 + out["se_b"] ** 2 - 2 * out["cov"]))
+        out["ci_low"], out["ci_high"] = t_interval(out["difference"], out["se"], out["df"], level)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["ratio"] = lo / h
+            log_se = np.sqrt(_clip((out["se_a"] / h) ** 2 + (out["se_b"] / lo) ** 2 - 2 * out["cov"] / (h * lo)))
+            half = t_quantile(out["df"], level) * log_se
+            out["ratio_ci_low"], out["ratio_ci_high"] = out["ratio"] * np.exp(-half), out["ratio"] * np.exp(half)
+        return out[[*CELL, "group_by", "high_group", "low_group", "high_value", "low_value", "difference", "se",
+                    "ci_low", "ci_high", "ratio", "ratio_ci_low", "ratio_ci_high", "n_groups", "small_groups",
+                    "note"]].reset_index(drop=True)
+
     def change(self, indicator: str | None = None, published: bool = True) -> pd.DataFrame:
         """Each cell's value minus the same cell's in the previous period, with the change's interval.
 
