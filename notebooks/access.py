@@ -41,9 +41,9 @@ report.title(report.family_name("access"))
 report.key_figures(overall)
 
 # %%
-# Seed 003's Table 1: households in need, reached and served, by service type.
+# Table 1 of 祝建华、项丽亚 (2021) 《城市社会救助服务高质量建设的问题与实现路径》: households in need, reached and served, by service type.
 if {"access.accessibility_rate", "access.availability_rate"} <= {i.id for i in indicators}:
-    report.heading(report.t("seed003_table"))
+    report.heading(report.t("supply_need_table"))
     table1 = supply_and_need_table(report.data.results(), report.region, report.period, report.lang)
     report.table_html(present.supply_and_need_frame(table1, report.lang), numeric=tuple(table1.columns[1:]))
 

@@ -193,7 +193,7 @@ def test_region_without_data_shows_no_data(zh_batch):
     assert re.search(rf'<tr><td class="wrap">{EMPTY_NAME}</td>(<td class="num">无数据</td>)+</tr>', coordination)
 
 
-def test_access_part_shows_seed_003_table(zh_batch):
+def test_access_part_shows_the_supply_and_need_table(zh_batch):
     batch, _ = zh_batch
     data = load_data(batch.results)
     text = (batch.out / "R0101" / "access.html").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Seed 003's Table 1 shape, read from the indicator results."""
+"""Table 1 of 祝建华、项丽亚 (2021) 《城市社会救助服务高质量建设的问题与实现路径》 shape, read from the indicator results."""
 import pytest
 
 import evalkit

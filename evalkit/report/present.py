@@ -193,7 +193,7 @@ def _n(cells: pd.DataFrame, key):
 
 
 def supply_and_need_frame(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Seed 003's Table 1 (``evalkit.results.tables.supply_and_need_table``) with formatted cells."""
+    """Table 1 of 祝建华、项丽亚 (2021) (``evalkit.results.tables.supply_and_need_table``) with formatted cells."""
     out = table.copy()
     for col in out.columns[1:4]:
         out[col] = [format_count(v) for v in out[col]]

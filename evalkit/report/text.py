@@ -86,7 +86,7 @@ LABELS: dict[str, dict[str, str]] = {
         "zh": "未提供抽样设计：比例用Wilson区间，均值用t区间，以家庭为独立单位。",
         "en": "No survey design was given: proportions get Wilson intervals and means t intervals, with households "
               "as independent units."},
-    "seed003_table": {"zh": "救助服务需求、可及与可得情况", "en": "Need, supply nearby and receipt of services"},
+    "supply_need_table": {"zh": "救助服务需求、可及与可得情况", "en": "Need, supply nearby and receipt of services"},
     "provenance": {"zh": "数据说明", "en": "About the data"},
     "suppression_note": {
         "zh": "分母、分子或分母减分子的计数少于{min_cell}的单元格不予公布（显示为“—”）；"

@@ -22,7 +22,7 @@ _LABELS = {
 
 
 def supply_and_need_table(results: IndicatorResults, region: str, period: str, lang: str = "zh") -> pd.DataFrame:
-    """Seed 003's Table 1 for one region and period: per service type the households in
+    """Table 1 of 祝建华、项丽亚 (2021) 《城市社会救助服务高质量建设的问题与实现路径》 for one region and period: per service type the households in
     need, with supply nearby and that received the service, and the two rates.
 
     Count columns are headed with what they count, the rates' unit of analysis (需求户数 /
