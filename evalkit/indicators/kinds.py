@@ -510,14 +510,9 @@ class Total(Statistic):
     units: ibis.Table
     excluded: ibis.Table | None = None
 
-    def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
-        level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
-        keys = [k for k in KEYS if k in self.units.columns]
-        u = self.units.join(hh, "household_id")
-        return u.group_by([*level, *keys]).agg(X=u.w.sum(), Y=(u.w * u.value).sum(), n=u.count())
-
-    def statistics(self, ctx: Context) -> Sums:
-        return ratio_statistics({"": self}, ctx)[""]
+    # the same per-PSU sums as a mean (X: weights, Y: weighted values), batched the same way
+    psu_cells = Mean.psu_cells
+    statistics = RatioStatistic.statistics
 
     def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         cell = [c for c in grid.columns if c in ("region", "group_by", "group", *KEYS)]

@@ -176,27 +176,34 @@ class IndicatorResults:
         cov = self.covariances
         cov = cov[(cov["group_by"] == group_by) & (cov["other_group_by"] == group_by)
                   & (cov["other_period"] == cov["period"])]
-        cov = cov.set_index([*CELL, "group", "other_group"])["cov"]
-        cov = cov[~cov.index.duplicated()].to_dict()
+        cov = cov[[*CELL, "group", "other_group", "cov"]].drop_duplicates([*CELL, "group", "other_group"]).rename(
+            columns={"group": "high_group", "other_group": "low_group"})
         level = self.confidence
-        rows = []
-        for key, cell in groups.groupby(CELL, sort=False):
-            small = cell["suppressed"] | (pd.to_numeric(cell["n"], errors="coerce") < self.min_cell)
-            left_out = cell.loc[cell["suppressed"], "group"].tolist() if published else []
-            used = cell[~cell["group"].isin(left_out) & cell["value"].notna()]
-            row = dict(zip(CELL, key), group_by=group_by, n_groups=len(used),
-                       small_groups=", ".join(cell.loc[small, "group"]),
-                       note=f"left out, suppressed: {', '.join(left_out)}" if left_out else "")
-            if len(used) >= 2:
-                high = used.loc[used["value"].idxmax()]
-                low = used.loc[used.drop(index=high.name)["value"].idxmin()]  # two groups even when all tie
-                row.update(high_group=high["group"], low_group=low["group"], high_value=high["value"],
-                           low_value=low["value"], se_a=high["se"], se_b=low["se"], df=min(high["df"], low["df"]),
-                           # no covariance kept (e.g. results read from an older file): taken as independent
-                           cov=cov.get((*key, high["group"], low["group"]), 0.0))
-            rows.append(row)
-        out = pd.DataFrame(rows, columns=[*CELL, "group_by", "high_group", "low_group", "high_value", "low_value",
-                                          "se_a", "se_b", "df", "cov", "n_groups", "small_groups", "note"])
+        groups = groups.assign(
+            _small=groups["suppressed"] | (pd.to_numeric(groups["n"], errors="coerce") < self.min_cell),
+            _left_out=groups["suppressed"] & published)
+        names = lambda mask: groups["group"].where(mask).groupby([groups[c] for c in CELL], sort=False).agg(
+            lambda g: ", ".join(g.dropna()))
+        out = pd.DataFrame({"small_groups": names(groups["_small"]), "left_out": names(groups["_left_out"])})
+        out = out.reset_index().assign(group_by=group_by)
+        out["note"] = np.where(out["left_out"] != "", "left out, suppressed: " + out["left_out"], "")
+        used = groups[~groups["_left_out"] & groups["value"].notna()]
+        out = out.merge(used.groupby(CELL, sort=False).size().rename("n_groups").reset_index(), on=CELL, how="left")
+        out["n_groups"] = out["n_groups"].fillna(0).astype("int64")
+        # the first group with the highest value, then the first with the lowest among the
+        # others (two groups even when all tie), in table order
+        high = used.sort_values("value", ascending=False, kind="stable").drop_duplicates(CELL)
+        low = used.drop(index=high.index).sort_values("value", kind="stable").drop_duplicates(CELL)
+        pair = high[[*CELL, "group", "value", "se", "df"]].merge(
+            low[[*CELL, "group", "value", "se", "df"]], on=CELL, suffixes=("_a", "_b"))
+        pair = pair.rename(columns={"group_a": "high_group", "group_b": "low_group", "value_a": "high_value",
+                                    "value_b": "low_value"})
+        pair["df"] = pair[["df_a", "df_b"]].min(axis=1)
+        pair = pair.merge(cov, on=[*CELL, "high_group", "low_group"], how="left")
+        # no covariance kept (e.g. results read from an older file): taken as independent
+        pair["cov"] = pair["cov"].astype("float64").fillna(0.0)
+        out = out.merge(pair[[*CELL, "high_group", "low_group", "high_value", "low_value", "se_a", "se_b", "df", "cov"]],
+                        on=CELL, how="left")
         out = out.astype({c: "float64" for c in ("high_value", "low_value", "se_a", "se_b", "df", "cov")})
         h, lo = out["high_value"], out["low_value"]
         out["difference"] = h - lo
