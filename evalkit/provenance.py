@@ -70,15 +70,14 @@ def data_record(package, today: dt.date | None = None) -> dict[str, Any]:
         "frequency": package.frequency,
         "periods": [package.periods[0], package.periods[-1]] if package.periods else [],
     }
-    if package.extracted_on:
-        data.update(extracted_on=package.extracted_on, extracted_on_source=EXTRACTED_DECLARED)
+    # the same date the indicators cut their windows at (DataPackage.extraction_date)
+    day, source = package.extraction_date(today)
+    if day is None:
+        data.update(extracted_on=None, extracted_on_source=None)
+    elif package.extracted_on:
+        data.update(extracted_on=day.isoformat(), extracted_on_source=EXTRACTED_DECLARED)
     else:
-        latest = package.latest_date(today)
-        if latest is None:
-            data.update(extracted_on=None, extracted_on_source=None)
-        else:
-            data.update(extracted_on=latest[0].isoformat(), extracted_on_source=EXTRACTED_LATEST,
-                        extracted_on_column=latest[1])
+        data.update(extracted_on=day.isoformat(), extracted_on_source=EXTRACTED_LATEST, extracted_on_column=source)
     return data
 
 
