@@ -279,3 +279,82 @@ def test_sector_indicators_are_skipped_when_no_sector_is_known(tmp_path):
     assert {"fairness.cgh_charity", "fairness.concentration_gap", "fairness.coverage_charity"} <= set(res.skipped)
     assert {"fairness.exclusion_error_any", "fairness.cgh_any", "fairness.gini_aid_pc"} <= set(res.table.indicator)
     assert cell(res, "fairness.coverage_any", "P").value == pytest.approx(8 / 8 - 1 / 8)  # a3's record is in 2023Q4
+
+
+def test_benefit_and_beneficiary_incidence_by_hand(hand):
+    """Shares of the region's yuan and beneficiaries per income quintile (yuan starting in 2024Q1):
+    any aid in A is 740 yuan, 350 to a1 (Q1), 150 to a2 (Q2), 200 to a4 (Q4) and 40 to a5 (no
+    income: the (missing) group); Q3 (a3) receives nothing, a share of 0 with a standard error of 0."""
+    ids = [f"fairness.{k}_incidence_{s}" for k in ("benefit", "beneficiary") for s in ("government", "charity", "any")]
+    res = evalkit.compute(hand, indicators=ids, by=["income_quintile"], min_cell=1)
+    t = res.table[(res.table.period == Q)]
+
+    def shares(indicator, region):
+        part = t[(t.indicator == indicator) & (t.region == region)]
+        return dict(zip(part.group, part.value))
+
+    got = shares("fairness.benefit_incidence_any", "A")
+    assert got == pytest.approx({"": 1.0, "(missing)": 40 / 740, "Q1": 350 / 740, "Q2": 150 / 740, "Q3": 0.0,
+                                 "Q4": 200 / 740})
+    assert shares("fairness.benefit_incidence_government", "P") == pytest.approx(
+        {"": 1.0, "(missing)": 0.0, "Q1": 300 / 520, "Q2": 100 / 520, "Q3": 0.0, "Q4": 120 / 520, "Q5": 0.0})
+    assert shares("fairness.beneficiary_incidence_charity", "B") == pytest.approx({"": 1.0, "Q1": 0, "Q2": 0, "Q3": 1})
+    for indicator in ids:  # the groups of a region add up to the whole
+        part = t[(t.indicator == indicator) & (t.group_by == "income_quintile")]
+        assert part.groupby("region")["value"].sum().to_numpy() == pytest.approx(1.0)
+    # B's beneficiaries of any aid: b1, b2, b3, one per quintile; households are PSUs (8 in the
+    # sample), z = (1[Q1] - 1/3) / 3 for B's covered households and 0 elsewhere
+    q1 = t[(t.indicator == "fairness.beneficiary_incidence_any") & (t.region == "B") & (t.group == "Q1")].iloc[0]
+    assert q1.se == pytest.approx(np.sqrt(8 / 7 * (4 + 1 + 1) / 81))
+    assert q1.numerator == 1 and q1.denominator == 3 and q1.n == 1
+
+
+def test_benefit_incidence_se_equals_samplics_on_a_clustered_design(tmp_path):
+    """PSUs hold several groups: the linearised share's standard error is samplics' Taylor ratio
+    of yuan in the group over all yuan, for the province and a county, by a household group and
+    by region-relative income quintile."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from samplics.estimation import TaylorEstimator
+        from samplics.utils.types import PopParam
+    rng = np.random.default_rng(3)
+    n = 90
+    hh = pd.DataFrame({"household_id": [f"h{i:03d}" for i in range(n)],
+                       "region_id": np.where(np.arange(n) < 50, "A", "B"),
+                       "size": rng.integers(1, 5, n), "income_pc": rng.integers(1, 40, n) * 50.0,
+                       "hukou": rng.choice(["local", "migrant"], n), "weight": rng.uniform(1, 4, n).round(2),
+                       "stratum": np.repeat(["s1", "s2", "s3"], 30), "psu": [f"p{i // 5}" for i in range(n)]})
+    aided = rng.random(n) < 0.6
+    aid = pd.DataFrame({"record_id": [f"r{i}" for i in range(aided.sum())], "household_id": hh.household_id[aided],
+                        "sector": "government", "category": "basic_living", "form": "cash",
+                        "amount": rng.gamma(2, 150, aided.sum()).round(1), "start_on": "2024-02-01",
+                        "end_on": "2024-02-28"})
+    d = tmp_path / "clustered"
+    d.mkdir()
+    pd.DataFrame({"region_id": ["P", "A", "B"], "parent_id": [None, "P", "P"]}).to_csv(d / "regions.csv", index=False)
+    hh.to_csv(d / "households.csv", index=False)
+    aid.to_csv(d / "assistance.csv", index=False)
+    (d / "datapackage.json").write_text(json.dumps({"frequency": "quarter", "extracted_on": "2024-06-30"}))
+    res = evalkit.compute(evalkit.load(d), indicators=["fairness.benefit_incidence_government"],
+                          by=["hukou", "income_quintile"], min_cell=1)
+    t = res.table[res.table.period == Q]
+    yuan = hh.household_id.map(aid.groupby("household_id").amount.sum()).fillna(0.0).to_numpy()
+    persons = hh["weight"] * hh["size"]
+    checked = 0
+    for region, inside in (("P", np.ones(n, bool)), ("A", (hh.region_id == "A").to_numpy())):
+        # quintiles of persons by income within the region: Q1 while the persons strictly below are under 1/5
+        below = hh.income_pc.map(lambda v, m=inside: persons[m & (hh.income_pc < v)].sum())
+        quintile = "Q" + (np.minimum(np.floor(5 * below / persons[inside].sum() + 1e-9), 4) + 1).astype(int).astype(str)
+        for group_by, labels in (("hukou", hh.hukou), ("income_quintile", quintile)):
+            for group in ("local", "migrant") if group_by == "hukou" else ("Q1", "Q3", "Q5"):
+                est = TaylorEstimator(PopParam.ratio)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    est.estimate(y=yuan * inside * (labels == group), x=yuan * inside, samp_weight=hh.weight,
+                                 stratum=hh.stratum, psu=hh.psu)
+                row = t[(t.region == region) & (t.group_by == group_by) & (t.group == group)].iloc[0]
+                assert row.value == pytest.approx(est.point_est, rel=1e-9)
+                assert row.se == pytest.approx(est.stderror, rel=1e-9)
+                checked += 1
+    assert checked == 10

@@ -36,7 +36,7 @@ import ibis
 from .base import Context, Unavailable, households, indicator
 from .coordination import active_aid
 from .groups import MISSING, by_ancestor
-from .kinds import Concentration, Mean, Rate
+from .kinds import Concentration, Mean, Rate, Share
 
 SECTORS = ("government", "charity")
 POOREST_SHARE = 0.2  # the Coady-Grosh-Hoddinott benchmark: the poorest 20% get 20% under a uniform transfer
@@ -229,6 +229,50 @@ def cgh_charity(ctx: Context) -> Mean:
 @indicator("fairness.cgh_any")
 def cgh_any(ctx: Context) -> Mean:
     return cgh(ctx, "any")
+
+
+def benefit_incidence(ctx: Context, sector: str) -> Share:
+    """The share of ``sector``'s yuan (records starting in the period) that reaches the row's group."""
+    require_sector(ctx, sector)
+    yuan = aid_yuan(ctx)
+    if sector != "any":
+        yuan = yuan.filter(yuan[f"{sector}_records"] > 0)
+    return Share(units=yuan.select("household_id", "period", value=yuan[sector]))
+
+
+def beneficiary_incidence(ctx: Context, sector: str) -> Share:
+    """The share of the households covered by ``sector`` in the period that belong to the row's group."""
+    return Share(units=covered(ctx, sector).mutate(value=ibis.literal(1.0)))
+
+
+@indicator("fairness.benefit_incidence_government")
+def benefit_incidence_government(ctx: Context) -> Share:
+    return benefit_incidence(ctx, "government")
+
+
+@indicator("fairness.benefit_incidence_charity")
+def benefit_incidence_charity(ctx: Context) -> Share:
+    return benefit_incidence(ctx, "charity")
+
+
+@indicator("fairness.benefit_incidence_any")
+def benefit_incidence_any(ctx: Context) -> Share:
+    return benefit_incidence(ctx, "any")
+
+
+@indicator("fairness.beneficiary_incidence_government")
+def beneficiary_incidence_government(ctx: Context) -> Share:
+    return beneficiary_incidence(ctx, "government")
+
+
+@indicator("fairness.beneficiary_incidence_charity")
+def beneficiary_incidence_charity(ctx: Context) -> Share:
+    return beneficiary_incidence(ctx, "charity")
+
+
+@indicator("fairness.beneficiary_incidence_any")
+def beneficiary_incidence_any(ctx: Context) -> Share:
+    return beneficiary_incidence(ctx, "any")
 
 
 # --- concentration ---------------------------------------------------------------------

@@ -541,6 +541,81 @@ class Total(Statistic):
 
 
 @dataclass
+class Share(Statistic):
+    """Each group's share of its region's weighted total of ``value`` over units
+    (``household_id``, keys, ``value``): S_g = sum_g(w*value) / sum(w*value).
+
+    Read by group (e.g. ``by=["income_quintile"]``: the share of aid yuan reaching each
+    quintile, benefit incidence): the groups of one grouping, the ``(missing)`` group
+    included, add up to 1; the overall row is the whole region, 1 by definition.
+    ``numerator`` is the group's total, ``denominator`` the region's and ``n`` the group's
+    units. The standard error linearises the ratio over every unit of the region,
+    z = (value * [in g] - S_g * value) / total, summed per PSU (strata where the group has
+    no unit count too), with a symmetric t interval; no covariances between cells.
+    """
+
+    units: ibis.Table
+    excluded: ibis.Table | None = None
+
+    psu_cells = Mean.psu_cells
+    statistics = RatioStatistic.statistics
+
+    def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        cell = [c for c in grid.columns if c in ("region", "group_by", "group", *KEYS)]
+        present = [c for c in cell if c in sums.strata.columns]
+        region_keys = [c for c in present if c not in ("group_by", "group")]
+        s = sums.strata
+        if s.empty:
+            found = pd.DataFrame(columns=[*present, "numerator", "denominator", "n", "variance"])
+        else:
+            whole = s[s["group_by"] == OVERALL][[*region_keys, "stratum", "SY", "SYY"]].rename(
+                columns={"SY": "TY", "SYY": "TYY"})
+            cells = s[[*present]].drop_duplicates()
+            # every stratum of the region: where the group has no unit, z = -S_g * value still varies
+            full = cells.merge(whole, on=region_keys).merge(s[[*present, "stratum", "n", "SY", "SYY"]],
+                                                            on=[*present, "stratum"], how="left")
+            full[["n", "SY", "SYY"]] = full[["n", "SY", "SYY"]].fillna(0)
+            # sum over PSUs of (group's total) x (PSU's total): its own square plus the other groups in its PSUs
+            full["C"] = full["SYY"]
+            if not sums.group_pairs.empty:
+                other = sums.group_pairs.groupby([*present, "stratum"], dropna=False)["CYY"].sum().rename("cross")
+                full = full.join(other, on=[*present, "stratum"])
+                full["C"] += full["cross"].fillna(0.0)
+            per = full.groupby(present, dropna=False, sort=False)
+            totals = per.agg(numerator=("SY", "sum"), denominator=("TY", "sum"), n=("n", "sum")).reset_index()
+            full = full.merge(totals[[*present, "numerator", "denominator"]], on=present)
+            share = (full["numerator"] / full["denominator"].where(full["denominator"] > 0)).fillna(0.0)
+            total = full["denominator"].where(full["denominator"] > 0)
+            z = pd.DataFrame({"stratum": full["stratum"],
+                              "SY": ((full["SY"] - share * full["TY"]) / total).fillna(0.0),
+                              "SYY": ((full["SYY"] - 2 * share * full["C"] + share ** 2 * full["TYY"])
+                                      / total ** 2).fillna(0.0)})
+            z[present] = full[present]
+            variance = total_variance(z, ctx.strata, present)[[*present, "variance"]]
+            found = totals.merge(variance, on=present)
+        out = grid.merge(found, on=present, how="left")
+        # a group without a unit gets 0 of its region's total (with no variance: z is 0 everywhere)
+        whole = found[found["group_by"] == OVERALL][[*region_keys, "denominator"]].rename(columns={"denominator": "T"})
+        out = out.merge(whole, on=region_keys, how="left")
+        empty = out["numerator"].isna() & (out["T"] > 0)
+        out.loc[empty, ["numerator", "denominator", "variance"]] = 0.0
+        out.loc[empty, "denominator"] = out.loc[empty, "T"]
+        out["n"] = out["n"].fillna(0).astype("int64")
+        out["numerator"] = out["numerator"].astype(float).fillna(0.0)
+        out["denominator"] = out["denominator"].astype(float).fillna(0.0)
+        defined = out["denominator"] > 0
+        out["value"] = np.where(defined, out["numerator"] / out["denominator"].where(defined), np.nan)
+        out["se"] = np.sqrt(out["variance"].astype(float).clip(lower=0).where(defined))
+        out["df"] = ctx.strata.df
+        out["ci_low"], out["ci_high"] = t_interval(out["value"], out["se"], out["df"], ctx.confidence)
+        out["interval"] = "t"
+        out["note"] = np.where(defined, "", "nothing to share in this region and period")
+        out["n_excluded"] = left_out_counts(self.excluded, out, cell, ctx)
+        out["n_censored"] = 0
+        return out[[*cell, *RESULT]]
+
+
+@dataclass
 class RegionRate(Statistic):
     """A rate over units that belong to a region, not to a household (e.g. service points).
 
