@@ -23,7 +23,9 @@ Conventions, shared by every indicator here:
 
 Populations: coverage counts every household (``by=["income_quintile"]`` gives coverage
 by pre-transfer income quintile); exclusion errors count target households; inclusion errors covered
-households; the Coady-Grosh-Hoddinott indicator the yuan received by recipients
+households; benefit and beneficiary incidence are each group's share of the region's yuan
+(records starting in the period) and of its covered households (read by ``income_quintile``:
+the groups, ``(missing)`` included, add up to 1); the Coady-Grosh-Hoddinott indicator the yuan received by recipients
 (households with a record of the sector starting in the period); concentration indices
 and the Gini coefficient of per-capita aid every household of the region (persons), most
 of them receiving 0 yuan (the Gini ranks households by their aid, so it needs no income

@@ -12,7 +12,8 @@ Ratio kinds (:class:`Rate`, :class:`Mean`, :class:`RegionRate`) also return the
 covariances between cells that share primary sampling units (each group with its
 region's overall value and with the other groups, each period with the one before), so
 that differences, ratios and changes get standard errors that do not pretend the two
-estimates are independent. A new kind is one class here: a subclass of
+estimates are independent. :class:`Share` (a group's share of its region's total) uses
+the same PSU sums. A new kind is one class here: a subclass of
 :class:`RatioStatistic` only says how to sum its units per PSU (:meth:`~RatioStatistic.psu_cells`).
 
 :class:`Concentration` (concentration indices, their gap and the Gini coefficient) is not
