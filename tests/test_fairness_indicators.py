@@ -139,6 +139,14 @@ def test_target_by_income_and_needs(hand):
     res = evalkit.compute(hand, family="fairness", min_cell=1, params={"needy": "needs"})
     assert fractions(res, "fairness.exclusion_error_any") == {"A": (1, 1), "B": (0, 1), "P": (1, 2)}
     assert cell(res, "fairness.exclusion_error_any", "A").n_excluded == 0
+    # the poorest 30% of the 10 persons (sizes 2, 1, 1, 2, -, 1, 1, 2 by income): a1 (0 below) and
+    # a2 (2/10 below); a3 starts at 3/10, not under 0.3. a5 has no income: unknown, left out.
+    res = evalkit.compute(hand, family="fairness", min_cell=1, params={"needy": "poorest", "poorest_share": 0.3})
+    assert fractions(res, "fairness.exclusion_error_government") == {"A": (0, 2), "B": (0, 0), "P": (0, 2)}
+    assert fractions(res, "fairness.inclusion_error_charity") == {"A": (1, 3), "B": (1, 1), "P": (2, 4)}
+    assert cell(res, "fairness.inclusion_error_charity", "A").n_excluded == 1  # a5, covered, no income
+    with pytest.raises(ParameterError, match="poorest_share must be < 1"):
+        evalkit.compute(hand, family="fairness", params={"needy": "poorest", "poorest_share": 1})
     with pytest.raises(ParameterError, match="needy must be one of status, needs, income"):
         evalkit.compute(hand, family="fairness", params={"needy": "poor"})
 

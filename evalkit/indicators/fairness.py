@@ -11,7 +11,8 @@ Conventions, shared by every indicator here:
 - the *target* (needy) population is the parameter ``needy``: ``status`` (assistance
   status other than ``none``: 低保, 低边, 特困, 支出型困难), ``needs`` (a need identified in
   the period) or ``income`` (``income_pc`` below ``poverty_line`` yuan per person per
-  month). A household whose status (``status``) or income (``income``) is missing has an
+  month) or ``poorest`` (in the poorest ``poorest_share`` of the persons of every household
+  evaluated, one line for all regions). A household whose status (``status``) or income (``income``, ``poorest``) is missing has an
   unknown target status: left out of both errors and counted in ``n_excluded``;
 - *aid yuan* of a household in a period are the amounts of its records of the sector
   that start in the period (a record's amount is its total, so counting active records
@@ -37,7 +38,7 @@ import ibis
 
 from .base import Context, Unavailable, households, indicator
 from .coordination import active_aid
-from .groups import MISSING, by_ancestor
+from .groups import MISSING, TOLERANCE, by_ancestor
 from .kinds import Concentration, Mean, Rate, Share
 
 SECTORS = ("government", "charity")
@@ -82,12 +83,34 @@ def target(ctx: Context) -> tuple[ibis.Table, ibis.Table | None]:
         return needs.select("household_id", "period").distinct(), None
     if needy == "status":
         value, flag = hh.status, hh.status != "none"
+    elif needy == "poorest":
+        if not ctx.package.has_values("households", "income_pc"):
+            raise Unavailable("needy=poorest needs values in households.income_pc, which are all empty")
+        return poorest(ctx), hh.filter(hh.income_pc.isnull()).select("household_id")
     else:
         if not ctx.package.has_values("households", "income_pc"):
             raise Unavailable("needy=income needs values in households.income_pc, which are all empty")
         value, flag = hh.income_pc, hh.income_pc.cast("float64") < ctx.params.poverty_line
     return (hh.filter(value.notnull() & flag).select("household_id"),
             hh.filter(value.isnull()).select("household_id"))
+
+
+def poorest(ctx: Context) -> ibis.Table:
+    """``household_id`` of the households in the poorest ``poorest_share`` of the persons evaluated.
+
+    Persons are household weight x size; a household is in when the persons with a lower
+    income_pc are under the share (the rule of the income quintiles, so with 0.2 these are
+    the top region's Q1).
+    """
+    raw = ctx.table("households")
+    raw = raw.select("household_id", income=raw.income_pc.cast("float64"), size=raw.size.cast("float64").fill_null(1.0))
+    h = households(ctx).select("household_id", "w").join(raw, "household_id")
+    h = h.filter(h.income.notnull())
+    levels = h.group_by("income").agg(persons=(h.w * h.size).sum())
+    below = levels.persons.sum().over(ibis.window(order_by="income", rows=(None, -1)))
+    levels = levels.mutate(share=ibis.coalesce(below, 0.0) / levels.persons.sum().over(ibis.window()))
+    cut = levels.filter(levels.share < ctx.params.poorest_share - TOLERANCE).select("income")
+    return h.semi_join(cut, "income").select("household_id")
 
 
 def _with_periods(ctx: Context, table: ibis.Table) -> ibis.Table:

@@ -43,6 +43,7 @@ class Parameter:
     meaning: str
     minimum: float | None = None
     exclusive: bool = False
+    maximum: float | None = None  # exclusive
     label_en: str = ""
     label_zh: str = ""
     unit_zh: str = ""
@@ -86,6 +87,8 @@ class Parameter:
             if below:
                 op = ">" if self.exclusive else ">="
                 raise ParameterError(f"{self.name} must be {op} {self.minimum:g} {self.unit}, got {value!r}")
+        if self.maximum is not None and converted >= self.maximum:
+            raise ParameterError(f"{self.name} must be < {self.maximum:g} {self.unit}, got {value!r}")
         return converted
 
     def describe(self) -> str:
@@ -170,7 +173,10 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
                                   "(not none)", "救助身份为低保、低边、特困或支出型困难(非无)的家庭"),
                        ("needs", "households with a need identified in the period", "本期有需求被识别的家庭"),
                        ("income", "households whose pre-transfer income per capita is below poverty_line",
-                        "转移前人均收入低于 poverty_line 的家庭")),
+                        "转移前人均收入低于 poverty_line 的家庭"),
+                       ("poorest", "households in the poorest poorest_share of the persons of every household "
+                                   "evaluated, by pre-transfer income per capita",
+                        "按转移前人均收入排序,处于全部被评估人口最低 poorest_share 比例内的家庭")),
               label_en="Target population", label_zh="目标(应助)人群", unit_zh="目标人群",
               meaning_zh="排斥误差与纳入误差所用的目标(应助)家庭: 按救助身份、按本期识别的需求或按转移前人均收入低于贫困线"),
     Parameter("poverty_line", "fairness", float, 700.0, "yuan",
@@ -178,6 +184,13 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
               "is needy when needy is income", minimum=0, exclusive=True,
               label_en="Poverty line", label_zh="贫困线", unit_zh="元/人·月",
               meaning_zh="needy 为 income 时,转移前人均(月)收入低于此值的家庭为目标家庭"),
+    Parameter("poorest_share", "fairness", float, 0.2, "share of persons",
+              "share of the persons (household weight x size) with the lowest pre-transfer income per capita, "
+              "among every household evaluated, whose households are needy when needy is poorest (one line for "
+              "every region; a household at the cut is needy when the persons below it are under the share)",
+              minimum=0, exclusive=True, maximum=1,
+              label_en="Poorest share", label_zh="最低收入人口比例", unit_zh="人口比例",
+              meaning_zh="needy 为 poorest 时,转移前人均收入最低、占全部被评估人口此比例的家庭为目标家庭(各地区同一条线)"),
 )}
 
 
