@@ -23,6 +23,7 @@ from evalkit.methods.inequality import (
     TargetingErrors,
     TheilDecomposition,
     atkinson,
+    between_share_estimate,
     concentration_gap,
     concentration_index,
     fractional_rank,
@@ -33,11 +34,13 @@ from evalkit.methods.inequality import (
     targeting_errors,
     theil,
     theil_decomposition,
+    theil_estimate,
     total_variance,
 )
 
 __all__ = [
-    "Estimate", "Gap", "TargetingErrors", "TheilDecomposition", "atkinson", "concentration_gap", "concentration_index",
+    "Estimate", "Gap", "TargetingErrors", "TheilDecomposition", "atkinson", "between_share_estimate",
+    "concentration_gap", "concentration_index",
     "fractional_rank", "gini", "gini_estimate", "rao_wu_bootstrap", "rao_wu_factors", "targeting_errors", "theil",
-    "theil_decomposition", "total_variance",
+    "theil_decomposition", "theil_estimate", "total_variance",
 ]

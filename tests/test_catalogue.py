@@ -70,7 +70,9 @@ def test_descriptive_indicators_are_neutral_without_target():
     neutral = {i.id for i in cat if i.neutral}
     assert neutral == {"access.need_rate", "coordination.charity_to_government_share", "fairness.concentration_gap",
                        "fairness.gini_aid_pc", "fairness.coverage_government", "fairness.coverage_charity",
-                       "fairness.coverage_any"}
+                       "fairness.coverage_any", "fairness.theil_aid_pc", "fairness.theil_between_subregions",
+                       *(f"fairness.{k}_incidence_{s}" for k in ("benefit", "beneficiary")
+                         for s in ("government", "charity", "any"))}
     assert all(cat[i].target is None for i in neutral)
 
 

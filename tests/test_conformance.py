@@ -57,7 +57,9 @@ Quantile        Kaplan-Meier days over records, unweighted by definition: weight
                 quantile unchanged and multiplies numerator (events) and denominator by k
 RegionRate      units are region-level (service points): household weights and copies
                 leave value, numerator and denominator unchanged
-Concentration   weighted midpoint ranks and weighted sums of persons and yuan: weight w
+Share           the same: a group's share of the region's weighted total, so weight w and
+                w copies give the same value, numerator and denominator
+Inequality      weighted midpoint ranks and weighted sums of persons and yuan: weight w
                 gives the same index, numerator (yuan) and denominator (persons) as w
                 copies of the household and its records (se and df differ)
 ==============  ==========================================================================
@@ -101,7 +103,8 @@ WEIGHTING = {
     "Total": "weighted sums",
     "Quantile": "records, unweighted",
     "RegionRate": "region-level units",
-    "Concentration": "weighted sums",
+    "Inequality": "weighted sums",
+    "Share": "weighted sums",
 }
 #: kinds without household groups: no rows per hukou or urban
 NO_GROUPS = {"RegionRate"}

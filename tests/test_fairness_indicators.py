@@ -366,3 +366,28 @@ def test_benefit_incidence_se_equals_samplics_on_a_clustered_design(tmp_path):
                 assert row.se == pytest.approx(est.stderror, rel=1e-9)
                 checked += 1
     assert checked == 10
+
+
+def test_theil_index_and_its_share_between_sub_regions(default):
+    """All aid starting in 2024Q1 per person, every household: A as in the Gini test; B b1 120,
+    b2 30, b3 60/2. Theil T and its between-county share in P equal the inequality module's
+    estimates over the whole sample (households as PSUs, one stratum); a county has no
+    sub-region, so its between share is blank with a note."""
+    yuan = {"a1": 350, "a2": 150, "a4": 200, "a5": 40, "b1": 120, "b2": 30, "b3": 60}
+    size = HOUSEHOLDS["size"].to_numpy(float)
+    y = HOUSEHOLDS["household_id"].map(yuan).fillna(0).to_numpy(float) / size
+    county = HOUSEHOLDS["region_id"].to_numpy()
+    t = cell(default, "fairness.theil_aid_pc", "P")
+    expected = fairness.theil_estimate(y, size)
+    assert t.value == pytest.approx(fairness.theil(y, size)) and t.se == pytest.approx(expected.se)
+    a = cell(default, "fairness.theil_aid_pc", "A")
+    in_a = county == "A"
+    assert a.value == pytest.approx(fairness.theil(y[in_a], size[in_a]))
+    assert a.se == pytest.approx(fairness.theil_estimate(y, size, domain=in_a).se)
+    share = cell(default, "fairness.theil_between_subregions", "P")
+    decomposition = fairness.theil_decomposition(y, county, size)
+    assert share.value == pytest.approx(decomposition.between / decomposition.total)
+    assert share.se == pytest.approx(fairness.between_share_estimate(y, county, size).se)
+    assert (share.n, share.numerator, share.denominator) == (8, 950, 11)
+    leaf = cell(default, "fairness.theil_between_subregions", "A")
+    assert np.isnan(leaf.value) and "sub-region" in leaf.note

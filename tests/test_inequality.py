@@ -7,7 +7,7 @@ import pytest
 
 from evalkit import fairness
 from evalkit.errors import ParameterError
-from evalkit.methods.inequality import _concentration
+from evalkit.methods.inequality import _concentration, _theil_between_share, _theil_t
 from evalkit.methods.survey import Strata, ratio_variance
 
 INEQ_X = [541, 1463, 2445, 3438, 4437, 5401, 6392, 8304, 11904, 22261]
@@ -306,3 +306,42 @@ def test_domain_ranks_within_and_keeps_the_whole_design(survey):
     assert everyone == fairness.concentration_index(d.gov, d.income, d.weight, d.stratum, d.psu)
     with pytest.raises(ParameterError, match="no households"):
         fairness.concentration_index(d.gov, d.income, domain=np.zeros(6000, bool))
+
+
+def test_theil_influence_functions_are_derivatives_in_the_weights():
+    """Theil T and its between-group share: z_k = d/dw_k by central differences, zeros included."""
+    rng = np.random.default_rng(8)
+    n = 30
+    x = rng.exponential(10, n) * (rng.random(n) < 0.6)
+    w = rng.uniform(0.5, 2, n)
+    groups = rng.choice(["a", "b", "c"], n)
+    codes = pd.factorize(groups)[0]
+    h = 1e-6
+    for influence, value in ((_theil_t(x, w)[1], lambda ww: fairness.theil_estimate(x, ww).value),
+                             (_theil_between_share(x, w, codes)[1],
+                              lambda ww: fairness.between_share_estimate(x, groups, ww).value)):
+        numeric = np.array([(value(w + h * e) - value(w - h * e)) / (2 * h) for e in np.eye(n)])
+        assert np.allclose(influence, numeric, rtol=1e-5, atol=1e-9)
+        assert abs(np.sum(w * influence)) < 1e-12
+    d = fairness.theil_decomposition(x, groups, w)
+    assert fairness.between_share_estimate(x, groups, w).value == pytest.approx(d.between / d.total, rel=1e-12)
+    assert fairness.theil_estimate(x, w).value == pytest.approx(d.total, rel=1e-12)
+
+
+def test_theil_se_agrees_with_rao_wu_bootstrap(survey):
+    """Theil T of charity yuan, and the between-stratum share of a series whose stratum means
+    differ (a share of 0.41): linearised se within 10% of 1,000 Rao-Wu replicates. Near a share
+    of 0 the linearisation understates the se (the share's gradient vanishes when the group
+    means are equal): 0.0164 against a bootstrap 0.0185 at 0.04."""
+    d = survey.assign(tilted=survey.charity * (1 + 3 * (survey.stratum % 4)))
+    design = dict(weights=d.weight, strata=d.stratum, psu=d.psu)
+    t = fairness.theil_estimate(d.charity, **design)
+    b = fairness.between_share_estimate(d.tilted, d.stratum, **design)
+    assert b.value == pytest.approx(0.41, abs=0.01)
+
+    def statistic(data, w):
+        dec = fairness.theil_decomposition(data.tilted, data.stratum, w)
+        return [fairness.theil(data.charity, w), dec.between / dec.total]
+
+    boot = fairness.rao_wu_bootstrap(statistic, d, "stratum", "psu", "weight", replicates=1000, seed=12)
+    assert np.all(np.abs(boot / np.array([t.se, b.se]) - 1) < 0.10), (boot, t.se, b.se)

@@ -1,6 +1,6 @@
 """Indicator families. Importing this package registers every indicator function."""
 from . import access, coordination, fairness  # noqa: F401  (registers the families)
 from .base import REGISTRY, Context, indicator
-from .kinds import Concentration, Mean, Quantile, Rate, RegionRate
+from .kinds import Inequality, Mean, Quantile, Rate, RegionRate, Share, Total
 
-__all__ = ["REGISTRY", "Concentration", "Context", "Mean", "Quantile", "Rate", "RegionRate", "indicator"]
+__all__ = ["REGISTRY", "Context", "Inequality", "Mean", "Quantile", "Rate", "RegionRate", "Share", "Total", "indicator"]

@@ -39,7 +39,7 @@ import ibis
 from .base import Context, Unavailable, households, indicator
 from .coordination import active_aid
 from .groups import MISSING, TOLERANCE, by_ancestor
-from .kinds import Concentration, Mean, Rate, Share
+from .kinds import Inequality, Mean, Rate, Share
 
 SECTORS = ("government", "charity")
 POOREST_SHARE = 0.2  # the Coady-Grosh-Hoddinott benchmark: the poorest 20% get 20% under a uniform transfer
@@ -175,16 +175,28 @@ def cgh(ctx: Context, sector: str) -> Mean:
                 excluded=unranked.select("household_id", "period"))
 
 
-def concentration(ctx: Context, first: str, second: str | None = None) -> Concentration:
+def concentration(ctx: Context, first: str, second: str | None = None) -> Inequality:
     for sector in (first, second or "any"):
         require_sector(ctx, sector)
-    return Concentration(aid=aid_yuan(ctx), first=first, second=second)
+    return Inequality(aid=aid_yuan(ctx), first=first, second=second)
 
 
 @indicator("fairness.gini_aid_pc")
-def gini_aid_pc(ctx: Context) -> Concentration:
+def gini_aid_pc(ctx: Context) -> Inequality:
     """Gini coefficient of per-capita aid yuan (all sectors) across every household of the region, zeros included."""
-    return Concentration(aid=aid_yuan(ctx), first="any", rank_by="aid")
+    return Inequality(aid=aid_yuan(ctx), first="any", index="gini")
+
+
+@indicator("fairness.theil_aid_pc")
+def theil_aid_pc(ctx: Context) -> Inequality:
+    """Theil T of per-capita aid yuan (all sectors) across every household of the region, zeros included."""
+    return Inequality(aid=aid_yuan(ctx), first="any", index="theil")
+
+
+@indicator("fairness.theil_between_subregions")
+def theil_between_subregions(ctx: Context) -> Inequality:
+    """The share of Theil T of per-capita aid that lies between the region's sub-regions."""
+    return Inequality(aid=aid_yuan(ctx), first="any", index="theil_between")
 
 
 # --- targeting errors ----------------------------------------------------------------
@@ -303,20 +315,20 @@ def beneficiary_incidence_any(ctx: Context) -> Share:
 # --- concentration ---------------------------------------------------------------------
 
 @indicator("fairness.concentration_government")
-def concentration_government(ctx: Context) -> Concentration:
+def concentration_government(ctx: Context) -> Inequality:
     return concentration(ctx, "government")
 
 
 @indicator("fairness.concentration_charity")
-def concentration_charity(ctx: Context) -> Concentration:
+def concentration_charity(ctx: Context) -> Inequality:
     return concentration(ctx, "charity")
 
 
 @indicator("fairness.concentration_any")
-def concentration_any(ctx: Context) -> Concentration:
+def concentration_any(ctx: Context) -> Inequality:
     return concentration(ctx, "any")
 
 
 @indicator("fairness.concentration_gap")
-def concentration_gap(ctx: Context) -> Concentration:
+def concentration_gap(ctx: Context) -> Inequality:
     return concentration(ctx, "charity", "government")

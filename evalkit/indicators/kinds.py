@@ -16,7 +16,7 @@ estimates are independent. :class:`Share` (a group's share of its region's total
 the same PSU sums. A new kind is one class here: a subclass of
 :class:`RatioStatistic` only says how to sum its units per PSU (:meth:`~RatioStatistic.psu_cells`).
 
-:class:`Concentration` (concentration indices, their gap and the Gini coefficient) is not
+:class:`Inequality` (concentration indices, their gap, the Gini and Theil indices) is not
 a ratio of sums: it ranks households within each cell, so it brings one row per
 household back from the engine and finishes each cell in Python (no covariances between
 cells yet).
@@ -717,32 +717,34 @@ class Quantile(Statistic):
 
 
 @dataclass
-class Concentration(Statistic):
-    """Concentration index of per-capita aid against the fractional rank of pre-transfer
-    income per capita among the persons of the region (and group) of the row.
+class Inequality(Statistic):
+    """An inequality or concentration index of per-capita aid among the persons of the
+    region (and group) of the row, with its linearised standard error.
 
     ``aid`` has ``household_id``, ``period`` and one column of yuan per series (a
-    household's aid yuan in the period, one row per household and period at most).
-    ``first`` names the series indexed; with ``second`` the value is the gap
-    C(first) - C(second) on the same households and ranks, its standard error from the
-    difference of the two influence functions summed per PSU
-    (:func:`evalkit.methods.inequality.concentration_gap`).
+    household's aid yuan in the period, one row per household and period at most);
+    ``first`` names the series measured. ``index``:
+
+    - ``concentration``: the concentration index against the fractional rank of
+      pre-transfer income per capita; with ``second`` the gap C(first) - C(second) on
+      the same households and ranks, its standard error from the difference of the two
+      influence functions summed per PSU (:func:`evalkit.methods.inequality.concentration_gap`).
+      Only households with an income are ranked (the others: ``n_excluded``);
+    - ``gini``: the Gini coefficient (households ranked by the per-capita aid itself);
+    - ``theil``: Theil T (zeros accepted);
+    - ``theil_between``: the share of Theil T between the region's child regions
+      (:func:`evalkit.methods.inequality.between_share_estimate`); blank for a region
+      without sub-regions.
 
     Persons: each household counts ``weight x size`` persons (size 1 when missing) and
     receives ``yuan / size`` per person; a household without aid in the period receives 0.
-    Ranks are weighted midpoint ranks of ``income_pc`` within the cell's domain (the
-    region with every household below it, and the group), recomputed for every region
-    level as income quintiles are; the standard error linearises the index including the
-    ranks and runs over the whole sample's design (domain estimation: influence 0
-    outside the cell, every PSU counted), on PSUs minus strata degrees of freedom, with a
-    symmetric t interval. ``numerator``: weighted yuan of the series (both, for a gap)
-    received by the ranked households of the cell; ``denominator``: their persons; ``n``:
-    ranked households; ``n_excluded``: households of the cell with a missing income_pc,
-    not ranked and left out.
-
-    ``rank_by="aid"`` ranks households by the per-capita aid itself (y = r: the Gini
-    coefficient of per-capita aid, :func:`evalkit.methods.inequality.gini_estimate`); every
-    household is then ranked, whatever its income.
+    Ranks are weighted midpoint ranks within the cell's domain (the region with every
+    household below it, and the group), recomputed for every region level as income
+    quintiles are; the standard error linearises the index (ranks included) and runs
+    over the whole sample's design (domain estimation: influence 0 outside the cell,
+    every PSU counted), on PSUs minus strata degrees of freedom, with a symmetric t
+    interval. ``numerator``: weighted yuan of the series (both, for a gap) received by
+    the households of the cell; ``denominator``: their persons; ``n``: households measured.
 
     Computed in pandas from one row per household (the engine returns households and
     their aid per period; ranks and influence functions are formed here): fine for
@@ -752,7 +754,7 @@ class Concentration(Statistic):
     aid: ibis.Table
     first: str
     second: str | None = None
-    rank_by: str = "income"  # "aid": ranked by the per-capita aid itself, every household (the Gini coefficient)
+    index: str = "concentration"
 
     def statistics(self, ctx: Context) -> Sums:
         con = ctx.package.con
@@ -760,12 +762,12 @@ class Concentration(Statistic):
         raw = ctx.table("households")
         raw = raw.select("household_id", income=raw.income_pc.cast("float64"),
                          size=raw.size.cast("float64").fill_null(1.0))
-        sample = con.execute(hh.select("household_id", "w", "stratum", "psu").join(raw, "household_id"))
+        sample = con.execute(hh.select("household_id", "region_id", "w", "stratum", "psu").join(raw, "household_id"))
         sample = sample.sort_values("household_id", kind="stable").reset_index(drop=True)
         index = pd.Index(sample["household_id"])
         persons = (sample["w"] * sample["size"]).to_numpy(float)
         income = sample["income"].to_numpy(float)
-        known = ~np.isnan(income) if self.rank_by == "income" else np.ones(len(sample), dtype=bool)
+        known = ~np.isnan(income) if self.index == "concentration" else np.ones(len(sample), dtype=bool)
         # PSUs are read within strata, as the design's PSU counts (ctx.strata) are
         psu = pd.factorize(sample["stratum"].astype(str) + "\x1f" + sample["psu"].astype(str))[0]
         stratum = sample["stratum"].astype(str).to_numpy()
@@ -786,6 +788,8 @@ class Concentration(Statistic):
             g_cols = [f"g_{b}" for b in group_bys if b != OVERALL]
             members = con.execute(expanded.select("household_id", "ancestor", *g_cols))
             members["row"] = index.get_indexer(members["household_id"])
+            if self.index == "theil_between":
+                members["child"] = self._children(ctx, members, sample["region_id"].to_numpy())
             for group_by in group_bys:
                 group = OVERALL if group_by == OVERALL else members[f"g_{group_by}"]
                 for (region, label), part in members.assign(group=group).groupby(["ancestor", "group"], sort=False):
@@ -793,14 +797,30 @@ class Concentration(Statistic):
                     ranked = mine[known[mine]]
                     cell = {"region": region, "group_by": group_by, "group": label, "n": len(ranked),
                             "n_excluded": len(mine) - len(ranked), "denominator": float(persons[ranked].sum())}
+                    children = None
+                    if self.index == "theil_between":
+                        children = pd.factorize(part.set_index("row")["child"].reindex(ranked).to_numpy())[0]
                     out.extend(self._cell(cell, ranked, [per_capita[s] for s in series], income, persons, psu,
-                                          stratum, ctx))
+                                          stratum, ctx, children))
         return Sums(pd.DataFrame(out))
 
+    @staticmethod
+    def _children(ctx: Context, members: pd.DataFrame, leaf: np.ndarray) -> np.ndarray:
+        """The child region of ``ancestor`` that holds each member household ("" when it sits in the ancestor itself)."""
+        parents = ctx.package.regions.set_index("region_id")["parent_id"]
+        pairs = ctx.package.region_closure()
+        pairs = pairs.assign(parent=pairs["ancestor"].map(parents)).dropna(subset=["parent"])
+        lookup = pd.Series(pairs["ancestor"].to_numpy(),
+                           index=pd.MultiIndex.from_arrays([pairs["region_id"], pairs["parent"]]))
+        keys = pd.MultiIndex.from_arrays([leaf[members["row"].to_numpy()], members["ancestor"].to_numpy()])
+        return lookup.reindex(keys).fillna("").to_numpy()
+
     def _cell(self, cell: dict, ranked: np.ndarray, per_capita: list[np.ndarray], income: np.ndarray,
-              persons: np.ndarray, psu: np.ndarray, stratum: np.ndarray, ctx: Context) -> list[dict]:
-        """One row per period for one domain (``ranked``: its households with an income, by position)."""
-        from evalkit.methods.inequality import _concentration
+              persons: np.ndarray, psu: np.ndarray, stratum: np.ndarray, ctx: Context,
+              children: np.ndarray | None) -> list[dict]:
+        """One row per period for one domain (``ranked``: its households measured, by position;
+        ``children``: their child-region codes, for ``theil_between``)."""
+        from evalkit.methods.inequality import _concentration, _theil_between_share, _theil_t
 
         w, r = persons[ranked], income[ranked]
         # the domain's PSUs (0..k-1 per household) and the stratum of each
@@ -816,8 +836,17 @@ class Concentration(Statistic):
                 row["note"] = "no household with a known income in this cell"
             elif min(totals) <= 0:
                 row["note"] = "no aid received in this cell and period"
+            elif self.index == "theil_between" and children.max() < 1:
+                row["note"] = "a single sub-region (or none): nothing lies between sub-regions"
             else:
-                value, z = _concentration(ys[0], r if self.rank_by == "income" else ys[0], w)
+                if self.index == "concentration":
+                    value, z = _concentration(ys[0], r, w)
+                elif self.index == "gini":
+                    value, z = _concentration(ys[0], ys[0], w)
+                elif self.index == "theil":
+                    value, z = _theil_t(ys[0], w)
+                else:
+                    value, z = _theil_between_share(ys[0], w, children)
                 if self.second:
                     second, z2 = _concentration(ys[1], r, w)
                     value, z = value - second, z - z2
