@@ -105,3 +105,41 @@ def test_planted_process_times(synthetic):
     assert verification[after].mean() == pytest.approx(1, rel=0.05)
     assert processing[~after].mean() == pytest.approx(9, rel=0.05)
     assert processing[after].mean() == pytest.approx(2, rel=0.05)
+
+
+def test_planted_migrant_availability_gap_inside_intervals(synthetic, synthetic_results):
+    """Migrants receive 0.6 times the locals' probability: each group's availability rate and the
+    migrant-minus-local difference (its se keeps the covariance) cover the planted values."""
+    truth = pd.DataFrame(json.loads((synthetic / "truth.json").read_text())["expected_by_group"]
+                         ["access.availability_rate"])
+    keys = ["region", "period", "service_type", "group"]
+    got = synthetic_results.by_group("hukou", "access.availability_rate").merge(truth, on=keys, suffixes=("", "_true"))
+    got = got[got.n >= 30]
+    inside = (got.ci_low <= got.value_true) & (got.value_true <= got.ci_high)
+    assert len(got) > 500 and 0.90 <= inside.mean() <= 0.99
+    planted = truth.pivot_table(index=keys[:3], columns="group", values="value")
+    planted = (planted["migrant"] - planted["local"]).rename("gap_true").reset_index()
+    diff = synthetic_results.difference("hukou", reference="local")
+    diff = diff[(diff.indicator == "access.availability_rate") & (diff.group == "migrant") & ~diff.suppressed]
+    diff = diff.merge(planted, on=keys[:3])
+    inside = (diff.ci_low <= diff.gap_true) & (diff.gap_true <= diff.ci_high)
+    assert len(diff) >= 150 and 0.90 <= inside.mean() <= 0.99
+    assert (diff.gap_true < 0).all() and abs((diff.difference - diff.gap_true).mean()) < 0.01
+
+
+def test_planted_concentration_of_charity_and_government_aid(synthetic, synthetic_results):
+    """Government aid is pro-poor (cash falls with income), charity aid income-blind: the
+    concentration indices of the expected aid are recovered within their intervals, and the
+    charity-minus-government gap is clearly positive (charity less pro-poor)."""
+    truth = json.loads((synthetic / "truth.json").read_text())["expected"]
+    covered = []
+    for name in ("government", "charity", "gap"):
+        indicator = f"fairness.concentration_{name}"
+        got = synthetic_results.overall(indicator).merge(pd.DataFrame(truth[indicator]),
+                                                         on=["region", "period", "service_type"], suffixes=("", "_true"))
+        assert len(got) == 11 * 4  # 8 counties, 2 cities and the province, 4 quarters
+        covered.append(((got.ci_low <= got.value_true) & (got.value_true <= got.ci_high)).mean())
+        if name == "gap":
+            province = got[got.region == "R00"]
+            assert (province.value_true > 0.6).all() and (province.ci_low > 0.5).all()
+    assert min(covered) >= 0.85 and sum(covered) / 3 >= 0.90, covered

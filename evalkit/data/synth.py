@@ -2,10 +2,14 @@
 
 :func:`generate` writes a complete, valid package and ``truth.json``: every parameter
 drawn for the package and the expected value of each indicator it plants, so indicators
-can be checked against the value they should recover. Calibrated to the seeds: low
+can be checked against the value they should recover. Calibrated to published figures: low
 service accessibility and availability (祝建华、项丽亚 2021); migrants less often aided than locals
 (广州公益慈善蓝皮书 2024); after the linkage reform, verification 15 -> 1 and processing 9 -> 2 working
-days in S county (叶涛涛 2022); reform adoption staggered across counties. Process times are
+days in S county (叶涛涛 2022); reform adoption staggered across counties. Government aid is
+pro-poor (cash minimum-living payments fall with income) while charity aid follows needs drawn
+without regard to income, so the charity concentration index is near 0 and above the
+government's: truth.json holds both indices of the households' expected aid, and the
+availability rates of locals and migrants. Process times are
 planted in statutory working days (:mod:`evalkit.data.workdays`: holidays off, adjusted
 weekend days worked), so every date, deadlines included, lies in the years chinese_calendar
 covers (2004-2026 in version 1.11).
@@ -58,6 +62,10 @@ REFERRAL_ACCEPT_PROBABILITY = 0.8
 REFERRAL_ACCEPT_DAYS = {"before": 6.0, "after": 2.0}  # mean calendar days, exponential
 APPLICATION_SHARE = {"before": 0.75, "after": 0.45}  # needs found by application, not actively
 SATISFIED_PROBABILITY = {"before": 0.80, "after": 0.90}
+WITHIN_POLICY = 0.7  # needs within government policy; sector: government if within, flipped with probability 0.1
+SECTOR_FLIP = 0.1
+MEAN_AMOUNT = {"service": 350.0, "other": 850.0}  # yuan per record: uniform(100, 600) and uniform(200, 1500)
+TRUTH_HOUSEHOLDS = 1_000_000  # above this, concentration truths (one row per household) are not computed
 
 GOVERNMENT = [("民政局", "department"), ("医疗保障局", "department"), ("教育局", "department"),
               ("人力资源和社会保障局", "department"), ("住房和城乡建设局", "department"), ("残疾人联合会", "department")]
@@ -166,6 +174,7 @@ class _Generator:
         self.writers: dict[str, object] = {}
         self.schemas: dict[str, pa.Schema] = {}
         self.latest_event: dt.date | None = None  # the extraction date the package declares
+        self.expected_aid: list[dict] = []  # per chunk: expected yuan per household and period, by sector
 
     # -- the run ---------------------------------------------------------------------
     def run(self) -> dict:
@@ -304,7 +313,7 @@ class _Generator:
         identified = self.p_start[pi] + (rng.random(m) * (span - 10).clip(1)).astype(int)
         application = rng.random(m) < np.where(post, APPLICATION_SHARE["after"], APPLICATION_SHARE["before"])
         channel = np.where(application, "application", OTHER_CHANNELS[rng.integers(0, len(OTHER_CHANNELS), m)])
-        within = rng.random(m) < 0.7
+        within = rng.random(m) < WITHIN_POLICY
         near = rng.random(m) < self.p_near[k, si]
         published = self._later(identified, rng.geometric(np.where(post, 1 / 1.5, 1 / 5), m), rng.random(m) < 0.9)
         matched = self._later(published, rng.geometric(1 / 3, m), rng.random(m) < 0.8)
@@ -320,7 +329,7 @@ class _Generator:
         p_recv = (self.p_receive[k, si] + post * REFORM_AVAILABILITY_EFFECT) * np.where(near, 1.0, FAR_FACTOR)
         p_recv = p_recv * np.where(migrant[hi], MIGRANT_FACTOR, 1.0)
         got = rng.random(m) < p_recv
-        sector = np.where(within ^ (rng.random(m) < 0.1), "government", "charity")
+        sector = np.where(within ^ (rng.random(m) < SECTOR_FLIP), "government", "charity")
         start = np.minimum(identified + rng.integers(0, 16, m), self.p_end[pi])
         end = np.minimum(start + rng.integers(15, 91, m), self.p_end[pi])
         duplicate = got & (rng.random(m) < np.where(post, DUPLICATE_PROBABILITY["after"], DUPLICATE_PROBABILITY["before"]))
@@ -355,6 +364,9 @@ class _Generator:
         order = ["household_id", "provider_id", "sector", "programme", "category", "form", "amount", "start_on", "end_on", "need_id"]
         self._write("assistance", {"record_id": record_ids,
                                    **{col: np.concatenate([records[col], cash[col]]) for col in order}})
+
+        if self.s.households <= TRUTH_HOUSEHOLDS:
+            self._expected_aid(k, migrant, status, income, size, weight)
 
         self._referrals(rng, county, hh_ids[hi], need_ids, identified, within, channel, post)
         self._cases(rng, hh_ids[hi], identified, within, si, channel, post)
@@ -442,6 +454,43 @@ class _Generator:
         return np.where(sector == "government", np.char.add(f"{county}-G", gov.astype(str)),
                         np.char.add(f"{county}-C", cha.astype(str)))
 
+    def _expected_aid(self, k: int, migrant, status, income, size, weight) -> None:
+        """Each household's expected yuan per period by sector, as the chunk's draws make it:
+        need records (need x receipt x sector x mean amount, duplicates in the other sector)
+        plus the cash payments of dibao and tekun households. Kept for the concentration truths."""
+        P = len(self.labels)
+        post = np.arange(P) >= self.reform_index[k]  # (P,)
+        near_mix = self.p_near[k] + (1 - self.p_near[k]) * FAR_FACTOR  # (S,)
+        receive = (self.p_receive[k][None, :] + post[:, None] * REFORM_AVAILABILITY_EFFECT) * near_mix  # (P, S)
+        amount = np.where(RECEIPT_FORM == "service", MEAN_AMOUNT["service"], MEAN_AMOUNT["other"])
+        base = (self.p_need[k][None, :] * receive * amount).sum(axis=1)  # (P,) yuan for a local household
+        p_gov = WITHIN_POLICY * (1 - SECTOR_FLIP) + (1 - WITHIN_POLICY) * SECTOR_FLIP
+        dup = np.where(post, DUPLICATE_PROBABILITY["after"], DUPLICATE_PROBABILITY["before"])
+        factor = np.where(migrant, MIGRANT_FACTOR, 1.0)[:, None]
+        cash = np.where(np.isin(status, ["dibao", "tekun"]), np.maximum(100.0, 900.0 - income) * size * 3, 0.0)
+        self.expected_aid.append({
+            "county": np.full(len(income), k), "income": income, "persons": weight * size, "size": size,
+            "government": factor * base * (p_gov + (1 - p_gov) * dup) + cash[:, None],
+            "charity": factor * base * ((1 - p_gov) + p_gov * dup)})
+
+    def _concentration_truth(self, groups: dict) -> dict:
+        """Concentration indices of the expected per-capita aid against income rank, per region and period."""
+        from evalkit.methods.inequality import _concentration
+
+        parts = {key: np.concatenate([c[key] for c in self.expected_aid]) for key in self.expected_aid[0]}
+        index = {c: k for k, c in enumerate(self.counties)}
+        out = {f"fairness.concentration_{s}": [] for s in ("government", "charity", "gap")}
+        for region, members in groups.items():
+            inside = np.isin(parts["county"], [index[m] for m in members])
+            w, r = parts["persons"][inside], parts["income"][inside]
+            for p, label in enumerate(self.labels):
+                gov, cha = (_concentration(parts[s][inside, p] / parts["size"][inside], r, w)[0]
+                            for s in ("government", "charity"))
+                for name, value in (("government", gov), ("charity", cha), ("gap", cha - gov)):
+                    out[f"fairness.concentration_{name}"].append(
+                        {"region": region, "period": label, "service_type": "", "value": round(float(value), 10)})
+        return out
+
     # -- truth -----------------------------------------------------------------------------
     def _truth(self) -> dict:
         P, R = len(self.labels), self.s.regions
@@ -468,10 +517,16 @@ class _Generator:
         expected = {k: [] for k in ("access.need_rate", "access.accessibility_rate", "access.availability_rate",
                                     "access.unmet_need_rate", "access.coverage_rate", "access.unserved_rate")}
         index = {c: k for k, c in enumerate(self.counties)}
+        by_group = []
         for region, members in groups.items():
             ks = [index[m] for m in members]
             w = self.counts[ks].astype(float)[:, None, None]
             needers = w * need[ks]
+            for hukou, share, factor in (("local", 1 - ms[ks], 1.0), ("migrant", ms[ks], MIGRANT_FACTOR)):
+                rate = (needers * share * avail_local[ks] * factor).sum(0) / (needers * share).sum(0)  # (P, S)
+                by_group.extend({"region": region, "period": self.labels[p], "service_type": TYPES[s],
+                                 "group_by": "hukou", "group": hukou, "value": round(float(rate[p, s]), 10)}
+                                for p in range(P) for s in range(S))
             per_type = {
                 "access.need_rate": needers.sum(0) / w.sum(0),
                 "access.accessibility_rate": (needers * access[ks]).sum(0) / needers.sum(0),
@@ -492,6 +547,8 @@ class _Generator:
                 for p in range(P):
                     expected[ind].append({"region": region, "period": self.labels[p], "service_type": "",
                                           "value": round(float(arr[p]), 10)})
+        if self.expected_aid:
+            expected.update(self._concentration_truth(groups))
         per_county = lambda arr: {c: {t: round(float(v), 6) for t, v in zip(TYPES, row)} for c, row in zip(self.counties, arr)}
         return {
             "generator": asdict(self.s),
@@ -520,6 +577,8 @@ class _Generator:
                 },
             },
             "expected": expected,
+            # availability by hukou: migrants receive MIGRANT_FACTOR times the locals' probability
+            "expected_by_group": {"access.availability_rate": by_group},
         }
 
 
