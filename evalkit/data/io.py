@@ -1,8 +1,15 @@
-"""Reading a data package's files into the engine as raw text tables.
+"""Files in and out: reading a data package's files into the engine as raw text tables,
+and writing outputs atomically and safely for spreadsheets.
 
 Every file becomes a DuckDB table of VARCHAR columns plus ``_row`` (the 1-based data row),
 so that types are parsed and checked in one place and row numbers can be reported.
 CSV may be UTF-8 (with or without BOM) or GBK/GB18030; Excel and Parquet are read as is.
+Reads never leave the package directory (:func:`inside`).
+
+Every CSV evalkit writes goes through :func:`write_csv`: a text cell beginning with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return is prefixed with a single quote, so a
+spreadsheet shows it as text instead of running it (the OWASP rule against CSV
+injection); numbers stay numbers (a negative number is not a formula).
 """
 from __future__ import annotations
 
@@ -48,15 +55,35 @@ def read_descriptor(directory: Path) -> dict:
     return meta
 
 
+def inside(directory: Path, path: Path, what: str) -> Path:
+    """``path`` if it is a regular file inside ``directory`` once every link is resolved;
+    else a :class:`PackageError` (reads never leave the package: no absolute paths, ``..``,
+    symbolic links pointing out, devices or ``/proc`` files)."""
+    root = Path(directory).resolve()
+    try:
+        real = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise PackageError(f"{what}: {path.name} does not exist or cannot be resolved") from None
+    if not real.is_relative_to(root):
+        raise PackageError(f"{what}: {path.name} leads outside the package directory {root}; "
+                           "copy the file into the package instead")
+    if not real.is_file():
+        raise PackageError(f"{what}: {path.name} is not a regular file")
+    return real
+
+
 def directory_sha256(directory) -> str:
     """The package's fingerprint: SHA-256 over its files (relative names and bytes), in name order.
 
     Hidden files (names starting with ``.``) are left out; every other file counts,
-    ``datapackage.json`` included.
+    ``datapackage.json`` included. A file that leads outside the package (a symbolic
+    link) is refused, as it is for reading (:func:`inside`).
     """
     directory = Path(directory)
     digest = hashlib.sha256()
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
+    files = sorted(p for p in directory.rglob("*") if (p.is_file() or p.is_symlink()) and not p.name.startswith("."))
+    for path in files:
+        inside(directory, path, "package fingerprint")
     if not files:
         raise PackageError(f"{directory}: no data files")
     for path in files:
@@ -71,13 +98,22 @@ def directory_sha256(directory) -> str:
 def find_files(directory: Path, meta: dict) -> dict[str, SourceFile]:
     """Map table names to files: the descriptor's ``resources`` first, then file names."""
     found: dict[str, SourceFile] = {}
-    for res in meta.get("resources", []) or []:
+    resources = meta.get("resources", []) or []
+    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
+        raise PackageError("datapackage.json: resources must be a list of objects with a name and a path")
+    for res in resources:
         name, rel = res.get("name"), res.get("path")
         if name not in TABLES:
             raise PackageError(f"datapackage.json names an unknown table {name!r} (known: {', '.join(TABLES)})")
+        if not isinstance(rel, str) or not rel.strip():
+            raise PackageError(f"datapackage.json: the resource for {name} has no path (a file name in the package)")
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise PackageError(f"datapackage.json lists {rel!r} for {name}: resource paths must be relative names "
+                               "inside the package directory (no absolute paths, no '..')")
         path = directory / rel
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise PackageError(f"datapackage.json lists {rel} for {name}, but {path} does not exist")
+        inside(directory, path, f"datapackage.json resource {name}")
         found[name] = SourceFile(name, path)
     described = set(found)
     stems = {stem.lower(): t.name for t in TABLES.values() for stem in (t.name, *t.aliases)}
@@ -87,6 +123,7 @@ def find_files(directory: Path, meta: dict) -> dict[str, SourceFile]:
             continue
         if name in found:
             raise PackageError(f"two files for table {name}: {found[name].path.name} and {path.name}; keep one")
+        inside(directory, path, f"table {name}")
         found[name] = SourceFile(name, path)
     return found
 
@@ -194,3 +231,31 @@ def atomic_write(final: Path, write) -> Path:
             tmp.unlink()
         raise
     return final
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(frame):
+    """A copy of ``frame`` whose text cells cannot start a spreadsheet formula.
+
+    >>> import pandas as pd
+    >>> formula_safe(pd.DataFrame({"id": ["=SUM(A1)", "a-1"], "v": [-1.5, 2.0]})).to_dict("list")
+    {'id': ["'=SUM(A1)", 'a-1'], 'v': [-1.5, 2.0]}
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        text = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).astype(bool)
+        if text.any():
+            out[column] = values.where(~text, "'" + values[text].astype(str))
+    return out
+
+
+def write_csv(frame, path: Path) -> None:
+    """Write ``frame`` as UTF-8 CSV with formula-like text neutralised (:func:`formula_safe`)."""
+    formula_safe(frame).to_csv(path, index=False, encoding="utf-8")

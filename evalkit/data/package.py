@@ -16,8 +16,16 @@ import pandas as pd
 from evalkit import engine
 from evalkit.data import periods, workdays
 from evalkit.engine import Params, quote, sql
-from evalkit.data.io import PackageError, SourceFile, directory_sha256, find_files, load_raw, read_descriptor
-from evalkit.data.privacy import ID_PATTERN, hmac_sql, id_number_problem_sql, pseudonym_key
+from evalkit.data.io import (
+    FORMULA_START,
+    PackageError,
+    SourceFile,
+    directory_sha256,
+    find_files,
+    load_raw,
+    read_descriptor,
+)
+from evalkit.data.privacy import ID_PATTERN, hmac_sql, id_number_problem_sql, normalise_id_sql, pseudonym_key
 from evalkit.data.schema import FALSE_SPELLINGS, PLANNED_HORIZON_YEARS, TABLES, TRUE_SPELLINGS, Column, Table
 from evalkit.data.validation import MAX_EXAMPLES, ValidationError, ValidationReport
 from evalkit.errors import ParameterError
@@ -288,7 +296,11 @@ class _Loader:
                                          f"a value in every row, since {given} of {total} rows have one "
                                          "(or in none: a blank column means none given)",
                                          f"raw_{name}", f"{value} IS NULL", key_raw, show=None)
-            if col.name == "id_number" and raw:
+            if raw and col.kind == "string" and not col.personal and (col.name == table.key or col.references):
+                self._formula_warning(name, col.name, value, key_raw)
+            if col.name == "id_number" and raw:  # one spelling per person before the check and the hash
+                value = normalise_id_sql(value, self.params)
+                typed = _convert_sql(col, value, self.params)
                 self._examples_check(name, col.name, "identity number check digit",
                                      "18 digits (last may be X) with a valid GB 11643 check digit",
                                      f"raw_{name}", id_number_problem_sql(value, self.params), key_raw, show=None,
@@ -488,6 +500,17 @@ class _Loader:
         firsts = [b[0] for b in bounds if b[0] is not None]
         lasts = [b[1] for b in bounds if b[1] is not None]
         return periods.span(min(firsts), max(lasts), self.frequency) if firsts else []
+
+    def _formula_warning(self, name: str, column: str, value: str, key_raw: str | None) -> None:
+        """Warn on identifiers a spreadsheet would run as formulas (evalkit's CSVs neutralise them)."""
+        starts = " OR ".join(f"starts_with({value}, {self.params(c)})" for c in FORMULA_START)
+        predicate = f"{value} IS NOT NULL AND ({starts})"
+        count = sql(self.con, f"SELECT count_if({predicate}) FROM raw_{name}", self.params)[0][0]
+        if count:
+            self._warn(name, column, "formula-like text", count,
+                       "identifiers not starting with = + - @, a tab or a carriage return (spreadsheets run them "
+                       "as formulas; evalkit writes them quoted)",
+                       self._examples(name, f"raw_{name}", predicate, None, show=None))
 
     def _examples_check(self, name, column, check, expected, relation, predicate, key, show, personal=False):
         """Queue a row check: rows of ``relation`` matching ``predicate`` are problems."""

@@ -3,8 +3,16 @@
 Identity numbers (身份证号) are replaced on load by HMAC-SHA256 under a secret key and
 names are dropped, so nothing downstream of the loader ever holds them. The key comes
 from ``EVALKIT_PSEUDONYM_KEY`` (the key itself) or ``EVALKIT_KEY_FILE`` (a file holding
-it); without either, a random key lives for one process, so pseudonyms cannot be linked
-across runs. The key is never written next to any output.
+it), at least 16 bytes either way; without either, a random key lives for one process, so
+pseudonyms cannot be linked across runs. The key is never written next to any output. It
+is a secret to guard like the raw data: identity numbers have few possible values (a
+county's whole space can be enumerated in minutes), so with the key anyone can reverse
+the pseudonyms.
+
+Before hashing, a number is normalised so that one person has one pseudonym: spaces
+trimmed, full-width digits and ``Ｘ`` made ASCII, a lowercase ``x`` upper-cased, and a
+legacy 15-digit number (GB 11643-1989) widened to 18 digits (century 19 inserted, check
+digit computed).
 """
 from __future__ import annotations
 
@@ -14,6 +22,8 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
+
+from evalkit.errors import ParameterError
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -29,6 +39,35 @@ def check_digit(first17: str) -> str:
     if len(first17) != 17 or not first17.isdigit():
         raise ValueError("expected the first 17 digits of an identity number")
     return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
+
+
+_FULL_WIDTH = "０１２３４５６７８９Ｘｘ"
+_HALF_WIDTH = "0123456789XX"
+MIN_KEY_BYTES = 16
+
+
+def normalise_id_number(value: str) -> str:
+    """One spelling per identity number (see the module doc).
+
+    >>> normalise_id_number(" １１０１０５１９４９１２３１００２ｘ ")
+    '11010519491231002X'
+    >>> normalise_id_number("110105491231002")   # 15 digits, born 1949
+    '11010519491231002X'
+    """
+    text = value.strip().translate(str.maketrans(_FULL_WIDTH, _HALF_WIDTH)).upper()
+    if len(text) == 15 and text.isdigit():
+        first17 = text[:6] + "19" + text[6:]
+        return first17 + check_digit(first17)
+    return text
+
+
+def normalise_id_sql(column: str, bind) -> str:
+    """The DuckDB expression of :func:`normalise_id_number` on ``column`` (NULL stays NULL)."""
+    text = f"upper(translate(trim({column}), {bind(_FULL_WIDTH)}, {bind(_HALF_WIDTH)}))"
+    first17 = f"(substr({text}, 1, 6) || '19' || substr({text}, 7, 9))"
+    digits = " + ".join(f"CAST(substr({first17}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(_WEIGHTS))
+    return (f"CASE WHEN regexp_full_match({text}, '[0-9]{{15}}') "
+            f"THEN {first17} || substr({bind(_CHECK)}, (({digits}) % 11) + 1, 1) ELSE {text} END")
 
 
 def is_valid_id_number(value: str) -> bool:
@@ -58,12 +97,19 @@ def pseudonym_key(key_file: str | os.PathLike | None = None) -> bytes:
     """The secret key for pseudonyms: a key file, the environment, or a per-process random key."""
     path = key_file or os.environ.get("EVALKIT_KEY_FILE")
     if path:
-        key = Path(path).read_bytes().strip()
-        if len(key) < 16:
-            raise ValueError(f"pseudonym key file {path} holds fewer than 16 bytes")
+        try:
+            key = Path(path).read_bytes().strip()
+        except OSError as exc:
+            raise ParameterError(f"pseudonym key file {path}: cannot be read ({exc.strerror})") from None
+        if len(key) < MIN_KEY_BYTES:
+            raise ParameterError(f"pseudonym key file {path} holds fewer than {MIN_KEY_BYTES} bytes")
         return key
-    if os.environ.get("EVALKIT_PSEUDONYM_KEY"):
-        return os.environ["EVALKIT_PSEUDONYM_KEY"].encode()
+    if "EVALKIT_PSEUDONYM_KEY" in os.environ:
+        key = os.environ["EVALKIT_PSEUDONYM_KEY"].encode()
+        if len(key) < MIN_KEY_BYTES:
+            raise ParameterError(f"EVALKIT_PSEUDONYM_KEY holds fewer than {MIN_KEY_BYTES} bytes; use a long random "
+                                 "secret (e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+        return key
     return _session_key()
 
 

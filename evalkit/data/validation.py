@@ -6,11 +6,14 @@ expected and the first example rows. Errors stop a load; warnings are shown and 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 from evalkit.errors import ValidationError  # noqa: F401  (re-exported)
 
 MAX_EXAMPLES = 5
+#: 15 to 18 digits (full-width too, the last may be X): never echoed in a message, whatever column it is in
+IDENTITY_SHAPED = re.compile(r"(?<![0-9０-９])[0-9０-９]{14,17}[0-9０-９XxＸｘ](?![0-9０-９])")
 
 
 @dataclass
@@ -51,7 +54,8 @@ class ValidationReport:
         return not self.errors
 
     def add(self, severity, table, file, column, check, count, expected, examples=()):
-        self.problems.append(Problem(severity, table, file, column, check, int(count), expected, list(examples)))
+        shown = [IDENTITY_SHAPED.sub("[identity number hidden]", str(e)) for e in examples]
+        self.problems.append(Problem(severity, table, file, column, check, int(count), expected, shown))
 
     def __str__(self) -> str:
         head = (

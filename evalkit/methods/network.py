@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data import periods as periods_mod
-from evalkit.data.io import atomic_write
+from evalkit.data.io import atomic_write, write_csv
 from evalkit.data.package import DataPackage
 
 UNKNOWN = "unknown"
@@ -239,7 +239,7 @@ class ReferralNetwork:
         path = Path(path)
         frame = self.edges
         if path.suffix == ".csv":
-            return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+            return atomic_write(path, lambda tmp: write_csv(frame, tmp))
         if path.suffix == ".parquet":
             return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
         raise ValueError(f"output must end in .csv or .parquet, got {path.name}")

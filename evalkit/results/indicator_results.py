@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evalkit.data.io import atomic_write
+from evalkit.data.io import atomic_write, write_csv
 from evalkit.indicators.catalogue import load_catalogue
 from evalkit.methods.survey import logit_interval, t_interval, t_quantile, wilson
 from evalkit.provenance import PARQUET_KEY, SIDECAR_SUFFIX
@@ -282,7 +282,7 @@ class IndicatorResults:
         digest = {}
 
         def write(tmp):
-            frame.to_csv(tmp, index=False, encoding="utf-8")
+            write_csv(frame, tmp)
             digest["sha256"] = _sha256(tmp)
 
         atomic_write(path, write)

@@ -1,0 +1,167 @@
+"""Hostile and broken input (issue: hardening): reads stay inside the package, no spreadsheet
+formula survives into a CSV, pseudonym keys are long enough and one person has one pseudonym.
+
+Each case is generated from the small synthetic package of ``tiny_synth`` (no copied files).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+
+import pandas as pd
+import pytest
+
+import evalkit
+from evalkit.data.io import formula_safe
+from evalkit.data.privacy import check_digit, normalise_id_number, pseudonym_key
+from evalkit.data.synth import generate
+from evalkit.errors import PackageError, ParameterError
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hard") / "pkg"
+    generate(out, households=300, regions=2, periods=2, seed=3, format="csv")
+    return out
+
+
+@pytest.fixture
+def pkg(source, tmp_path):
+    copy = tmp_path / "pkg"
+    shutil.copytree(source, copy)
+    return copy
+
+
+def _resources(pkg, **paths):
+    meta = json.loads((pkg / "datapackage.json").read_text())
+    meta["resources"] = [{"name": r["name"], "path": paths.get(r["name"], r["path"])} for r in meta["resources"]]
+    (pkg / "datapackage.json").write_text(json.dumps(meta))
+
+
+# --- reads stay inside the package ----------------------------------------------------
+
+SECRET = "salary,110105194912310021,9000\n"
+
+
+@pytest.mark.parametrize("case", ["absolute", "dotdot", "symlink_out", "symlink_proc", "name_symlink_out"])
+def test_reads_never_leave_the_package(pkg, tmp_path, case):
+    outside = tmp_path / "outside.csv"
+    outside.write_text("region_id,parent_id\n" + SECRET)
+    if case == "absolute":
+        _resources(pkg, regions=str(outside))
+        match = "relative names inside the package"
+    elif case == "dotdot":
+        _resources(pkg, regions="../outside.csv")
+        match = "relative names inside the package"
+    elif case in ("symlink_out", "symlink_proc"):
+        os.symlink(outside if case == "symlink_out" else "/proc/self/environ", pkg / "linked.csv")
+        _resources(pkg, regions="linked.csv")
+        match = "leads outside the package"
+    else:  # found by its file name, not the descriptor
+        _resources(pkg)
+        meta = json.loads((pkg / "datapackage.json").read_text())
+        meta["resources"] = [r for r in meta["resources"] if r["name"] != "regions"]
+        (pkg / "datapackage.json").write_text(json.dumps(meta))
+        (pkg / "regions.csv").unlink()
+        os.symlink(outside, pkg / "regions.csv")
+        match = "leads outside the package"
+    with pytest.raises(PackageError, match=match) as err:
+        evalkit.load(pkg)
+    assert "110105194912310021" not in str(err.value) and "salary" not in str(err.value)
+
+
+def test_fingerprint_refuses_a_link_out_of_the_package(pkg, tmp_path):
+    (tmp_path / "elsewhere.txt").write_text(SECRET)
+    os.symlink(tmp_path / "elsewhere.txt", pkg / "notes.txt")
+    with pytest.raises(PackageError, match="package fingerprint: notes.txt leads outside"):
+        evalkit.data.io.directory_sha256(pkg)
+
+
+@pytest.mark.parametrize("resources, match", [
+    ("regions.csv", "resources must be a list of objects"),
+    ([{"name": "regions"}], "the resource for regions has no path"),
+])
+def test_malformed_resources_are_named_errors(pkg, resources, match):
+    meta = json.loads((pkg / "datapackage.json").read_text())
+    meta["resources"] = resources
+    (pkg / "datapackage.json").write_text(json.dumps(meta))
+    with pytest.raises(PackageError, match=match):
+        evalkit.load(pkg)
+
+
+def test_identity_shaped_values_are_never_echoed(pkg):
+    hh = pd.read_csv(pkg / "households.csv", dtype=str)
+    hh.loc[0, "size"] = "11010519491231002X"  # an identity number in the wrong column
+    hh.to_csv(pkg / "households.csv", index=False)
+    report = evalkit.validate(pkg)
+    problem = next(p for p in report.errors if p.column == "size")
+    assert "11010519491231002X" not in str(problem) and "[identity number hidden]" in str(problem)
+
+
+# --- spreadsheet formulas ----------------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://evil","x")', "+cmd|' /C calc'!A0", "@SUM(A1)", "-2+3", "\t=1", "\r=1"]
+
+
+def test_formula_like_ids_are_warned_and_written_as_text(pkg, tmp_path):
+    regions = pd.read_csv(pkg / "regions.csv", dtype=str)
+    old = regions.region_id.iloc[-1]
+    new = FORMULAS[0]
+    regions.loc[regions.region_id == old, "region_id"] = new
+    regions.to_csv(pkg / "regions.csv", index=False)
+    for table in ("households", "service_points"):
+        frame = pd.read_csv(pkg / f"{table}.csv", dtype=str)
+        frame.loc[frame.region_id == old, "region_id"] = new
+        frame.to_csv(pkg / f"{table}.csv", index=False)
+    loaded = evalkit.load(pkg)
+    assert any(p.check == "formula-like text" and p.column == "region_id" for p in loaded.report.warnings)
+    out = evalkit.compute(loaded, indicators=["access.need_rate"], min_cell=1).to_file(tmp_path / "ind.csv")
+    text = out.read_text(encoding="utf-8")
+    assert "'" + new in text.replace('""', '"') and "\n" + new not in text and "," + new not in text
+    back = pd.read_csv(out)
+    assert (back["region"] == "'" + new).any() and pd.api.types.is_numeric_dtype(back["value"])
+
+
+def test_formula_safe_leaves_numbers_and_plain_text():
+    frame = pd.DataFrame({"text": FORMULAS + ["a=b", "R01"], "number": [-1.0] * 8, "flag": [True] * 8})
+    safe = formula_safe(frame)
+    assert safe["text"].tolist() == ["'" + f for f in FORMULAS] + ["a=b", "R01"]
+    assert safe["number"].tolist() == [-1.0] * 8 and safe["flag"].dtype == bool
+
+
+# --- pseudonym keys and one pseudonym per person ---------------------------------------------
+
+def test_short_keys_are_refused(monkeypatch, tmp_path):
+    monkeypatch.delenv("EVALKIT_KEY_FILE", raising=False)
+    monkeypatch.setenv("EVALKIT_PSEUDONYM_KEY", "a")
+    with pytest.raises(ParameterError, match="EVALKIT_PSEUDONYM_KEY holds fewer than 16 bytes"):
+        pseudonym_key()
+    monkeypatch.setenv("EVALKIT_PSEUDONYM_KEY", "sixteen-bytes-ok")
+    assert pseudonym_key() == b"sixteen-bytes-ok"
+    short = tmp_path / "key"
+    short.write_text("short")
+    with pytest.raises(ParameterError, match="fewer than 16 bytes"):
+        pseudonym_key(short)
+
+
+def test_one_person_one_pseudonym(pkg, monkeypatch):
+    """Spellings of one number (lowercase x, full-width digits and Ｘ, spaces, the legacy 15-digit
+    form) hash to the pseudonym of its canonical 18-digit form."""
+    monkeypatch.setenv("EVALKIT_PSEUDONYM_KEY", "a key of enough bytes")
+    canonical = "11010519491231002X"
+    legacy = "110105491231002"  # 1949-12-31, sequence 002: widened to 11010519491231002X
+    full_width = canonical.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    spellings = [canonical, canonical.lower(), full_width, f"  {canonical} ", legacy]
+    assert {normalise_id_number(s) for s in spellings} == {canonical}
+    hh = pd.read_csv(pkg / "households.csv", dtype=str)
+    hh.loc[: len(spellings) - 1, "id_number"] = spellings
+    hh.to_csv(pkg / "households.csv", index=False)
+    loaded = evalkit.load(pkg)
+    assert not [p for p in loaded.report.errors if p.column == "id_number"]
+    hashes = loaded.tables["households"].execute()["id_hash"].head(len(spellings))
+    expected = hmac.new(b"a key of enough bytes", canonical.encode(), hashlib.sha256).hexdigest()
+    assert set(hashes) == {expected}
+    assert check_digit(legacy[:6] + "19" + legacy[6:]) == "X"
