@@ -85,6 +85,7 @@ class Column:
     personal: bool = False  # never leaves the loader as is
     planned: bool = False  # a date that may lie up to PLANNED_HORIZON_YEARS after the extraction date
     all_or_none: bool = False  # blank in some rows but given in others is an error
+    period: bool = False  # a period label of the package's frequency (2024, 2024Q1, 2024-01), normalised on load
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class Table:
     date_order: tuple[tuple[str, str], ...] = ()  # (earlier, later) pairs
     description: str = ""
     aliases: tuple[str, ...] = field(default=())  # file-name stems accepted
+    unique: tuple[str, ...] = ()  # columns unique together (default: the key alone)
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -276,6 +278,25 @@ TABLES: dict[str, Table] = {
                 Column("record_id", "string", ("记录编号",), references="assistance.record_id"),
                 Column("score", "int", ("评分", "满意度评分"), minimum=1, maximum=5),
                 Column("given_on", "date", ("评价日期",)),
+            ),
+        ),
+        Table(
+            "household_periods",
+            key="household_id",
+            unique=("household_id", "period"),
+            aliases=("家庭期间", "家庭动态", "动态监测", "household_panel"),
+            description="Optional panel for outcomes: one row per household and period with its assistance "
+                        "status, pre-transfer income per capita (yuan/month) and whether it is in assistance; "
+                        "exits, returns to hardship (返贫) and income change are read from it. The period is "
+                        "a label of the package's frequency (2024, 2024Q1, 2024-01); the latest period "
+                        "usually repeats the households table.",
+            columns=(
+                _id("household_id", _HH, references="households.household_id"),
+                Column("period", "string", ("期间", "时期", "统计期", "所属期", "期别"), required=True,
+                       nullable=False, period=True),
+                Column("status", "enum", ("救助类别", "救助身份", "困难类型", "救助类型"), values=STATUS),
+                Column("income_pc", "float", ("人均收入", "转移前人均月收入", "人均月收入"), minimum=0),
+                Column("in_assistance", _BOOL, ("是否在保", "在保", "是否享受救助", "是否在册")),
             ),
         ),
         Table(
