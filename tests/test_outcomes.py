@@ -159,6 +159,7 @@ def test_return_to_hardship_rate_censors_open_windows(res):
     assert a.value == pytest.approx(0.5)
     q3 = cell(res, ind, "A", Q3)  # a3 came back, but its window is still open: censored, not counted
     assert (q3.denominator, q3.n_censored, q3.incomplete) == (0, 1, True)
+    assert np.isnan(q3.value) and "censored" in q3.note
     assert cell(res, ind, "B", Q4).n_censored == 1 and cell(res, ind, "P", Q4).n_censored == 1
     assert cell(res, ind, "P", Q2).n_censored == 0
 
