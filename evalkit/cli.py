@@ -226,6 +226,18 @@ def catalogue(fmt):
 
 
 @main.command()
+@click.argument("tables", nargs=-1)
+def schema(tables):
+    """Print the data package's tables and columns (all, or the TABLES named), as Markdown."""
+    from evalkit.data.schema import TABLES, describe
+
+    unknown = [t for t in tables if t not in TABLES]
+    if unknown:
+        _fail(f"unknown table(s) {', '.join(unknown)}; tables: {', '.join(TABLES)}")
+    click.echo(describe(list(tables) or None))
+
+
+@main.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--region", help="Region id to report on (see the regions table).")
 @click.option("--all-regions", is_flag=True, help="Report on every region, in parallel, into OUT/<region id>/.")

@@ -346,3 +346,17 @@ def test_planted_income_change_recovered(planted):
     assert len(top) == 9
     expected = share * mean_income.loc[top.period].to_numpy()
     assert (np.abs(top.value.to_numpy() - expected) < 3 * top.se.to_numpy()).mean() >= 0.85
+
+
+def test_schema_command_documents_the_panel():
+    from click.testing import CliRunner
+
+    from evalkit.cli import main
+
+    run = CliRunner().invoke(main, ["schema", "household_periods"])
+    assert run.exit_code == 0, run.output
+    assert "## household_periods (optional" in run.output and "Unique: household_id, period." in run.output
+    assert "| period | period label | yes | 期间、时期" in run.output and "是否在保" in run.output
+    every = CliRunner().invoke(main, ["schema"])
+    assert all(f"## {t} (" in every.output for t in ("regions", "households", "calendar"))
+    assert CliRunner().invoke(main, ["schema", "nope"]).exit_code == 2

@@ -315,3 +315,35 @@ TABLES: dict[str, Table] = {
 
 TRUE_SPELLINGS = ("1", "true", "t", "yes", "y", "是", "有", "对", "1.0")
 FALSE_SPELLINGS = ("0", "false", "f", "no", "n", "否", "无", "没有", "0.0")
+
+
+def describe(tables: list[str] | None = None) -> str:
+    """The tables (all, or those named) as Markdown: file names accepted, description, and
+    per column its type, whether it is required, the Chinese headers accepted and the
+    values allowed (``evalkit schema``)."""
+    lines = []
+    for name in tables or list(TABLES):
+        t = TABLES[name]
+        status = "required" if t.required else "optional"
+        lines += [f"## {t.name} ({status}; file {t.name} or {' / '.join(t.aliases)})", ""]
+        if t.description:
+            lines += [t.description, ""]
+        unique = t.unique or ((t.key,) if t.key else ())
+        if unique:
+            lines += [f"Unique: {', '.join(unique)}.", ""]
+        lines += ["| column | type | required | Chinese headers | values |", "|---|---|---|---|---|"]
+        for c in t.columns:
+            kind = "period label" if c.period else c.kind
+            if c.references:
+                kind += f" → {c.references}"
+            if c.minimum is not None:
+                kind += f", ≥ {c.minimum:g}"
+            if c.maximum is not None:
+                kind += f", ≤ {c.maximum:g}"
+            values = "; ".join(f"{k} ({'/'.join(v)})" for k, v in c.values.items()) if c.values else ""
+            if c.kind == "bool":
+                values = "是/否, 1/0, true/false"
+            required = "yes" if c.required and not c.nullable else "column" if c.required else ""
+            lines.append(f"| {c.name} | {kind} | {required} | {'、'.join(c.aliases)} | {values} |")
+        lines.append("")
+    return "\n".join(lines)
