@@ -360,3 +360,26 @@ def test_schema_command_documents_the_panel():
     every = CliRunner().invoke(main, ["schema"])
     assert all(f"## {t} (" in every.output for t in ("regions", "households", "calendar"))
     assert CliRunner().invoke(main, ["schema", "nope"]).exit_code == 2
+
+
+def test_a_panel_alone_gives_the_periods(tmp_path):
+    """Regions, households and the panel, no dated record: the panel's periods are the package's."""
+    d = write_hand(tmp_path / "panel_only")
+    for name in ("needs", "assistance", "referrals"):
+        (d / f"{name}.csv").unlink()
+    pkg = evalkit.load(d)
+    assert pkg.periods == [Q1, Q2, Q3, Q4, Q5, Q6]
+    res = evalkit.compute(pkg, family="outcomes", min_cell=0)
+    assert frac(res, "outcomes.exit_rate", "A", Q2) == (3, 4)
+    assert "needs" in res.skipped["outcomes.need_fulfilment_rate"]
+
+
+def test_a_window_past_the_panel_end_is_censored(tmp_path):
+    """Without 2025Q2 in the panel, the 12 months of the 2024Q2 exits run past the panel's end:
+    censored (3 exits: a1, a2, a4), though the extraction date is later."""
+    d = write_hand(tmp_path / "short")
+    frame = pd.DataFrame([r for r in PANEL if r[1] != Q6], columns=["户编号", "期间", "救助类别", "人均收入", "是否在保"])
+    frame.to_csv(d / "household_periods.csv", index=False, encoding="gbk")
+    res = evalkit.compute(evalkit.load(d), indicators=["outcomes.return_to_hardship_rate"], min_cell=0)
+    a = cell(res, "outcomes.return_to_hardship_rate", "A", Q2)
+    assert (a.denominator, a.n_censored, a.n_excluded) == (0, 3, 0)

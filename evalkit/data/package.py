@@ -533,6 +533,19 @@ class _Loader:
         ]
         firsts = [b[0] for b in bounds if b[0] is not None]
         lasts = [b[1] for b in bounds if b[1] is not None]
+        # the household panel's periods count too (a package may bring the panel without dated records)
+        for name, table in TABLES.items():
+            for col in table.columns:
+                if col.period and name in self.loaded and col.name in self.columns[name]:
+                    c = quote(col.name)
+                    for (label,) in sql(self.con, f"SELECT DISTINCT {c} FROM {name} WHERE {c} IS NOT NULL"):
+                        try:
+                            start = periods.bounds(label, self.frequency)[0]
+                        except ValueError:  # reported as an error already
+                            continue
+                        if self.earliest <= start <= self.extracted:
+                            firsts.append(start)
+                            lasts.append(start)
         return periods.span(min(firsts), max(lasts), self.frequency) if firsts else []
 
     def _examples_check(self, name, column, check, expected, relation, predicate, key, show, personal=False):

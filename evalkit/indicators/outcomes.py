@@ -21,8 +21,8 @@ indicator here:
 - a *return to hardship* (返贫): an exit in t followed by a period t+1 .. t+L in
   assistance again, L the periods in 12 months (4 quarters, 12 months, 1 year); with
   ``hardship=income`` also a period whose ``income_pc`` is below ``poverty_line``. An exit
-  whose 12 months (the last day of period t+L) end after the extraction date is censored
-  (``n_censored``), whether or not it has returned yet: counting early returns alone
+  whose 12 months (the last day of period t+L) end after the extraction date, or after the
+  panel's last period, is censored (``n_censored``), whether or not it has returned yet: counting early returns alone
   would bias the rate upward. One that has not returned with a period of its window
   missing or unknown in the panel is left out (``n_excluded``);
 - income change: pre-transfer ``income_pc`` in t minus in t-1, for households with both
@@ -67,12 +67,14 @@ def _require_panel(ctx: Context) -> None:
 
 
 def period_index(ctx: Context) -> ibis.Table:
-    """``period, idx, period_end, window_end``: every period from the earliest in the panel or
-    the run to the latest, numbered, with the last day of the window of 12 months after it."""
+    """``period, idx, period_end, window_end, panel_last``: every period from the earliest in
+    the panel or the run to the latest, numbered, with the last day of the window of 12
+    months after it, and the number of the panel's last period (where its data end)."""
 
     def build():
         hp = ctx.table("household_periods")
-        labels = set(ctx.package.con.execute(hp.select("period").distinct())["period"].dropna()) | set(ctx.periods)
+        panel_labels = set(ctx.package.con.execute(hp.select("period").distinct())["period"].dropna())
+        labels = panel_labels | set(ctx.periods)
         freq = ctx.package.frequency
         starts = [periods_mod.bounds(p, freq)[0] for p in labels]
         span = periods_mod.span(min(starts), max(periods_mod.bounds(p, freq)[1] for p in labels), freq)
@@ -81,8 +83,10 @@ def period_index(ctx: Context) -> ibis.Table:
         for _ in range(ahead):
             extended.append(periods_mod.label(periods_mod.bounds(extended[-1], freq)[1] + dt.timedelta(days=1), freq))
         ends = [periods_mod.bounds(p, freq)[1] for p in extended]
+        in_panel = [p for p in span if p in panel_labels] or span
         return ibis.memtable(pd.DataFrame({"period": span, "idx": range(len(span)), "period_end": ends[:len(span)],
-                                           "window_end": ends[ahead:ahead + len(span)]}))
+                                           "window_end": ends[ahead:ahead + len(span)],
+                                           "panel_last": span.index(in_panel[-1])}))
 
     return ctx.cached("period_index", build)
 
@@ -173,9 +177,11 @@ def return_to_hardship_rate(ctx: Context) -> Rate:
                                 later.later_idx <= exits.idx + ahead])
     per_exit = j.group_by([j.household_id, j.period, j.idx]).agg(
         returned=j.hard.fill_null(False).any(), observed=j.known.fill_null(False).sum())
-    ends = period_index(ctx).select("idx", "window_end")
+    ends = period_index(ctx).select("idx", "window_end", "panel_last")
     per_exit = per_exit.join(ends, "idx")
-    ended = per_exit.window_end <= ibis.date(ctx.extraction_date)
+    # the window has ended when its last day is on or before the extraction date and its last
+    # period is in the panel (a panel that stops earlier ends the observation there)
+    ended = (per_exit.window_end <= ibis.date(ctx.extraction_date)) & (per_exit.idx + ahead <= per_exit.panel_last)
     judged = per_exit.filter(ended)
     decided = judged.filter(judged.returned | (judged.observed >= ahead))
     units = decided.select("household_id", "period")
