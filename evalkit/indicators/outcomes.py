@@ -88,7 +88,7 @@ def period_index(ctx: Context) -> ibis.Table:
                                            "window_end": ends[ahead:ahead + len(span)],
                                            "panel_last": span.index(in_panel[-1])}))
 
-    return ctx.cached("period_index", build)
+    return ctx.cached("panel_periods", build)
 
 
 def panel(ctx: Context) -> ibis.Table:
@@ -103,7 +103,7 @@ def panel(ctx: Context) -> ibis.Table:
         idx = period_index(ctx)
         return rows.join(idx.select("period", "idx"), "period")
 
-    return ctx.cached("panel", build)
+    return ctx.cached("panel_states", build)
 
 
 def _transitions(ctx: Context) -> ibis.Table:
