@@ -5,7 +5,9 @@ drawn for the package and the expected value of each indicator it plants, so ind
 can be checked against the value they should recover. Calibrated to the seeds: low
 service accessibility and availability (祝建华、项丽亚 2021); migrants less often aided than locals
 (广州公益慈善蓝皮书 2024); after the linkage reform, verification 15 -> 1 and processing 9 -> 2 working
-days in S county (叶涛涛 2022); reform adoption staggered across counties. Process times are
+days in S county (叶涛涛 2022); reform adoption staggered across counties. The household panel (``household_periods``)
+plants exits from assistance (raised by the reform), returns to hardship within 12 months
+and income change, its latest period equal to the households table. Process times are
 planted in statutory working days (:mod:`evalkit.data.workdays`: holidays off, adjusted
 weekend days worked), so every date, deadlines included, lies in the years chinese_calendar
 covers (2004-2026 in version 1.11).
