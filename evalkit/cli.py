@@ -190,9 +190,11 @@ def summary(results, package, lang: str = "zh") -> str:
     catalogue = load_catalogue()
     per_type = [i for i in dict.fromkeys(view["indicator"]) if catalogue[i].per_service_type]
     widths = {i: max(12, _width(catalogue[i].name(lang)) + 2) for i in per_type}
-    lines = [f"{package.name} · region {region} · period {period}",
-             _pad("service type", 24) + "".join(_pad(catalogue[i].name(lang), widths[i], right=True) for i in per_type)]
-    for service, label in SERVICE_TYPES.items():
+    lines = [f"{package.name} · region {region} · period {period}"]
+    if per_type:  # the table of rates by service type, when some indicator has them
+        lines.append(_pad("service type", 24)
+                     + "".join(_pad(catalogue[i].name(lang), widths[i], right=True) for i in per_type))
+    for service, label in SERVICE_TYPES.items() if per_type else ():
         rows = view[view["service_type"] == service].set_index("indicator")["value"]
         lines.append(_pad(f"{service} {label}", 24)
                      + "".join(_pad(format_value(rows.get(i, float("nan")), catalogue[i].unit, lang), widths[i],
@@ -221,6 +223,18 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 def catalogue(fmt):
     """Print the indicator catalogue."""
     click.echo(load_catalogue().render(fmt))
+
+
+@main.command()
+@click.argument("tables", nargs=-1)
+def schema(tables):
+    """Print the data package's tables and columns (all, or the TABLES named), as Markdown."""
+    from evalkit.data.schema import TABLES, describe
+
+    unknown = [t for t in tables if t not in TABLES]
+    if unknown:
+        _fail(f"unknown table(s) {', '.join(unknown)}; tables: {', '.join(TABLES)}")
+    click.echo(describe(list(tables) or None))
 
 
 @main.command()

@@ -70,7 +70,8 @@ def test_descriptive_indicators_are_neutral_without_target():
     neutral = {i.id for i in cat if i.neutral}
     assert neutral == {"access.need_rate", "coordination.charity_to_government_share", "fairness.concentration_gap",
                        "fairness.gini_aid_pc", "fairness.coverage_government", "fairness.coverage_charity",
-                       "fairness.coverage_any", "fairness.theil_aid_pc", "fairness.theil_between_subregions",
+                       "fairness.coverage_any", "outcomes.cost_per_beneficiary_household",
+                       "fairness.theil_aid_pc", "fairness.theil_between_subregions",
                        *(f"fairness.{k}_incidence_{s}" for k in ("benefit", "beneficiary")
                          for s in ("government", "charity", "any"))}
     assert all(cat[i].target is None for i in neutral)
@@ -130,13 +131,15 @@ def test_a_missing_or_unknown_unit_of_analysis_is_rejected():
 
 
 def test_amounts_say_whether_they_are_totals_or_per_household():
-    """Every amount (unit yuan) says it is a total or per aided household, in both languages;
-    the duplicate-aid yuan come both ways."""
+    """Every amount (unit yuan) says it is a total or per aided household (or per person), in
+    both languages; the duplicate-aid yuan come both ways."""
     cat = load_catalogue()
     amounts = [i for i in cat if i.unit == "yuan"]
-    assert {i.id for i in amounts} == {"coordination.duplicate_aid_amount", "coordination.duplicate_aid_amount_total"}
+    assert {i.id for i in amounts} == {"coordination.duplicate_aid_amount", "coordination.duplicate_aid_amount_total",
+                                       "outcomes.cost_per_beneficiary_household", "outcomes.income_change_pc"}
     for ind in amounts:
-        per = "per aided household" in ind.name_en and "每户" in ind.name_zh
+        per = (("per aided household" in ind.name_en or "per person" in ind.name_en)
+               and ("每户" in ind.name_zh or "/人" in ind.name_zh))
         total = "Total" in ind.name_en and "总金额" in ind.name_zh
         assert per != total, ind.id
     assert "per aided household" in cat["coordination.duplicate_aid_amount"].formula_en

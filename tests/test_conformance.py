@@ -180,7 +180,9 @@ class Runs:
 
     def __init__(self, root: Path):
         self.root = root
-        generate(root / "synth", households=1000, regions=2, periods=3, seed=7)
+        # 7 quarters: exits of the second have their 12 months (outcomes.return_to_hardship_rate)
+        # inside the data, so the return rate has judged rows, not only censored ones
+        generate(root / "synth", households=1000, regions=2, periods=7, seed=7)
         self.tables = add_empty_region(read_tables(root / "synth"))
         ids = self.tables["households"]["household_id"].to_numpy(zero_copy_only=False)
         self.weights = pd.Series(np.random.default_rng(7).integers(1, 4, len(ids)), index=ids)

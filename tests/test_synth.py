@@ -35,7 +35,8 @@ def test_chunked_writing_gives_the_declared_package(tmp_path):
     assert sum(truth["households_per_region"].values()) == 5000
     assert pkg.periods == truth["periods"] == ["2023Q1", "2023Q2"]
     assert set(pkg.tables) == {"regions", "households", "needs", "providers", "service_points",
-                               "assistance", "referrals", "cases", "feedback"}
+                               "assistance", "referrals", "cases", "feedback", "household_periods"}
+    assert pkg.rows["household_periods"] == 5000 * 2
 
 
 def test_refuses_to_overwrite_without_being_told(tmp_path):

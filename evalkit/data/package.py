@@ -318,6 +318,10 @@ class _Loader:
     # -- checks on typed tables ---------------------------------------------------
     def check_all(self) -> None:
         for name in self.loaded:
+            for col in TABLES[name].columns:
+                if col.period and col.name in self.columns[name]:
+                    self._normalise_periods(name, col)
+        for name in self.loaded:
             table = TABLES[name]
             for col in table.columns:
                 if col.personal or col.name not in self.columns[name]:
@@ -334,8 +338,9 @@ class _Loader:
                     self._check_date_range(name, col)
                 if col.references:
                     self._check_reference(name, col)
-            if table.key in self.columns[name]:
-                self._check_unique(name, table.key)
+            unique = table.unique or (table.key,)
+            if all(c in self.columns[name] for c in unique):
+                self._check_unique(name, unique)
             for earlier, later in table.date_order:
                 if earlier in self.columns[name] and later in self.columns[name]:
                     self._examples_check(
@@ -411,16 +416,57 @@ class _Loader:
             quote(TABLES[name].key), show=c,
         )
 
-    def _check_unique(self, name: str, key: str) -> None:
-        k = quote(key)
+    def _check_unique(self, name: str, columns: tuple[str, ...]) -> None:
+        """Each value of the key (or combination of ``columns``) once; repeats named with their rows."""
+        cols = ", ".join(quote(c) for c in columns)
+        value = quote(columns[0]) if len(columns) == 1 else f"({cols})::VARCHAR"
+        given = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
         rows = sql(self.con, f"""
-            SELECT {k}, count(*) AS n, list(_row ORDER BY _row)[1:3] FROM {name}
-            WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1 ORDER BY min(_row)""")
+            SELECT {value}, count(*) AS n, list(_row ORDER BY _row)[1:3] FROM {name}
+            WHERE {given} GROUP BY {cols} HAVING count(*) > 1 ORDER BY min(_row)""")
         if rows:
             source = self.files[name]
-            examples = [f"{v if isinstance(v, dt.date) else repr(v)} at " + ", ".join(source.where(r) for r in rs) for v, _, rs in rows[:MAX_EXAMPLES]]
-            self._error(name, key, "unique key", sum(n for _, n, _ in rows),
-                        f"each {key} once ({len(rows)} value(s) repeat)", examples)
+            examples = [f"{v if isinstance(v, dt.date) or len(columns) > 1 else repr(v)} at "
+                        + ", ".join(source.where(r) for r in rs) for v, _, rs in rows[:MAX_EXAMPLES]]
+            what = columns[0] if len(columns) == 1 else f"({', '.join(columns)})"
+            self._error(name, ", ".join(columns), "unique key", sum(n for _, n, _ in rows),
+                        f"each {what} once ({len(rows)} value(s) repeat)", examples)
+
+    def _normalise_periods(self, name: str, col: Column) -> None:
+        """Period labels of the package's frequency, written the canonical way (``2024q1``,
+        ``2024-Q1``, ``2024年第1季度`` -> ``2024Q1``); a label that is no such period, or a
+        period starting after the extraction date, is an error naming its rows."""
+        c = quote(col.name)
+        found = [v for (v,) in sql(self.con, f"SELECT DISTINCT {c} FROM {name} WHERE {c} IS NOT NULL")]
+        mapping, bad, late = {}, [], []
+        for value in found:
+            try:
+                canonical = periods.parse(value, self.frequency)
+            except ValueError:
+                bad.append(value)
+                continue
+            mapping[value] = canonical
+            if periods.bounds(canonical, self.frequency)[0] > self.extracted:
+                late.append(canonical)
+        example = periods.label(dt.date(2024, 1, 1), self.frequency)
+        key = quote(TABLES[name].key)
+        if bad:
+            self._examples_check(name, col.name, "period label",
+                                 f"a {self.frequency} period such as {example} (the package's frequency)",
+                                 name, f"list_contains({self.params(bad)}, {c})", key, show=c)
+        if late:
+            source = "datapackage.json's extracted_on" if self.extracted_declared else \
+                "today, as datapackage.json gives no extracted_on"
+            self._examples_check(name, col.name, "latest period",
+                                 f"periods starting on or before the extraction date {self.extracted} ({source})",
+                                 name, f"list_contains({self.params(late)}, {c})", key, show=c)
+        changed = {k: v for k, v in mapping.items() if k != v}
+        if changed:
+            self.con.con.register("_period_labels", pd.DataFrame({"raw": list(changed), "label": list(changed.values())}))
+            try:
+                sql(self.con, f"UPDATE {name} SET {c} = m.label FROM _period_labels AS m WHERE {name}.{c} = m.raw")
+            finally:
+                self.con.con.unregister("_period_labels")
 
     def _check_period_dates(self) -> None:
         for name, column in PERIOD_DATES.items():
@@ -499,6 +545,19 @@ class _Loader:
         ]
         firsts = [b[0] for b in bounds if b[0] is not None]
         lasts = [b[1] for b in bounds if b[1] is not None]
+        # the household panel's periods count too (a package may bring the panel without dated records)
+        for name, table in TABLES.items():
+            for col in table.columns:
+                if col.period and name in self.loaded and col.name in self.columns[name]:
+                    c = quote(col.name)
+                    for (label,) in sql(self.con, f"SELECT DISTINCT {c} FROM {name} WHERE {c} IS NOT NULL"):
+                        try:
+                            start = periods.bounds(label, self.frequency)[0]
+                        except ValueError:  # reported as an error already
+                            continue
+                        if self.earliest <= start <= self.extracted:
+                            firsts.append(start)
+                            lasts.append(start)
         return periods.span(min(firsts), max(lasts), self.frequency) if firsts else []
 
     def _formula_warning(self, name: str, column: str, value: str, key_raw: str | None) -> None:

@@ -85,6 +85,7 @@ class Column:
     personal: bool = False  # never leaves the loader as is
     planned: bool = False  # a date that may lie up to PLANNED_HORIZON_YEARS after the extraction date
     all_or_none: bool = False  # blank in some rows but given in others is an error
+    period: bool = False  # a period label of the package's frequency (2024, 2024Q1, 2024-01), normalised on load
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class Table:
     date_order: tuple[tuple[str, str], ...] = ()  # (earlier, later) pairs
     description: str = ""
     aliases: tuple[str, ...] = field(default=())  # file-name stems accepted
+    unique: tuple[str, ...] = ()  # columns unique together (default: the key alone)
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -279,6 +281,25 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
+            "household_periods",
+            key="household_id",
+            unique=("household_id", "period"),
+            aliases=("家庭期间", "家庭动态", "动态监测", "household_panel"),
+            description="Optional panel for outcomes: one row per household and period with its assistance "
+                        "status, pre-transfer income per capita (yuan/month) and whether it is in assistance; "
+                        "exits, returns to hardship (返贫) and income change are read from it. The period is "
+                        "a label of the package's frequency (2024, 2024Q1, 2024-01); the latest period "
+                        "usually repeats the households table.",
+            columns=(
+                _id("household_id", _HH, references="households.household_id"),
+                Column("period", "string", ("期间", "时期", "统计期", "所属期", "期别"), required=True,
+                       nullable=False, period=True),
+                Column("status", "enum", ("救助类别", "救助身份", "困难类型", "救助类型"), values=STATUS),
+                Column("income_pc", "float", ("人均收入", "转移前人均月收入", "人均月收入"), minimum=0),
+                Column("in_assistance", _BOOL, ("是否在保", "在保", "是否享受救助", "是否在册")),
+            ),
+        ),
+        Table(
             "calendar",
             key="date",
             aliases=("工作日历", "日历", "节假日安排"),
@@ -294,3 +315,35 @@ TABLES: dict[str, Table] = {
 
 TRUE_SPELLINGS = ("1", "true", "t", "yes", "y", "是", "有", "对", "1.0")
 FALSE_SPELLINGS = ("0", "false", "f", "no", "n", "否", "无", "没有", "0.0")
+
+
+def describe(tables: list[str] | None = None) -> str:
+    """The tables (all, or those named) as Markdown: file names accepted, description, and
+    per column its type, whether it is required, the Chinese headers accepted and the
+    values allowed (``evalkit schema``)."""
+    lines = []
+    for name in tables or list(TABLES):
+        t = TABLES[name]
+        status = "required" if t.required else "optional"
+        lines += [f"## {t.name} ({status}; file {t.name} or {' / '.join(t.aliases)})", ""]
+        if t.description:
+            lines += [t.description, ""]
+        unique = t.unique or ((t.key,) if t.key else ())
+        if unique:
+            lines += [f"Unique: {', '.join(unique)}.", ""]
+        lines += ["| column | type | required | Chinese headers | values |", "|---|---|---|---|---|"]
+        for c in t.columns:
+            kind = "period label" if c.period else c.kind
+            if c.references:
+                kind += f" → {c.references}"
+            if c.minimum is not None:
+                kind += f", ≥ {c.minimum:g}"
+            if c.maximum is not None:
+                kind += f", ≤ {c.maximum:g}"
+            values = "; ".join(f"{k} ({'/'.join(v)})" for k, v in c.values.items()) if c.values else ""
+            if c.kind == "bool":
+                values = "是/否, 1/0, true/false"
+            required = "yes" if c.required and not c.nullable else "column" if c.required else ""
+            lines.append(f"| {c.name} | {kind} | {required} | {'、'.join(c.aliases)} | {values} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -9,7 +9,9 @@ days in S county (叶涛涛 2022); reform adoption staggered across counties. Go
 pro-poor (cash minimum-living payments fall with income) while charity aid follows needs drawn
 without regard to income, so the charity concentration index is near 0 and above the
 government's: truth.json holds both indices of the households' expected aid, and the
-availability rates of locals and migrants. Process times are
+availability rates of locals and migrants. The household panel (``household_periods``)
+plants exits from assistance (raised by the reform), returns to hardship within 12 months
+and income change, its latest period equal to the households table. Process times are
 planted in statutory working days (:mod:`evalkit.data.workdays`: holidays off, adjusted
 weekend days worked), so every date, deadlines included, lies in the years chinese_calendar
 covers (2004-2026 in version 1.11).
@@ -66,6 +68,13 @@ WITHIN_POLICY = 0.7  # needs within government policy; sector: government if wit
 SECTOR_FLIP = 0.1
 MEAN_AMOUNT = {"service": 350.0, "other": 850.0}  # yuan per record: uniform(100, 600) and uniform(200, 1500)
 TRUTH_HOUSEHOLDS = 1_000_000  # above this, concentration truths (one row per household) are not computed
+# Household panel (household_periods): per-period dynamics of assistance and income.
+EXIT_PROBABILITY = {"before": 0.08, "after": 0.12}  # in assistance in t-1, out in t; the reform raises it
+RETURN_PROBABILITY = 0.25  # back in assistance within 12 months of an exit (返贫)
+# change of pre-transfer income per capita in a period as a share of the period's income:
+# (income_t - income_{t-1}) / income_t, drawn per household and period
+INCOME_GROWTH = {"mean": 0.015, "sd": 0.05}
+PERIODS_PER_YEAR = {"year": 1, "quarter": 4, "month": 12}
 
 GOVERNMENT = [("民政局", "department"), ("医疗保障局", "department"), ("教育局", "department"),
               ("人力资源和社会保障局", "department"), ("住房和城乡建设局", "department"), ("残疾人联合会", "department")]
@@ -175,6 +184,7 @@ class _Generator:
         self.schemas: dict[str, pa.Schema] = {}
         self.latest_event: dt.date | None = None  # the extraction date the package declares
         self.expected_aid: list[dict] = []  # per chunk: expected yuan per household and period, by sector
+        self.panel_counts: dict[int, np.ndarray] = {}  # households in assistance per county and period
 
     # -- the run ---------------------------------------------------------------------
     def run(self) -> dict:
@@ -303,6 +313,8 @@ class _Generator:
             "id_number": _identity_numbers(rng, k, n), "name": _names(rng, n),
         })
 
+        self._panel(k, first, hh_ids, status.astype(str), income)
+
         # Needs: independent draws per household, period and service type.
         P = len(self.labels)
         drawn = rng.random((n, P, S), dtype=np.float32) < self.p_need[k][None, None, :].astype(np.float32)
@@ -374,6 +386,78 @@ class _Generator:
         reform_start = self.p_start[self.reform_index[k]] if self.reform_index[k] < P else np.datetime64("9999-12-31")
         self._feedback(rng, records["household_id"][asked], record_ids[:r][asked], records["end_on"][asked],
                        records["start_on"][asked] >= reform_start)
+
+    def _panel(self, k: int, first: int, hh_ids, status, income) -> None:
+        """``household_periods``: every household in every period, the latest period equal to
+        the households table (status, income_pc; in assistance when the status is not none).
+
+        Assistance follows a Markov chain over states in assistance (0), j periods since an
+        exit (1..L, L periods in 12 months) and out for longer (L + 1): an exit with
+        probability ``EXIT_PROBABILITY`` per period (higher from the county's reform period),
+        a return with a constant hazard such that ``RETURN_PROBABILITY`` of exits are back
+        within L periods, and entry from long out chosen per period so that the share in
+        assistance stays at the latest period's. The chain is sampled backward from the
+        latest period through its time reversal (the marginals are known), so the forward
+        exit and return probabilities are exactly the planted ones. Income runs back from
+        the latest period by per-period changes drawn around ``INCOME_GROWTH``. Drawn from a stream of its own,
+        so every other table keeps its bytes.
+        """
+        rng = np.random.default_rng([self.s.seed, 4, k, first])
+        n, P = len(hh_ids), len(self.labels)
+        L = PERIODS_PER_YEAR[self.s.frequency]
+        K = L + 2
+        final_in = status != "none"
+        share = float(final_in.mean())
+        h = 1 - (1 - RETURN_PROBABILITY) ** (1 / L)
+        exits = np.where(np.arange(P) >= self.reform_index[k], EXIT_PROBABILITY["after"], EXIT_PROBABILITY["before"])
+        state = np.where(final_in, 0, K - 1)
+        paths = np.empty((P, n), dtype=np.int64)
+        if 0 < share < 1 and P > 1:
+            e0 = EXIT_PROBABILITY["before"]
+            recent = e0 * (1 - h) ** np.arange(L)  # share of E_1..E_L per unit in assistance (stationary)
+            entry = share * e0 * (1 - h) ** L / (1 - share - share * recent.sum())
+            mu = [np.concatenate([[share], share * recent, [1 - share - share * recent.sum()]])]
+            moves = [None]
+            for t in range(1, P):
+                m = mu[-1]
+                a = float(np.clip((share * exits[t] - h * m[1:K - 1].sum()) / m[K - 1], 0, 1)) if m[K - 1] > 0 else entry
+                T = np.zeros((K, K))
+                T[0, 0], T[0, 1] = 1 - exits[t], exits[t]
+                for j in range(1, L + 1):
+                    T[j, 0] = h
+                    T[j, min(j + 1, K - 1)] = 1 - h
+                T[K - 1, 0], T[K - 1, K - 1] = a, 1 - a
+                mu.append(m @ T)
+                moves.append(T)
+            # the latest period: out of assistance households spread over the states out, by their marginal
+            out = mu[-1][1:] / mu[-1][1:].sum()
+            drawn = 1 + np.minimum((rng.random(n)[:, None] >= np.cumsum(out)[None, :]).sum(1), K - 2)
+            state = np.where(final_in, 0, drawn)
+            paths[P - 1] = state
+            for t in range(P - 1, 0, -1):
+                # time reversal: P(x_{t-1} = y | x_t = x) = mu_{t-1}(y) T_t(y, x) / mu_t(x)
+                back = (mu[t - 1][:, None] * moves[t]).T / np.where(mu[t] > 0, mu[t], 1)[:, None]
+                cum = np.cumsum(back[paths[t]], axis=1)
+                paths[t - 1] = np.minimum((rng.random(n)[:, None] >= cum).sum(1), K - 1)
+        else:
+            paths[:] = state
+        in_assistance = paths == 0  # (P, n)
+        # change in period t as a share of income in t, d_t: income_{t-1} = income_t (1 - d_t); d_t
+        # is independent of income_t, so sum(change) / sum(income_t) estimates its mean
+        growth = rng.normal(INCOME_GROWTH["mean"], INCOME_GROWTH["sd"], (P, n)).clip(-0.5, 0.5)
+        factor = np.concatenate([np.cumprod(1 - growth[:0:-1], axis=0)[::-1], np.ones((1, n))])
+        incomes = np.round(income[None, :] * factor, 1)
+        incomes[P - 1] = income
+        labels = np.repeat(np.array(self.labels), n)
+        own = np.tile(status, P).reshape(P, n)
+        fallback = np.where(incomes < 700, "dibao", "dibian")
+        period_status = np.where(in_assistance, np.where(own != "none", own, fallback), "none")
+        self._write("household_periods", {
+            "household_id": np.tile(hh_ids, P), "period": labels, "status": period_status.ravel().astype(str),
+            "income_pc": incomes.ravel(), "in_assistance": in_assistance.ravel(),
+        })
+        counts = self.panel_counts.setdefault(k, np.zeros(P))
+        counts += in_assistance.sum(1)
 
     def _referrals(self, rng, county, hh, need_ids, identified, within, channel, post):
         to_charity = ~within & (rng.random(len(hh)) < np.where(post, REFERRAL_PROBABILITY["after"], REFERRAL_PROBABILITY["before"]))
@@ -494,6 +578,7 @@ class _Generator:
     # -- truth -----------------------------------------------------------------------------
     def _truth(self) -> dict:
         P, R = len(self.labels), self.s.regions
+        L = PERIODS_PER_YEAR[self.s.frequency]
         post = np.arange(P)[None, :] >= self.reform_index[:, None]  # (R, P)
         near_mix = (self.p_near + (1 - self.p_near) * FAR_FACTOR)[:, None, :]
         avail_local = (self.p_receive[:, None, :] + post[:, :, None] * REFORM_AVAILABILITY_EFFECT) * near_mix  # (R,P,S)
@@ -549,6 +634,22 @@ class _Generator:
                                           "value": round(float(arr[p]), 10)})
         if self.expected_aid:
             expected.update(self._concentration_truth(groups))
+        # outcomes from the panel: the exit probability of the period, averaged over counties by
+        # their households in assistance the period before; returns within 12 months everywhere alike
+        exit_p = np.where(post, EXIT_PROBABILITY["after"], EXIT_PROBABILITY["before"])  # (R, P)
+        in_before = np.array([self.panel_counts.get(k, np.zeros(P)) for k in range(R)])
+        expected["outcomes.exit_rate"] = []
+        expected["outcomes.return_to_hardship_rate"] = []
+        for region, members in groups.items():
+            ks = [index[m] for m in members]
+            for p in range(1, P):
+                w = in_before[ks, p - 1]
+                if w.sum() > 0:
+                    expected["outcomes.exit_rate"].append(
+                        {"region": region, "period": self.labels[p], "service_type": "",
+                         "value": round(float((w * exit_p[ks, p]).sum() / w.sum()), 10)})
+                expected["outcomes.return_to_hardship_rate"].append(
+                    {"region": region, "period": self.labels[p], "service_type": "", "value": RETURN_PROBABILITY})
         per_county = lambda arr: {c: {t: round(float(v), 6) for t, v in zip(TYPES, row)} for c, row in zip(self.counties, arr)}
         return {
             "generator": asdict(self.s),
@@ -569,9 +670,22 @@ class _Generator:
                 "referral_accept_days_mean": REFERRAL_ACCEPT_DAYS,
                 "application_share_of_needs": APPLICATION_SHARE,
                 "satisfied_probability": SATISFIED_PROBABILITY,
+                "household_panel": {
+                    "exit_probability_per_period": EXIT_PROBABILITY,
+                    "return_probability_within_12_months": RETURN_PROBABILITY,
+                    "return_hazard_per_period": round(1 - (1 - RETURN_PROBABILITY) ** (1 / L), 10),
+                    "periods_in_12_months": L,
+                    "income_change_share_per_period": INCOME_GROWTH,
+                    "in_assistance": "status other than none in the latest period (as the households table)",
+                    "entry": "from out of assistance for longer than 12 months, chosen per county and period so that "
+                             "the share in assistance stays at the latest period's",
+                    "note": "the panel is a process of its own: the cash basic-living records of the assistance "
+                            "table follow the latest status in every period, not the panel",
+                },
                 "reform": {
                     "period": {c: (self.labels[i] if i < P else None) for c, i in zip(self.counties, self.reform_index)},
                     "availability_effect": REFORM_AVAILABILITY_EFFECT,
+                    "exit_probability_effect": round(EXIT_PROBABILITY["after"] - EXIT_PROBABILITY["before"], 10),
                     "verification_working_days_mean": VERIFICATION_DAYS,
                     "processing_working_days_mean": PROCESSING_DAYS,
                 },

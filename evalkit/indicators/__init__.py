@@ -1,5 +1,5 @@
 """Indicator families. Importing this package registers every indicator function."""
-from . import access, coordination, fairness  # noqa: F401  (registers the families)
+from . import access, coordination, fairness, outcomes  # noqa: F401  (registers the families)
 from .base import REGISTRY, Context, indicator
 from .kinds import Inequality, Mean, Quantile, Rate, RegionRate, Share, Total
 

@@ -46,6 +46,7 @@ from evalkit.methods.survival import km_quantile
 RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "n_excluded",
           "n_censored", "note"]
 PAIR = ["region", "service_type", "period", "group_by", "group", "other_period", "other_group_by", "other_group"]
+CENSORED_NOTE = "every unit censored: its window runs past the extraction date (n_censored)"
 
 
 @dataclass
@@ -127,6 +128,8 @@ class RatioStatistic(Statistic):
         out["note"] = np.where(defined, "", "no household in the denominator")
         out["n_excluded"] = left_out_counts(self.excluded, out, cell, ctx)
         out["n_censored"] = left_out_counts(self.censored, out, cell, ctx)
+        # every unit of the cell censored: not an empty denominator, an outcome not known yet
+        out["note"] = np.where(~defined & (out["n_censored"] > 0), CENSORED_NOTE, out["note"])
         return out[[*cell, *RESULT, *counts[1:]]]
 
     def covariances(self, sums: Sums, finished: pd.DataFrame, ctx: Context) -> pd.DataFrame:

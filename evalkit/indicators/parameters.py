@@ -156,9 +156,11 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("follow_up_days", "coordination", int, 90, "days",
               "days a referral, a published need or an out-of-policy need is followed before its outcome "
               "(referred, accepted, closed, matched and handled) is judged; younger ones at the extraction date "
-              "are censored", minimum=0, label_en="Follow-up window", label_zh="跟踪判定期", unit_zh="天",
+              "are censored; also the days within which an identified need must be met to count as fulfilled "
+              "(outcomes)", minimum=0, label_en="Follow-up window", label_zh="跟踪判定期", unit_zh="天",
+              also=("outcomes",),
               meaning_zh="转介、已发布需求或政策外需求自发起（发布、识别）起跟踪此天数后才判定其结果（是否转介、接收、办结、匹配处置）；"
-                         "数据提取日仍未满此天数的计为删失"),
+                         "数据提取日仍未满此天数的计为删失;需求识别后在此天数内得到满足计为需求已满足(效果性)"),
     Parameter("push_days", "coordination", int, 3, "days",
               "days within which an identified need must be published to count as pushed on time", minimum=0,
               label_en="Push deadline", label_zh="信息推送时限", unit_zh="天",
@@ -181,9 +183,18 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
               meaning_zh="排斥误差与纳入误差所用的目标(应助)家庭: 按救助身份、按本期识别的需求或按转移前人均收入低于贫困线"),
     Parameter("poverty_line", "fairness", float, 700.0, "yuan",
               "pre-transfer income per capita per month (the households table's income_pc) below which a household "
-              "is needy when needy is income", minimum=0, exclusive=True,
+              "is needy when needy is income, and back in hardship when hardship is income", minimum=0, exclusive=True,
               label_en="Poverty line", label_zh="贫困线", unit_zh="元/人·月",
-              meaning_zh="needy 为 income 时,转移前人均(月)收入低于此值的家庭为目标家庭"),
+              meaning_zh="needy 为 income 时,转移前人均(月)收入低于此值的家庭为目标家庭;hardship 为 income 时,"
+                         "低于此值计为返贫",
+              also=("outcomes",)),
+    Parameter("hardship", "outcomes", "choice", "assistance", "return rule",
+              "what counts as a return to hardship (返贫) within 12 months of an exit from assistance",
+              choices=(("assistance", "back in assistance (household_periods)", "重新纳入救助"),
+                       ("income", "back in assistance, or pre-transfer income per capita below poverty_line",
+                        "重新纳入救助,或转移前人均收入低于 poverty_line")),
+              label_en="Return to hardship", label_zh="返贫判定", unit_zh="判定口径",
+              meaning_zh="退出救助后12个月内何种情形计为返贫: 重新纳入救助,或(income)也包括人均收入低于贫困线"),
     Parameter("poorest_share", "fairness", float, 0.2, "share of persons",
               "share of the persons (household weight x size) with the lowest pre-transfer income per capita, "
               "among every household evaluated, whose households are needy when needy is poorest (one line for "
