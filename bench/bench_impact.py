@@ -40,7 +40,7 @@ def run(n_units: int, n_periods: int) -> list[tuple]:
     panel = impact.simulate_panel(n_units=n_units, n_periods=n_periods, effect="growing", seed=1)
     rows = []
     for method in ("twfe", "callaway_santanna", "sun_abraham"):
-        s, r = timed(lambda: impact.att(panel, *Y, method=method))
+        s, r = timed(lambda m=method: impact.att(panel, *Y, method=m))
         rows.append((len(panel), f"evalkit {method}", s, r.estimate, r.se))
     panel = panel.assign(D=((panel["period"] >= panel["first_treated"]) & panel["first_treated"].notna()).astype(float))
     if len(panel) <= 100_000:

@@ -265,7 +265,8 @@ def impact(directory, indicator, methods, control, aggregation, service_type, cl
             res = imp.att(panel, "value", "region", "period", "first_treated", method=method, control=ctrl,
                           aggregation=aggregation, cluster="parent_id" if cluster_by_parent else None,
                           bootstrap="wild" if wild_bootstrap else None, seed=seed)
-            row = res.to_frame().assign(note="")
+            row = res.to_frame().assign(note="" if res.se > 0 else
+                                        "no residual variation (saturated by few regions): the SE is not informative")
         except ParameterError as exc:
             row = pd.DataFrame([{"method": method, "aggregation": aggregation, "control": ctrl, "note": str(exc)}])
         rows.append(row)

@@ -215,8 +215,8 @@ def att(panel: pd.DataFrame, outcome: str, unit: str, period: str, first_treated
 
     >>> panel = simulate_panel(n_units=30, n_periods=5, seed=3)
     >>> r = att(panel, "y", "unit", "period", "first_treated", method="twfe")
-    >>> r.to_frame()[["method", "aggregation", "n_clusters"]].iloc[0].tolist()
-    ['twfe', 'static', 30]
+    >>> r.to_frame()[["method", "aggregation"]].iloc[0].tolist(), r.n_clusters
+    (['twfe', 'static'], 30)
     """
     _choice("method", method, METHODS)
     _choice("control", control, CONTROLS[method])

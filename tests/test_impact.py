@@ -15,7 +15,6 @@ from click.testing import CliRunner
 
 from evalkit import impact
 from evalkit.errors import ParameterError
-from evalkit.methods import did
 
 Y = ("y", "unit", "period", "first_treated")
 
