@@ -86,6 +86,9 @@ def main():
     ap.add_argument("--units", type=int, nargs="+", default=[1000, 100_000])
     ap.add_argument("--periods", type=int, default=16)
     args = ap.parse_args()
+    warm = impact.simulate_panel(n_units=20, n_periods=4)  # imports (statsmodels) not timed
+    for method in ("twfe", "callaway_santanna", "sun_abraham"):
+        impact.att(warm, *Y, method=method)
     rows = []
     for n in args.units:
         rows += run(n, args.periods)
