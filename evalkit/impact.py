@@ -135,8 +135,8 @@ def _prepare(panel, outcome, unit, period, first_treated, cluster):
     frame = panel[[c for c in dict.fromkeys([unit, period, first_treated, outcome] + ([cluster] if cluster else []))]]
     p, kind_p = period_index(frame[period])
     g, kind_g = period_index(frame[first_treated])
-    if kind_g and kind_p and kind_g != kind_p:
-        raise ParameterError(f"{first_treated} is in {kind_g}s but {period} in {kind_p}s")
+    if kind_g and kind_g != kind_p:
+        raise ParameterError(f"{first_treated} is in {kind_g}s but {period} in {kind_p or 'numbers'}")
     if p.isna().any():
         raise ParameterError(f"{period} has missing values")
     frame = frame.assign(**{"_p": p, "_g": g, "_y": pd.to_numeric(frame[outcome], errors="coerce")})

@@ -202,6 +202,22 @@ def test_labels_zero_period_and_dropped_units():
         impact.att(months, *Y)
 
 
+def test_months_years_and_last_treated_control():
+    p = impact.simulate_panel(n_units=30, n_periods=6, never_treated_share=0.2, seed=14)
+    a = impact.att(p, *Y)
+    months = p.assign(period=p["period"].map(lambda k: f"2023-{k + 7:02d}" if k < 6 else None),
+                      first_treated=p["first_treated"].map(lambda k: f"2023-{int(k) + 7:02d}", na_action="ignore"))
+    years = p.assign(period=(2018 + p["period"]).astype(str),
+                     first_treated=(2018 + p["first_treated"]).map(lambda v: f"{v:.0f}", na_action="ignore"))
+    for q in (months, years):
+        assert impact.att(q, *Y).estimate == pytest.approx(a.estimate)
+    adopters = p[p["first_treated"].notna()]
+    r = impact.att(adopters, *Y, method="sun_abraham", control="last_treated")
+    assert r.control == "last_treated" and np.isfinite(r.estimate)
+    with pytest.raises(ParameterError, match="never-treated"):
+        impact.att(adopters, *Y, method="sun_abraham")
+
+
 def test_parameters_are_checked():
     p = impact.simulate_panel(n_units=20, n_periods=5, seed=11)
     with pytest.raises(ParameterError, match="method"):
@@ -324,3 +340,17 @@ def test_cli_impact(small_package, tmp_path):
     assert set(table["method"]) == set(impact.METHODS)
     assert (table["n_clusters"] >= 2).all()
     assert "clusters" in res.output
+
+
+def test_panel_from_results(small_package):
+    import evalkit
+
+    pkg = evalkit.load(small_package)
+    res = evalkit.compute(pkg, indicators=["coordination.processing_days"])
+    panel = impact.panel_from_results(res, pkg.regions, "coordination.processing_days")
+    counties = pkg.regions.loc[pkg.regions["level"] == "county"]
+    assert set(panel["region"]) <= set(counties["region_id"])
+    assert not panel.duplicated(["region", "period"]).any()
+    reform = counties.set_index("region_id")["reform_period"]
+    first = panel.groupby("region")["first_treated"].first()
+    assert all((pd.isna(reform[r]) and pd.isna(v)) or reform[r] == v for r, v in first.items())
