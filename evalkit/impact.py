@@ -18,6 +18,17 @@ functions; with few clusters (a city's districts, fewer than about 30) use
 values, with Rademacher weights, or Webb's six-point weights below 12 clusters. Every
 result states ``n_clusters``.
 
+Conventions. Callaway-Sant'Anna: analytical SE ``sqrt(sum psi^2)`` over units as R
+``did`` (factor G/(G-1) only for coarser clusters); on an unbalanced panel each ATT(g, t)
+uses the units observed in both of its periods and is weighted in the ``simple`` and
+``dynamic`` aggregations by those units (R ``did`` would first drop every unit with a
+gap; on a balanced panel the two agree). Two-way FE and Sun-Abraham: cluster-robust
+variance with ``G/(G-1) (N-1)/(N-K)``, K the coefficients not absorbed (the unit effects
+are nested in the clusters, as in fixest and reghdfe); statsmodels OLS with dummies counts
+them all, so its SE is larger by ``sqrt((N-1)/(N-K_all))``. Sun-Abraham's cohort-share
+weights are taken as known (as fixest's ``aggregate``). Intervals are normal.
+Covariates and observation weights are not supported yet.
+
 >>> from evalkit import impact
 >>> panel = impact.simulate_panel(n_units=40, n_periods=6, effect="growing", seed=1)
 >>> res = impact.att(panel, "y", "unit", "period", "first_treated")

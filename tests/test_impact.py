@@ -228,6 +228,8 @@ def test_parameters_are_checked():
         impact.att(p, "value", "unit", "period", "first_treated")
     with pytest.raises(ParameterError, match="covariates"):
         impact.att(p, *Y, covariates=["x"])
+    with pytest.raises(ParameterError, match="more than one row"):
+        impact.att(pd.concat([p, p.head(1)]), *Y)
     with pytest.raises(ParameterError, match="window"):
         impact.event_study(p, *Y, window=(0, 3))
 

@@ -82,8 +82,6 @@ def prepare(frame: pd.DataFrame, outcome: str, unit: str, period: str, first_tre
     adopting after the last observed period are never treated within the panel.
     Duplicate (unit, period) rows are an error.
     """
-    if frame.duplicated([unit, period]).any():
-        raise ValueError(f"the panel has more than one row for some ({unit}, {period}) pairs")
     frame = frame[frame[outcome].notna()]
     first = frame.groupby(unit, sort=True)[first_treated].agg(["min", "max"])
     if not (first["min"].eq(first["max"]) | first["min"].isna() & first["max"].isna()).all():
@@ -96,7 +94,10 @@ def prepare(frame: pd.DataFrame, outcome: str, unit: str, period: str, first_tre
     cohort = np.where(np.isnan(g) | after, NEVER, pos)
     keep_units = first.index[~always]
     frame = frame[frame[unit].isin(keep_units)]
-    wide = frame.pivot(index=unit, columns=period, values=outcome).reindex(index=keep_units, columns=periods)
+    try:
+        wide = frame.pivot(index=unit, columns=period, values=outcome).reindex(index=keep_units, columns=periods)
+    except ValueError:  # pandas: "Index contains duplicate entries, cannot reshape"
+        raise ValueError(f"the panel has more than one row for some ({unit}, {period}) pairs") from None
     if cluster is None:
         codes = np.arange(len(keep_units))
     else:
