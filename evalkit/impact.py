@@ -310,14 +310,15 @@ def event_study(panel: pd.DataFrame, outcome: str, unit: str, period: str, first
     before adoption), so the row ``event_time = -1`` is 0 by construction (se 0); Sun-
     Abraham omits the same interaction; two-way FE bins event times beyond the window
     into its end points. ``attrs["pretrend"]``: the joint Wald test that every pre-period
-    effect in the window (event times -2 and earlier) is zero: statistic, df, p_value.
+    effect in the window (event times -2 and earlier) is zero: statistic (Wald W), df (q),
+    df_denominator (clusters - 1) and p_value from W/q ~ F(q, G-1).
 
     >>> panel = simulate_panel(n_units=40, n_periods=6, seed=2)
     >>> es = event_study(panel, "y", "unit", "period", "first_treated", window=(-3, 2))
     >>> es["event_time"].tolist(), float(es.loc[es["event_time"] == -1, "estimate"].iloc[0])
     ([-3, -2, -1, 0, 1, 2], 0.0)
     >>> sorted(es.attrs["pretrend"])
-    ['df', 'p_value', 'statistic']
+    ['df', 'df_denominator', 'p_value', 'statistic']
     """
     _choice("method", method, METHODS)
     _choice("control", control, CONTROLS[method])
@@ -343,7 +344,7 @@ def event_study(panel: pd.DataFrame, outcome: str, unit: str, period: str, first
     V = infl.vcov()
     frame["se"] = np.sqrt(np.diag(V)) if len(frame) else []
     pre = (frame["event_time"] <= -2).to_numpy()
-    test = did.wald(frame["estimate"].to_numpy()[pre], V[np.ix_(pre, pre)])
+    test = did.wald(frame["estimate"].to_numpy()[pre], V[np.ix_(pre, pre)], prep.n_clusters)
     frame = pd.concat([frame, pd.DataFrame({"event_time": [-1], "estimate": [0.0], "se": [0.0]})])
     frame = _with_ci(frame.sort_values("event_time").reset_index(drop=True), alpha)
     frame["event_time"] = frame["event_time"].astype(int)

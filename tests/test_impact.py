@@ -303,7 +303,7 @@ def test_twfe_biased_when_effects_grow(growing, constant):
 
 def test_pretrend_test_size_and_power(constant):
     assert (constant["pretrend_p"] < 0.05).mean() <= 0.10
-    power = [impact.event_study(impact.simulate_panel(n_units=40, n_periods=8, pretrend=0.4, seed=5000 + s),
+    power = [impact.event_study(impact.simulate_panel(n_units=40, n_periods=8, pretrend=0.5, seed=5000 + s),
                                 *Y, window=(-4, 4)).attrs["pretrend"]["p_value"] for s in range(REPS)]
     assert (np.array(power) < 0.05).mean() >= 0.80
 

@@ -180,16 +180,25 @@ def wild_bootstrap(estimate: float, infl: Influence, alpha: float, draws: int = 
             "weights": "webb" if len(psi) < 12 else "rademacher", "draws": draws}
 
 
-def wald(estimate: np.ndarray, vcov: np.ndarray) -> dict:
-    """Joint Wald test that every element of ``estimate`` is zero (chi-square)."""
+def wald(estimate: np.ndarray, vcov: np.ndarray, n_clusters: int | None = None) -> dict:
+    """Joint Wald test that every element of ``estimate`` is zero.
+
+    With ``n_clusters`` the p-value is from ``W/q ~ F(q, G-1)`` (the usual small-sample
+    version for cluster-robust variances, less liberal than chi-square with few clusters);
+    else from ``chi2(q)``. ``statistic`` is ``W`` either way."""
     estimate = np.asarray(estimate, float)
     keep = np.isfinite(estimate)
     b, V = estimate[keep], vcov[np.ix_(keep, keep)]
     if len(b) == 0:
-        return {"statistic": np.nan, "df": 0, "p_value": np.nan}
+        return {"statistic": np.nan, "df": 0, "p_value": np.nan, "df_denominator": n_clusters - 1 if n_clusters else None}
     stat = float(b @ np.linalg.pinv(V) @ b)
     df = int(np.linalg.matrix_rank(V))
-    return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df)) if df else np.nan}
+    if not df:
+        return {"statistic": stat, "df": 0, "p_value": np.nan}
+    if n_clusters and n_clusters > 1:
+        return {"statistic": stat, "df": df, "df_denominator": n_clusters - 1,
+                "p_value": float(stats.f.sf(stat / df, df, n_clusters - 1))}
+    return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
 
 
 # -- Callaway & Sant'Anna ---------------------------------------------------------------
