@@ -13,6 +13,25 @@ caller sees them (long table in, estimate and standard error out):
 - linearmodels ``PanelOLS`` with entity and time effects, clustered by entity (if installed);
 - diff-diff ``CallawaySantAnna`` (if installed), analytical standard errors.
 
+Measured 2026-11-28 on a shared 2-core machine (numpy 2.4.6, pandas 3.1.1, statsmodels 0.15.0,
+linearmodels 7.1, diff-diff 3.13.0), one run, seconds:
+
+         rows  method                                 seconds  estimate      se
+       16,000  evalkit twfe                              0.07    1.3296  0.0444
+       16,000  evalkit callaway_santanna (group)         0.09    2.1369  0.0575
+       16,000  evalkit sun_abraham (group)               0.02    2.1369  0.0460
+       16,000  statsmodels OLS dummies (twfe)           42.74    1.3296  0.0459
+       16,000  linearmodels PanelOLS (twfe)              0.53    1.3296  0.0458
+       16,000  diff-diff CallawaySantAnna (simple)       0.04    2.6281  0.0559
+    1,600,000  evalkit twfe                              1.49    1.3160  0.0045
+    1,600,000  evalkit callaway_santanna (group)         0.85    2.1294  0.0059
+    1,600,000  evalkit sun_abraham (group)               2.46    2.1294  0.0045
+    1,600,000  linearmodels PanelOLS (twfe)             10.17    1.3160  0.0046
+    1,600,000  diff-diff CallawaySantAnna (simple)       0.34    2.6632  0.0058
+
+TWFE SEs differ by degrees of freedom only (statsmodels counts the 1,000 unit dummies).
+diff-diff's simple aggregate equals evalkit's (2.6281, 0.0559; 2.6632, 0.0058).
+
 Not part of the tests. Prints one table; the TWFE estimates of the three TWFE rows and
 the CS estimates of the two CS rows agree (printed, to check).
 """
