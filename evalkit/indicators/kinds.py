@@ -545,7 +545,7 @@ class Total(Statistic):
 
 
 @dataclass
-class Share(Statistic):
+class Share(Total):
     """Each group's share of its region's weighted total of ``value`` over units
     (``household_id``, keys, ``value``): S_g = sum_g(w*value) / sum(w*value).
 
@@ -555,14 +555,11 @@ class Share(Statistic):
     ``numerator`` is the group's total, ``denominator`` the region's and ``n`` the group's
     units. The standard error linearises the ratio over every unit of the region,
     z = (value * [in g] - S_g * value) / total, summed per PSU (strata where the group has
-    no unit count too), with a symmetric t interval; no covariances between cells.
+    no unit count too), with a symmetric t interval; no covariances between cells. The
+    units and PSU sums are a :class:`Total`'s.
     """
 
-    units: ibis.Table
-    excluded: ibis.Table | None = None
-
-    psu_cells = Mean.psu_cells
-    statistics = RatioStatistic.statistics
+    covariances = Statistic.covariances
 
     def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         cell = [c for c in grid.columns if c in ("region", "group_by", "group", *KEYS)]
