@@ -35,6 +35,36 @@ def _default_memory_limit() -> str:
     return f"{max(1, int(total * 0.6 / 2**30))}GB"
 
 
+MIN_MEMORY = 128 * 2**20  # below this DuckDB cannot even load the synthetic demo
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _memory_limit(text: str, name: str) -> str:
+    """``text`` if it is an amount of memory evalkit can run in (e.g. ``4GB``, ``512MiB``); else a ParameterError naming ``name``."""
+    from evalkit.errors import ParameterError
+
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)\s*", str(text), re.IGNORECASE)
+    if not found:
+        raise ParameterError(f"{name} must be an amount of memory such as 4GB or 512MB, got {text!r}")
+    size = float(found.group(1)) * _UNITS[found.group(2).lower()]
+    if size < MIN_MEMORY:
+        raise ParameterError(f"{name}={text} is too low to run: give at least 128MB")
+    return f"{found.group(1)}{found.group(2)}"
+
+
+def _threads(value, name: str) -> int:
+    from evalkit.errors import ParameterError
+
+    try:
+        count = int(str(value).strip())
+    except ValueError:
+        raise ParameterError(f"{name} must be a whole number of threads, got {value!r}") from None
+    if count < 1:
+        raise ParameterError(f"{name} must be at least 1, got {value!r}")
+    return count
+
+
 def connect(memory_limit: str | None = None, threads: int | None = None, workdir: str | None = None):
     """An Ibis DuckDB backend on a private on-disk database that is removed when collected.
 
@@ -45,12 +75,15 @@ def connect(memory_limit: str | None = None, threads: int | None = None, workdir
     tmp = tempfile.mkdtemp(prefix="evalkit-", dir=workdir)
     os.chmod(tmp, 0o700)  # pseudonymisation happens inside; keep raw input private
     config = {
-        "memory_limit": memory_limit or os.environ.get("EVALKIT_MEMORY_LIMIT") or _default_memory_limit(),
+        "memory_limit": _memory_limit(memory_limit, "memory_limit") if memory_limit else
+        _memory_limit(os.environ["EVALKIT_MEMORY_LIMIT"], "EVALKIT_MEMORY_LIMIT")
+        if os.environ.get("EVALKIT_MEMORY_LIMIT") else _default_memory_limit(),
         "temp_directory": os.path.join(tmp, "spill"),
         "preserve_insertion_order": False,
     }
     if threads or os.environ.get("EVALKIT_THREADS"):
-        config["threads"] = int(threads or os.environ["EVALKIT_THREADS"])
+        config["threads"] = _threads(threads or os.environ["EVALKIT_THREADS"],
+                                     "threads" if threads else "EVALKIT_THREADS")
     con = ibis.duckdb.connect(database=os.path.join(tmp, "work.duckdb"), **config)
     weakref.finalize(con, shutil.rmtree, tmp, True)
     return con

@@ -165,3 +165,27 @@ def test_one_person_one_pseudonym(pkg, monkeypatch):
     expected = hmac.new(b"a key of enough bytes", canonical.encode(), hashlib.sha256).hexdigest()
     assert set(hashes) == {expected}
     assert check_digit(legacy[:6] + "19" + legacy[6:]) == "X"
+
+
+# --- environment settings are named errors ------------------------------------------------
+
+@pytest.mark.parametrize("variable, value, match", [
+    ("EVALKIT_MEMORY_LIMIT", "lots", "EVALKIT_MEMORY_LIMIT must be an amount of memory"),
+    ("EVALKIT_MEMORY_LIMIT", "1MB", "EVALKIT_MEMORY_LIMIT=1MB is too low to run"),
+    ("EVALKIT_THREADS", "two", "EVALKIT_THREADS must be a whole number"),
+    ("EVALKIT_THREADS", "0", "EVALKIT_THREADS must be at least 1"),
+])
+def test_bad_engine_settings_are_named(monkeypatch, source, variable, value, match):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ParameterError, match=match):
+        evalkit.load(source)
+
+
+def test_good_engine_settings_are_used(monkeypatch):
+    from evalkit import engine
+
+    monkeypatch.setenv("EVALKIT_MEMORY_LIMIT", "512MiB")
+    monkeypatch.setenv("EVALKIT_THREADS", "1")
+    con = engine.connect()
+    assert engine.sql(con, "SELECT current_setting('threads')")[0][0] == 1
+    assert engine.sql(con, "SELECT current_setting('memory_limit')")[0][0] == "512.0 MiB"
