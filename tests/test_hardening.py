@@ -189,3 +189,21 @@ def test_good_engine_settings_are_used(monkeypatch):
     con = engine.connect()
     assert engine.sql(con, "SELECT current_setting('threads')")[0][0] == 1
     assert engine.sql(con, "SELECT current_setting('memory_limit')")[0][0] == "512.0 MiB"
+
+
+def test_unknown_frequency_is_a_named_error(pkg):
+    meta = json.loads((pkg / "datapackage.json").read_text())
+    meta["frequency"] = "fortnight"
+    (pkg / "datapackage.json").write_text(json.dumps(meta))
+    with pytest.raises(ParameterError, match="frequency .* must be one of year, quarter, month, got 'fortnight'"):
+        evalkit.load(pkg)
+
+
+def test_empty_file_and_header_only_table(pkg):
+    (pkg / "needs.csv").write_text("")
+    header = (pkg / "cases.csv").read_text(encoding="utf-8").splitlines()[0]
+    (pkg / "cases.csv").write_text(header + "\n", encoding="utf-8")
+    report = evalkit.validate(pkg)
+    empty = [p for p in report.errors if p.table == "needs"]
+    assert len(empty) == 1 and "the file is empty" in str(empty[0])
+    assert any(p.table == "cases" and p.check == "no rows" for p in report.warnings)

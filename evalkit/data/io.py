@@ -166,6 +166,8 @@ def _to_utf8(src: Path, encoding: str, dest: Path) -> None:
 def load_raw(con, source: SourceFile, raw_name: str, workdir: Path) -> list[str]:
     """Create ``raw_name`` (all VARCHAR plus ``_row``) from a file; return its original headers."""
     path = source.path
+    if not path.stat().st_size or (source.kind == "csv" and not _head(path, 1 << 16).strip()):
+        raise PackageError(f"{path.name}: the file is empty (a {source.table} table needs at least its header row)")
     try:
         if source.kind == "csv":
             encoding = detect_encoding(path)

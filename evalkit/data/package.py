@@ -228,6 +228,8 @@ class _Loader:
             except PackageError as exc:
                 self.report.add("error", name, source.path.name, "", "readable file", 0, str(exc))
                 continue
+            if not sql(self.con, f"SELECT count(*) FROM raw_{name}")[0][0]:
+                self._warn(name, "", "no rows", 0, "data rows under the header (the table is read as empty)")
             self.columns[name] = self._map_headers(TABLES[name], source, headers)
         if "households" in self.columns and "household_id" in self.columns["households"]:
             raw = quote(self.columns["households"]["household_id"])

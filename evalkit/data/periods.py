@@ -7,12 +7,15 @@ import re
 import ibis
 import pandas as pd
 
+from evalkit.errors import ParameterError
+
 FREQUENCIES = ("year", "quarter", "month")
 
 
 def check_frequency(frequency: str) -> str:
     if frequency not in FREQUENCIES:
-        raise ValueError(f"period frequency must be one of {', '.join(FREQUENCIES)}, got {frequency!r}")
+        raise ParameterError(f"period frequency (datapackage.json's frequency or --frequency) must be one of "
+                             f"{', '.join(FREQUENCIES)}, got {frequency!r}")
     return frequency
 
 
