@@ -132,13 +132,13 @@ def need_fulfilment_rate(ctx: Context) -> Rate:
     window = needs.select("need_id", by=needs.identified_on + days)
     handled = needs.filter(needs.handled_on.notnull() & (needs.handled_on <= needs.identified_on + days))
     met = handled.select("need_id")
-    if ctx.package.has("assistance"):
+    if ctx.package.has_values("assistance", "need_id"):
         aid = ctx.table("assistance")
         aid = aid.filter(aid.need_id.notnull() & aid.start_on.notnull()).select(
             "start_on", linked=aid.need_id)
         j = window.join(aid, [window.need_id == aid.linked, aid.start_on <= window.by])
         met = met.union(j.select(need_id=j.need_id))
-    if ctx.package.has("referrals"):
+    if ctx.package.has_values("referrals", "need_id"):
         ref = ctx.table("referrals")
         ref = ref.filter(ref.need_id.notnull() & ref.closed_on.notnull()).select("closed_on", linked=ref.need_id)
         j = window.join(ref, [window.need_id == ref.linked, ref.closed_on <= window.by])
