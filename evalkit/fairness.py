@@ -23,6 +23,7 @@ from evalkit.methods.inequality import (
     TargetingErrors,
     TheilDecomposition,
     atkinson,
+    concentration_curve,
     concentration_gap,
     concentration_index,
     fractional_rank,
@@ -37,7 +38,7 @@ from evalkit.methods.inequality import (
 )
 
 __all__ = [
-    "Estimate", "Gap", "TargetingErrors", "TheilDecomposition", "atkinson", "concentration_gap", "concentration_index",
-    "fractional_rank", "gini", "gini_estimate", "rao_wu_bootstrap", "rao_wu_factors", "targeting_errors", "theil",
+    "Estimate", "Gap", "TargetingErrors", "TheilDecomposition", "atkinson", "concentration_curve", "concentration_gap",
+    "concentration_index", "fractional_rank", "gini", "gini_estimate", "rao_wu_bootstrap", "rao_wu_factors", "targeting_errors", "theil",
     "theil_decomposition", "total_variance",
 ]
