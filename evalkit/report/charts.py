@@ -443,7 +443,7 @@ def concentration_curve_chart(curves: pd.DataFrame, sectors: dict[str, str], lan
     curves = curves[curves["sector"].isin(list(sectors)) & curves["cumulative_share"].notna()]
     if curves.empty:
         return None
-    fig = _figure(6.2, 5.4)
+    fig = _figure(5.8, 5.4)
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="#888888", linestyle="--", linewidth=1, label=t("equality_line", lang))
     for sector, label in sectors.items():
@@ -470,7 +470,7 @@ def gap_dots(frame: pd.DataFrame, lang: str, title: str, xlabel: str):
     """Dot-and-interval chart of differences to a reference group: one row per ``label``
     (indicator and group), the difference as a dot and its 95% interval as a line, 0 marked.
     Rates: ``difference``, ``ci_low``, ``ci_high`` as shares, shown in percentage points.
-    Rows without a value (suppressed) are listed with "—". None when no row has a value."""
+    Rows without a value (suppressed) are listed, marked "too few to publish". None when no row has a value."""
     if frame.empty or frame["difference"].notna().sum() == 0:
         return None
     labels = [_wrap(str(s), 24) for s in frame["label"]]
@@ -488,10 +488,11 @@ def gap_dots(frame: pd.DataFrame, lang: str, title: str, xlabel: str):
             ax.plot([d[k]], [y[k]], "o", color=colors[k], markersize=5.5)
     finite = np.concatenate([v[np.isfinite(v)] for v in (d, low, high)] + [np.array([0.0])])
     span = max(float(np.abs(finite).max()), 1.0) * 1.15
+    ax.axvline(0, color=INK, linewidth=0.9)
     for k in range(n):
         if not np.isfinite(d[k]):
-            ax.text(0, y[k], "—", ha="center", va="center", fontsize=9, color="#777777")
-    ax.axvline(0, color=INK, linewidth=0.9)
+            ax.text(span * 0.03, y[k], status_label("suppressed", lang), ha="left", va="center", fontsize=8,
+                    color="#666666", bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     ax.set_xlim(-span, span)
     ax.set_yticks(y, labels)
     ax.set_ylim(n - 0.5, -0.5)

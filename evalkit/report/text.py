@@ -179,8 +179,8 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Each dot is the group's value minus the reference group's ({reference}); lines are 95% confidence "
               "intervals. Only a line that does not cross 0 (the vertical line) shows a clear gap."},
     "fair_gap_small": {
-        "zh": "样本过少、不予公布的群体（未列入或部分未列入图中）：{groups}。",
-        "en": "Groups too small to publish (left out of the chart for some or all indicators): {groups}."},
+        "zh": "样本过少、不予公布（图中只列名称）：{groups}。",
+        "en": "Too few to publish (named in the chart, no value): {groups}."},
     "fair_gap_axis": {"zh": "与参照群体之差（百分点）", "en": "Difference to the reference group (percentage points)"},
     "fair_table_title": {"zh": "救助资金的集中程度与不平等", "en": "Concentration and inequality of aid"},
     "fair_table_lead": {
