@@ -473,7 +473,7 @@ def gap_dots(frame: pd.DataFrame, lang: str, title: str, xlabel: str):
     Rows without a value (suppressed) are listed, marked "too few to publish". None when no row has a value."""
     if frame.empty or frame["difference"].notna().sum() == 0:
         return None
-    labels = [_wrap(str(s), 24) for s in frame["label"]]
+    labels = [_wrap(str(s), 30) for s in frame["label"]]
     n = len(frame)
     fig = _figure(8.0, 0.9 + 0.38 * n + 0.12 * sum(s.count("\n") for s in labels))
     ax = fig.add_subplot()
