@@ -72,13 +72,13 @@ def package(tmp_path_factory) -> Path:
 def curves(package) -> pd.DataFrame:
     pkg = load(package)
     try:
-        return concentration_curves(pkg, min_cell=10)
+        return concentration_curves(pkg, min_cell=10, counts=True)
     finally:
         getattr(pkg.con, "disconnect", lambda: None)()
 
 
 def test_curves_are_aggregate_ordinates_from_zero_to_one_one(curves, package):
-    assert list(curves.columns) == COLUMNS  # no household column
+    assert list(curves.columns) == [*COLUMNS, "recipients"]  # no household column (counts only when asked)
     published = curves[~curves["suppressed"]]
     assert not published.empty and set(published["sector"]) == {"government", "charity", "any"}
     ends = published.groupby(["region", "period", "sector"])["cumulative_share"].agg(["first", "last"])
@@ -96,12 +96,12 @@ def test_curves_of_regions_with_few_recipients_are_suppressed(package, curves):
     assert (recipients.drop(["R00", "R01"]) < threshold).all()
     pkg = load(package)
     try:
-        strict = concentration_curves(pkg, min_cell=threshold)
+        strict = concentration_curves(pkg, min_cell=threshold, counts=True)
     finally:
         getattr(pkg.con, "disconnect", lambda: None)()
     mine = strict[(strict["period"] == last["period"].iloc[0]) & (strict["sector"] == "charity")]
     hidden = mine[mine["region"].isin(["R0101", "R0102", "R0103"])]
-    assert hidden["suppressed"].all() and hidden["cumulative_share"].isna().all() and hidden["recipients"].isna().all()
+    assert hidden["suppressed"].all() and hidden["cumulative_share"].isna().all()
     assert not mine.loc[mine["region"] == "R00", "suppressed"].any()
 
 
@@ -114,7 +114,15 @@ def results(package, tmp_path_factory) -> Path:
 
 def test_report_data_keeps_curves_and_coverage_by_quintile_only_for_fairness(results):
     data = load_data(results)
+    assert list(data.curves.columns) == COLUMNS  # no count of recipients is saved
     assert not data.curves.empty and data.groups == ("hukou", "urban")
+    # a curve is shown only where the table publishes the region's concentration index of the sector
+    index = data.table[data.table["indicator"].str.startswith("fairness.concentration_") & (data.table["group_by"] == "")]
+    index = index.assign(sector=index["indicator"].str.removeprefix("fairness.concentration_"))
+    shown = data.curves[~data.curves["suppressed"]].merge(index, on=["region", "period", "sector"])
+    assert len(shown) == (~data.curves["suppressed"]).sum() and not shown["suppressed_y"].any()
+    hidden = index[index["suppressed"] & (index["sector"] != "gap")][["region", "period", "sector"]]
+    assert data.curves.merge(hidden)["suppressed"].all()
     quintile = data.table[data.table["group_by"] == "income_quintile"]
     assert set(quintile["indicator"]) == {"fairness.coverage_government", "fairness.coverage_charity",
                                           "fairness.coverage_any"}

@@ -12,10 +12,16 @@ Conventions are the concentration indices' (``fairness.concentration_*``,
 household; a household receives ``yuan / size`` per person of the records of the sector
 starting in the period (0 without any); households are ranked by ``income_pc`` with ties
 sharing their mean rank (:func:`evalkit.methods.inequality.concentration_curve`), and
-households with a missing income are left out. A curve is suppressed (no ordinates, no
-count) when fewer than ``min_cell`` ranked households of the region received aid of the
-sector in the period: with few recipients the steps of the curve would show single
-households' amounts.
+households with a missing income are left out.
+
+Disclosure. A curve is suppressed (no ordinates) when fewer than ``min_cell`` ranked
+households of the region received aid of the sector in the period (with few recipients
+the steps of the curve would show single households' amounts), and whenever the results
+table does not publish the region's concentration index of that sector and period
+(:func:`follow_table`: the table's complementary suppression also hides regions to
+protect others). No count is kept: the number of recipients is close to the
+Coady-Grosh-Hoddinott indicator's ``n``, which the table may suppress; reading the file
+at a higher ``min_cell`` uses that published ``n`` instead.
 """
 from __future__ import annotations
 
@@ -25,21 +31,25 @@ import pandas as pd
 #: Intervals of the grid of cumulative population shares (0, 1/20, ..., 1).
 POINTS = 20
 SECTORS = ("government", "charity", "any")
-COLUMNS = ["region", "period", "sector", "population_share", "cumulative_share", "recipients", "suppressed"]
+COLUMNS = ["region", "period", "sector", "population_share", "cumulative_share", "suppressed"]
+_TYPES = {"region": "object", "period": "object", "sector": "object", "population_share": "float64",
+          "cumulative_share": "float64", "suppressed": "bool", "recipients": "float64"}
 
 
-def empty() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-        COLUMNS, ("object", "object", "object", "float64", "float64", "float64", "bool"))})
+def empty(counts: bool = False) -> pd.DataFrame:
+    columns = [*COLUMNS, "recipients"] if counts else COLUMNS
+    return pd.DataFrame({c: pd.Series(dtype=_TYPES[c]) for c in columns})
 
 
-def concentration_curves(package, params=None, min_cell: int = 10, points: int = POINTS) -> pd.DataFrame:
+def concentration_curves(package, params=None, min_cell: int = 10, points: int = POINTS,
+                         counts: bool = False) -> pd.DataFrame:
     """Ordinates of the concentration curves of aid yuan by sector, per region and period (columns :data:`COLUMNS`).
 
-    ``recipients``: ranked households of the region with aid of the sector in the period
-    (blank when suppressed); a suppressed curve has one row per grid point with
-    ``cumulative_share`` blank and ``suppressed`` True, so a report can say why it is missing.
-    An empty frame when the package has no aid records or no income to rank by.
+    A suppressed curve (fewer than ``min_cell`` recipients) has one row per grid point
+    with ``cumulative_share`` blank and ``suppressed`` True, so a report can say why it
+    is missing. ``counts`` adds ``recipients`` (ranked households of the region with aid
+    of the sector in the period) for checks; it is never saved. An empty frame when the
+    package has no aid records or no income to rank by.
     """
     from evalkit.indicators.base import Context, Unavailable, design_of, households
     from evalkit.indicators.fairness import aid_yuan, require_sector
@@ -47,7 +57,7 @@ def concentration_curves(package, params=None, min_cell: int = 10, points: int =
     from evalkit.methods.inequality import concentration_curve
 
     if not (package.has("assistance") and package.has_values("households", "income_pc")):
-        return empty()
+        return empty(counts)
     ctx = Context(package, list(package.periods), resolve(params), design_of(package), package.region_closure())
     try:
         sectors = []
@@ -67,7 +77,7 @@ def concentration_curves(package, params=None, min_cell: int = 10, points: int =
         ctx.close()
     sample = sample[sample["income"].notna()].sort_values("household_id", kind="stable").reset_index(drop=True)
     if sample.empty or not sectors:
-        return empty()
+        return empty(counts)
     periods = list(package.periods)
     rows = pd.Index(sample["household_id"]).get_indexer(aid["household_id"])
     cols = pd.Index(periods).get_indexer(aid["period"])
@@ -90,26 +100,44 @@ def concentration_curves(package, params=None, min_cell: int = 10, points: int =
             for sector in sectors:
                 y = yuan[sector][mine, p]
                 recipients = int((y > 0).sum())
-                if recipients < min_cell:
+                suppressed = recipients < min_cell
+                if suppressed:
                     curve = pd.DataFrame({"population_share": np.linspace(0.0, 1.0, points + 1),
                                           "cumulative_share": np.nan})
-                    count, suppressed = np.nan, True
                 else:
                     curve = concentration_curve(y / size[mine], income[mine], persons[mine], points=points)
-                    count, suppressed = float(recipients), False
-                frames.append(curve.assign(region=region, period=period, sector=sector, recipients=count,
+                frames.append(curve.assign(region=region, period=period, sector=sector, recipients=float(recipients),
                                            suppressed=suppressed))
     if not frames:
-        return empty()
-    return pd.concat(frames, ignore_index=True)[COLUMNS]
+        return empty(counts)
+    return pd.concat(frames, ignore_index=True)[[*COLUMNS, "recipients"] if counts else COLUMNS]
 
 
-def suppress_again(curves: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """Curves suppressed again at a higher ``min_cell`` (fewer recipients than it): ordinates and count blanked."""
+def follow_table(curves: pd.DataFrame, table: pd.DataFrame, min_cell: int | None = None) -> pd.DataFrame:
+    """Curves suppressed wherever the published ``table`` does not publish the region's
+    concentration index of the sector and period (``fairness.concentration_<sector>``,
+    overall), and, with ``min_cell``, where the sector's Coady-Grosh-Hoddinott ``n``
+    (its recipients, ranked) is below it or not published: ordinates blanked."""
+    if curves.empty:
+        return curves
+    overall = table[(table["group_by"] == "") & (table["service_type"] == "")]
+    keys = ["region", "period", "sector"]
+
+    def published(kind: str, need_n: bool) -> pd.Series:
+        rows = overall[overall["indicator"].str.startswith(f"fairness.{kind}_")]
+        rows = rows.assign(sector=rows["indicator"].str.removeprefix(f"fairness.{kind}_"))
+        ok = ~rows["suppressed"].astype(bool) & rows["value"].notna()
+        if need_n:
+            ok &= pd.to_numeric(rows["n"], errors="coerce").fillna(-1).to_numpy() >= min_cell
+        return pd.Series(ok.to_numpy(), index=pd.MultiIndex.from_frame(rows[keys]))
+
+    index = pd.MultiIndex.from_frame(curves[keys])
+    show = published("concentration", False).reindex(index).fillna(False).to_numpy(dtype=bool, copy=True)
+    if min_cell is not None:
+        show = show & published("cgh", True).reindex(index).fillna(False).to_numpy(dtype=bool)
     curves = curves.copy()
-    small = curves["suppressed"] | (curves["recipients"] < min_cell)
-    curves.loc[small, ["cumulative_share", "recipients"]] = np.nan
-    curves["suppressed"] = small
+    curves["suppressed"] = curves["suppressed"].astype(bool) | ~show
+    curves.loc[curves["suppressed"], "cumulative_share"] = np.nan
     return curves
 
 
@@ -128,7 +156,7 @@ def from_json(record: dict | None) -> pd.DataFrame:
     frame = pd.DataFrame({c: record.get(c, []) for c in COLUMNS})
     if frame.empty:
         return empty()
-    for c in ("population_share", "cumulative_share", "recipients"):
+    for c in ("population_share", "cumulative_share"):
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
     frame["suppressed"] = frame["suppressed"].astype(bool)
     for c in ("region", "period", "sector"):

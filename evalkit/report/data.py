@@ -141,7 +141,7 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
         for group_by, ids in EXTRA_BREAKDOWNS.items():
             if group_by not in by:
                 table = _with_breakdown(table, package, group_by, ids, min_cell, params, results.skipped)
-        curves = concentration_curves(package, params, min_cell=int(min_cell))
+        curves = curves_mod.follow_table(concentration_curves(package, params, min_cell=int(min_cell)), table)
         regions = package.regions.reindex(columns=REGION_COLUMNS)
         return ReportData(
             table=table, regions=regions.reset_index(drop=True), periods=list(package.periods),
@@ -265,7 +265,7 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     regions_frame = pd.DataFrame(meta["regions"], columns=REGION_COLUMNS)
     if min_cell is not None and min_cell > effective:
         table = _protect_again(table, regions_frame, int(min_cell))
-        curves = curves_mod.suppress_again(curves, int(min_cell))
+        curves = curves_mod.follow_table(curves, table, int(min_cell))
         effective = int(min_cell)
     return ReportData(
         table=table, regions=regions_frame, periods=list(meta["periods"]), package=meta["package"],

@@ -294,9 +294,10 @@ class Report:
             return
         title = self.t("fair_curve_title")
         self.heading(title)
-        self.note(self.t("fair_curve_lead"))
-        self.figure(charts.concentration_curve_chart(mine, {s: self.sector_label(s) for s in sectors}, self.lang,
-                                                     title), alt=title)
+        fig = charts.concentration_curve_chart(mine, {s: self.sector_label(s) for s in sectors}, self.lang, title)
+        if fig is not None:
+            self.note(self.t("fair_curve_lead"))
+            self.figure(fig, alt=title)
         hidden = [s for s in sectors if s in set(mine["sector"]) and mine.loc[mine["sector"] == s, "suppressed"].all()]
         if hidden:
             sep = "、" if self.lang == "zh" else ", "

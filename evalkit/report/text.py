@@ -171,8 +171,9 @@ LABELS: dict[str, dict[str, str]] = {
     "fair_curve_y": {"zh": "累计救助资金比例", "en": "Cumulative share of aid yuan"},
     "equality_line": {"zh": "45°线（人人等额）", "en": "45° line (equal amounts for all)"},
     "fair_curve_suppressed": {
-        "zh": "未绘出的曲线（受助家庭少于{min_cell}户，不予公布）：{names}。",
-        "en": "Curves not drawn (fewer than {min_cell} households received such aid, not published): {names}."},
+        "zh": "未绘出的曲线（受助家庭少于{min_cell}户，或本地区该项集中指数不予公布）：{names}。",
+        "en": "Curves not drawn (fewer than {min_cell} households received such aid, or the region's concentration "
+              "index of it is not published): {names}."},
     "fair_gap_title": {"zh": "各群体与参照群体的差距：{grouping}", "en": "Gaps to the reference group: {grouping}"},
     "fair_gap_lead": {
         "zh": "每个点为该群体减参照群体（{reference}）的差值，横线为95%置信区间；横线不跨过0（竖线），差距才在统计上明确。",
