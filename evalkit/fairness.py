@@ -24,6 +24,7 @@ from evalkit.methods.inequality import (
     TheilDecomposition,
     atkinson,
     between_share_estimate,
+    concentration_curve,
     concentration_gap,
     concentration_index,
     fractional_rank,
@@ -40,7 +41,7 @@ from evalkit.methods.inequality import (
 
 __all__ = [
     "Estimate", "Gap", "TargetingErrors", "TheilDecomposition", "atkinson", "between_share_estimate",
-    "concentration_gap", "concentration_index",
-    "fractional_rank", "gini", "gini_estimate", "rao_wu_bootstrap", "rao_wu_factors", "targeting_errors", "theil",
-    "theil_decomposition", "theil_estimate", "total_variance",
+    "concentration_curve", "concentration_gap", "concentration_index", "fractional_rank", "gini", "gini_estimate",
+    "rao_wu_bootstrap", "rao_wu_factors", "targeting_errors", "theil", "theil_decomposition", "theil_estimate",
+    "total_variance",
 ]

@@ -100,16 +100,21 @@ class Options:
         self.code_sha256 = code_digest(report=True)
 
 
+#: Modules of the report package that shape the results file too (breakdowns, curve ordinates).
+DATA_STEP = ("report/data.py", "report/curves.py")
+
+
 def code_digest(report: bool) -> str:
     """SHA-256 of evalkit's source (``.py``, ``.yaml``): the report package (``report=True``,
-    what shapes the pages) or the rest but the command line (what shapes the numbers)."""
+    what shapes the pages) or the rest but the command line, with the report's data step
+    (:data:`DATA_STEP`; what shapes the numbers)."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
         if path.suffix not in (".py", ".yaml") or rel.as_posix() == "cli.py":
             continue
-        if (rel.parts[0] == "report") == report:
+        if (rel.parts[0] == "report") == report or (not report and rel.as_posix() in DATA_STEP):
             digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

@@ -382,3 +382,122 @@ def _wrap(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     return "\n".join(text[i:i + width] for i in range(0, len(text), width))
+
+
+# -- the fairness part ------------------------------------------------------------------------
+
+SECTOR_COLORS = {"government": "#4c78a8", "charity": "#e45756", "any": "#72b7b2"}
+
+
+def quintile_bars(rows: pd.DataFrame, series: dict[str, tuple[str, str]], quintiles: dict[str, str], lang: str,
+                  title: str, ylabel: str, reference: float | None = None):
+    """Grouped bars by income quintile (Q1 poorest .. Q5), one bar per series with its 95%
+    interval; a missing (suppressed) bar is marked "—". ``rows`` has indicator, group,
+    value, ci_low, ci_high; ``series`` maps indicator ids to (sector, label) in bar order;
+    ``reference`` draws a dashed horizontal line (e.g. 20%: an equal split). None without data."""
+    from matplotlib.ticker import PercentFormatter
+
+    rows = rows[rows["indicator"].isin(list(series))]
+    if rows.empty or rows["value"].notna().sum() == 0:
+        return None
+    order = list(quintiles)
+    fig = _figure(7.5, 4.0)
+    ax = fig.add_subplot()
+    width = 0.8 / len(series)
+    x = np.arange(len(order))
+    top = 0.0
+    for k, (ind, (sector, label)) in enumerate(series.items()):
+        part = rows[rows["indicator"] == ind].set_index("group").reindex(order)
+        value = part["value"].to_numpy(dtype=float)
+        low, high = part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float)
+        err = np.vstack([value - low, high - value])
+        err = np.where(np.isfinite(err), np.maximum(err, 0), 0)
+        pos = x - 0.4 + width * (k + 0.5)
+        ax.bar(pos, np.nan_to_num(value), width=width * 0.92, yerr=err, label=label,
+               color=SECTOR_COLORS.get(sector, "#888888"),
+               error_kw={"elinewidth": 0.8, "ecolor": "#444444", "capsize": 2})
+        for p, v in zip(pos, value):
+            if not np.isfinite(v):
+                ax.text(p, 0, "—", ha="center", va="bottom", fontsize=8, color="#777777")
+        top = max(top, np.nanmax(np.where(np.isfinite(high), high, value)) if np.isfinite(value).any() else 0)
+    if reference is not None:
+        ax.axhline(reference, color=INK, linestyle="--", linewidth=0.9)
+    ax.set_xticks(x, [quintiles[q] for q in order])
+    ax.set_ylim(0, max(top * 1.08, (reference or 0) * 1.15, 0.05))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel(t("quintile_axis", lang))
+    ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=len(series))
+    ax.set_title(title, loc="left", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def concentration_curve_chart(curves: pd.DataFrame, sectors: dict[str, str], lang: str, title: str):
+    """Concentration curves (cumulative share of aid yuan against cumulative share of persons,
+    poorest first), one line per sector in ``sectors`` (sector -> label), with the 45° line.
+    ``curves`` has sector, population_share, cumulative_share. None when no curve is published."""
+    from matplotlib.ticker import PercentFormatter
+
+    curves = curves[curves["sector"].isin(list(sectors)) & curves["cumulative_share"].notna()]
+    if curves.empty:
+        return None
+    fig = _figure(5.8, 5.4)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="#888888", linestyle="--", linewidth=1, label=t("equality_line", lang))
+    for sector, label in sectors.items():
+        part = curves[curves["sector"] == sector].sort_values("population_share")
+        if part.empty:
+            continue
+        ax.plot(part["population_share"], part["cumulative_share"], marker="o", markersize=2.8, linewidth=1.6,
+                color=SECTOR_COLORS.get(sector, "#888888"), label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_aspect("equal")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel(t("fair_curve_x", lang))
+    ax.set_ylabel(t("fair_curve_y", lang))
+    ax.grid(color="#eeeeee", linewidth=0.6)
+    ax.legend(frameon=False, loc="lower right")
+    ax.set_title(title, loc="left", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def gap_dots(frame: pd.DataFrame, lang: str, title: str, xlabel: str):
+    """Dot-and-interval chart of differences to a reference group: one row per ``label``
+    (indicator and group), the difference as a dot and its 95% interval as a line, 0 marked.
+    Rates: ``difference``, ``ci_low``, ``ci_high`` as shares, shown in percentage points.
+    Rows without a value (suppressed) are listed, marked "too few to publish". None when no row has a value."""
+    if frame.empty or frame["difference"].notna().sum() == 0:
+        return None
+    labels = [_wrap(str(s), 30) for s in frame["label"]]
+    n = len(frame)
+    fig = _figure(8.0, 0.9 + 0.38 * n + 0.12 * sum(s.count("\n") for s in labels))
+    ax = fig.add_subplot()
+    y = np.arange(n)
+    d = frame["difference"].to_numpy(dtype=float) * 100
+    low, high = frame["ci_low"].to_numpy(dtype=float) * 100, frame["ci_high"].to_numpy(dtype=float) * 100
+    colors = [_palette(10)[k] for k in pd.factorize(frame["group"])[0]]
+    for k in range(n):
+        if np.isfinite(d[k]):
+            if np.isfinite(low[k]) and np.isfinite(high[k]):
+                ax.plot([low[k], high[k]], [y[k], y[k]], color=colors[k], linewidth=1.6)
+            ax.plot([d[k]], [y[k]], "o", color=colors[k], markersize=5.5)
+    finite = np.concatenate([v[np.isfinite(v)] for v in (d, low, high)] + [np.array([0.0])])
+    span = max(float(np.abs(finite).max()), 1.0) * 1.15
+    ax.axvline(0, color=INK, linewidth=0.9)
+    for k in range(n):
+        if not np.isfinite(d[k]):
+            ax.text(span * 0.03, y[k], status_label("suppressed", lang), ha="left", va="center", fontsize=8,
+                    color="#666666", bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    ax.set_xlim(-span, span)
+    ax.set_yticks(y, labels)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+    ax.set_title(title, loc="left", fontsize=11)
+    fig.tight_layout()
+    return fig

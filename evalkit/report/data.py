@@ -6,6 +6,12 @@ need (region names and tree, periods, package name, data fingerprint) in the Par
 metadata, and passes the file's path to each notebook, which reads it instead of
 recomputing. The results' provenance (:mod:`evalkit.provenance`) goes into the same
 file's metadata under ``evalkit.provenance``, as ``IndicatorResults.to_file`` writes it.
+
+A few indicators are broken down by more than the report's ``by`` (:data:`EXTRA_BREAKDOWNS`:
+coverage and benefit incidence by pre-transfer income quintile, which the fairness part
+charts), and the concentration curves the fairness part draws are computed here too, as an
+aggregate table of curve ordinates (:mod:`evalkit.report.curves`) kept in the same file's
+metadata under ``evalkit.report.curves``: notebooks never see a household.
 """
 from __future__ import annotations
 
@@ -23,10 +29,16 @@ from evalkit.provenance import PARQUET_KEY as PROVENANCE_KEY
 from evalkit.results.disclosure import protect
 from evalkit.results.indicator_results import COLUMNS, IndicatorResults, blank_suppressed
 
+from . import curves as curves_mod
 from .parameters import DEFAULT_BY
 
 RESULTS_FILE = "results.parquet"
 META_KEY = b"evalkit.report"
+CURVES_KEY = b"evalkit.report.curves"
+#: Breakdowns computed for a few indicators on top of the report's ``by`` (catalogue ids not
+#: defined yet are left out): coverage and benefit incidence by pre-transfer income quintile.
+EXTRA_BREAKDOWNS = {"income_quintile": tuple(f"fairness.{kind}_{sector}" for kind in ("coverage", "benefit_incidence")
+                                             for sector in ("government", "charity", "any"))}
 #: Region context kept with the results: names and tree for labels, reform start for trends.
 REGION_COLUMNS = ["region_id", "name", "parent_id", "level", "reform_period"]
 
@@ -46,6 +58,7 @@ class ReportData:
     groups: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)  # evalkit.provenance record of the computation
     params: dict = field(default_factory=dict)  # indicator parameters the numbers were computed with (JSON)
+    curves: pd.DataFrame | None = None  # concentration curve ordinates (evalkit.report.curves), aggregate only
 
     def content_hash(self) -> str:
         """SHA-256 of the published table's content (row order, values, labels)."""
@@ -111,6 +124,8 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
     from evalkit.indicators.groups import DERIVED, intersection_parts
     from evalkit.indicators.parameters import resolve
 
+    from .curves import concentration_curves
+
     params = resolve(params)
 
     digest = digest or data_hash(directory)
@@ -122,12 +137,17 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
         by = [g for g in groups if all(package.has_values("households", c) for c in intersection_parts(g)
                                        if c not in DERIVED)]
         results = compute(package, by=by, min_cell=min_cell, params=params)
+        table = results.published()
+        for group_by, ids in EXTRA_BREAKDOWNS.items():
+            if group_by not in by:
+                table = _with_breakdown(table, package, group_by, ids, min_cell, params, results.skipped)
+        curves = curves_mod.follow_table(concentration_curves(package, params, min_cell=int(min_cell)), table)
         regions = package.regions.reindex(columns=REGION_COLUMNS)
         return ReportData(
-            table=results.published(), regions=regions.reset_index(drop=True), periods=list(package.periods),
+            table=table, regions=regions.reset_index(drop=True), periods=list(package.periods),
             package=package.name, frequency=package.frequency, data_hash=digest, min_cell=int(min_cell),
             skipped=dict(results.skipped), groups=tuple(by), provenance={**results.provenance, "published": True},
-            params=params.to_json(),
+            params=params.to_json(), curves=curves,
         )
     finally:
         close = getattr(package.con, "disconnect", None)
@@ -138,6 +158,37 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
                 pass
 
 
+def _with_breakdown(table: pd.DataFrame, package, group_by: str, ids, min_cell: int, params,
+                   skipped: dict) -> pd.DataFrame:
+    """``table`` with the rows by ``group_by`` of the indicators ``ids``, computed in a run of their own.
+
+    Only these indicators are broken down (breaking every indicator down by income quintile
+    would let a few small cells of unrelated indicators suppress, through shared counts,
+    every quintile of the region). The run protects its own margins (quintiles against
+    the region's overall row, shared counts between these indicators); where its overall
+    row of a cell is suppressed differently from the main run's, the cell's group rows
+    are suppressed too, so no published total or group recovers a hidden one.
+    """
+    from evalkit.indicators import REGISTRY
+    from evalkit.indicators.catalogue import load_catalogue
+    from evalkit.indicators.compute import compute
+
+    catalogue = load_catalogue()
+    ids = [i for i in ids if i in catalogue and i in REGISTRY and i not in skipped and i in set(table["indicator"])]
+    if not ids:
+        return table
+    extra = compute(package, indicators=ids, by=[group_by], min_cell=min_cell, params=params).published()
+    keys = ["indicator", "service_type", "region", "period"]
+    theirs = extra[extra["group_by"] == ""].set_index(keys)["suppressed"]
+    ours = table[table["indicator"].isin(ids) & (table["group_by"] == "")].set_index(keys)["suppressed"]
+    differ = theirs.reindex(ours.index).fillna(True).astype(bool) != ours
+    rows = extra[extra["group_by"] == group_by].reset_index(drop=True)
+    hide = rows.set_index(keys).index.isin(differ[differ].index)
+    rows.loc[hide, "suppressed"] = True
+    rows = blank_suppressed(rows)
+    return pd.concat([table, rows], ignore_index=True)[COLUMNS]
+
+
 def save_data(data: ReportData, path, extra: dict | None = None) -> Path:
     """Write the published table with its context (and ``extra`` keys) to a Parquet file, atomically."""
     import pyarrow as pa
@@ -146,6 +197,8 @@ def save_data(data: ReportData, path, extra: dict | None = None) -> Path:
     table = pa.Table.from_pandas(data.table[COLUMNS], preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[META_KEY] = json.dumps({**data.meta(), **(extra or {})}, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    if data.curves is not None and not data.curves.empty:
+        meta[CURVES_KEY] = json.dumps(curves_mod.to_json(data.curves), sort_keys=True).encode("utf-8")
     if data.provenance:
         meta[PROVENANCE_KEY] = json.dumps(data.provenance, ensure_ascii=False, sort_keys=True).encode("utf-8")
     table = table.replace_schema_metadata(meta)
@@ -191,8 +244,13 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     meta = read_meta(path)
     if meta is None:
         raise ReportError(f"{path} is not a results file written by evalkit report")
-    raw = (pq.read_schema(path).metadata or {}).get(PROVENANCE_KEY)
+    file_meta = pq.read_schema(path).metadata or {}
+    raw = file_meta.get(PROVENANCE_KEY)
     provenance = json.loads(raw) if raw else {}  # files written before provenance was recorded have none
+    raw = file_meta.get(CURVES_KEY)
+    curves = curves_mod.from_json(json.loads(raw) if raw else None)  # files written before curves were kept have none
+    if regions is not None:
+        curves = curves[curves["region"].isin(list(regions))].reset_index(drop=True)
     filters = [("region", "in", list(regions))] if regions is not None else None
     table = pq.read_table(path, filters=filters).to_pandas()
     for column, default in (("n_excluded", 0), ("n_censored", 0), ("incomplete", False)):
@@ -207,10 +265,11 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     regions_frame = pd.DataFrame(meta["regions"], columns=REGION_COLUMNS)
     if min_cell is not None and min_cell > effective:
         table = _protect_again(table, regions_frame, int(min_cell))
+        curves = curves_mod.follow_table(curves, table, int(min_cell))
         effective = int(min_cell)
     return ReportData(
         table=table, regions=regions_frame, periods=list(meta["periods"]), package=meta["package"],
         frequency=meta["frequency"], data_hash=meta["data_hash"], min_cell=effective,
         skipped=dict(meta.get("skipped", {})), groups=tuple(meta.get("groups", ())), provenance=provenance,
-        params=dict(meta.get("params", {})),
+        params=dict(meta.get("params", {})), curves=curves,
     )

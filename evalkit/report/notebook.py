@@ -29,7 +29,7 @@ from .data import ReportData, compute_data, load_data
 from .parameters import check_parameters, check_region, resolve_period
 from .present import html_table
 from .scorecard import load_targets
-from .text import group_label, service_label, status_label, t
+from .text import format_interval, format_value, group_label, service_label, status_label, t
 
 
 def start(**params) -> Report:
@@ -247,6 +247,132 @@ class Report:
         self.table_html(frame, numeric=tuple(frame.columns[1:]))
         self.note(self.t("composite_note"))
 
+    # -- the fairness part (notebooks/fairness.py) ---------------------------------------------
+
+    def sector_label(self, sector: str) -> str:
+        return self.t(f"sector_{sector}")
+
+    def quintile_incidence(self) -> None:
+        """Coverage of government, charity and any aid by pre-transfer income quintile
+        (grouped bars with intervals, then the table), and benefit incidence (the share of
+        each sector's yuan reaching each quintile) when those indicators were computed."""
+        from evalkit.indicators.groups import QUINTILE_LABELS
+
+        from . import charts
+
+        rows = self.rows(family="fairness", group_by="income_quintile")
+        quintiles = {q: group_label("income_quintile", q, self.lang) for q in QUINTILE_LABELS}
+        shown = set(rows["indicator"])
+        for kind, key, axis, reference in (("coverage", "fair_quintile", "coverage_axis", None),
+                                           ("benefit_incidence", "fair_incidence", "incidence_axis", 0.2)):
+            series = {f"fairness.{kind}_{s}": (s, self.sector_label(s)) for s in SECTORS
+                      if f"fairness.{kind}_{s}" in shown}
+            if not series:
+                continue
+            part = rows[rows["indicator"].isin(list(series))]
+            title = self.t(f"{key}_title")
+            self.heading(title)
+            self.note(self.t(f"{key}_lead"))
+            self.figure(charts.quintile_bars(part, series, quintiles, self.lang, title, self.t(axis), reference),
+                        alt=title)
+            frame = present.wide_frame(part, "group", quintiles, self.lang, self.catalogue,
+                                       first_column=self.t("quintile_axis"))
+            self.table_html(frame, numeric=tuple(frame.columns[1:]))
+
+    def concentration_curves(self, sectors=("government", "charity")) -> None:
+        """Concentration curves of aid yuan of ``sectors`` in the report's region and period,
+        from the aggregate ordinates the data step kept (:mod:`evalkit.report.curves`), with the
+        45° line; says which curves are not published (too few recipients)."""
+        from . import charts
+
+        curves = self.data.curves
+        if curves is None or curves.empty:
+            return
+        mine = curves[(curves["region"] == self.region) & (curves["period"] == self.period)
+                      & curves["sector"].isin(list(sectors))]
+        if mine.empty:
+            return
+        title = self.t("fair_curve_title")
+        self.heading(title)
+        fig = charts.concentration_curve_chart(mine, {s: self.sector_label(s) for s in sectors}, self.lang, title)
+        if fig is not None:
+            self.note(self.t("fair_curve_lead"))
+            self.figure(fig, alt=title)
+        hidden = [s for s in sectors if s in set(mine["sector"]) and mine.loc[mine["sector"] == s, "suppressed"].all()]
+        if hidden:
+            sep = "、" if self.lang == "zh" else ", "
+            self.note(self.t("fair_curve_suppressed", min_cell=self.data.min_cell,
+                             names=sep.join(self.sector_label(s) for s in hidden)))
+
+    def group_gaps(self, ids: list[str]) -> None:
+        """For each grouping in the report's ``by``: each group's difference to the reference
+        group (:data:`REFERENCE_GROUPS`, else the largest group) on the rates ``ids`` (overall,
+        not by service type), as a dot-and-interval chart; names the groups too small to publish."""
+        from evalkit.results.indicator_results import IndicatorResults
+
+        from . import charts
+
+        ids = [i for i in ids if self.units.get(i) == "rate"]
+        tab = self.table
+        mine = tab[(tab["region"] == self.region) & (tab["period"] == self.period) & (tab["service_type"] == "")
+                   & tab["indicator"].isin(ids)]
+        shown_any = False
+        for group_by in self.by:
+            grouped = mine[mine["group_by"] == group_by]
+            if grouped.empty:
+                continue
+            reference = reference_group(group_by, grouped)
+            labels = present.group_labels(group_by, sorted(set(grouped["group"])), self.lang)
+            results = IndicatorResults(mine[mine["group_by"].isin(["", group_by])], min_cell=self.data.min_cell)
+            gaps = results.difference(group_by, reference=reference)
+            order = {i: k for k, i in enumerate(ids)}
+            gaps = gaps.assign(_order=gaps["indicator"].map(order)).sort_values(["_order", "group"], kind="stable")
+            gaps["label"] = [f"{self.names[i]} · {labels[g]}" for i, g in zip(gaps["indicator"], gaps["group"])]
+            grouping = group_label(group_by, "", self.lang)
+            title = self.t("fair_gap_title", grouping=grouping)
+            fig = charts.gap_dots(gaps, self.lang, title, self.t("fair_gap_axis"))
+            self.heading(title)
+            self.note(self.t("fair_gap_lead", reference=labels[reference]))
+            self.figure(fig, alt=title)
+            n = pd.to_numeric(grouped["n"], errors="coerce")
+            small = grouped[grouped["suppressed"] | (n < self.data.min_cell)]
+            if len(small):
+                sep, semi = ("、", "；") if self.lang == "zh" else (", ", "; ")
+                listed = [f"{self.names[i]}（{sep.join(labels[g] for g in sorted(set(part['group'])))}）"
+                          if self.lang == "zh" else
+                          f"{self.names[i]} ({sep.join(labels[g] for g in sorted(set(part['group'])))})"
+                          for i, part in small.groupby("indicator", sort=False)]
+                self.note(self.t("fair_gap_small", groups=semi.join(listed)))
+            shown_any = True
+        if shown_any:
+            self.note(self.t("fair_gaps_intervals"))
+
+    def inequality_table(self) -> None:
+        """Concentration indices by sector with intervals, the charity-minus-government gap
+        (the headline: is charity aid as pro-poor as government aid?), the Coady-Grosh-Hoddinott
+        ratios, the Gini coefficient of per-capita aid and, when computed, the Theil index's
+        between-region share."""
+        rows = self.rows(family="fairness").set_index("indicator")
+        ids = [i for i in INEQUALITY_TABLE if i in rows.index]
+        if not ids:
+            return
+        self.heading(self.t("fair_table_title"))
+        gap_id = "fairness.concentration_gap"
+        if gap_id in rows.index:
+            self.note(headline(rows.loc[gap_id], self.lang))
+        self.note(self.t("fair_table_lead"))
+        unit = lambda i: self.units[i]  # noqa: E731
+        frame = pd.DataFrame({
+            self.t("fair_measure"): [self.names[i] for i in ids],
+            self.t("value"): [format_value(rows.at[i, "value"], unit(i), self.lang) for i in ids],
+            self.t("ci"): [format_interval(rows.at[i, "ci_low"], rows.at[i, "ci_high"], unit(i), self.lang) for i in ids],
+            self.t("fair_reading"): [reading(i, rows.loc[i], self.lang) for i in ids],
+            self.t("n"): present.counted(rows.loc[ids].reset_index(), self.lang, self.catalogue),
+        })
+        self.table_html(frame, numeric=(self.t("value"), self.t("n")),
+                        wrap=(self.t("fair_measure"), self.t("fair_reading")))
+        self.note(self.t("fair_sources"))
+
     def definitions(self, indicators) -> None:
         """The methods section of a family part: the catalogue's definitions of the
         indicators shown, then the parameters of their families."""
@@ -273,6 +399,42 @@ class Report:
         suppression rule, targets, evalkit version."""
         self.show(present.provenance_html(self.lang, self.data.package, self.data.data_hash, self.data.min_cell,
                                           self.targets_path, provenance=self.data.provenance))
+
+
+SECTORS = ("government", "charity", "any")
+#: The reference group of a grouping in the fairness part's gap chart (else the largest group).
+REFERENCE_GROUPS = {"hukou": "local", "urban": "true"}
+#: Rows of the fairness part's inequality table, in order; absent ones are left out.
+INEQUALITY_TABLE = ("fairness.concentration_government", "fairness.concentration_charity", "fairness.concentration_any",
+                    "fairness.concentration_gap", "fairness.cgh_government", "fairness.cgh_charity", "fairness.cgh_any",
+                    "fairness.gini_aid_pc", "fairness.theil_between_region_share")
+CONCENTRATION = ("fairness.concentration_government", "fairness.concentration_charity", "fairness.concentration_any")
+
+
+def reference_group(group_by: str, grouped: pd.DataFrame) -> str:
+    """The group others are compared with: the conventional one when present, else the one with most units."""
+    groups = set(grouped["group"])
+    preferred = REFERENCE_GROUPS.get(group_by)
+    if preferred in groups:
+        return preferred
+    n = pd.to_numeric(grouped["n"], errors="coerce").fillna(-1)
+    return str(grouped.assign(_n=n).sort_values(["_n", "group"], ascending=[False, True], kind="stable")["group"].iloc[0])
+
+
+def headline(row: pd.Series, lang: str) -> str:
+    """Is charity aid as pro-poor as government aid? From the gap C(charity) - C(government) and its interval."""
+    value, low, high = row["value"], row["ci_low"], row["ci_high"]
+    if pd.isna(value) or pd.isna(low) or pd.isna(high):
+        return t("fair_headline_none", lang)
+    key = "fair_headline_more" if high < 0 else "fair_headline_less" if low > 0 else "fair_headline_same"
+    return t(key, lang, gap=format_value(value, "index", lang), ci=format_interval(low, high, "index", lang))
+
+
+def reading(indicator: str, row: pd.Series, lang: str) -> str:
+    """One word on a concentration index: pro-poor (interval below 0), pro-rich (above) or neither; blank otherwise."""
+    if indicator not in CONCENTRATION or pd.isna(row["ci_low"]) or pd.isna(row["ci_high"]):
+        return ""
+    return t("pro_poor" if row["ci_high"] < 0 else "pro_rich" if row["ci_low"] > 0 else "neither", lang)
 
 
 def intervals_key(design: dict) -> str:

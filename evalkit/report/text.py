@@ -145,6 +145,84 @@ LABELS: dict[str, dict[str, str]] = {
     "trend_title": {"zh": "各期趋势（虚线为目标值）", "en": "Trend over periods (dashed: target)"},
     "data_hash": {"zh": "数据指纹", "en": "Data fingerprint"},
     "package": {"zh": "数据包", "en": "Data package"},
+    # -- the fairness part (notebooks/fairness.py): chart titles and one sentence each for readers
+    "sector_government": {"zh": "政府救助", "en": "Government aid"},
+    "sector_charity": {"zh": "慈善帮扶", "en": "Charity aid"},
+    "sector_any": {"zh": "综合（政府或慈善）", "en": "Any aid (government or charity)"},
+    "quintile_axis": {"zh": "救助前人均收入五等分组", "en": "Pre-transfer income quintile"},
+    "coverage_axis": {"zh": "覆盖率（本组家庭中受助的比例）", "en": "Coverage (share of the group's households aided)"},
+    "incidence_axis": {"zh": "救助资金流向该组的比例", "en": "Share of the sector's aid yuan reaching the group"},
+    "fair_quintile_title": {"zh": "各收入组的救助覆盖率（按部门）", "en": "Who is reached: coverage by income quintile and sector"},
+    "fair_quintile_lead": {
+        "zh": "家庭按救助前人均收入从低到高分为五组，第1组最困难；左侧柱子越高，说明救助越先覆盖最困难的家庭。细线为95%置信区间。",
+        "en": "Households are split into fifths by income before aid, Q1 the poorest; taller bars on the left mean aid "
+              "reaches the poorest households first. Thin lines are 95% confidence intervals."},
+    "fair_incidence_title": {"zh": "救助资金流向各收入组的比例（受益归宿）", "en": "Where the money goes: benefit incidence by income quintile"},
+    "fair_incidence_lead": {
+        "zh": "每个部门的救助资金在五个收入组之间如何分配（合计100%）；第1组超过20%（虚线），说明资金向最困难的五分之一人口倾斜。",
+        "en": "How each sector's aid yuan are split across the five income groups (adding to 100%); more than 20% "
+              "(dashed line) in Q1 means the money leans towards the poorest fifth."},
+    "fair_curve_title": {"zh": "救助资金集中曲线", "en": "Concentration curves of aid yuan"},
+    "fair_curve_lead": {
+        "zh": "横轴为按救助前人均收入从低到高累计的人口比例，纵轴为这部分人口获得的救助资金累计比例；曲线高于45°线越多，资金越集中于低收入人口。",
+        "en": "Along the bottom, the population from poorest to richest by income before aid; up the side, the share of "
+              "aid yuan they receive. The further a curve lies above the 45° line, the more the money goes to the poor."},
+    "fair_curve_x": {"zh": "累计人口比例（按救助前人均收入由低到高）", "en": "Cumulative share of persons, poorest first"},
+    "fair_curve_y": {"zh": "累计救助资金比例", "en": "Cumulative share of aid yuan"},
+    "equality_line": {"zh": "45°线（人人等额）", "en": "45° line (equal amounts for all)"},
+    "fair_curve_suppressed": {
+        "zh": "未绘出的曲线（受助家庭少于{min_cell}户，或本地区该项集中指数不予公布）：{names}。",
+        "en": "Curves not drawn (fewer than {min_cell} households received such aid, or the region's concentration "
+              "index of it is not published): {names}."},
+    "fair_gap_title": {"zh": "各群体与参照群体的差距：{grouping}", "en": "Gaps to the reference group: {grouping}"},
+    "fair_gap_lead": {
+        "zh": "每个点为该群体减参照群体（{reference}）的差值，横线为95%置信区间；横线不跨过0（竖线），差距才在统计上明确。",
+        "en": "Each dot is the group's value minus the reference group's ({reference}); lines are 95% confidence "
+              "intervals. Only a line that does not cross 0 (the vertical line) shows a clear gap."},
+    "fair_gap_small": {
+        "zh": "样本过少、不予公布（图中只列名称）：{groups}。",
+        "en": "Too few to publish (named in the chart, no value): {groups}."},
+    "fair_gap_axis": {"zh": "与参照群体之差（百分点）", "en": "Difference to the reference group (percentage points)"},
+    "fair_table_title": {"zh": "救助资金的集中程度与不平等", "en": "Concentration and inequality of aid"},
+    "fair_table_lead": {
+        "zh": "集中指数为负表示资金偏向低收入人口（益贫），越接近-1越集中；“慈善减政府”为负说明慈善帮扶比政府救助更益贫。"
+              "瞄准指标（CGH）大于1表示最困难的20%人口得到的资金多于平均分配时的份额。",
+        "en": "A negative concentration index means the money leans towards the poor (pro-poor), the closer to -1 the "
+              "more so; a negative charity-minus-government gap means charity aid is more pro-poor than government aid. "
+              "A targeting ratio (CGH) above 1 means the poorest 20% receive more than an equal split would give them."},
+    "fair_headline_more": {
+        "zh": "慈善帮扶比政府救助更益贫：两者集中指数之差为{gap}（95%置信区间 {ci}）。",
+        "en": "Charity aid is more pro-poor than government aid: the gap between their concentration indices is {gap} "
+              "(95% CI {ci})."},
+    "fair_headline_less": {
+        "zh": "慈善帮扶不如政府救助益贫：两者集中指数之差为{gap}（95%置信区间 {ci}）。",
+        "en": "Charity aid is less pro-poor than government aid: the gap between their concentration indices is {gap} "
+              "(95% CI {ci})."},
+    "fair_headline_same": {
+        "zh": "慈善帮扶与政府救助的益贫程度无明确差别：两者集中指数之差为{gap}，95%置信区间（{ci}）包含0。",
+        "en": "Charity and government aid are not clearly different in how pro-poor they are: the gap is {gap} and its "
+              "95% CI ({ci}) includes 0."},
+    "fair_headline_none": {
+        "zh": "本期无法比较慈善帮扶与政府救助的益贫程度（数据不足或不予公布）。",
+        "en": "Whether charity aid is as pro-poor as government aid cannot be said this period (too few data to publish)."},
+    "fair_measure": {"zh": "指标", "en": "Measure"},
+    "fair_reading": {"zh": "解读", "en": "Reading"},
+    "pro_poor": {"zh": "益贫（偏向低收入）", "en": "pro-poor"},
+    "pro_rich": {"zh": "偏向高收入", "en": "pro-rich"},
+    "neither": {"zh": "无明确偏向", "en": "no clear lean"},
+    "fair_sources": {
+        "zh": "方法依据：O'Donnell、van Doorslaer、Wagstaff、Lindelow（2008）Analyzing Health Equity Using Household Survey "
+              "Data（集中曲线与集中指数）；Coady、Grosh、Hoddinott（2004）Targeting of Transfers in Developing Countries"
+              "（CGH瞄准指标）；World Bank（2022）Revisiting Targeting in Social Assistance（排斥与纳入误差）；"
+              "Lustig（2018）Commitment to Equity Handbook（受益归宿）。",
+        "en": "Methods: O'Donnell, van Doorslaer, Wagstaff and Lindelow (2008), Analyzing Health Equity Using Household "
+              "Survey Data (concentration curves and indices); Coady, Grosh and Hoddinott (2004), Targeting of Transfers "
+              "in Developing Countries (CGH targeting ratio); World Bank (2022), Revisiting Targeting in Social "
+              "Assistance (exclusion and inclusion errors); Lustig (2018), Commitment to Equity Handbook (benefit incidence)."},
+    "fair_gaps_intervals": {
+        "zh": "差距的区间按两群体估计相互独立计算（报告数据未保存群体间协方差），在整群抽样下可能偏宽或偏窄。",
+        "en": "Gap intervals treat the two groups' estimates as independent (the report data keep no covariance "
+              "between groups); under cluster sampling they may be somewhat too wide or too narrow."},
     "higher": {"zh": "越高越好", "en": "higher is better"},
     "lower": {"zh": "越低越好", "en": "lower is better"},
     "neutral": {"zh": "描述性（无优劣方向）", "en": "descriptive (neither is better)"},
