@@ -43,6 +43,7 @@ class ReportData:
     data_hash: str
     min_cell: int
     skipped: dict[str, str] = field(default_factory=dict)
+    impact: dict = field(default_factory=dict)  # the reform's effect (evalkit.impact.reform_effects), package-wide
     groups: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)  # evalkit.provenance record of the computation
     params: dict = field(default_factory=dict)  # indicator parameters the numbers were computed with (JSON)
@@ -94,6 +95,7 @@ class ReportData:
             "groups": list(self.groups),
             "params": dict(self.params),
             "regions": regions.where(regions.notna(), None).to_dict("records"),
+            "impact": self.impact,
         }
 
 
@@ -107,6 +109,7 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
     Raises ``evalkit.ValidationError`` for an invalid package.
     """
     from evalkit.data.package import load
+    from evalkit.impact import reform_effects
     from evalkit.indicators.compute import compute
     from evalkit.indicators.groups import DERIVED, intersection_parts
     from evalkit.indicators.parameters import resolve
@@ -122,12 +125,13 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
         by = [g for g in groups if all(package.has_values("households", c) for c in intersection_parts(g)
                                        if c not in DERIVED)]
         results = compute(package, by=by, min_cell=min_cell, params=params)
+        impact = reform_effects(results, package.regions, min_cell=int(min_cell))  # once per package
         regions = package.regions.reindex(columns=REGION_COLUMNS)
         return ReportData(
             table=results.published(), regions=regions.reset_index(drop=True), periods=list(package.periods),
             package=package.name, frequency=package.frequency, data_hash=digest, min_cell=int(min_cell),
             skipped=dict(results.skipped), groups=tuple(by), provenance={**results.provenance, "published": True},
-            params=params.to_json(),
+            params=params.to_json(), impact=impact,
         )
     finally:
         close = getattr(package.con, "disconnect", None)
@@ -208,9 +212,11 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     if min_cell is not None and min_cell > effective:
         table = _protect_again(table, regions_frame, int(min_cell))
         effective = int(min_cell)
-    return ReportData(
+    data = ReportData(
         table=table, regions=regions_frame, periods=list(meta["periods"]), package=meta["package"],
         frequency=meta["frequency"], data_hash=meta["data_hash"], min_cell=effective,
         skipped=dict(meta.get("skipped", {})), groups=tuple(meta.get("groups", ())), provenance=provenance,
         params=dict(meta.get("params", {})),
     )
+    data.impact = dict(meta.get("impact") or {})  # files written before the impact was estimated have none
+    return data
