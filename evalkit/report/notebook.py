@@ -292,6 +292,8 @@ class Report:
         level = regions.loc[regions["region_id"] == top, "level"]
         level = level_label(level.iloc[0] if len(level) else None, self.lang)
         name = self.data.region_name(top) if len(roots) == 1 else self.data.package
+        if self.lang == "en" and self.region == top:
+            level = level[:1].upper() + level[1:]  # starts the sentence
         fields = dict(level=level, name=name, n=int(row["n_clusters"]), first=row.get("first_period", ""),
                       last=row.get("last_period", ""))
         return self.t("impact_scope_root" if self.region == top else "impact_scope_sub", **fields)
