@@ -486,7 +486,8 @@ def reform_effects(results, regions: pd.DataFrame, indicators=REPORT_INDICATORS,
     """The reform's effect on ``indicators`` for a report: aggregates only, JSON-ready.
 
     On the county x period panel (:func:`panel_from_results`) of each indicator's overall
-    values, leaving out cells counting fewer than ``min_cell`` units and incomplete periods:
+    values, leaving out cells counting fewer than ``min_cell`` units, and periods incomplete
+    in any region (so that the panel stays balanced where the data end):
     Callaway-Sant'Anna (group aggregation, never-treated controls; the headline),
     Sun-Abraham (never-treated controls) and two-way FE side by side, with wild cluster
     bootstrap intervals (``seed``) below :data:`FEW_CLUSTERS` clusters, else analytical; and
@@ -500,8 +501,12 @@ def reform_effects(results, regions: pd.DataFrame, indicators=REPORT_INDICATORS,
     from evalkit.results.indicator_results import COLUMNS, IndicatorResults
 
     table = results.table if hasattr(results, "table") else results
-    usable = table[(table["group_by"] == "") & ~table["incomplete"].astype(bool)
-                   & (pd.to_numeric(table["n"], errors="coerce") >= min_cell)]
+    overall = table[table["group_by"] == ""]
+    # a period incomplete anywhere is left out everywhere (per indicator): dropping single cells would
+    # unbalance the panel where the data end, which two-way FE and Sun-Abraham do not absorb
+    incomplete = set(map(tuple, overall.loc[overall["incomplete"].astype(bool), ["indicator", "period"]].to_numpy()))
+    keep = [(i, p) not in incomplete for i, p in zip(overall["indicator"], overall["period"])]
+    usable = overall[np.asarray(keep, dtype=bool) & (pd.to_numeric(overall["n"], errors="coerce") >= min_cell).to_numpy()]
     usable_results = IndicatorResults(usable.reindex(columns=COLUMNS), min_cell=min_cell)
     out = {"estimates": [], "event_study": None, "not_estimable": {}, "headline": None, "window": list(window),
            "min_cell": int(min_cell)}
