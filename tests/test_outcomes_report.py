@@ -211,3 +211,34 @@ def test_sentence_direction_and_unclear_interval():
     en = effects.effect_sentence({**row, "ci_high": 0.01}, "en")
     assert "need fulfilment rate fell by 5.0 percentage points" in en
     assert en.endswith("The interval contains 0: no clear effect.")
+
+
+def _report(results_path, region, lang):
+    from evalkit.report.notebook import Report
+    from evalkit.report.parameters import check_parameters
+
+    params = check_parameters(data_path="", results_path=str(results_path), region=region, period="", lang=lang,
+                              targets_path="", min_cell=10, by="hukou", params="{}")
+    report = Report(load_data(results_path), params)
+    shown: list[str] = []
+    report.show = shown.append  # the HTML each section emits, without a kernel
+    return report, shown
+
+
+def test_skipped_indicators_and_a_results_file_without_estimates(zh_batch):
+    report, shown = _report(zh_batch.results, "R00", "zh")
+    report.data.skipped = {"outcomes.exit_rate": "needs the household_periods table (household, period, status, "
+                                                 "income, in assistance), which the package does not have",
+                           "access.need_rate": "not an outcomes indicator"}
+    report.skipped_indicators("outcomes")
+    assert shown == ["<h2>未计算的指标</h2>",
+                     '<p class="note">退出救助率：需要家庭分期动态表（household_periods），数据包中没有该表</p>']
+    shown.clear()
+    report.data.impact = {}  # a results file written before the estimates were kept
+    report.reform_impact()
+    assert shown[1] == '<p class="note">结果文件中没有改革成效估计（请用当前版本重新运行 evalkit report）。</p>'
+    shown.clear()
+    report.data.impact = {"estimates": [], "event_study": None, "headline": None, "window": [-4, 4],
+                          "not_estimable": {PROCESSING: {"reason": "no_never_treated"}}}
+    report.reform_impact()
+    assert shown[1] == '<p class="note">无法估计改革对审批办理天数的效果：没有始终未实施改革的县区可作对照。</p>'
