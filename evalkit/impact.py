@@ -510,7 +510,8 @@ def reform_effects(results, regions: pd.DataFrame, indicators=REPORT_INDICATORS,
     usable_results = IndicatorResults(usable.reindex(columns=COLUMNS), min_cell=min_cell)
     out = {"estimates": [], "event_study": None, "not_estimable": {}, "headline": None, "window": list(window),
            "min_cell": int(min_cell)}
-    reform = regions["reform_period"].astype("string").str.strip().replace("", pd.NA) if len(regions) else None
+    has = "reform_period" in regions.columns and len(regions)
+    reform = regions["reform_period"].astype("string").str.strip().replace("", pd.NA) if has else None
     if reform is None or reform.isna().all():
         out["not_estimable"] = {i: {"reason": "no_reform"} for i in indicators}
         return out
