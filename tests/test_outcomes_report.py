@@ -242,3 +242,8 @@ def test_skipped_indicators_and_a_results_file_without_estimates(zh_batch):
                           "not_estimable": {PROCESSING: {"reason": "no_never_treated"}}}
     report.reform_impact()
     assert shown[1] == '<p class="note">无法估计改革对审批办理天数的效果：没有始终未实施改革的县区可作对照。</p>'
+    shown.clear()
+    report.data.impact = {"estimates": [], "event_study": None, "headline": None, "window": [-4, 4],
+                          "not_estimable": {i: {"reason": "no_reform"} for i in impact.REPORT_INDICATORS}}
+    report.reform_impact()
+    assert shown[1:] == ['<p class="note">无法估计改革效果：数据中没有任何地区的改革起始期（regions.reform_period）。</p>']

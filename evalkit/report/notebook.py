@@ -252,7 +252,11 @@ class Report:
             self.note(self._impact_scope(headline[0]))
         for r in headline:
             self.show(f'<p class="lead">{html.escape(effects.effect_sentence(r, self.lang, self.catalogue))}</p>')
-        for ind, info in (impact.get("not_estimable") or {}).items():
+        missing = impact.get("not_estimable") or {}
+        if missing and all(info.get("reason") == "no_reform" for info in missing.values()):
+            self.note(self.t("impact_no_reform_all"))  # one sentence, not one per indicator
+            missing = {}
+        for ind, info in missing.items():
             if ind in self.names:
                 self.note(effects.not_estimable_sentence(ind, info, self.lang, self.catalogue))
         es = impact.get("event_study")

@@ -147,6 +147,9 @@ LABELS: dict[str, dict[str, str]] = {
     "impact_none": {"zh": "无法估计改革对{name}的效果：{why}", "en": "The reform's effect on {name} cannot be estimated: {why}"},
     "impact_no_reform": {"zh": "数据中没有任何地区的改革起始期（regions.reform_period）。",
                          "en": "no region has a reform start period in the data (regions.reform_period)."},
+    "impact_no_reform_all": {"zh": "无法估计改革效果：数据中没有任何地区的改革起始期（regions.reform_period）。",
+                             "en": "The reform's effect cannot be estimated: no region has a reform start period in "
+                                   "the data (regions.reform_period)."},
     "impact_few_cohorts": {
         "zh": "数据期内只有 {k} 批县区在不同时期实施改革，交错双重差分至少需要两批。",
         "en": "only {k} group(s) of counties adopted the reform in different periods within the data; "
