@@ -52,8 +52,8 @@ from evalkit.errors import ParameterError
 from evalkit.methods import did
 from evalkit.methods.did import simulate_panel
 
-__all__ = ["ATTResult", "att", "event_study", "panel_from_results", "placebo", "plot_event_study", "simulate_panel",
-           "write_table"]
+__all__ = ["ATTResult", "att", "event_study", "panel_from_results", "placebo", "plot_event_study", "reform_effects",
+           "simulate_panel", "write_table"]
 
 METHODS = ("callaway_santanna", "twfe", "sun_abraham")
 AGGREGATIONS = ("group", "simple", "dynamic")
@@ -451,3 +451,117 @@ def write_table(frame: pd.DataFrame, out) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return out
+
+
+# -- for reports: the reform's effect on a few headline indicators ------------------------
+
+#: What reports estimate the reform's effect on, in order; the first estimable one is the
+#: headline (its event study is kept too). Per-service-type indicators only with an overall row.
+REPORT_INDICATORS = ("coordination.processing_days", "coordination.verification_days", "outcomes.need_fulfilment_rate",
+                     "access.availability_rate", "outcomes.exit_rate")
+#: Estimators shown side by side in reports: the headline first.
+REPORT_METHODS = (("callaway_santanna", "never_treated"), ("sun_abraham", "never_treated"), ("twfe", "all"))
+#: Below this many clusters intervals come from the wild cluster bootstrap.
+FEW_CLUSTERS = 30
+REPORT_WINDOW = (-4, 4)
+
+
+def _adoption(panel: pd.DataFrame) -> dict:
+    """Counties, cohorts and never-treated counties of a panel, as :func:`att` will see them."""
+    p, _ = period_index(panel["period"])
+    g, _ = period_index(panel["first_treated"])
+    frame = pd.DataFrame({"region": panel["region"], "g": g})
+    first, last = p.min(), p.max()
+    per_unit = frame.groupby("region")["g"].first()
+    never = per_unit.isna() | (per_unit > last)
+    always = ~never & (per_unit <= first)
+    treated = ~never & ~always
+    return {"n_units": int((~always).sum()), "n_treated": int(treated.sum()), "n_never": int(never.sum()),
+            "n_cohorts": int(per_unit[treated].nunique()), "n_always": int(always.sum()),
+            "first_period": str(panel.loc[p.idxmin(), "period"]), "last_period": str(panel.loc[p.idxmax(), "period"])}
+
+
+def reform_effects(results, regions: pd.DataFrame, indicators=REPORT_INDICATORS, min_cell: int = 10, seed: int = 0,
+                   window: tuple[int, int] = REPORT_WINDOW) -> dict:
+    """The reform's effect on ``indicators`` for a report: aggregates only, JSON-ready.
+
+    On the county x period panel (:func:`panel_from_results`) of each indicator's overall
+    values, leaving out cells counting fewer than ``min_cell`` units, and periods incomplete
+    in any region (so that the panel stays balanced where the data end):
+    Callaway-Sant'Anna (group aggregation, never-treated controls; the headline),
+    Sun-Abraham (never-treated controls) and two-way FE side by side, with wild cluster
+    bootstrap intervals (``seed``) below :data:`FEW_CLUSTERS` clusters, else analytical; and
+    the Callaway-Sant'Anna event study of the first estimable indicator (the headline).
+    Indicators not computed, or without an overall row (per service type only), are not
+    attempted. An indicator without two adoption cohorts or a never-treated county is listed in
+    ``not_estimable`` with the reason (``few_cohorts``, ``no_never_treated``, ``no_data``,
+    ``error``). Returns ``{"estimates": [...], "event_study": {...} | None,
+    "not_estimable": {indicator: {"reason", ...}}, "headline": id | None, "window": [lo, hi]}``.
+    """
+    from evalkit.results.indicator_results import COLUMNS, IndicatorResults
+
+    table = results.table if hasattr(results, "table") else results
+    overall = table[table["group_by"] == ""]
+    # a period incomplete anywhere is left out everywhere (per indicator): dropping single cells would
+    # unbalance the panel where the data end, which two-way FE and Sun-Abraham do not absorb
+    incomplete = set(map(tuple, overall.loc[overall["incomplete"].astype(bool), ["indicator", "period"]].to_numpy()))
+    keep = [(i, p) not in incomplete for i, p in zip(overall["indicator"], overall["period"])]
+    usable = overall[np.asarray(keep, dtype=bool) & (pd.to_numeric(overall["n"], errors="coerce") >= min_cell).to_numpy()]
+    usable_results = IndicatorResults(usable.reindex(columns=COLUMNS), min_cell=min_cell)
+    out = {"estimates": [], "event_study": None, "not_estimable": {}, "headline": None, "window": list(window),
+           "min_cell": int(min_cell)}
+    has = "reform_period" in regions.columns and len(regions)
+    reform = regions["reform_period"].astype("string").str.strip().replace("", pd.NA) if has else None
+    if reform is None or reform.isna().all():
+        out["not_estimable"] = {i: {"reason": "no_reform"} for i in indicators}
+        return out
+    computed = set(table.loc[(table["group_by"] == "") & (table["service_type"] == ""), "indicator"])
+    for indicator in (i for i in indicators if i in computed):  # absent, or by service type only: not attempted
+        try:
+            panel = panel_from_results(usable_results, regions, indicator)
+        except ParameterError as exc:
+            out["not_estimable"][indicator] = {"reason": "no_data", "detail": str(exc)}
+            continue
+        if panel.empty or panel["region"].nunique() < 2:
+            out["not_estimable"][indicator] = {"reason": "no_data", "detail": "fewer than two counties with values"}
+            continue
+        counts = _adoption(panel)
+        if counts["n_never"] == 0:
+            out["not_estimable"][indicator] = {"reason": "no_never_treated", **counts}
+            continue
+        if counts["n_cohorts"] < 2:
+            out["not_estimable"][indicator] = {"reason": "few_cohorts", **counts}
+            continue
+        rows = []
+        try:
+            for method, control in REPORT_METHODS:
+                res = att(panel, "value", "region", "period", "first_treated", method=method, control=control,
+                          bootstrap="wild" if counts["n_units"] < FEW_CLUSTERS else None, seed=seed)
+                rows.append({"indicator": indicator, **{k: _plain(getattr(res, k)) for k in TIDY},
+                             **{k: v for k, v in counts.items() if k != "n_units"}})
+        except ParameterError as exc:
+            out["not_estimable"][indicator] = {"reason": "error", "detail": str(exc), **counts}
+            continue
+        out["estimates"] += rows
+        if out["headline"] is None:
+            out["headline"] = indicator
+            try:
+                es = event_study(panel, "value", "region", "period", "first_treated", window=window)
+                out["event_study"] = {
+                    "indicator": indicator, "method": "callaway_santanna", "control": "never_treated",
+                    "n_clusters": int(es.attrs["n_clusters"]),
+                    "pretrend": {k: _plain(v) for k, v in es.attrs["pretrend"].items()},
+                    "rows": [{k: _plain(v) for k, v in r.items()}
+                             for r in es[["event_time", "estimate", "se", "ci_low", "ci_high"]].to_dict("records")]}
+            except ParameterError:
+                pass
+    return out
+
+
+def _plain(value):
+    """A JSON scalar: numpy numbers as Python ones, NaN as None."""
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else float(value)
+    return value

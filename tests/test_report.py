@@ -91,7 +91,8 @@ def test_batch_renders_every_region_once(zh_batch, package):
     top = batch.index.read_text(encoding="utf-8")
     for r in batch.regions:
         assert sorted(p.name for p in r.out_dir.iterdir()) == [
-            "access.html", "coordination.html", "fairness.html", "index.html", "manifest.json", "scorecard.html"]
+            "access.html", "coordination.html", "fairness.html", "index.html", "manifest.json", "outcomes.html",
+            "scorecard.html"]
         assert f'<td class="wrap"><a href="{r.region}/index.html">{r.region}</a></td>' in top
         index = r.index.read_text(encoding="utf-8")
         assert '<a href="scorecard.html">指标计分卡</a>' in index and '<a href="access.html">服务可及性与可得性</a>' in index
@@ -289,7 +290,8 @@ def test_forced_rerun_gives_identical_bytes(en_single, package, targets_file):
                           targets=targets_file, force=True, log=lambda m: None)
     assert again.status == "ok"
     after = {p.name: p.read_bytes() for p in html_files(out)}
-    assert sorted(after) == ["access.html", "coordination.html", "fairness.html", "index.html", "scorecard.html"]
+    assert sorted(after) == ["access.html", "coordination.html", "fairness.html", "index.html", "outcomes.html",
+                             "scorecard.html"]
     assert after == before
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["created"] >= created
 

@@ -359,6 +359,33 @@ def period_lines(rows: pd.DataFrame, names: dict[str, str], units: dict[str, str
     return fig
 
 
+def event_study_chart(frame: pd.DataFrame, title: str, xlabel: str, ylabel: str, scale: float = 1.0):
+    """Effects by periods since the reform with 95% intervals (``frame``: event_time,
+    estimate, ci_low, ci_high; multiplied by ``scale``, e.g. 100 for percentage points), a
+    dashed zero line and a dotted line where the reform starts. None without rows."""
+    if frame.empty:
+        return None
+    fig = _figure(7.5, 3.4)
+    ax = fig.add_subplot()
+    x = frame["event_time"].to_numpy(dtype=float)
+    y = frame["estimate"].to_numpy(dtype=float) * scale
+    low, high = frame["ci_low"].to_numpy(dtype=float) * scale, frame["ci_high"].to_numpy(dtype=float) * scale
+    after = x >= 0
+    for mask, color in ((~after, "#888888"), (after, "#4c78a8")):
+        if mask.any():
+            ax.errorbar(x[mask], y[mask], yerr=[np.maximum(y[mask] - low[mask], 0), np.maximum(high[mask] - y[mask], 0)],
+                        fmt="o", color=color, ecolor=color, elinewidth=1.2, capsize=3, markersize=5)
+    ax.axhline(0, color=INK, linestyle="--", linewidth=0.8)
+    ax.axvline(-0.5, color=INK, linestyle=":", linewidth=1)
+    ax.set_xticks(x.astype(int), [str(int(v)) for v in x])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
+    ax.set_title(_wrap(title, 34), loc="left", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def group_label_for(group_by: str, lang: str) -> str:
     from .text import group_label
 

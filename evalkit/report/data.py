@@ -55,6 +55,7 @@ class ReportData:
     data_hash: str
     min_cell: int
     skipped: dict[str, str] = field(default_factory=dict)
+    impact: dict = field(default_factory=dict)  # the reform's effect (evalkit.impact.reform_effects), package-wide
     groups: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)  # evalkit.provenance record of the computation
     params: dict = field(default_factory=dict)  # indicator parameters the numbers were computed with (JSON)
@@ -107,6 +108,7 @@ class ReportData:
             "groups": list(self.groups),
             "params": dict(self.params),
             "regions": regions.where(regions.notna(), None).to_dict("records"),
+            "impact": self.impact,
         }
 
 
@@ -120,6 +122,7 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
     Raises ``evalkit.ValidationError`` for an invalid package.
     """
     from evalkit.data.package import load
+    from evalkit.impact import reform_effects
     from evalkit.indicators.compute import compute
     from evalkit.indicators.groups import DERIVED, intersection_parts
     from evalkit.indicators.parameters import resolve
@@ -142,12 +145,13 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
             if group_by not in by:
                 table = _with_breakdown(table, package, group_by, ids, min_cell, params, results.skipped)
         curves = curves_mod.follow_table(concentration_curves(package, params, min_cell=int(min_cell)), table)
+        impact = reform_effects(results, package.regions, min_cell=int(min_cell))  # once per package
         regions = package.regions.reindex(columns=REGION_COLUMNS)
         return ReportData(
             table=table, regions=regions.reset_index(drop=True), periods=list(package.periods),
             package=package.name, frequency=package.frequency, data_hash=digest, min_cell=int(min_cell),
             skipped=dict(results.skipped), groups=tuple(by), provenance={**results.provenance, "published": True},
-            params=params.to_json(), curves=curves,
+            params=params.to_json(), curves=curves, impact=impact,
         )
     finally:
         close = getattr(package.con, "disconnect", None)
@@ -267,9 +271,11 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
         table = _protect_again(table, regions_frame, int(min_cell))
         curves = curves_mod.follow_table(curves, table, int(min_cell))
         effective = int(min_cell)
-    return ReportData(
+    data = ReportData(
         table=table, regions=regions_frame, periods=list(meta["periods"]), package=meta["package"],
         frequency=meta["frequency"], data_hash=meta["data_hash"], min_cell=effective,
         skipped=dict(meta.get("skipped", {})), groups=tuple(meta.get("groups", ())), provenance=provenance,
         params=dict(meta.get("params", {})), curves=curves,
     )
+    data.impact = dict(meta.get("impact") or {})  # files written before the impact was estimated have none
+    return data

@@ -28,6 +28,7 @@ h3{font-size:15px;margin:18px 0 8px}
 a{color:var(--accent)}
 .kicker{color:var(--accent);font-weight:bold;margin:0}.meta{color:var(--muted);margin:0 0 12px}
 .note{color:var(--muted);font-size:13px}
+.lead{font-size:15.5px;font-weight:600;margin:10px 0;padding-left:10px;border-left:4px solid var(--accent)}
 .report-table{border-collapse:collapse;margin:8px 0 16px;font-size:12.5px;min-width:50%}
 .report-table caption{text-align:left;font-weight:bold;padding:4px 0}
 .report-table th{background:#f3f5f7;text-align:left;border-bottom:2px solid var(--line);padding:5px 8px;vertical-align:bottom}

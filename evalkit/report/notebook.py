@@ -171,6 +171,7 @@ class Report:
         self.heading(self.t("by_region"))
         names = present.region_labels(self.data.regions, children, self.lang)
         shown = sub[sub["indicator"].isin(ids if charted is None else charted)]
+        shown = shown[shown.groupby("indicator")["value"].transform("count") > 0]  # no empty panels (all hidden)
         self.figure(charts.bars(shown, "region", names, self.names, self.units, self.targets, self.lang),
                     alt=self.t("by_region"))
         frame = present.side_by_side_frame(sub, "region", names, self.lang, self.catalogue)
@@ -218,6 +219,88 @@ class Report:
             self.note(self.t("reform_line", period=reform))
         self.figure(charts.period_lines(rows, self.names, self.units, reform, self.lang),
                     alt=self.t("over_periods"))
+
+    def skipped_indicators(self, family: str) -> None:
+        """The indicators of ``family`` that could not be computed from the data, each with why."""
+        from .text import LABELS
+
+        skipped = {i.id: self.data.skipped[i.id] for i in self.catalogue.family(family) if i.id in self.data.skipped}
+        if not skipped:
+            return
+        self.heading(self.t("skipped_title"))
+        for ind, reason in skipped.items():
+            why = (self.t("skipped_panel") if "household_periods" in reason and "skipped_panel" in LABELS
+                   else self.t("skipped_other", reason=reason))
+            self.note(self.t("skipped_item", name=self.names[ind], reason=why))
+
+    def reform_impact(self) -> None:
+        """The linkage reform's effect, estimated once for the whole package by the data step
+        (:func:`evalkit.impact.reform_effects`): a sentence per indicator, the event study of
+        the headline one, the three estimators side by side, the methods; for a region below
+        the top, the estimate is labelled as the higher level's."""
+        from . import charts, effects
+        from .text import MISSING
+
+        impact = self.data.impact
+        self.heading(self.t("impact_title"))
+        if not impact:
+            self.note(self.t("impact_missing"))
+            return
+        rows = impact.get("estimates") or []
+        headline = [r for r in rows if r["method"] == "callaway_santanna"]
+        if headline:
+            self.note(self._impact_scope(headline[0]))
+        for r in headline:
+            self.show(f'<p class="lead">{html.escape(effects.effect_sentence(r, self.lang, self.catalogue))}</p>')
+        missing = impact.get("not_estimable") or {}
+        if missing and all(info.get("reason") == "no_reform" for info in missing.values()):
+            self.note(self.t("impact_no_reform_all"))  # one sentence, not one per indicator
+            missing = {}
+        for ind, info in missing.items():
+            if ind in self.names:
+                self.note(effects.not_estimable_sentence(ind, info, self.lang, self.catalogue))
+        es = impact.get("event_study")
+        if es and es.get("rows"):
+            unit = self.units[es["indicator"]]
+            name = self.names[es["indicator"]]
+            title = self.t("impact_event_title", name=name)
+            fig = charts.event_study_chart(effects.event_frame(es), title, self.t("impact_event_x"),
+                                           self.t("impact_event_y", unit=effects.effect_unit(unit, self.lang)),
+                                           scale=100.0 if unit == "rate" else 1.0)
+            self.figure(fig, alt=title)
+            p = (es.get("pretrend") or {}).get("p_value")
+            pre = effects.event_frame(es).query("event_time < -1")["estimate"].abs().max()
+            flag = (self.t("impact_pretrend_flag", pre=effects.format_effect(pre, unit, self.lang, signed=False))
+                    if p is not None and p < effects.PRETREND_ALPHA else "")
+            self.note(self.t("impact_event_note", p=MISSING if p is None else f"{p:.2f}", flag=flag))
+        if rows:
+            self.heading(self.t("impact_table"))
+            frame = effects.methods_frame(rows, self.lang, self.catalogue)
+            self.table_html(frame, numeric=(self.t("impact_effect"), self.t("impact_clusters")),
+                            wrap=(self.t("indicator"), self.t("impact_method")))
+            from evalkit.impact import FEW_CLUSTERS
+
+            self.note(self.t("impact_methods", few=FEW_CLUSTERS, min_cell=impact.get("min_cell", self.data.min_cell)))
+            self.note(self.t("impact_refs"))
+
+    def _impact_scope(self, row: dict) -> str:
+        """Whose estimate it is: the top region's (all its counties), labelled as such below the top."""
+        from .text import level_label
+
+        regions = self.data.regions
+        parents = dict(zip(regions["region_id"], regions["parent_id"]))
+        top = self.region
+        while isinstance(parents.get(top), str) and parents.get(top):
+            top = parents[top]
+        roots = self.data.roots()
+        level = regions.loc[regions["region_id"] == top, "level"]
+        level = level_label(level.iloc[0] if len(level) else None, self.lang)
+        name = self.data.region_name(top) if len(roots) == 1 else self.data.package
+        if self.lang == "en" and self.region == top:
+            level = level[:1].upper() + level[1:]  # starts the sentence
+        fields = dict(level=level, name=name, n=int(row["n_clusters"]), first=row.get("first_period", ""),
+                      last=row.get("last_period", ""))
+        return self.t("impact_scope_root" if self.region == top else "impact_scope_sub", **fields)
 
     def composite_indices(self) -> None:
         """Consistency, coordination and integration indices (``composite.yaml``) of the

@@ -117,6 +117,105 @@ LABELS: dict[str, dict[str, str]] = {
     "composite_note": {"zh": "综合指数为相对得分：仅用于同期同级地区间比较，权重见 composite.yaml。",
                        "en": "Composite scores are relative: they compare sub-regions within this period only; "
                              "weights are in composite.yaml."},
+    # -- the outcomes part (notebooks/outcomes.py): indicators not computed, the reform's impact
+    "skipped_title": {"zh": "未计算的指标", "en": "Indicators not computed"},
+    "skipped_item": {"zh": "{name}：{reason}", "en": "{name}: {reason}"},
+    "skipped_panel": {"zh": "需要家庭分期动态表（household_periods），数据包中没有该表",
+                      "en": "needs the household panel (household_periods), which the data package does not have"},
+    "skipped_other": {"zh": "数据中缺少所需的表或列（{reason}）", "en": "{reason}"},
+    "impact_title": {"zh": "改革成效", "en": "The reform's impact"},
+    "impact_scope_root": {
+        "zh": "{level}级估计：比较{name}所辖 {n} 个县区中已实施与未实施衔接改革的县区（{first} 至 {last}）。",
+        "en": "{level}-level estimate: counties of {name} that adopted the linkage reform compared with those "
+              "that did not ({n} counties, {first} to {last})."},
+    "impact_scope_sub": {
+        "zh": "以下为{level}级估计（{name}所辖 {n} 个县区，{first} 至 {last}），不是本地区单独的估计："
+              "单个地区的县区太少，无法单独估计改革效果。",
+        "en": "The {level}-level estimate ({name}, {n} counties, {first} to {last}), not one for this region "
+              "alone: one region has too few counties to estimate the reform's effect on its own."},
+    "impact_sentence": {
+        "zh": "改革后，{name}平均{verb} {amount}（95% 区间 {low} 至 {high}；{method}方法，{n} 个县区，其中 {m} 个已实施改革）。",
+        "en": "After the reform, {name} {verb} by {amount} on average (95% interval {low} to {high}; {method}, "
+              "{n} counties, {m} of which adopted the reform)."},
+    "impact_better": {"zh": "这是改善。", "en": "This is an improvement."},
+    "impact_worse": {"zh": "这是变差，需关注。", "en": "This is a deterioration and needs attention."},
+    "impact_unclear": {"zh": "区间包含 0：未见明确效果。", "en": "The interval contains 0: no clear effect."},
+    "impact_up": {"zh": "增加", "en": "rose"},
+    "impact_down": {"zh": "减少", "en": "fell"},
+    "impact_rate_up": {"zh": "上升", "en": "rose"},
+    "impact_rate_down": {"zh": "下降", "en": "fell"},
+    "impact_none": {"zh": "无法估计改革对{name}的效果：{why}", "en": "The reform's effect on {name} cannot be estimated: {why}"},
+    "impact_no_reform": {"zh": "数据中没有任何地区的改革起始期（regions.reform_period）。",
+                         "en": "no region has a reform start period in the data (regions.reform_period)."},
+    "impact_no_reform_all": {"zh": "无法估计改革效果：数据中没有任何地区的改革起始期（regions.reform_period）。",
+                             "en": "The reform's effect cannot be estimated: no region has a reform start period in "
+                                   "the data (regions.reform_period)."},
+    "impact_few_cohorts": {
+        "zh": "数据期内只有 {k} 批县区在不同时期实施改革，交错双重差分至少需要两批。",
+        "en": "only {k} group(s) of counties adopted the reform in different periods within the data; "
+              "staggered difference-in-differences needs at least two."},
+    "impact_no_never": {"zh": "没有始终未实施改革的县区可作对照。",
+                        "en": "no county without the reform is left to compare with."},
+    "impact_no_data": {"zh": "县区×时期面板中可用的值太少。", "en": "too few usable county-period values."},
+    "impact_error": {"zh": "估计未能完成（{detail}）。", "en": "the estimation failed ({detail})."},
+    "impact_missing": {"zh": "结果文件中没有改革成效估计（请用当前版本重新运行 evalkit report）。",
+                       "en": "the results file holds no estimate of the reform's impact (run evalkit report again "
+                             "with this version)."},
+    "impact_table": {"zh": "三种估计方法对比", "en": "Three estimators side by side"},
+    "impact_method": {"zh": "方法", "en": "Method"},
+    "impact_effect": {"zh": "改革效果", "en": "Effect"},
+    "impact_clusters": {"zh": "县区数（聚类数）", "en": "Counties (clusters)"},
+    "impact_inference": {"zh": "区间计算", "en": "Interval"},
+    "impact_cs": {"zh": "Callaway-Sant'Anna（主要结果）", "en": "Callaway-Sant'Anna (headline)"},
+    "impact_sa": {"zh": "Sun-Abraham", "en": "Sun-Abraham"},
+    "impact_twfe": {"zh": "双向固定效应（TWFE，仅供比较）", "en": "Two-way fixed effects (TWFE, for comparison)"},
+    "impact_wild": {"zh": "野聚类自助法（{weights}权重，{draws}次）", "en": "wild cluster bootstrap ({weights} weights, {draws} draws)"},
+    "impact_analytical": {"zh": "解析标准误（按县区聚类）", "en": "analytical, clustered by county"},
+    "impact_event_title": {"zh": "{name}：改革前后各期的效果", "en": "{name}: effect by periods since the reform"},
+    "impact_event_x": {"zh": "距改革实施的期数（0 为实施当期）", "en": "Periods since the reform (0: the first reform period)"},
+    "impact_event_y": {"zh": "效果（{unit}）", "en": "Effect ({unit})"},
+    "impact_event_note": {
+        "zh": "每个点为改革后（或前）第 k 期与改革前一期（-1，定为 0）相比的效果，竖线为95%置信区间（解析，按县区聚类）；"
+              "改革前各点接近 0 说明实施前已实施与未实施县区走势相近。改革前各期效果为 0 的联合检验：p = {p}{flag}。",
+        "en": "Each dot is the effect k periods after (or before) the reform against the period before it (-1, set to "
+              "0), with its 95% interval (analytical, clustered by county); dots near 0 before the reform mean adopting "
+              "and other counties moved alike beforehand. Joint test that every pre-reform effect is 0: p = {p}{flag}."},
+    "impact_pretrend_flag": {
+        "zh": "（p 较小：改革前两类县区的走势已有可辨的差异，最大为 {pre}，请对照改革后的效果大小判断）",
+        "en": " (small: adopting and other counties already moved apart before the reform, by up to {pre}; weigh "
+              "that against the size of the effect)"},
+    "impact_methods": {
+        "zh": "方法：各县区在不同时期实施衔接改革（交错实施），改革效果以县区×时期面板的交错双重差分估计。"
+              "主要结果采用 Callaway 与 Sant'Anna（2021）的方法：每批同期实施改革的县区与从未实施改革的县区相比较，"
+              "再按各批县区数加权平均；Sun 与 Abraham（2021）的交互加权回归作为对照。常用的双向固定效应回归（TWFE）"
+              "仅供比较：改革效果随实施时间增长时，它把已实施改革的县区当作对照，并可能给部分效果负权重，估计有偏"
+              "（Goodman-Bacon 2021；de Chaisemartin 与 D'Haultfœuille 2020）。县区数少于 {few} 时，区间用野聚类自助法"
+              "（wild cluster bootstrap）计算。只使用计数不少于 {min_cell} 的县区·时期值，未完整的时期不计入；"
+              "只公布汇总估计，不公布单个县区的数值。",
+        "en": "Methods: counties adopted the linkage reform in different periods (staggered adoption), so its effect is "
+              "estimated by staggered difference-in-differences on the county x period panel. The headline is "
+              "Callaway & Sant'Anna (2021): each group of counties adopting in the same period is compared with "
+              "counties that never adopted, and the groups' effects are averaged by their number of counties; the "
+              "interaction-weighted regression of Sun & Abraham (2021) is the check. The usual two-way fixed-effects "
+              "regression (TWFE) is shown for comparison only: when effects grow with time since adoption it uses "
+              "already-treated counties as controls and can weight some effects negatively, so it is biased "
+              "(Goodman-Bacon 2021; de Chaisemartin & D'Haultfœuille 2020). With fewer than {few} counties, "
+              "intervals come from the wild cluster bootstrap. Only county-period values counting at least "
+              "{min_cell} units enter, incomplete periods do not; only aggregate estimates are published, never a "
+              "county's own value."},
+    "impact_refs": {
+        "zh": "文献：Callaway, B. & Sant'Anna, P. H. C. (2021), Difference-in-Differences with multiple time periods, "
+              "Journal of Econometrics 225(2)；Sun, L. & Abraham, S. (2021), Estimating dynamic treatment effects in "
+              "event studies with heterogeneous treatment effects, Journal of Econometrics 225(2)；Goodman-Bacon, A. "
+              "(2021), Difference-in-differences with variation in treatment timing, Journal of Econometrics 225(2)；"
+              "de Chaisemartin, C. & D'Haultfœuille, X. (2020), Two-way fixed effects estimators with heterogeneous "
+              "treatment effects, American Economic Review 110(9)。",
+        "en": "References: Callaway, B. & Sant'Anna, P. H. C. (2021), Difference-in-Differences with multiple time "
+              "periods, Journal of Econometrics 225(2); Sun, L. & Abraham, S. (2021), Estimating dynamic treatment "
+              "effects in event studies with heterogeneous treatment effects, Journal of Econometrics 225(2); "
+              "Goodman-Bacon, A. (2021), Difference-in-differences with variation in treatment timing, Journal of "
+              "Econometrics 225(2); de Chaisemartin, C. & D'Haultfœuille, X. (2020), Two-way fixed effects "
+              "estimators with heterogeneous treatment effects, American Economic Review 110(9)."},
     "failures": {"zh": "生成失败", "en": "Failed"},
     "regions": {"zh": "各地区报告", "en": "Reports by region"},
     "ok": {"zh": "已生成", "en": "Done"},

@@ -1,0 +1,63 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# Outcomes family (效果性与受益性, 广州公益慈善蓝皮书 2024): needs met, exits from assistance and
+# returns to hardship (返贫), income change, cost per aided household, charity yuan per
+# government yuan; and the linkage reform's impact, estimated once for the whole package by
+# the report's data step (staggered difference-in-differences, `evalkit.impact.reform_effects`):
+# a sentence per headline indicator, the event study, three estimators side by side.
+# Run by `evalkit report`; code is hidden in the rendered report.
+
+# %% tags=["parameters"]
+data_path = ""  # data package directory (used only when results_path is empty)
+results_path = ""  # results.parquet written by `evalkit report`; computed from data_path when empty
+region = ""  # region id from the regions table
+period = ""  # e.g. "2024Q4"; empty: the latest period
+lang = "zh"  # zh | en
+targets_path = ""  # YAML/JSON mapping indicator id -> target; empty: the catalogue's defaults
+min_cell = 10  # cells counting fewer units (n: households, needs, referrals, ...) are not published
+by = "hukou,urban"  # household columns to break results down by, comma-separated
+params = "{}"  # indicator parameters as a JSON object, e.g. '{"omission_window_days": 30}'; others default
+
+# %%
+# Validate the parameters, set up Chinese fonts, load the published results.
+from evalkit.report.notebook import start
+
+report = start(data_path=data_path, results_path=results_path, region=region, period=period,
+               lang=lang, targets_path=targets_path, min_cell=min_cell, by=by, params=params)
+indicators = report.family_indicators("outcomes")
+present_ids = {i.id for i in indicators}
+per_type = [i.id for i in indicators if i.per_service_type]
+overall = [i.id for i in indicators if not i.per_service_type]
+# Charted over periods and across sub-regions: whether needs are met, households leave assistance and stay out.
+HEADLINE = [i for i in ("outcomes.need_fulfilment_rate", "outcomes.exit_rate", "outcomes.return_to_hardship_rate",
+                        "outcomes.income_change_pc") if i in present_ids]
+report.title(report.family_name("outcomes"))
+
+# %%
+report.key_figures(overall)
+report.skipped_indicators("outcomes")
+
+# %%
+# The reform's impact: estimated once per package by the data step, aggregates only.
+report.reform_impact()
+
+# %%
+report.over_periods(HEADLINE)
+
+# %%
+report.by_service_type(per_type)
+report.by_subregion(overall, charted=HEADLINE)
+report.by_groups(overall + per_type, key_indicator="outcomes.need_fulfilment_rate")
+
+# %%
+report.definitions(indicators)
+report.footer()
