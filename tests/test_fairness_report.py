@@ -124,8 +124,8 @@ def test_report_data_keeps_curves_and_coverage_by_quintile_only_for_fairness(res
     hidden = index[index["suppressed"] & (index["sector"] != "gap")][["region", "period", "sector"]]
     assert data.curves.merge(hidden)["suppressed"].all()
     quintile = data.table[data.table["group_by"] == "income_quintile"]
-    assert set(quintile["indicator"]) == {"fairness.coverage_government", "fairness.coverage_charity",
-                                          "fairness.coverage_any"}
+    assert set(quintile["indicator"]) == {f"fairness.{kind}_{sector}" for kind in ("coverage", "benefit_incidence")
+                                          for sector in ("government", "charity", "any")}
     r00 = quintile[(quintile["region"] == "R00") & (quintile["period"] == data.periods[-1])]
     assert set(r00["group"]) >= {"Q1", "Q2", "Q3", "Q4", "Q5"} and r00["value"].notna().all()
     # a higher threshold when reading suppresses more curves, never fewer
