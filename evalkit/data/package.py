@@ -23,6 +23,7 @@ from evalkit.data.io import (
     directory_sha256,
     find_files,
     load_raw,
+    parquet_columns,
     read_descriptor,
 )
 from evalkit.data.privacy import ID_PATTERN, hmac_sql, id_number_problem_sql, normalise_id_sql, pseudonym_key
@@ -212,6 +213,7 @@ class _Loader:
         self.extracted = extracted or dt.date.today()  # the latest date an event may have
         self.extracted_declared = declared  # from datapackage.json, else today
         self.columns: dict[str, dict[str, str]] = {}  # table -> canonical -> raw header
+        self.native: dict[str, dict[str, str]] = {}  # table -> canonical -> Parquet type read as is
         self.loaded: list[str] = []
         self.hash_household_ids = False
         self.pending: list[tuple] = []  # row checks waiting to run, see _run_checks
@@ -223,12 +225,24 @@ class _Loader:
             if name not in self.files:
                 continue
             source = self.files[name]
+            mark = len(self.report.problems)
             try:
-                headers = load_raw(self.con, source, f"raw_{name}", tmp)
+                if source.kind == "parquet":  # typed columns that match the schema are read as they are
+                    types = parquet_columns(self.con, source)
+                    self.columns[name] = self._map_headers(TABLES[name], source, list(types))
+                    self.native[name] = {c: types[h] for c, h in self.columns[name].items()
+                                         if _native(TABLES[name].column(c), types[h])}
+                    load_raw(self.con, source, f"raw_{name}", tmp, native=set(self.columns[name][c] for c in self.native[name]),
+                             columns=types)
+                else:
+                    headers = load_raw(self.con, source, f"raw_{name}", tmp)
+                    self.columns[name] = self._map_headers(TABLES[name], source, headers)
+                    self.native[name] = {}
             except PackageError as exc:
+                self.columns.pop(name, None)
+                del self.report.problems[mark:]  # a file that cannot be read has no header problems
                 self.report.add("error", name, source.path.name, "", "readable file", 0, str(exc))
                 continue
-            self.columns[name] = self._map_headers(TABLES[name], source, headers)
         if "households" in self.columns and "household_id" in self.columns["households"]:
             raw = quote(self.columns["households"]["household_id"])
             ids_shaped = sql(self.con, f"SELECT count(*) FROM raw_households WHERE regexp_full_match(trim({raw}), $pattern)",
@@ -241,7 +255,7 @@ class _Loader:
             self._parse(name)
         self._run_checks()
         for name in self.columns:
-            sql(self.con, f"DROP TABLE IF EXISTS raw_{name}")
+            sql(self.con, f"DROP {'VIEW' if self.files[name].kind == 'parquet' else 'TABLE'} IF EXISTS raw_{name}")
 
     def _map_headers(self, table: Table, source: SourceFile, headers: list[str]) -> dict[str, str]:
         lookup = {}
@@ -269,25 +283,39 @@ class _Loader:
         return mapping
 
     def _parse(self, name: str) -> None:
-        """Type-check every mapped column, then build the typed table."""
-        table, mapping = TABLES[name], self.columns[name]
+        """Type-check every mapped column, then build the typed table.
+
+        Text columns (CSV, Excel, and Parquet columns whose type does not match the schema)
+        are trimmed and parsed; Parquet columns of a matching type (:func:`_native`) are
+        taken as they are, with only the checks their type leaves open. Enumerations (and
+        yes/no text) are looked up once per distinct value, all columns of a table in one
+        scan (:meth:`_lookups`).
+        """
+        table, mapping, native = TABLES[name], self.columns[name], self.native[name]
         key_raw = quote(mapping[table.key]) if table.key in mapping else None
+        lookups = self._lookups(name)
         selects = ["_row"]
         for col in table.columns:
             raw = mapping.get(col.name)
-            value = f"NULLIF(TRIM({quote(raw)}), '')" if raw else "NULL"
-            typed = _convert_sql(col, value, self.params)
+            if raw and col.name in native:
+                value, typed, bad, show = _native_sql(col, quote(raw), native[col.name])
+            else:
+                value = f"NULLIF(TRIM({quote(raw)}), '')" if raw else "NULL"
+                typed = _convert_sql(col, value, self.params)
+                bad, show = f"{value} IS NOT NULL AND ({typed}) IS NULL", value
+            if col.name in lookups:  # enumerations, yes/no text: the values found, each mapped once
+                typed, bad = self._lookup_sql(col, value, lookups[col.name])
             if raw and not col.nullable:  # on the raw text, so a bad value is not also "missing"
                 self._examples_check(name, col.name, "missing values", "a value in every row",
                                      f"raw_{name}", f"{value} IS NULL", key_raw, show=None)
-            if raw and col.kind != "string":
+            if raw and col.kind != "string" and bad is not None:
                 self._examples_check(name, col.name, "type", _expected(col),
-                                     f"raw_{name}", f"{value} IS NOT NULL AND ({typed}) IS NULL",
-                                     key_raw, show=value, personal=col.personal)
-            if raw and col.kind == "float":  # nan, inf, Infinity typed in a CSV; NaN and inf in Parquet
+                                     f"raw_{name}", bad, key_raw, show=show, personal=col.personal)
+            if raw and col.kind == "float" and native.get(col.name, "DOUBLE") == "DOUBLE":
+                # nan, inf, Infinity typed in a CSV; NaN and inf in Parquet (integers are always finite)
                 self._examples_check(name, col.name, "finite number",
                                      "a finite number, not NaN or infinity (leave the cell empty when unknown)",
-                                     f"raw_{name}", f"NOT isfinite({typed})", key_raw, show=value,
+                                     f"raw_{name}", f"NOT isfinite({typed})", key_raw, show=show,
                                      personal=col.personal)
             if raw and col.all_or_none:
                 given, total = sql(self.con, f"SELECT count({value}), count(*) FROM raw_{name}")[0]
@@ -314,6 +342,38 @@ class _Loader:
             selects.append(f"{typed} AS {quote(col.name)}")
         sql(self.con, f"CREATE TABLE {name} AS SELECT {', '.join(selects)} FROM raw_{name}", self.params)
         self.loaded.append(name)
+
+    def _lookups(self, name: str) -> dict[str, list[tuple[str, str | None]]]:
+        """For each enumeration (and yes/no text) column of a table, its distinct trimmed values,
+        each with the canonical value :func:`_convert_sql` gives it (None: not allowed), in one scan."""
+        table, mapping, native = TABLES[name], self.columns[name], self.native[name]
+        columns = [c for c in table.columns if c.name in mapping and not c.personal
+                   and (c.kind == "enum" or (c.kind == "bool" and c.name not in native))]
+        if not columns:
+            return {}
+        selects = []
+        for col in columns:
+            value = f"NULLIF(TRIM({quote(mapping[col.name])}), '')"
+            selects.append(f"list_transform(list(DISTINCT {value}) FILTER (WHERE {value} IS NOT NULL), "
+                           f"lambda _v: [_v, CAST({_convert_sql(col, '_v', self.params)} AS VARCHAR)])")
+        found = sql(self.con, f"SELECT {', '.join(selects)} FROM raw_{name}", self.params)[0]
+        return {col.name: [tuple(pair) for pair in values or []] for col, values in zip(columns, found)}
+
+    def _lookup_sql(self, col: Column, value: str, pairs: list[tuple[str, str | None]]) -> tuple[str, str | None]:
+        """The typed value and the type-problem predicate of a looked-up column (see :meth:`_lookups`)."""
+        changed = [(raw, canonical) for raw, canonical in pairs if raw != canonical]
+        bad = [raw for raw, canonical in pairs if canonical is None]
+        if len(changed) > MAX_LOOKUP:  # many spellings: the general lookup, row by row
+            typed = _convert_sql(col, value, self.params)
+            return typed, f"{value} IS NOT NULL AND ({typed}) IS NULL"
+        if not changed:
+            typed = value if col.kind == "enum" else f"CAST({value} AS BOOLEAN)"
+        else:
+            whens = " ".join(f"WHEN {self.params(raw)} THEN {'NULL' if c is None else self.params(c)}" for raw, c in changed)
+            typed = f"CASE {value} {whens} ELSE {value} END"
+            if col.kind == "bool":  # the canonical spellings 'true' and 'false'
+                typed = f"CAST({typed} AS BOOLEAN)"
+        return typed, (f"list_contains({self.params(bad)}, {value})" if bad else None)
 
     # -- checks on typed tables ---------------------------------------------------
     def check_all(self) -> None:
@@ -561,35 +621,40 @@ class _Loader:
         return periods.span(min(firsts), max(lasts), self.frequency) if firsts else []
 
     def _formula_warning(self, name: str, column: str, value: str, key_raw: str | None) -> None:
-        """Warn on identifiers a spreadsheet would run as formulas (evalkit's CSVs neutralise them)."""
+        """Warn on identifiers a spreadsheet would run as formulas (evalkit's CSVs neutralise them);
+        counted in the table's scan of queued checks."""
         starts = " OR ".join(f"starts_with({value}, {self.params(c)})" for c in FORMULA_START)
-        predicate = f"{value} IS NOT NULL AND ({starts})"
-        count = sql(self.con, f"SELECT count_if({predicate}) FROM raw_{name}", self.params)[0][0]
-        if count:
-            self._warn(name, column, "formula-like text", count,
-                       "identifiers not starting with = + - @, a tab or a carriage return (spreadsheets run them "
-                       "as formulas; evalkit writes them quoted)",
-                       self._examples(name, f"raw_{name}", predicate, None, show=None))
+        self._examples_check(name, column, "formula-like text",
+                             "identifiers not starting with = + - @, a tab or a carriage return (spreadsheets run them "
+                             "as formulas; evalkit writes them quoted)",
+                             f"raw_{name}", f"{value} IS NOT NULL AND ({starts})", None, show=None, severity="warning")
 
-    def _examples_check(self, name, column, check, expected, relation, predicate, key, show, personal=False):
+    def _examples_check(self, name, column, check, expected, relation, predicate, key, show, personal=False,
+                        severity="error"):
         """Queue a row check: rows of ``relation`` matching ``predicate`` are problems."""
-        self.pending.append((name, column, check, expected, relation, predicate, key, show, personal))
+        self.pending.append((name, column, check, expected, relation, predicate, key, show, personal, severity))
 
     def _run_checks(self) -> None:
-        """Run queued checks with one counting scan per table, then fetch a few example rows."""
+        """Run queued checks with one counting scan per table, then fetch a few example rows.
+
+        Warnings are recorded first, in the order queued, then errors, table by table."""
         by_relation: dict[str, list] = {}
         for check in self.pending:
             by_relation.setdefault(check[4], []).append(check)
         self.pending = []
+        found = []
         for relation, checks in by_relation.items():
             counts = sql(self.con, "SELECT " + ", ".join(f"count_if({c[5]})" for c in checks) + f" FROM {relation}",
                          self.params)[0]
-            for check, count in zip(checks, counts):
-                if count:
+            found += [(check, count) for check, count in zip(checks, counts) if count]
+        for severity in ("warning", "error"):
+            for check, count in found:
+                if check[-1] == severity:
                     self._record(*check, count)
 
-    def _record(self, name, column, check, expected, relation, predicate, key, show, personal, count):
-        self._error(name, column, check, count, expected, self._examples(name, relation, predicate, key, show, personal))
+    def _record(self, name, column, check, expected, relation, predicate, key, show, personal, severity, count):
+        examples = self._examples(name, relation, predicate, key, show, personal)
+        self.report.add(severity, name, self._file(name), column, check, count, expected, examples)
 
     def _examples(self, name, relation, predicate, key, show, personal=False) -> list[str]:
         """The first rows of ``relation`` matching ``predicate``, as the user finds them in the file."""
@@ -673,6 +738,60 @@ def _convert_sql(col: Column, value: str, bind: Params) -> str:
         )
         return f"CASE {whens} END"
     raise ValueError(f"unknown column kind {col.kind!r}")
+
+
+#: A looked-up column with more spellings to change than this is converted row by row.
+MAX_LOOKUP = 64
+
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+             "UHUGEINT"}
+_WIDE_INTEGERS = {"BIGINT", "HUGEINT", "UBIGINT", "UHUGEINT"}  # beyond 2**53: through DOUBLE, as the text route goes
+_TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+
+
+def _native(col: Column, dtype: str) -> bool:
+    """Whether a Parquet column of DuckDB type ``dtype`` is read as is for ``col``, with no
+    cast to text and back: strings for strings and enumerations, integers for whole
+    numbers, doubles and integers for numbers, DATE and TIMESTAMP for dates, BOOLEAN for
+    yes/no. Anything else (dates as strings, numbers as text, floats in a whole-number
+    column, 32-bit floats, decimals, time zones) takes the text route."""
+    if col.kind in ("string", "enum"):
+        return dtype == "VARCHAR"
+    if col.kind == "int":
+        return dtype in _INTEGERS
+    if col.kind == "float":
+        return dtype == "DOUBLE" or dtype in _INTEGERS
+    if col.kind == "date":
+        return dtype == "DATE" or dtype in _TIMESTAMPS
+    if col.kind == "bool":
+        return dtype == "BOOLEAN"
+    return False
+
+
+def _native_sql(col: Column, column: str, dtype: str) -> tuple[str, str, str | None, str]:
+    """``(value, typed, problem, shown)`` for a Parquet column read as is (see :func:`_native`):
+    the value, its typed form, the predicate of a value the text route would refuse as
+    of the wrong type (None when none can be) and the value as the text route shows it.
+    Each gives what the text route gives on ``CAST(column AS VARCHAR)``, without the cast."""
+    shown = f"CAST({column} AS VARCHAR)"
+    if col.kind in ("string", "enum"):
+        value = f"NULLIF(TRIM({column}), '')"
+        return value, value, None, value
+    if col.kind == "int":
+        if dtype in _WIDE_INTEGERS:
+            typed = f"TRY_CAST(CAST({column} AS DOUBLE) AS BIGINT)"
+            return column, typed, f"{column} IS NOT NULL AND {typed} IS NULL", shown
+        return column, f"CAST({column} AS BIGINT)", None, shown
+    if col.kind == "float":
+        return column, column if dtype == "DOUBLE" else f"CAST({column} AS DOUBLE)", None, shown
+    if col.kind == "date":  # the text route reads years 1-9999 and whole seconds
+        if dtype == "DATE":
+            return column, column, f"{column} IS NOT NULL AND (NOT isfinite({column}) OR year({column}) NOT BETWEEN 1 AND 9999)", shown
+        ts = f"CAST({column} AS TIMESTAMP)"
+        problem = (f"{column} IS NOT NULL AND (NOT isfinite({column}) OR year({column}) NOT BETWEEN 1 AND 9999 "
+                   f"OR {ts} <> date_trunc('second', {ts}))")
+        return column, f"CAST({column} AS DATE)", problem, shown
+    return column, column, None, shown  # BOOLEAN
 
 
 def _expected(col: Column) -> str:
