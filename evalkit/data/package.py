@@ -193,7 +193,7 @@ def _read(directory: Path, key_file, frequency, memory_limit, earliest_date=None
     tables = {name: con.table(name) for name in loader.loaded}
     pkg = DataPackage(report.package, directory, frequency, con, tables, report, crs=crs, extracted_on=extracted_on,
                       design=_design(meta))
-    pkg.rows = {name: int(sql(con, f"SELECT count(*) FROM {name}")[0][0]) for name in loader.loaded}
+    pkg.rows = {name: int(n[0]) for name, n in zip(loader.loaded, loader._scan([(name, ["count(*)"]) for name in loader.loaded]))}
     if "regions" in loader.loaded:
         pkg.regions = con.table("regions").select("region_id", "name", "parent_id", "level", "reform_period").execute()
     if "households" in loader.loaded:
@@ -221,6 +221,9 @@ class _Loader:
 
     # -- reading ----------------------------------------------------------------
     def read_all(self, tmp: Path) -> None:
+        """Read every file into ``_raw.<table>`` (a schema of its own, dropped at once when done),
+        check the raw values, and build the typed tables."""
+        sql(self.con, "CREATE SCHEMA _raw")
         for name in TABLES:  # schema order: households before tables that refer to them
             if name not in self.files:
                 continue
@@ -232,10 +235,10 @@ class _Loader:
                     self.columns[name] = self._map_headers(TABLES[name], source, list(types))
                     self.native[name] = {c: types[h] for c, h in self.columns[name].items()
                                          if _native(TABLES[name].column(c), types[h])}
-                    load_raw(self.con, source, f"raw_{name}", tmp, native=set(self.columns[name][c] for c in self.native[name]),
+                    load_raw(self.con, source, f"_raw.{name}", tmp, native=set(self.columns[name][c] for c in self.native[name]),
                              columns=types)
                 else:
-                    headers = load_raw(self.con, source, f"raw_{name}", tmp)
+                    headers = load_raw(self.con, source, f"_raw.{name}", tmp)
                     self.columns[name] = self._map_headers(TABLES[name], source, headers)
                     self.native[name] = {}
             except PackageError as exc:
@@ -243,19 +246,26 @@ class _Loader:
                 del self.report.problems[mark:]  # a file that cannot be read has no header problems
                 self.report.add("error", name, source.path.name, "", "readable file", 0, str(exc))
                 continue
-        if "households" in self.columns and "household_id" in self.columns["households"]:
+        # one statement: the household ids shaped like identity numbers, and every table's distinct
+        # values of enumerations (see _lookups)
+        scans = [(f"_raw.{name}", [expr for _, expr in self._lookup_queries(name)]) for name in self.columns]
+        hashed = "households" in self.columns and "household_id" in self.columns["households"]
+        if hashed:
             raw = quote(self.columns["households"]["household_id"])
-            ids_shaped = sql(self.con, f"SELECT count(*) FROM raw_households WHERE regexp_full_match(trim({raw}), $pattern)",
-                             {"pattern": ID_PATTERN[1:-1]})[0][0]
-            if ids_shaped:
-                self.hash_household_ids = True
-                self._warn("households", "household_id", "personal identifiers", ids_shaped,
-                           "household ids shaped like identity numbers are pseudonymised in every table")
+            scans.append(("_raw.households", [f"count_if(regexp_full_match(trim({raw}), {self.params(ID_PATTERN[1:-1])}))"]))
+        found = self._scan(scans)
+        lookups = {name: {col.name: [tuple(pair) for pair in values or []]
+                          for (col, _), values in zip(self._lookup_queries(name), result)}
+                   for name, result in zip(self.columns, found)}
+        if hashed and found[-1][0]:
+            ids_shaped = found[-1][0]
+            self.hash_household_ids = True
+            self._warn("households", "household_id", "personal identifiers", ids_shaped,
+                       "household ids shaped like identity numbers are pseudonymised in every table")
         for name in self.columns:
-            self._parse(name)
+            self._parse(name, lookups[name])
         self._run_checks()
-        for name in self.columns:
-            sql(self.con, f"DROP {'VIEW' if self.files[name].kind == 'parquet' else 'TABLE'} IF EXISTS raw_{name}")
+        sql(self.con, "DROP SCHEMA _raw CASCADE")  # the raw tables and views, in one statement
 
     def _map_headers(self, table: Table, source: SourceFile, headers: list[str]) -> dict[str, str]:
         lookup = {}
@@ -282,18 +292,17 @@ class _Loader:
                        f"ignored (known columns: {', '.join(table.names)})")
         return mapping
 
-    def _parse(self, name: str) -> None:
+    def _parse(self, name: str, lookups: dict[str, list[tuple[str, str | None]]]) -> None:
         """Type-check every mapped column, then build the typed table.
 
         Text columns (CSV, Excel, and Parquet columns whose type does not match the schema)
         are trimmed and parsed; Parquet columns of a matching type (:func:`_native`) are
         taken as they are, with only the checks their type leaves open. Enumerations (and
         yes/no text) are looked up once per distinct value, all columns of a table in one
-        scan (:meth:`_lookups`).
+        scan (``lookups``, from :meth:`_lookup_queries`).
         """
         table, mapping, native = TABLES[name], self.columns[name], self.native[name]
         key_raw = quote(mapping[table.key]) if table.key in mapping else None
-        lookups = self._lookups(name)
         selects = ["_row"]
         for col in table.columns:
             raw = mapping.get(col.name)
@@ -307,23 +316,23 @@ class _Loader:
                 typed, bad = self._lookup_sql(col, value, lookups[col.name])
             if raw and not col.nullable:  # on the raw text, so a bad value is not also "missing"
                 self._examples_check(name, col.name, "missing values", "a value in every row",
-                                     f"raw_{name}", f"{value} IS NULL", key_raw, show=None)
+                                     f"_raw.{name}", f"{value} IS NULL", key_raw, show=None)
             if raw and col.kind != "string" and bad is not None:
                 self._examples_check(name, col.name, "type", _expected(col),
-                                     f"raw_{name}", bad, key_raw, show=show, personal=col.personal)
+                                     f"_raw.{name}", bad, key_raw, show=show, personal=col.personal)
             if raw and col.kind == "float" and native.get(col.name, "DOUBLE") == "DOUBLE":
                 # nan, inf, Infinity typed in a CSV; NaN and inf in Parquet (integers are always finite)
                 self._examples_check(name, col.name, "finite number",
                                      "a finite number, not NaN or infinity (leave the cell empty when unknown)",
-                                     f"raw_{name}", f"NOT isfinite({typed})", key_raw, show=show,
+                                     f"_raw.{name}", f"NOT isfinite({typed})", key_raw, show=show,
                                      personal=col.personal)
             if raw and col.all_or_none:
-                given, total = sql(self.con, f"SELECT count({value}), count(*) FROM raw_{name}")[0]
+                given, total = sql(self.con, f"SELECT count({value}), count(*) FROM _raw.{name}")[0]
                 if 0 < given < total:
                     self._examples_check(name, col.name, "missing values",
                                          f"a value in every row, since {given} of {total} rows have one "
                                          "(or in none: a blank column means none given)",
-                                         f"raw_{name}", f"{value} IS NULL", key_raw, show=None)
+                                         f"_raw.{name}", f"{value} IS NULL", key_raw, show=None)
             if raw and col.kind == "string" and not col.personal and (col.name == table.key or col.references):
                 self._formula_warning(name, col.name, value, key_raw)
             if col.name == "id_number" and raw:  # one spelling per person before the check and the hash
@@ -331,7 +340,7 @@ class _Loader:
                 typed = _convert_sql(col, value, self.params)
                 self._examples_check(name, col.name, "identity number check digit",
                                      "18 digits (last may be X) with a valid GB 11643 check digit",
-                                     f"raw_{name}", id_number_problem_sql(value, self.params), key_raw, show=None,
+                                     f"_raw.{name}", id_number_problem_sql(value, self.params), key_raw, show=None,
                                      personal=True)
             if col.personal:
                 if col.name == "id_number":
@@ -340,24 +349,38 @@ class _Loader:
             if col.name == "household_id" and self.hash_household_ids:
                 typed = hmac_sql(typed, self.key, self.params)
             selects.append(f"{typed} AS {quote(col.name)}")
-        sql(self.con, f"CREATE TABLE {name} AS SELECT {', '.join(selects)} FROM raw_{name}", self.params)
+        sql(self.con, f"CREATE TABLE {name} AS SELECT {', '.join(selects)} FROM _raw.{name}", self.params)
         self.loaded.append(name)
 
-    def _lookups(self, name: str) -> dict[str, list[tuple[str, str | None]]]:
-        """For each enumeration (and yes/no text) column of a table, its distinct trimmed values,
-        each with the canonical value :func:`_convert_sql` gives it (None: not allowed), in one scan."""
+    def _lookup_queries(self, name: str) -> list[tuple[Column, str]]:
+        """For each enumeration (and yes/no text) column of a table, the aggregate giving its
+        distinct trimmed values, each with the canonical value :func:`_convert_sql` gives it
+        (None: not allowed); run on ``_raw.<name>``, all in one scan (:meth:`_scan`)."""
         table, mapping, native = TABLES[name], self.columns[name], self.native[name]
-        columns = [c for c in table.columns if c.name in mapping and not c.personal
-                   and (c.kind == "enum" or (c.kind == "bool" and c.name not in native))]
-        if not columns:
-            return {}
-        selects = []
-        for col in columns:
-            value = f"NULLIF(TRIM({quote(mapping[col.name])}), '')"
-            selects.append(f"list_transform(list(DISTINCT {value}) FILTER (WHERE {value} IS NOT NULL), "
-                           f"lambda _v: [_v, CAST({_convert_sql(col, '_v', self.params)} AS VARCHAR)])")
-        found = sql(self.con, f"SELECT {', '.join(selects)} FROM raw_{name}", self.params)[0]
-        return {col.name: [tuple(pair) for pair in values or []] for col, values in zip(columns, found)}
+        queries = []
+        for col in table.columns:
+            if col.name in mapping and not col.personal and (col.kind == "enum" or (col.kind == "bool" and col.name not in native)):
+                value = f"NULLIF(TRIM({quote(mapping[col.name])}), '')"
+                queries.append((col, f"list_transform(list(DISTINCT {value}) FILTER (WHERE {value} IS NOT NULL), "
+                                     f"lambda _v: [_v, CAST({_convert_sql(col, '_v', self.params)} AS VARCHAR)])"))
+        return queries
+
+    def _scan(self, scans: list[tuple[str, list[str]]]) -> list[tuple]:
+        """Aggregates over several relations in one statement: ``[(relation, [aggregate, ...]), ...]``
+        gives one tuple of results per relation (each relation scanned once, side by side)."""
+        parts, n = [], 0
+        for relation, exprs in scans:
+            if exprs:
+                parts.append(f"(SELECT {', '.join(f'{e} AS _c{n + i}' for i, e in enumerate(exprs))} FROM {relation}) AS _s{len(parts)}")
+                n += len(exprs)
+        if not parts:
+            return [() for _ in scans]
+        row = sql(self.con, f"SELECT * FROM {', '.join(parts)}", self.params)[0]
+        out, at = [], 0
+        for _, exprs in scans:
+            out.append(tuple(row[at:at + len(exprs)]))
+            at += len(exprs)
+        return out
 
     def _lookup_sql(self, col: Column, value: str, pairs: list[tuple[str, str | None]]) -> tuple[str, str | None]:
         """The typed value and the type-problem predicate of a looked-up column (see :meth:`_lookups`)."""
@@ -381,6 +404,12 @@ class _Loader:
             for col in TABLES[name].columns:
                 if col.period and col.name in self.columns[name]:
                     self._normalise_periods(name, col)
+        # keys that repeat, every table in one statement; the repeats' rows are fetched only where there are some
+        keyed = [(name, TABLES[name].unique or (TABLES[name].key,)) for name in self.loaded]
+        keyed = [(name, cols) for name, cols in keyed if all(c in self.columns[name] for c in cols)]
+        repeats = dict(zip([name for name, _ in keyed], self._scan([
+            (f"(SELECT 1 FROM {name} WHERE {' AND '.join(f'{quote(c)} IS NOT NULL' for c in cols)} "
+             f"GROUP BY {', '.join(quote(c) for c in cols)} HAVING count(*) > 1)", ["count(*)"]) for name, cols in keyed])))
         for name in self.loaded:
             table = TABLES[name]
             for col in table.columns:
@@ -398,9 +427,8 @@ class _Loader:
                     self._check_date_range(name, col)
                 if col.references:
                     self._check_reference(name, col)
-            unique = table.unique or (table.key,)
-            if all(c in self.columns[name] for c in unique):
-                self._check_unique(name, unique)
+            if repeats.get(name, (0,))[0]:
+                self._check_unique(name, table.unique or (table.key,))
             for earlier, later in table.date_order:
                 if earlier in self.columns[name] and later in self.columns[name]:
                     self._examples_check(
@@ -529,10 +557,9 @@ class _Loader:
                 self.con.con.unregister("_period_labels")
 
     def _check_period_dates(self) -> None:
-        for name, column in PERIOD_DATES.items():
-            if name not in self.loaded or column not in self.columns[name]:
-                continue
-            missing, total = sql(self.con, f"SELECT count(*) - count({column}), count(*) FROM {name}")[0]
+        dated = [(name, column) for name, column in PERIOD_DATES.items() if name in self.loaded and column in self.columns[name]]
+        counts = self._scan([(name, [f"count(*) - count({column})", "count(*)"]) for name, column in dated])
+        for (name, column), (missing, total) in zip(dated, counts):
             if missing:
                 self._warn(name, column, "missing dates", missing,
                            f"{missing / total:.1%} of rows have no {column} and fall in no period")
@@ -597,12 +624,8 @@ class _Loader:
         """Periods from the earliest to the latest period date, ignoring implausible dates
         (reported as errors), so one wild date never adds empty periods."""
         plausible = f"FILTER (WHERE {{c}} BETWEEN {self.params(self.earliest)} AND {self.params(self.extracted)})"
-        bounds = [
-            sql(self.con, f"SELECT min({c}) {plausible.format(c=c)}, max({c}) {plausible.format(c=c)} FROM {t}",
-                self.params)[0]
-            for t, c in PERIOD_DATES.items()
-            if t in self.loaded
-        ]
+        bounds = self._scan([(t, [f"min({c}) {plausible.format(c=c)}", f"max({c}) {plausible.format(c=c)}"])
+                             for t, c in PERIOD_DATES.items() if t in self.loaded])
         firsts = [b[0] for b in bounds if b[0] is not None]
         lasts = [b[1] for b in bounds if b[1] is not None]
         # the household panel's periods count too (a package may bring the panel without dated records)
@@ -627,7 +650,7 @@ class _Loader:
         self._examples_check(name, column, "formula-like text",
                              "identifiers not starting with = + - @, a tab or a carriage return (spreadsheets run them "
                              "as formulas; evalkit writes them quoted)",
-                             f"raw_{name}", f"{value} IS NOT NULL AND ({starts})", None, show=None, severity="warning")
+                             f"_raw.{name}", f"{value} IS NOT NULL AND ({starts})", None, show=None, severity="warning")
 
     def _examples_check(self, name, column, check, expected, relation, predicate, key, show, personal=False,
                         severity="error"):
@@ -635,7 +658,8 @@ class _Loader:
         self.pending.append((name, column, check, expected, relation, predicate, key, show, personal, severity))
 
     def _run_checks(self) -> None:
-        """Run queued checks with one counting scan per table, then fetch a few example rows.
+        """Run queued checks with one counting scan per table (all in one statement), then fetch
+        a few example rows.
 
         Warnings are recorded first, in the order queued, then errors, table by table."""
         by_relation: dict[str, list] = {}
@@ -643,9 +667,8 @@ class _Loader:
             by_relation.setdefault(check[4], []).append(check)
         self.pending = []
         found = []
-        for relation, checks in by_relation.items():
-            counts = sql(self.con, "SELECT " + ", ".join(f"count_if({c[5]})" for c in checks) + f" FROM {relation}",
-                         self.params)[0]
+        results = self._scan([(relation, [f"count_if({c[5]})" for c in checks]) for relation, checks in by_relation.items()])
+        for checks, counts in zip(by_relation.values(), results):
             found += [(check, count) for check, count in zip(checks, counts) if count]
         for severity in ("warning", "error"):
             for check, count in found:
