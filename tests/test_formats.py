@@ -206,3 +206,82 @@ def test_enumerations_take_every_spelling(tmp_path):
         (d / f"{name}.parquet").unlink()
     hh = evalkit.load(d).tables["households"].execute().sort_values("_row")
     assert hh["status"].tolist()[:5] == ["dibao", "dibao", "dibian", "tekun", "none"] and pd.isna(hh["status"].iloc[5])
+
+
+# --- the converted-copy cache (CSV and Excel) ----------------------------------------------
+
+KEY = "a-pseudonym-key-for-the-cache-tests"
+
+
+@pytest.fixture
+def cached(tmp_path, monkeypatch):
+    """A cache directory outside the package, a configured key; returns the cache root."""
+    root = tmp_path / "cache"
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(root))
+    monkeypatch.setenv("EVALKIT_PSEUDONYM_KEY", KEY)
+    return root
+
+
+def entries(root):
+    return sorted(p.name for p in (root / "packages").iterdir() if not p.name.startswith(".")) \
+        if (root / "packages").exists() else []
+
+
+def snapshot(directory):
+    return sorted((p.relative_to(directory).as_posix(), p.stat().st_mtime_ns) for p in directory.rglob("*"))
+
+
+def test_cache_gives_the_same_tables_and_report(tiny, cached, monkeypatch):
+    REGIONS.assign(备注="x").to_csv(tiny / "regions.csv", index=False)  # a warning: an unknown column
+    before = snapshot(tiny)
+    first, pkg = loaded_tables(tiny)
+    assert len(entries(cached)) == 1
+    from evalkit.data import package
+
+    def no_reading(self, tmp):
+        raise AssertionError("read the files again instead of the cache")
+
+    monkeypatch.setattr(package._Loader, "read_all", no_reading)
+    again, hit = loaded_tables(tiny)
+    same_tables(first, again)
+    assert hit.report.to_json() == pkg.report.to_json() and hit.report.warnings
+    assert (hit.periods, hit.rows, hit.weighted) == (pkg.periods, pkg.rows, pkg.weighted)
+    pd.testing.assert_frame_equal(hit.regions, pkg.regions)
+    assert hit.fingerprint() == pkg.fingerprint()
+    assert snapshot(tiny) == before  # nothing written inside the package
+    stored = b"".join(p.read_bytes() for p in cached.rglob("*") if p.is_file())
+    assert KEY.encode() not in stored and "张三丰".encode() not in stored  # neither the key nor names
+
+
+def test_cache_misses_on_a_changed_file_or_key_and_is_off_when_asked(tiny, cached, monkeypatch):
+    first, _ = loaded_tables(tiny)
+    households = pd.read_csv(tiny / "households.csv", encoding="gbk", dtype=str)
+    households.loc[0, "家庭人口"] = "5"
+    households.to_csv(tiny / "households.csv", index=False, encoding="gbk")
+    changed, _ = loaded_tables(tiny)
+    assert len(entries(cached)) == 2
+    assert changed["households"].loc[0, "size"] == 5 != first["households"].loc[0, "size"]
+    monkeypatch.setenv("EVALKIT_PSEUDONYM_KEY", KEY + "-another")
+    other, _ = loaded_tables(tiny)
+    assert len(entries(cached)) == 3
+    assert not set(other["households"]["id_hash"]) & set(changed["households"]["id_hash"])
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", "off")
+    monkeypatch.setenv("EVALKIT_PSEUDONYM_KEY", KEY + "-a-third")
+    loaded_tables(tiny)
+    assert len(entries(cached)) == 3
+
+
+def test_cache_is_never_inside_the_package_nor_kept_without_a_key(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("EVALKIT_PSEUDONYM_KEY", KEY)
+    monkeypatch.delenv("EVALKIT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tiny / "cache-here"))  # a cache directory inside the package
+    before = snapshot(tiny)
+    evalkit.load(tiny)
+    assert snapshot(tiny) == before
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    evalkit.load(tiny)
+    assert len(entries(tmp_path / "xdg" / "evalkit")) == 1  # the default place
+    monkeypatch.delenv("EVALKIT_PSEUDONYM_KEY")  # a random key per process: pseudonyms never reused
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg2"))
+    evalkit.load(tiny)
+    assert not (tmp_path / "xdg2").exists()

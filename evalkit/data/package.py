@@ -26,9 +26,9 @@ from evalkit.data.io import (
     parquet_columns,
     read_descriptor,
 )
-from evalkit.data.privacy import ID_PATTERN, hmac_sql, id_number_problem_sql, normalise_id_sql, pseudonym_key
+from evalkit.data.privacy import ID_PATTERN, _session_key, hmac_sql, id_number_problem_sql, normalise_id_sql, pseudonym_key
 from evalkit.data.schema import FALSE_SPELLINGS, PLANNED_HORIZON_YEARS, TABLES, TRUE_SPELLINGS, Column, Table
-from evalkit.data.validation import MAX_EXAMPLES, ValidationError, ValidationReport
+from evalkit.data.validation import MAX_EXAMPLES, Problem, ValidationError, ValidationReport
 from evalkit.errors import ParameterError
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"]
@@ -187,19 +187,36 @@ def _read(directory: Path, key_file, frequency, memory_limit, earliest_date=None
     con = engine.connect(memory_limit=memory_limit)
     key = pseudonym_key(key_file)
     loader = _Loader(con, files, report, key, frequency, first, last, declared=extracted_on is not None)
-    with tempfile.TemporaryDirectory(prefix="evalkit-read-") as tmp:
-        loader.read_all(Path(tmp))
-    loader.check_all()
-    tables = {name: con.table(name) for name in loader.loaded}
+    entry, fingerprint, cached = None, None, None
+    if report.ok and any(f.kind != "parquet" for f in files.values()) and key != _session_key():
+        # text to parse: a converted copy may be in the cache (never with a per-process key)
+        from evalkit.data.cache import Entry, cache_dir
+
+        if cache_dir() is not None:
+            fingerprint = directory_sha256(directory)
+            entry = Entry.find(directory, fingerprint, key, {"frequency": frequency, "earliest": first.isoformat(),
+                                                             "extracted": last.isoformat(), "declared": extracted_on is not None})
+            cached = entry.load(con) if entry else None
+    if cached:
+        loaded, span = cached["tables"], cached["periods"]
+        report.problems = [Problem(**p) for p in cached["problems"]]
+    else:
+        with tempfile.TemporaryDirectory(prefix="evalkit-read-") as tmp:
+            loader.read_all(Path(tmp))
+        loader.check_all()
+        loaded, span = loader.loaded, loader.period_span()
+    tables = {name: con.table(name) for name in loaded}
     pkg = DataPackage(report.package, directory, frequency, con, tables, report, crs=crs, extracted_on=extracted_on,
-                      design=_design(meta))
-    pkg.rows = {name: int(n[0]) for name, n in zip(loader.loaded, loader._scan([(name, ["count(*)"]) for name in loader.loaded]))}
-    if "regions" in loader.loaded:
+                      design=_design(meta), sha256=fingerprint)
+    pkg.rows = {name: int(n[0]) for name, n in zip(loaded, loader._scan([(name, ["count(*)"]) for name in loaded]))}
+    if "regions" in loaded:
         pkg.regions = con.table("regions").select("region_id", "name", "parent_id", "level", "reform_period").execute()
-    if "households" in loader.loaded:
+    if "households" in loaded:
         lo, hi, n = sql(con, "SELECT min(weight), max(weight), count(weight) FROM households")[0]
         pkg.weighted = bool(n) and not (lo == hi == 1)
-    pkg.periods = loader.period_span()
+    pkg.periods = span
+    if entry is not None and not cached and report.ok:
+        entry.save(con, loaded, report, span)
     return pkg
 
 
