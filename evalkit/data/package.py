@@ -320,6 +320,7 @@ class _Loader:
         """
         table, mapping, native = TABLES[name], self.columns[name], self.native[name]
         key_raw = quote(mapping[table.key]) if table.key in mapping else None
+        source = f"_raw.{name}"
         selects = ["_row"]
         for col in table.columns:
             raw = mapping.get(col.name)
@@ -354,10 +355,12 @@ class _Loader:
                 self._formula_warning(name, col.name, value, key_raw)
             if col.name == "id_number" and raw:  # one spelling per person before the check and the hash
                 value = normalise_id_sql(value, self.params)
-                typed = _convert_sql(col, value, self.params)
+                # checked and hashed on the normalised number, computed once per row
+                source = f"(SELECT *, {value} AS _id_number FROM _raw.{name})"
+                typed = "_id_number"
                 self._examples_check(name, col.name, "identity number check digit",
                                      "18 digits (last may be X) with a valid GB 11643 check digit",
-                                     f"_raw.{name}", id_number_problem_sql(value, self.params), key_raw, show=None,
+                                     source, id_number_problem_sql(typed, self.params), key_raw, show=None,
                                      personal=True)
             if col.personal:
                 if col.name == "id_number":
@@ -366,7 +369,7 @@ class _Loader:
             if col.name == "household_id" and self.hash_household_ids:
                 typed = hmac_sql(typed, self.key, self.params)
             selects.append(f"{typed} AS {quote(col.name)}")
-        sql(self.con, f"CREATE TABLE {name} AS SELECT {', '.join(selects)} FROM _raw.{name}", self.params)
+        sql(self.con, f"CREATE TABLE {name} AS SELECT {', '.join(selects)} FROM {source}", self.params)
         self.loaded.append(name)
 
     def _lookup_queries(self, name: str) -> list[tuple[Column, str]]:
@@ -663,11 +666,11 @@ class _Loader:
     def _formula_warning(self, name: str, column: str, value: str, key_raw: str | None) -> None:
         """Warn on identifiers a spreadsheet would run as formulas (evalkit's CSVs neutralise them);
         counted in the table's scan of queued checks."""
-        starts = " OR ".join(f"starts_with({value}, {self.params(c)})" for c in FORMULA_START)
         self._examples_check(name, column, "formula-like text",
                              "identifiers not starting with = + - @, a tab or a carriage return (spreadsheets run them "
                              "as formulas; evalkit writes them quoted)",
-                             f"_raw.{name}", f"{value} IS NOT NULL AND ({starts})", None, show=None, severity="warning")
+                             f"_raw.{name}", f"list_contains({self.params(list(FORMULA_START))}, left({value}, 1))", None,
+                             show=None, severity="warning")
 
     def _examples_check(self, name, column, check, expected, relation, predicate, key, show, personal=False,
                         severity="error"):
