@@ -136,7 +136,7 @@ def literal(value: str) -> str:
     """An SQL string literal, for the few places DuckDB cannot bind a parameter.
 
     DuckDB binds parameters in queries and in ``CREATE TABLE ... AS SELECT``, but not in
-    ``CREATE VIEW`` or ``SET``; nothing in evalkit needs a literal today.
+    ``CREATE VIEW`` or ``SET``; the loader's view of a Parquet file names its path with one.
     """
     return "'" + str(value).replace("'", "''") + "'"
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +10,9 @@ import pytest
 
 from evalkit.data.privacy import check_digit
 from evalkit.data.synth import generate
+
+# Tests read their packages afresh: the converted-copy cache is off unless a test turns it on.
+os.environ["EVALKIT_CACHE_DIR"] = "off"
 
 
 def id_number(first17: str) -> str:

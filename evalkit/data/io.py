@@ -1,9 +1,11 @@
 """Files in and out: reading a data package's files into the engine as raw text tables,
 and writing outputs atomically and safely for spreadsheets.
 
-Every file becomes a DuckDB table of VARCHAR columns plus ``_row`` (the 1-based data row),
-so that types are parsed and checked in one place and row numbers can be reported.
-CSV may be UTF-8 (with or without BOM) or GBK/GB18030; Excel and Parquet are read as is.
+Every file becomes a DuckDB table plus ``_row`` (the 1-based data row), so that types are
+parsed and checked in one place and row numbers can be reported. CSV and Excel columns
+are VARCHAR; a Parquet column keeps its own type when the loader can use it as is (named
+in ``native``: dates stored as dates, numbers as numbers), the others become VARCHAR and
+take the text route. CSV may be UTF-8 (with or without BOM) or GBK/GB18030.
 Reads never leave the package directory (:func:`inside`).
 
 Every CSV evalkit writes goes through :func:`write_csv`: a text cell beginning with ``=``,
@@ -17,10 +19,11 @@ import codecs
 import hashlib
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalkit.engine import quote, sql
+from evalkit.engine import literal, quote, sql
 from evalkit.data.schema import TABLES
 from evalkit.errors import PackageError
 
@@ -163,8 +166,22 @@ def _to_utf8(src: Path, encoding: str, dest: Path) -> None:
             raise PackageError(f"{src.name}: line {line_no + 1} is not valid {encoding} text ({exc.reason})") from exc
 
 
-def load_raw(con, source: SourceFile, raw_name: str, workdir: Path) -> list[str]:
-    """Create ``raw_name`` (all VARCHAR plus ``_row``) from a file; return its original headers."""
+def parquet_columns(con, source: SourceFile) -> dict[str, str]:
+    """A Parquet file's columns and their DuckDB types (``{"size": "BIGINT", ...}``), in file order."""
+    try:
+        rows = sql(con, "DESCRIBE SELECT * FROM read_parquet($path, file_row_number=true)", {"path": str(source.path)})
+    except Exception as exc:  # not Parquet, truncated, ...
+        raise PackageError(f"{source.path.name}: cannot be read as PARQUET ({_first_line(exc)})") from exc
+    return {r[0]: r[1] for r in rows if r[0] != "file_row_number"}
+
+
+def load_raw(con, source: SourceFile, raw_name: str, workdir: Path, native: Collection[str] = (),
+             columns: dict[str, str] | None = None) -> list[str]:
+    """Create ``raw_name`` (VARCHAR columns plus ``_row``) from a file; return its original headers.
+
+    Parquet columns named in ``native`` keep their type (no cast to text and back);
+    ``columns`` is the file's :func:`parquet_columns` when already known.
+    """
     path = source.path
     if not path.stat().st_size or (source.kind == "csv" and not _head(path, 1 << 16).strip()):
         raise PackageError(f"{path.name}: the file is empty (a {source.table} table needs at least its header row)")
@@ -183,12 +200,13 @@ def load_raw(con, source: SourceFile, raw_name: str, workdir: Path) -> list[str]
             finally:
                 sql(con, "SET preserve_insertion_order = false")
         elif source.kind == "parquet":
-            relation = "read_parquet($path, file_row_number=true)"
-            cols = [r[0] for r in sql(con, f"DESCRIBE SELECT * FROM {relation}", {"path": str(path)})
-                    if r[0] != "file_row_number"]
-            casts = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in cols)
-            sql(con, f"CREATE TABLE {raw_name} AS SELECT file_row_number + 1 AS _row, {casts} FROM {relation}",
-                {"path": str(path)})
+            # a view, not a copy: the checks and the typed table read the file itself (Parquet
+            # reads fast and by column); DuckDB binds no parameters in a view, hence the literal
+            cols = list(columns if columns is not None else parquet_columns(con, source))
+            casts = ", ".join(quote(c) if c in native else f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in cols)
+            sql(con, f"CREATE VIEW {raw_name} AS SELECT file_row_number + 1 AS _row, {casts} "
+                     f"FROM read_parquet({literal(str(path))}, file_row_number=true)")
+            return cols
         else:
             import pandas as pd
 

@@ -23,11 +23,12 @@ from evalkit.data.io import (
     directory_sha256,
     find_files,
     load_raw,
+    parquet_columns,
     read_descriptor,
 )
-from evalkit.data.privacy import ID_PATTERN, hmac_sql, id_number_problem_sql, normalise_id_sql, pseudonym_key
+from evalkit.data.privacy import ID_PATTERN, _session_key, hmac_sql, id_number_problem_sql, normalise_id_sql, pseudonym_key
 from evalkit.data.schema import FALSE_SPELLINGS, PLANNED_HORIZON_YEARS, TABLES, TRUE_SPELLINGS, Column, Table
-from evalkit.data.validation import MAX_EXAMPLES, ValidationError, ValidationReport
+from evalkit.data.validation import MAX_EXAMPLES, Problem, ValidationError, ValidationReport
 from evalkit.errors import ParameterError
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"]
@@ -186,19 +187,36 @@ def _read(directory: Path, key_file, frequency, memory_limit, earliest_date=None
     con = engine.connect(memory_limit=memory_limit)
     key = pseudonym_key(key_file)
     loader = _Loader(con, files, report, key, frequency, first, last, declared=extracted_on is not None)
-    with tempfile.TemporaryDirectory(prefix="evalkit-read-") as tmp:
-        loader.read_all(Path(tmp))
-    loader.check_all()
-    tables = {name: con.table(name) for name in loader.loaded}
+    entry, fingerprint, cached = None, None, None
+    if report.ok and any(f.kind != "parquet" for f in files.values()) and key != _session_key():
+        # text to parse: a converted copy may be in the cache (never with a per-process key)
+        from evalkit.data.cache import Entry, cache_dir
+
+        if cache_dir() is not None:
+            fingerprint = directory_sha256(directory)
+            entry = Entry.find(directory, fingerprint, key, {"frequency": frequency, "earliest": first.isoformat(),
+                                                             "extracted": last.isoformat(), "declared": extracted_on is not None})
+            cached = entry.load(con) if entry else None
+    if cached:
+        loaded, span = cached["tables"], cached["periods"]
+        report.problems = [Problem(**p) for p in cached["problems"]]
+    else:
+        with tempfile.TemporaryDirectory(prefix="evalkit-read-") as tmp:
+            loader.read_all(Path(tmp))
+        loader.check_all()
+        loaded, span = loader.loaded, loader.period_span()
+    tables = {name: con.table(name) for name in loaded}
     pkg = DataPackage(report.package, directory, frequency, con, tables, report, crs=crs, extracted_on=extracted_on,
-                      design=_design(meta))
-    pkg.rows = {name: int(sql(con, f"SELECT count(*) FROM {name}")[0][0]) for name in loader.loaded}
-    if "regions" in loader.loaded:
+                      design=_design(meta), sha256=fingerprint)
+    pkg.rows = {name: int(n[0]) for name, n in zip(loaded, loader._scan([(name, ["count(*)"]) for name in loaded]))}
+    if "regions" in loaded:
         pkg.regions = con.table("regions").select("region_id", "name", "parent_id", "level", "reform_period").execute()
-    if "households" in loader.loaded:
+    if "households" in loaded:
         lo, hi, n = sql(con, "SELECT min(weight), max(weight), count(weight) FROM households")[0]
         pkg.weighted = bool(n) and not (lo == hi == 1)
-    pkg.periods = loader.period_span()
+    pkg.periods = span
+    if entry is not None and not cached and report.ok:
+        entry.save(con, loaded, report, span)
     return pkg
 
 
@@ -212,6 +230,7 @@ class _Loader:
         self.extracted = extracted or dt.date.today()  # the latest date an event may have
         self.extracted_declared = declared  # from datapackage.json, else today
         self.columns: dict[str, dict[str, str]] = {}  # table -> canonical -> raw header
+        self.native: dict[str, dict[str, str]] = {}  # table -> canonical -> Parquet type read as is
         self.loaded: list[str] = []
         self.hash_household_ids = False
         self.pending: list[tuple] = []  # row checks waiting to run, see _run_checks
@@ -219,31 +238,55 @@ class _Loader:
 
     # -- reading ----------------------------------------------------------------
     def read_all(self, tmp: Path) -> None:
+        """Read every file into ``_raw.<table>`` (a schema of its own, dropped at once when done),
+        check the raw values, and build the typed tables."""
+        sql(self.con, "CREATE SCHEMA _raw")
         for name in TABLES:  # schema order: households before tables that refer to them
             if name not in self.files:
                 continue
             source = self.files[name]
+            mark = len(self.report.problems)
             try:
-                headers = load_raw(self.con, source, f"raw_{name}", tmp)
+                if source.kind == "parquet":  # typed columns that match the schema are read as they are
+                    types = parquet_columns(self.con, source)
+                    self.columns[name] = self._map_headers(TABLES[name], source, list(types))
+                    self.native[name] = {c: types[h] for c, h in self.columns[name].items()
+                                         if _native(TABLES[name].column(c), types[h])}
+                    load_raw(self.con, source, f"_raw.{name}", tmp, native=set(self.columns[name][c] for c in self.native[name]),
+                             columns=types)
+                else:
+                    headers = load_raw(self.con, source, f"_raw.{name}", tmp)
+                    self.columns[name] = self._map_headers(TABLES[name], source, headers)
+                    self.native[name] = {}
             except PackageError as exc:
+                self.columns.pop(name, None)
+                del self.report.problems[mark:]  # a file that cannot be read has no header problems
                 self.report.add("error", name, source.path.name, "", "readable file", 0, str(exc))
                 continue
-            if not sql(self.con, f"SELECT count(*) FROM raw_{name}")[0][0]:
-                self._warn(name, "", "no rows", 0, "data rows under the header (the table is read as empty)")
-            self.columns[name] = self._map_headers(TABLES[name], source, headers)
-        if "households" in self.columns and "household_id" in self.columns["households"]:
+        # one statement: the household ids shaped like identity numbers, and every table's distinct
+        # values of enumerations (see _lookups)
+        scans = [(f"_raw.{name}", [*(expr for _, expr in self._lookup_queries(name)), "count(*)"])
+                 for name in self.columns]
+        hashed = "households" in self.columns and "household_id" in self.columns["households"]
+        if hashed:
             raw = quote(self.columns["households"]["household_id"])
-            ids_shaped = sql(self.con, f"SELECT count(*) FROM raw_households WHERE regexp_full_match(trim({raw}), $pattern)",
-                             {"pattern": ID_PATTERN[1:-1]})[0][0]
-            if ids_shaped:
-                self.hash_household_ids = True
-                self._warn("households", "household_id", "personal identifiers", ids_shaped,
-                           "household ids shaped like identity numbers are pseudonymised in every table")
+            scans.append(("_raw.households", [f"count_if(regexp_full_match(trim({raw}), {self.params(ID_PATTERN[1:-1])}))"]))
+        found = self._scan(scans)
+        lookups = {name: {col.name: [tuple(pair) for pair in values or []]
+                          for (col, _), values in zip(self._lookup_queries(name), result)}
+                   for name, result in zip(self.columns, found)}
+        for name, result in zip(list(self.columns), found):
+            if not result[-1]:
+                self._warn(name, "", "no rows", 0, "data rows under the header (the table is read as empty)")
+        if hashed and found[-1][0]:
+            ids_shaped = found[-1][0]
+            self.hash_household_ids = True
+            self._warn("households", "household_id", "personal identifiers", ids_shaped,
+                       "household ids shaped like identity numbers are pseudonymised in every table")
         for name in self.columns:
-            self._parse(name)
+            self._parse(name, lookups[name])
         self._run_checks()
-        for name in self.columns:
-            sql(self.con, f"DROP TABLE IF EXISTS raw_{name}")
+        sql(self.con, "DROP SCHEMA _raw CASCADE")  # the raw tables and views, in one statement
 
     def _map_headers(self, table: Table, source: SourceFile, headers: list[str]) -> dict[str, str]:
         lookup = {}
@@ -270,42 +313,58 @@ class _Loader:
                        f"ignored (known columns: {', '.join(table.names)})")
         return mapping
 
-    def _parse(self, name: str) -> None:
-        """Type-check every mapped column, then build the typed table."""
-        table, mapping = TABLES[name], self.columns[name]
+    def _parse(self, name: str, lookups: dict[str, list[tuple[str, str | None]]]) -> None:
+        """Type-check every mapped column, then build the typed table.
+
+        Text columns (CSV, Excel, and Parquet columns whose type does not match the schema)
+        are trimmed and parsed; Parquet columns of a matching type (:func:`_native`) are
+        taken as they are, with only the checks their type leaves open. Enumerations (and
+        yes/no text) are looked up once per distinct value, all columns of a table in one
+        scan (``lookups``, from :meth:`_lookup_queries`).
+        """
+        table, mapping, native = TABLES[name], self.columns[name], self.native[name]
         key_raw = quote(mapping[table.key]) if table.key in mapping else None
+        source = f"_raw.{name}"
         selects = ["_row"]
         for col in table.columns:
             raw = mapping.get(col.name)
-            value = f"NULLIF(TRIM({quote(raw)}), '')" if raw else "NULL"
-            typed = _convert_sql(col, value, self.params)
+            if raw and col.name in native:
+                value, typed, bad, show = _native_sql(col, quote(raw), native[col.name])
+            else:
+                value = f"NULLIF(TRIM({quote(raw)}), '')" if raw else "NULL"
+                typed = _convert_sql(col, value, self.params)
+                bad, show = f"{value} IS NOT NULL AND ({typed}) IS NULL", value
+            if col.name in lookups:  # enumerations, yes/no text: the values found, each mapped once
+                typed, bad = self._lookup_sql(col, value, lookups[col.name])
             if raw and not col.nullable:  # on the raw text, so a bad value is not also "missing"
                 self._examples_check(name, col.name, "missing values", "a value in every row",
-                                     f"raw_{name}", f"{value} IS NULL", key_raw, show=None)
-            if raw and col.kind != "string":
+                                     f"_raw.{name}", f"{value} IS NULL", key_raw, show=None)
+            if raw and col.kind != "string" and bad is not None:
                 self._examples_check(name, col.name, "type", _expected(col),
-                                     f"raw_{name}", f"{value} IS NOT NULL AND ({typed}) IS NULL",
-                                     key_raw, show=value, personal=col.personal)
-            if raw and col.kind == "float":  # nan, inf, Infinity typed in a CSV; NaN and inf in Parquet
+                                     f"_raw.{name}", bad, key_raw, show=show, personal=col.personal)
+            if raw and col.kind == "float" and native.get(col.name, "DOUBLE") == "DOUBLE":
+                # nan, inf, Infinity typed in a CSV; NaN and inf in Parquet (integers are always finite)
                 self._examples_check(name, col.name, "finite number",
                                      "a finite number, not NaN or infinity (leave the cell empty when unknown)",
-                                     f"raw_{name}", f"NOT isfinite({typed})", key_raw, show=value,
+                                     f"_raw.{name}", f"NOT isfinite({typed})", key_raw, show=show,
                                      personal=col.personal)
             if raw and col.all_or_none:
-                given, total = sql(self.con, f"SELECT count({value}), count(*) FROM raw_{name}")[0]
+                given, total = sql(self.con, f"SELECT count({value}), count(*) FROM _raw.{name}")[0]
                 if 0 < given < total:
                     self._examples_check(name, col.name, "missing values",
                                          f"a value in every row, since {given} of {total} rows have one "
                                          "(or in none: a blank column means none given)",
-                                         f"raw_{name}", f"{value} IS NULL", key_raw, show=None)
+                                         f"_raw.{name}", f"{value} IS NULL", key_raw, show=None)
             if raw and col.kind == "string" and not col.personal and (col.name == table.key or col.references):
                 self._formula_warning(name, col.name, value, key_raw)
             if col.name == "id_number" and raw:  # one spelling per person before the check and the hash
                 value = normalise_id_sql(value, self.params)
-                typed = _convert_sql(col, value, self.params)
+                # checked and hashed on the normalised number, computed once per row
+                source = f"(SELECT *, {value} AS _id_number FROM _raw.{name})"
+                typed = "_id_number"
                 self._examples_check(name, col.name, "identity number check digit",
                                      "18 digits (last may be X) with a valid GB 11643 check digit",
-                                     f"raw_{name}", id_number_problem_sql(value, self.params), key_raw, show=None,
+                                     source, id_number_problem_sql(typed, self.params), key_raw, show=None,
                                      personal=True)
             if col.personal:
                 if col.name == "id_number":
@@ -314,8 +373,54 @@ class _Loader:
             if col.name == "household_id" and self.hash_household_ids:
                 typed = hmac_sql(typed, self.key, self.params)
             selects.append(f"{typed} AS {quote(col.name)}")
-        sql(self.con, f"CREATE TABLE {name} AS SELECT {', '.join(selects)} FROM raw_{name}", self.params)
+        sql(self.con, f"CREATE TABLE {name} AS SELECT {', '.join(selects)} FROM {source}", self.params)
         self.loaded.append(name)
+
+    def _lookup_queries(self, name: str) -> list[tuple[Column, str]]:
+        """For each enumeration (and yes/no text) column of a table, the aggregate giving its
+        distinct trimmed values, each with the canonical value :func:`_convert_sql` gives it
+        (None: not allowed); run on ``_raw.<name>``, all in one scan (:meth:`_scan`)."""
+        table, mapping, native = TABLES[name], self.columns[name], self.native[name]
+        queries = []
+        for col in table.columns:
+            if col.name in mapping and not col.personal and (col.kind == "enum" or (col.kind == "bool" and col.name not in native)):
+                value = f"NULLIF(TRIM({quote(mapping[col.name])}), '')"
+                queries.append((col, f"list_transform(list(DISTINCT {value}) FILTER (WHERE {value} IS NOT NULL), "
+                                     f"lambda _v: [_v, CAST({_convert_sql(col, '_v', self.params)} AS VARCHAR)])"))
+        return queries
+
+    def _scan(self, scans: list[tuple[str, list[str]]]) -> list[tuple]:
+        """Aggregates over several relations in one statement: ``[(relation, [aggregate, ...]), ...]``
+        gives one tuple of results per relation (each relation scanned once, side by side)."""
+        parts, n = [], 0
+        for relation, exprs in scans:
+            if exprs:
+                parts.append(f"(SELECT {', '.join(f'{e} AS _c{n + i}' for i, e in enumerate(exprs))} FROM {relation}) AS _s{len(parts)}")
+                n += len(exprs)
+        if not parts:
+            return [() for _ in scans]
+        row = sql(self.con, f"SELECT * FROM {', '.join(parts)}", self.params)[0]
+        out, at = [], 0
+        for _, exprs in scans:
+            out.append(tuple(row[at:at + len(exprs)]))
+            at += len(exprs)
+        return out
+
+    def _lookup_sql(self, col: Column, value: str, pairs: list[tuple[str, str | None]]) -> tuple[str, str | None]:
+        """The typed value and the type-problem predicate of a looked-up column (see :meth:`_lookups`)."""
+        changed = [(raw, canonical) for raw, canonical in pairs if raw != canonical]
+        bad = [raw for raw, canonical in pairs if canonical is None]
+        if len(changed) > MAX_LOOKUP:  # many spellings: the general lookup, row by row
+            typed = _convert_sql(col, value, self.params)
+            return typed, f"{value} IS NOT NULL AND ({typed}) IS NULL"
+        if not changed:
+            typed = value if col.kind == "enum" else f"CAST({value} AS BOOLEAN)"
+        else:
+            whens = " ".join(f"WHEN {self.params(raw)} THEN {'NULL' if c is None else self.params(c)}" for raw, c in changed)
+            typed = f"CASE {value} {whens} ELSE {value} END"
+            if col.kind == "bool":  # the canonical spellings 'true' and 'false'
+                typed = f"CAST({typed} AS BOOLEAN)"
+        return typed, (f"list_contains({self.params(bad)}, {value})" if bad else None)
 
     # -- checks on typed tables ---------------------------------------------------
     def check_all(self) -> None:
@@ -323,6 +428,12 @@ class _Loader:
             for col in TABLES[name].columns:
                 if col.period and col.name in self.columns[name]:
                     self._normalise_periods(name, col)
+        # keys that repeat, every table in one statement; the repeats' rows are fetched only where there are some
+        keyed = [(name, TABLES[name].unique or (TABLES[name].key,)) for name in self.loaded]
+        keyed = [(name, cols) for name, cols in keyed if all(c in self.columns[name] for c in cols)]
+        repeats = dict(zip([name for name, _ in keyed], self._scan([
+            (f"(SELECT 1 FROM {name} WHERE {' AND '.join(f'{quote(c)} IS NOT NULL' for c in cols)} "
+             f"GROUP BY {', '.join(quote(c) for c in cols)} HAVING count(*) > 1)", ["count(*)"]) for name, cols in keyed])))
         for name in self.loaded:
             table = TABLES[name]
             for col in table.columns:
@@ -340,9 +451,8 @@ class _Loader:
                     self._check_date_range(name, col)
                 if col.references:
                     self._check_reference(name, col)
-            unique = table.unique or (table.key,)
-            if all(c in self.columns[name] for c in unique):
-                self._check_unique(name, unique)
+            if repeats.get(name, (0,))[0]:
+                self._check_unique(name, table.unique or (table.key,))
             for earlier, later in table.date_order:
                 if earlier in self.columns[name] and later in self.columns[name]:
                     self._examples_check(
@@ -471,10 +581,9 @@ class _Loader:
                 self.con.con.unregister("_period_labels")
 
     def _check_period_dates(self) -> None:
-        for name, column in PERIOD_DATES.items():
-            if name not in self.loaded or column not in self.columns[name]:
-                continue
-            missing, total = sql(self.con, f"SELECT count(*) - count({column}), count(*) FROM {name}")[0]
+        dated = [(name, column) for name, column in PERIOD_DATES.items() if name in self.loaded and column in self.columns[name]]
+        counts = self._scan([(name, [f"count(*) - count({column})", "count(*)"]) for name, column in dated])
+        for (name, column), (missing, total) in zip(dated, counts):
             if missing:
                 self._warn(name, column, "missing dates", missing,
                            f"{missing / total:.1%} of rows have no {column} and fall in no period")
@@ -539,12 +648,8 @@ class _Loader:
         """Periods from the earliest to the latest period date, ignoring implausible dates
         (reported as errors), so one wild date never adds empty periods."""
         plausible = f"FILTER (WHERE {{c}} BETWEEN {self.params(self.earliest)} AND {self.params(self.extracted)})"
-        bounds = [
-            sql(self.con, f"SELECT min({c}) {plausible.format(c=c)}, max({c}) {plausible.format(c=c)} FROM {t}",
-                self.params)[0]
-            for t, c in PERIOD_DATES.items()
-            if t in self.loaded
-        ]
+        bounds = self._scan([(t, [f"min({c}) {plausible.format(c=c)}", f"max({c}) {plausible.format(c=c)}"])
+                             for t, c in PERIOD_DATES.items() if t in self.loaded])
         firsts = [b[0] for b in bounds if b[0] is not None]
         lasts = [b[1] for b in bounds if b[1] is not None]
         # the household panel's periods count too (a package may bring the panel without dated records)
@@ -563,35 +668,40 @@ class _Loader:
         return periods.span(min(firsts), max(lasts), self.frequency) if firsts else []
 
     def _formula_warning(self, name: str, column: str, value: str, key_raw: str | None) -> None:
-        """Warn on identifiers a spreadsheet would run as formulas (evalkit's CSVs neutralise them)."""
-        starts = " OR ".join(f"starts_with({value}, {self.params(c)})" for c in FORMULA_START)
-        predicate = f"{value} IS NOT NULL AND ({starts})"
-        count = sql(self.con, f"SELECT count_if({predicate}) FROM raw_{name}", self.params)[0][0]
-        if count:
-            self._warn(name, column, "formula-like text", count,
-                       "identifiers not starting with = + - @, a tab or a carriage return (spreadsheets run them "
-                       "as formulas; evalkit writes them quoted)",
-                       self._examples(name, f"raw_{name}", predicate, None, show=None))
+        """Warn on identifiers a spreadsheet would run as formulas (evalkit's CSVs neutralise them);
+        counted in the table's scan of queued checks."""
+        self._examples_check(name, column, "formula-like text",
+                             "identifiers not starting with = + - @, a tab or a carriage return (spreadsheets run them "
+                             "as formulas; evalkit writes them quoted)",
+                             f"_raw.{name}", f"list_contains({self.params(list(FORMULA_START))}, left({value}, 1))", None,
+                             show=None, severity="warning")
 
-    def _examples_check(self, name, column, check, expected, relation, predicate, key, show, personal=False):
+    def _examples_check(self, name, column, check, expected, relation, predicate, key, show, personal=False,
+                        severity="error"):
         """Queue a row check: rows of ``relation`` matching ``predicate`` are problems."""
-        self.pending.append((name, column, check, expected, relation, predicate, key, show, personal))
+        self.pending.append((name, column, check, expected, relation, predicate, key, show, personal, severity))
 
     def _run_checks(self) -> None:
-        """Run queued checks with one counting scan per table, then fetch a few example rows."""
+        """Run queued checks with one counting scan per table (all in one statement), then fetch
+        a few example rows.
+
+        Warnings are recorded first, in the order queued, then errors, table by table."""
         by_relation: dict[str, list] = {}
         for check in self.pending:
             by_relation.setdefault(check[4], []).append(check)
         self.pending = []
-        for relation, checks in by_relation.items():
-            counts = sql(self.con, "SELECT " + ", ".join(f"count_if({c[5]})" for c in checks) + f" FROM {relation}",
-                         self.params)[0]
-            for check, count in zip(checks, counts):
-                if count:
+        found = []
+        results = self._scan([(relation, [f"count_if({c[5]})" for c in checks]) for relation, checks in by_relation.items()])
+        for checks, counts in zip(by_relation.values(), results):
+            found += [(check, count) for check, count in zip(checks, counts) if count]
+        for severity in ("warning", "error"):
+            for check, count in found:
+                if check[-1] == severity:
                     self._record(*check, count)
 
-    def _record(self, name, column, check, expected, relation, predicate, key, show, personal, count):
-        self._error(name, column, check, count, expected, self._examples(name, relation, predicate, key, show, personal))
+    def _record(self, name, column, check, expected, relation, predicate, key, show, personal, severity, count):
+        examples = self._examples(name, relation, predicate, key, show, personal)
+        self.report.add(severity, name, self._file(name), column, check, count, expected, examples)
 
     def _examples(self, name, relation, predicate, key, show, personal=False) -> list[str]:
         """The first rows of ``relation`` matching ``predicate``, as the user finds them in the file."""
@@ -675,6 +785,60 @@ def _convert_sql(col: Column, value: str, bind: Params) -> str:
         )
         return f"CASE {whens} END"
     raise ValueError(f"unknown column kind {col.kind!r}")
+
+
+#: A looked-up column with more spellings to change than this is converted row by row.
+MAX_LOOKUP = 64
+
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+             "UHUGEINT"}
+_WIDE_INTEGERS = {"BIGINT", "HUGEINT", "UBIGINT", "UHUGEINT"}  # beyond 2**53: through DOUBLE, as the text route goes
+_TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+
+
+def _native(col: Column, dtype: str) -> bool:
+    """Whether a Parquet column of DuckDB type ``dtype`` is read as is for ``col``, with no
+    cast to text and back: strings for strings and enumerations, integers for whole
+    numbers, doubles and integers for numbers, DATE and TIMESTAMP for dates, BOOLEAN for
+    yes/no. Anything else (dates as strings, numbers as text, floats in a whole-number
+    column, 32-bit floats, decimals, time zones) takes the text route."""
+    if col.kind in ("string", "enum"):
+        return dtype == "VARCHAR"
+    if col.kind == "int":
+        return dtype in _INTEGERS
+    if col.kind == "float":
+        return dtype == "DOUBLE" or dtype in _INTEGERS
+    if col.kind == "date":
+        return dtype == "DATE" or dtype in _TIMESTAMPS
+    if col.kind == "bool":
+        return dtype == "BOOLEAN"
+    return False
+
+
+def _native_sql(col: Column, column: str, dtype: str) -> tuple[str, str, str | None, str]:
+    """``(value, typed, problem, shown)`` for a Parquet column read as is (see :func:`_native`):
+    the value, its typed form, the predicate of a value the text route would refuse as
+    of the wrong type (None when none can be) and the value as the text route shows it.
+    Each gives what the text route gives on ``CAST(column AS VARCHAR)``, without the cast."""
+    shown = f"CAST({column} AS VARCHAR)"
+    if col.kind in ("string", "enum"):
+        value = f"NULLIF(TRIM({column}), '')"
+        return value, value, None, value
+    if col.kind == "int":
+        if dtype in _WIDE_INTEGERS:
+            typed = f"TRY_CAST(CAST({column} AS DOUBLE) AS BIGINT)"
+            return column, typed, f"{column} IS NOT NULL AND {typed} IS NULL", shown
+        return column, f"CAST({column} AS BIGINT)", None, shown
+    if col.kind == "float":
+        return column, column if dtype == "DOUBLE" else f"CAST({column} AS DOUBLE)", None, shown
+    if col.kind == "date":  # the text route reads years 1-9999 and whole seconds
+        if dtype == "DATE":
+            return column, column, f"{column} IS NOT NULL AND (NOT isfinite({column}) OR year({column}) NOT BETWEEN 1 AND 9999)", shown
+        ts = f"CAST({column} AS TIMESTAMP)"
+        problem = (f"{column} IS NOT NULL AND (NOT isfinite({column}) OR year({column}) NOT BETWEEN 1 AND 9999 "
+                   f"OR {ts} <> date_trunc('second', {ts}))")
+        return column, f"CAST({column} AS DATE)", problem, shown
+    return column, column, None, shown  # BOOLEAN
 
 
 def _expected(col: Column) -> str:

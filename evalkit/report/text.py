@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
-
 from evalkit.data.schema import SERVICE_TYPES
 from evalkit.errors import ParameterError
 
@@ -452,7 +450,10 @@ def level_label(level, lang: str) -> str:
 
 
 def _missing(x) -> bool:
-    # pd.NA: a count blanked in a suppressed row (nullable integer column)
+    # pd.NA: a count blanked in a suppressed row (nullable integer column); pandas is
+    # imported here, not at the top, so the command line's --help need not load it
+    import pandas as pd
+
     return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
 
 
