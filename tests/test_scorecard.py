@@ -110,28 +110,30 @@ def test_bad_targets_files_are_named(tmp_path, text, message):
         scorecard.read_targets(path)
 
 
-def test_improvement_plan_worst_first_with_responsible_side(table):
+def test_improvement_plan_one_row_per_indicator_with_responsible_side(table):
+    """Availability is short in care (amber, 0.66) and medical (red, 0.30): one row, shown
+    at medical (the worst), naming both; coverage 0.86 against 0.95 is another row."""
     targets = {**scorecard.default_targets(), "access.coverage_rate": 0.95}
-    card = scorecard.scorecard(table, targets, "A", "2024Q2")
-    plan = scorecard.improvement_plan(card, "en")
+    plan = scorecard.improvement_plan(table, targets, "A", "2024Q2", lang="en")
     assert list(plan.columns) == scorecard.PLAN_COLUMNS
-    # availability: red (medical 40 pp short of 0.7); coverage: amber (0.86 is within 10% of 0.95)
-    assert list(plan["indicator"]) == [AVAIL, COVER]
+    assert list(plan["indicator"]) == [AVAIL, COVER]  # 0.40 x 100 = 40 before 0.09 x 100 = 9
     first = plan.iloc[0]
-    assert first.status == "red" and first.service_type == "medical" and first.gap == pytest.approx(-0.4)
-    assert first.service_types_short == ["care", "medical"]
+    assert first.service_type == "medical" and first.gap == pytest.approx(-0.4)
+    assert first.short_types == ["medical", "care"] and first.priority == pytest.approx(40)
     cat = load_catalogue()
     assert first.responsible == cat[AVAIL].responsible and first.action == cat[AVAIL].action_en
-    assert plan.iloc[1].responsible == "government"
-    zh = present.plan_frame(scorecard.improvement_plan(card, "zh"), "zh")
-    assert list(zh.columns) == ["指标", "状态", "与目标差距", "未达标的服务类型", "责任方", "建议整改措施"]
-    assert zh.iloc[0].tolist()[:5] == ["可得率", "未达标", "-40.0个百分点（医疗）", "照料护理、医疗", "政府与慈善联合"]
+    assert plan.iloc[1].responsible == "government" and plan.iloc[1].review_date == "2024-09-30"
+    zh = present.plan_frame(scorecard.improvement_plan(table, targets, "A", "2024Q2"), "zh")
+    assert list(zh.columns) == ["序号", "问题", "现状（95%区间）", "目标值", "与目标差距", "涉及", "判断", "责任方",
+                                "建议整改措施", "复核日期"]
+    assert zh.iloc[0].tolist()[:8] == ["1", "可得率（差距最大的服务类型：医疗、照料护理）（2024Q2期）",
+                                       "30.0%（25.0% – 35.0%）", "70.0%", "-40.0个百分点", "100 户", "未达标",
+                                       "政府与慈善联合"]
     assert zh.iloc[0]["建议整改措施"] == cat[AVAIL].action_zh
 
 
 def test_no_plan_when_everything_meets_its_target(table):
-    card = scorecard.scorecard(table, {AVAIL: 0.1, COVER: 0.1}, "A", "2024Q2")
-    assert scorecard.improvement_plan(card).empty
+    assert scorecard.improvement_plan(table, {AVAIL: 0.1, COVER: 0.1}, "A", "2024Q2").empty
 
 
 def test_scorecard_needs_the_region_and_period(table):
@@ -277,7 +279,7 @@ def test_neutral_indicator_has_value_and_trend_but_no_status_gap_or_plan_row():
     assert need.trend == "up" and need.status == "descriptive" and need.direction == "neutral"
     assert math.isnan(need.target) and math.isnan(need.gap)
     assert card.loc[AVAIL].status == "red"
-    plan = scorecard.improvement_plan(card.reset_index())
+    plan = scorecard.improvement_plan(table, targets, "A", "2024Q2")
     assert list(plan["indicator"]) == [AVAIL]
     frame = present.scorecard_frame(card.reset_index(), "zh")
     assert frame.iloc[0].tolist()[2:9] == ["30.0%", "25.0% – 35.0%", "—", "—", "描述性指标", "10.0%", format_gap(0.2, "rate", "zh")]
@@ -295,7 +297,7 @@ def test_region_without_data_is_no_data_not_suppressed():
     table = pd.DataFrame([empty, small])[COLUMNS].astype({"value": float, "ci_low": float, "ci_high": float})
     card = scorecard.scorecard(table, scorecard.default_targets(), "E", "2024Q2")
     assert list(card["status"]) == ["no_data", "suppressed"]
-    assert scorecard.improvement_plan(card).empty
+    assert scorecard.improvement_plan(table, scorecard.default_targets(), "E", "2024Q2").empty
 
 
 def test_incomplete_period_is_shown_but_never_judged_or_drawn_as_a_change(table):
@@ -310,8 +312,8 @@ def test_incomplete_period_is_shown_but_never_judged_or_drawn_as_a_change(table)
     assert (med.status, med.trend, med.value) == ("incomplete", "", 0.30)
     assert med.history[0] == 0.40 and math.isnan(med.history[1])
     assert card.loc[(AVAIL, "care")].status == "amber"  # the others unchanged
-    plan = scorecard.improvement_plan(card.reset_index())
-    assert "medical" not in sum(plan["service_types_short"], [])
+    plan = scorecard.improvement_plan(t, scorecard.default_targets(), "A", "2024Q2")
+    assert list(plan["service_type"]) == ["care"] and plan.iloc[0].short_types == ["care"]  # medical left out
     later = pd.concat([t, pd.DataFrame([row(AVAIL, "care", "2024Q3", 0.60, 0.55, 0.65)])], ignore_index=True)
     later["incomplete"] = later["incomplete"].fillna(False).astype(bool) | (
         (later["service_type"] == "care") & (later["period"] == "2024Q2"))
