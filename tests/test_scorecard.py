@@ -507,3 +507,35 @@ def test_results_file_keeps_covariances_of_consecutive_periods(table, tmp_path):
     assert changes.loc["care", "se"] == pytest.approx(math.sqrt(2 * se**2 - 2 * 0.0003))
     assert changes.loc["care", "df"] == 99
     assert load_data(save_data(data, tmp_path / "r.parquet"), regions=["B"]).covariances.empty
+
+
+def test_rendered_scorecard_opens_with_the_summary(tmp_path):
+    """The scorecard part of a synthetic package's report (R00, the latest period): 摘要
+    comes first after the title, with 3 to 5 numbered findings, each with a 95% interval,
+    then the overall lines; the improvement plan has at most PLAN_CAP rows, ranked."""
+    import re
+    import shutil
+
+    from evalkit.data.synth import generate
+    from evalkit.report.batch import render_report
+
+    pkg = tmp_path / "pkg"
+    generate(pkg, households=3000, regions=6, periods=8, seed=2026)
+    only = tmp_path / "notebooks"
+    only.mkdir()
+    shutil.copy(next(t for t in find_templates() if t.name == "scorecard").path, only / "scorecard.py")
+    outcome = render_report(pkg, "R00", tmp_path / "out", notebooks=only, log=lambda m: None)
+    assert outcome.status == "ok", outcome
+    page = (tmp_path / "out" / "scorecard.html").read_text(encoding="utf-8")
+    body = page[page.index("<h1>"):]
+    first_h2 = re.search(r"<h2>([^<]*)</h2>", body).group(1)
+    assert first_h2 == "摘要"
+    summary = body[body.index('<section class="summary">'):body.index("</section>")]
+    findings = re.findall(r"<li>(.*?)</li>", summary)
+    assert 3 <= len(findings) <= 5
+    assert all("（95% 区间 " in f and "目标" in f for f in findings)
+    assert "Benjamini-Hochberg" in summary and "可与目标比较" in summary
+    assert body.index("摘要") < body.index("绩效改进计划")
+    plan = page[page.index("<h2>绩效改进计划</h2>"):]
+    ranks = re.findall(r"<tr><td>(\d+)</td>", plan.split("</table>")[0])
+    assert ranks == [str(k) for k in range(1, len(ranks) + 1)] and 1 <= len(ranks) <= scorecard.PLAN_CAP

@@ -74,7 +74,8 @@ LABELS: dict[str, dict[str, str]] = {
               "previous period is significantly worsening; a shortfall whose 95% interval contains the target is kept "
               "and marked uncertain; incomplete periods are left out. Review date: the last day of the next period.",
     },
-    "plan_more": {"zh": "另有 {n} 个问题未列出（完整列表见结果文件）。", "en": "{n} more problems not listed here."},
+    "plan_more": {"zh": "另有 {n} 个未达标问题按同一规则排在后面，此处未列出。",
+                  "en": "{n} more problems rank lower by the same rule and are not listed here."},
     "plan_problem": {"zh": "问题", "en": "Problem"},
     "plan_now": {"zh": "现状（95%区间）", "en": "Now (95% interval)"},
     "plan_judgement": {"zh": "判断", "en": "Judgement"},
