@@ -111,7 +111,7 @@ LABELS: dict[str, dict[str, str]] = {
         "zh": "按指标计（分服务类型的指标按全类型或差距最大的类型合并为一项）：{judged} 个指标可与目标比较，"
               "其中达标 {green} 个、接近目标 {amber} 个、未达标 {red} 个；另有 {not_judged} 个指标无目标、本期未完整或数据不予公布。",
         "en": "By indicator (service types summarised): {judged} indicators can be compared with their target: "
-              "{green} meet it, {amber} are near it, {red} fall short; {not_judged} more have no target, an "
+              "{green} on target, {amber} near it, {red} short of it; {not_judged} more have no target, an "
               "incomplete period or unpublished data.",
     },
     "overall_worst": {"zh": "相对目标差距最大：{items}。", "en": "Furthest from target (relative to it): {items}."},
@@ -174,8 +174,9 @@ LABELS: dict[str, dict[str, str]] = {
     "targets_default": {"zh": "目标值：指标目录默认值", "en": "Targets: catalogue defaults"},
     "targets_file": {"zh": "目标值：{name}", "en": "Targets: {name}"},
     "status_counts": {
-        "zh": "达标 {green} 项，接近目标 {amber} 项，未达标 {red} 项，无目标、本期未完整或无数据 {none} 项。",
-        "en": "{green} on target, {amber} near target, {red} off target, {none} without target, incomplete or without data.",
+        "zh": "按单元格（指标 × 服务类型）计：达标 {green} 项，接近目标 {amber} 项，未达标 {red} 项，无目标、本期未完整或无数据 {none} 项。",
+        "en": "By cell (indicator × service type): {green} on target, {amber} near target, {red} off target, "
+              "{none} without target, incomplete or without data.",
     },
     "rag_rule": {
         "zh": "判定规则：达到目标为“达标”；未达到但差距在目标值的{tol}以内、或95%置信区间包含目标值为“接近目标”；其余为“未达标”。差距为正表示优于目标。",
