@@ -1,4 +1,6 @@
-"""The scorecard: each indicator against its target, status, gap, trend, improvement plan.
+"""The scorecard: each indicator against its target, status, gap, trend; the summary
+(摘要: :func:`key_findings`, :func:`overview`, changes tested with :func:`flag_changes` and
+Benjamini-Hochberg, :func:`bh_adjust`) and the improvement plan (:func:`improvement_plan`).
 
 Pure functions on the tidy results table (``IndicatorResults.published()`` columns), so
 they are tested on tiny frames and notebooks only present what they return.
