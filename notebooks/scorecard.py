@@ -33,8 +33,17 @@ report = start(data_path=data_path, results_path=results_path, region=region, pe
                lang=lang, targets_path=targets_path, min_cell=min_cell, by=by, params=params)
 
 # %%
+# 摘要 first: the findings that matter most, then the overall scorecard by indicator. Changes on
+# the previous period are tested with the design's standard error, Benjamini-Hochberg over all of them.
+changes = report.data.results().change()
 card = scorecard.scorecard(report.table, report.targets, report.region, report.period, report.catalogue)
+card = scorecard.flag_changes(card, changes, report.region, report.period)
+findings = scorecard.key_findings(card)
 report.title(report.t("scorecard"))
+report.show(present.summary_html(
+    [present.finding_sentence(r, report.lang, report.catalogue) for _, r in findings.iterrows()],
+    present.overview_sentences(card, report.lang, report.catalogue), report.lang,
+    rule=report.t("summary_rule", k=scorecard.MAX_FINDINGS, minimum=scorecard.MIN_FINDINGS)))
 report.note(report.t("status_counts", **scorecard.status_counts(card)))
 report.note(report.t("rag_rule", tol=f"{scorecard.TOLERANCE:.0%}"))
 if card["incomplete"].any():
@@ -55,16 +64,21 @@ for family in dict.fromkeys(card["family"]):
                                       report.lang), alt=report.t("trends"))
 
 # %%
-# The improvement plan closes the scorecard, as 广州公益慈善蓝皮书 2024 asks of assessors.
-plan = scorecard.improvement_plan(card, report.lang, report.catalogue)
+# The improvement plan closes the scorecard, as 广州公益慈善蓝皮书 2024 asks of assessors:
+# one row per problem, most urgent first, each with who acts, what, the target and when it is reviewed.
+plan = scorecard.improvement_plan(report.table, report.targets, report.region, report.period, changes,
+                                  report.lang, report.catalogue, frequency=report.data.frequency)
 report.heading(report.t("plan"))
 if plan.empty:
     report.note(report.t("plan_empty"))
 else:
-    report.note(report.t("plan_lead"))
-    report.table_html(present.plan_frame(plan, report.lang, report.catalogue),
-                      badges={report.t("status"): list(plan["status"])},
-                      wrap=(report.t("indicator"), report.t("types_short"), report.t("action")))
+    report.note(report.t("plan_rule"))
+    shown = plan.head(scorecard.PLAN_CAP)
+    report.table_html(present.plan_frame(shown, report.lang, report.catalogue),
+                      badges={report.t("plan_judgement"): present.plan_badges(shown)},
+                      wrap=(report.t("plan_problem"), report.t("action")))
+    if len(plan) > len(shown):
+        report.note(report.t("plan_more", n=len(plan) - len(shown)))
 
 # %%
 report.parameters()

@@ -110,28 +110,30 @@ def test_bad_targets_files_are_named(tmp_path, text, message):
         scorecard.read_targets(path)
 
 
-def test_improvement_plan_worst_first_with_responsible_side(table):
+def test_improvement_plan_one_row_per_indicator_with_responsible_side(table):
+    """Availability is short in care (amber, 0.66) and medical (red, 0.30): one row, shown
+    at medical (the worst), naming both; coverage 0.86 against 0.95 is another row."""
     targets = {**scorecard.default_targets(), "access.coverage_rate": 0.95}
-    card = scorecard.scorecard(table, targets, "A", "2024Q2")
-    plan = scorecard.improvement_plan(card, "en")
+    plan = scorecard.improvement_plan(table, targets, "A", "2024Q2", lang="en")
     assert list(plan.columns) == scorecard.PLAN_COLUMNS
-    # availability: red (medical 40 pp short of 0.7); coverage: amber (0.86 is within 10% of 0.95)
-    assert list(plan["indicator"]) == [AVAIL, COVER]
+    assert list(plan["indicator"]) == [AVAIL, COVER]  # 0.40 x 100 = 40 before 0.09 x 100 = 9
     first = plan.iloc[0]
-    assert first.status == "red" and first.service_type == "medical" and first.gap == pytest.approx(-0.4)
-    assert first.service_types_short == ["care", "medical"]
+    assert first.service_type == "medical" and first.gap == pytest.approx(-0.4)
+    assert first.short_types == ["medical", "care"] and first.priority == pytest.approx(40)
     cat = load_catalogue()
     assert first.responsible == cat[AVAIL].responsible and first.action == cat[AVAIL].action_en
-    assert plan.iloc[1].responsible == "government"
-    zh = present.plan_frame(scorecard.improvement_plan(card, "zh"), "zh")
-    assert list(zh.columns) == ["指标", "状态", "与目标差距", "未达标的服务类型", "责任方", "建议整改措施"]
-    assert zh.iloc[0].tolist()[:5] == ["可得率", "未达标", "-40.0个百分点（医疗）", "照料护理、医疗", "政府与慈善联合"]
+    assert plan.iloc[1].responsible == "government" and plan.iloc[1].review_date == "2024-09-30"
+    zh = present.plan_frame(scorecard.improvement_plan(table, targets, "A", "2024Q2"), "zh")
+    assert list(zh.columns) == ["序号", "问题", "现状（95%区间）", "目标值", "与目标差距", "涉及", "判断", "责任方",
+                                "建议整改措施", "复核日期"]
+    assert zh.iloc[0].tolist()[:8] == ["1", "可得率（差距最大的服务类型：医疗、照料护理）（2024Q2期）",
+                                       "30.0%（25.0% – 35.0%）", "70.0%", "-40.0个百分点", "100 户", "未达标",
+                                       "政府与慈善联合"]
     assert zh.iloc[0]["建议整改措施"] == cat[AVAIL].action_zh
 
 
 def test_no_plan_when_everything_meets_its_target(table):
-    card = scorecard.scorecard(table, {AVAIL: 0.1, COVER: 0.1}, "A", "2024Q2")
-    assert scorecard.improvement_plan(card).empty
+    assert scorecard.improvement_plan(table, {AVAIL: 0.1, COVER: 0.1}, "A", "2024Q2").empty
 
 
 def test_scorecard_needs_the_region_and_period(table):
@@ -235,7 +237,7 @@ def test_notebook_parameters_are_validated(tmp_path, change, message):
 def test_results_file_round_trip_and_stricter_suppression(table, tmp_path):
     regions = pd.DataFrame({"region_id": ["A", "B"], "name": ["甲", "乙"], "parent_id": [None, None],
                             "level": ["county", "county"]})
-    data = ReportData(table, regions, ["2024Q1", "2024Q2"], "pkg", "quarter", "abc", 3, {"x.y": "why"}, ("hukou",))
+    data = ReportData(table, regions, ["2024Q1", "2024Q2"], "pkg", "quarter", "abc", 3, {"x.y": "why"}, groups=("hukou",))
     path = save_data(data, tmp_path / "results.parquet", extra={"settings": {"k": 1}})
     back = load_data(path)
     pd.testing.assert_frame_equal(back.table, table.reset_index(drop=True), check_dtype=False)
@@ -277,7 +279,7 @@ def test_neutral_indicator_has_value_and_trend_but_no_status_gap_or_plan_row():
     assert need.trend == "up" and need.status == "descriptive" and need.direction == "neutral"
     assert math.isnan(need.target) and math.isnan(need.gap)
     assert card.loc[AVAIL].status == "red"
-    plan = scorecard.improvement_plan(card.reset_index())
+    plan = scorecard.improvement_plan(table, targets, "A", "2024Q2")
     assert list(plan["indicator"]) == [AVAIL]
     frame = present.scorecard_frame(card.reset_index(), "zh")
     assert frame.iloc[0].tolist()[2:9] == ["30.0%", "25.0% – 35.0%", "—", "—", "描述性指标", "10.0%", format_gap(0.2, "rate", "zh")]
@@ -295,7 +297,7 @@ def test_region_without_data_is_no_data_not_suppressed():
     table = pd.DataFrame([empty, small])[COLUMNS].astype({"value": float, "ci_low": float, "ci_high": float})
     card = scorecard.scorecard(table, scorecard.default_targets(), "E", "2024Q2")
     assert list(card["status"]) == ["no_data", "suppressed"]
-    assert scorecard.improvement_plan(card).empty
+    assert scorecard.improvement_plan(table, scorecard.default_targets(), "E", "2024Q2").empty
 
 
 def test_incomplete_period_is_shown_but_never_judged_or_drawn_as_a_change(table):
@@ -310,8 +312,8 @@ def test_incomplete_period_is_shown_but_never_judged_or_drawn_as_a_change(table)
     assert (med.status, med.trend, med.value) == ("incomplete", "", 0.30)
     assert med.history[0] == 0.40 and math.isnan(med.history[1])
     assert card.loc[(AVAIL, "care")].status == "amber"  # the others unchanged
-    plan = scorecard.improvement_plan(card.reset_index())
-    assert "medical" not in sum(plan["service_types_short"], [])
+    plan = scorecard.improvement_plan(t, scorecard.default_targets(), "A", "2024Q2")
+    assert list(plan["service_type"]) == ["care"] and plan.iloc[0].short_types == ["care"]  # medical left out
     later = pd.concat([t, pd.DataFrame([row(AVAIL, "care", "2024Q3", 0.60, 0.55, 0.65)])], ignore_index=True)
     later["incomplete"] = later["incomplete"].fillna(False).astype(bool) | (
         (later["service_type"] == "care") & (later["period"] == "2024Q2"))
@@ -319,3 +321,221 @@ def test_incomplete_period_is_shown_but_never_judged_or_drawn_as_a_change(table)
         ["indicator", "service_type"]).loc[(AVAIL, "care")]
     assert care.previous == 0.50 and care.trend == "improving"
     assert scorecard.trend_table(later, "A", "2024Q3").query("service_type == 'care' and period == '2024Q2'").value.isna().all()
+
+
+# -- 摘要 and the improvement plan: Benjamini-Hochberg, the finding rule, the plan ranking ------
+
+UNSERVED, OMITTED, DUPLICATE, PUSH = ("access.unserved_rate", "coordination.omitted_aid_rate",
+                                      "coordination.duplicate_aid_rate", "coordination.push_timeliness_rate")
+
+
+def test_benjamini_hochberg_by_hand():
+    """p = 0.01, 0.04, 0.03, 0.005, 0.20 (m = 5). Sorted: 0.005, 0.01, 0.03, 0.04, 0.20;
+    p_(i) * 5 / i = 0.025, 0.025, 0.05, 0.05, 0.20; the running minimum from the top
+    changes nothing. The 4 smallest are rejected at q = 0.05 (0.04 <= 4/5 x 0.05)."""
+    adjusted = scorecard.bh_adjust([0.01, 0.04, 0.03, 0.005, 0.20])
+    assert adjusted == pytest.approx([0.025, 0.05, 0.05, 0.025, 0.20])
+    assert scorecard.bh_reject([0.01, 0.04, 0.03, 0.005, 0.20]).tolist() == [True, True, True, True, False]
+    # step-up: 0.02 x 3 / 1 = 0.06 > 0.05 alone, but the largest p (0.035 x 3 / 3) carries all three
+    assert scorecard.bh_adjust([0.02, 0.03, 0.035]) == pytest.approx([0.035, 0.035, 0.035])
+    assert scorecard.bh_reject([0.02, 0.03, 0.035]).all()
+    # NaN (a change not tested) takes no part: m = 2, not 3
+    assert scorecard.bh_adjust([0.02, np.nan, 0.04]).tolist()[::2] == pytest.approx([0.04, 0.04])
+    assert scorecard.bh_reject([0.02, np.nan, 0.04]).tolist() == [True, False, True]
+    assert scorecard.bh_adjust([]).size == 0 and not scorecard.bh_reject([np.nan]).any()
+    with pytest.raises(ValueError, match="q must be between 0 and 1"):
+        scorecard.bh_reject([0.1], q=0)
+
+
+def test_benjamini_hochberg_matches_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(15)
+    for m in (1, 2, 7, 60):
+        p = np.concatenate([rng.uniform(0, 0.01, m // 3), rng.uniform(0, 1, m - m // 3)])
+        p[::5] = p[0]  # ties
+        for q in (0.05, 0.1):
+            reject, adjusted, _, _ = multipletests(p, alpha=q, method="fdr_bh")
+            assert scorecard.bh_adjust(p) == pytest.approx(adjusted)
+            assert scorecard.bh_reject(p, q).tolist() == reject.tolist()
+
+
+def change(indicator, service_type, diff, se, incomplete=False, suppressed=False, df=199.0):
+    return {"indicator": indicator, "service_type": service_type, "region": "A", "period": "2024Q2",
+            "group_by": "", "group": "", "previous_period": "2024Q1", "value": np.nan, "previous_value": np.nan,
+            "change": diff, "se": se, "ci_low": np.nan, "ci_high": np.nan, "significant": False,
+            "incomplete": incomplete, "suppressed": suppressed, "df": df}
+
+
+@pytest.fixture
+def problems():
+    """Region A, report period 2024Q2 (targets: coverage 0.8 higher, unserved 0.2 lower,
+    availability 0.7 higher, push timeliness 0.9 higher, omitted aid 0.1 lower, duplicate
+    aid 0.02 lower; the need rate is neutral):
+
+    - coverage 0.50 (0.45-0.55), n 200: short 0.30, change -0.10 (se 0.02): significantly worse;
+    - unserved 0.60 (0.55-0.65), n 100: short 0.40 (twice the target), change 0: a large stable shortfall;
+    - availability: care 0.66 (0.60-0.72, n 300, amber), medical 0.30 (0.25-0.35, n 50, red), legal aid suppressed;
+    - push timeliness 0.88 (0.84-0.92), n 1500: short 0.02, the interval contains the target: uncertain;
+    - omitted aid 0.30 in 2024Q2 but incomplete; 0.25 (0.20-0.30, n 400) in 2024Q1, complete;
+    - duplicate aid 0.01, n 500: meets the target, change -0.03 (se 0.005): significantly better;
+    - need rate 0.40, change +0.10 (se 0.02): significant, but descriptive.
+    """
+    rows = [
+        row(COVER, "", "2024Q2", 0.50, 0.45, 0.55, n=200),
+        row(UNSERVED, "", "2024Q2", 0.60, 0.55, 0.65, n=100),
+        row(AVAIL, "care", "2024Q2", 0.66, 0.60, 0.72, n=300),
+        row(AVAIL, "medical", "2024Q2", 0.30, 0.25, 0.35, n=50),
+        row(AVAIL, "legal_aid", "2024Q2", None, n=4),
+        row(PUSH, "", "2024Q2", 0.88, 0.84, 0.92, n=1500),
+        row(OMITTED, "", "2024Q1", 0.25, 0.20, 0.30, n=400),
+        {**row(OMITTED, "", "2024Q2", 0.30, n=400), "incomplete": True},
+        row(DUPLICATE, "", "2024Q2", 0.01, 0.005, 0.015, n=500),
+        row(NEED, "", "2024Q2", 0.40, n=1000),
+    ]
+    table = pd.DataFrame(rows)[COLUMNS]
+    changes = pd.DataFrame([
+        change(COVER, "", -0.10, 0.02), change(UNSERVED, "", 0.0, 0.02), change(AVAIL, "care", 0.02, 0.02),
+        change(AVAIL, "medical", -0.01, 0.02), change(AVAIL, "legal_aid", np.nan, np.nan, suppressed=True),
+        change(PUSH, "", 0.01, 0.02), change(OMITTED, "", 0.05, 0.01, incomplete=True),
+        change(DUPLICATE, "", -0.03, 0.005), change(NEED, "", 0.10, 0.02),
+    ])
+    targets = {COVER: 0.8, UNSERVED: 0.2, AVAIL: 0.7, PUSH: 0.9, OMITTED: 0.1, DUPLICATE: 0.02}
+    return table, changes, targets
+
+
+def test_changes_tested_with_bh_never_incomplete_or_suppressed(problems):
+    table, changes, targets = problems
+    card = scorecard.scorecard(table, targets, "A", "2024Q2")
+    card = scorecard.flag_changes(card, changes, "A", "2024Q2").set_index(["indicator", "service_type"])
+    tested = card["p_value"].notna()
+    # 7 tested: omitted aid (incomplete) and legal aid (suppressed) are not
+    assert tested.sum() == 7 and not tested[(OMITTED, "")] and not tested[(AVAIL, "legal_aid")]
+    assert set(card.index[card["significant"]].get_level_values(0)) == {COVER, DUPLICATE, NEED}
+    assert card.loc[(COVER, ""), "q_value"] == pytest.approx(
+        scorecard.bh_adjust(card["p_value"].to_numpy())[list(card.index).index((COVER, ""))])
+    from scipy import stats
+    assert card.loc[(UNSERVED, ""), "p_value"] == pytest.approx(1.0)
+    assert card.loc[(PUSH, ""), "p_value"] == pytest.approx(2 * stats.t.sf(0.5, 199))
+    none = scorecard.flag_changes(scorecard.scorecard(table, targets, "A", "2024Q2"), None, "A", "2024Q2")
+    assert not none["significant"].any() and none["p_value"].isna().all()
+
+
+def test_key_findings_rule(problems):
+    """Scores: unserved 0.40/0.2 = 2.0 (shortfall); duplicate aid |-0.03|/0.02 = 1.5
+    (significant change, meets its target); availability 0.40/0.7 = 0.571 at medical (its
+    worst type, one row for the indicator); coverage max(0.30/0.8, 0.10/0.8) = 0.375;
+    push timeliness 0.02/0.9 = 0.022. Omitted aid (incomplete) and the need rate (descriptive,
+    even with a significant change) are never findings."""
+    table, changes, targets = problems
+    card = scorecard.flag_changes(scorecard.scorecard(table, targets, "A", "2024Q2"), changes, "A", "2024Q2")
+    found = scorecard.key_findings(card)
+    assert list(found["indicator"]) == [UNSERVED, DUPLICATE, AVAIL, COVER, PUSH]
+    assert list(found["reason"]) == ["shortfall", "change", "shortfall", "shortfall", "shortfall"]
+    assert found["score"].tolist() == pytest.approx([2.0, 1.5, 0.4 / 0.7, 0.375, 0.02 / 0.9])
+    assert found.iloc[2]["service_type"] == "medical"
+    assert list(scorecard.key_findings(card, k=3)["indicator"]) == [UNSERVED, DUPLICATE, AVAIL]
+    # fewer than three with a score: the widest margins fill up
+    only = card[card["indicator"].isin([DUPLICATE, UNSERVED])].assign(significant=False)
+    assert list(scorecard.key_findings(only)["reason"]) == ["shortfall", "met"]
+    zh = present.finding_sentence(found.iloc[3], "zh")
+    assert zh == "服务覆盖率为 50.0%（95% 区间 45.0%–55.0%），低于目标 80.0%（差 30.0个百分点），比上期（2024Q1）下降 10.0个百分点（显著，恶化）。"
+    en = present.finding_sentence(found.iloc[1], "en")
+    assert en.endswith("below the target of 2.0%: met; down 3.0 pp on the previous period (2024Q1; significant, improving).")
+    assert present.finding_sentence(found.iloc[0], "zh").endswith("，与上期（2024Q1）持平。")
+    assert present.finding_sentence(found.iloc[2], "zh") == (
+        "可得率（医疗）为 30.0%（95% 区间 25.0%–35.0%），低于目标 70.0%（差 40.0个百分点），比上期（2024Q1）下降 1.0个百分点（不显著）。")
+    assert present.finding_sentence(found.iloc[4], "zh").startswith(
+        "信息推送及时率为 88.0%（95% 区间 84.0%–92.0%），低于目标 90.0%（差 2.0个百分点），但区间包含目标值，差距不确定，")
+    ov = scorecard.overview(card)
+    assert {k: ov[k] for k in ("indicators", "judged", "green", "amber", "red", "not_judged", "tested")} == {
+        "indicators": 6, "judged": 5, "green": 1, "amber": 1, "red": 3, "not_judged": 1, "tested": 7}
+    assert ov["worst"] == [UNSERVED, AVAIL, COVER] and ov["improved"] == [DUPLICATE] and ov["worsened"] == [COVER]
+
+
+def test_improvement_plan_ranking(problems):
+    """Priority = shortfall x n, doubled when significantly worsening: coverage 0.30 x 200 x 2 = 120;
+    omitted aid from 2024Q1 (2024Q2 is incomplete) 0.15 x 400 = 60; unserved (stable) 0.40 x 100 = 40;
+    push timeliness 0.02 x 1500 = 30 (uncertain: kept, marked); availability at medical
+    0.40 x 50 = 20, one row naming medical and care. Duplicate aid meets its target; the
+    need rate is descriptive."""
+    table, changes, targets = problems
+    plan = scorecard.improvement_plan(table, targets, "A", "2024Q2", changes, lang="en")
+    assert list(plan["indicator"]) == [COVER, OMITTED, UNSERVED, PUSH, AVAIL]
+    assert plan["priority"].tolist() == pytest.approx([120, 60, 40, 30, 20])
+    assert plan["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert list(plan["period"]) == ["2024Q2", "2024Q1", "2024Q2", "2024Q2", "2024Q2"]
+    assert plan["uncertain"].tolist() == [False, False, False, True, False]
+    assert plan["worsening"].tolist() == [True, False, False, False, False]
+    assert plan.iloc[4].short_types == ["medical", "care"] and plan.iloc[4].service_type == "medical"
+    assert set(plan["review_date"]) == {"2024-09-30"}
+    cat = load_catalogue()
+    assert list(plan["responsible"]) == [cat[i].responsible for i in plan["indicator"]]
+    assert list(plan["action"]) == [cat[i].action_en for i in plan["indicator"]]
+    assert plan["target"].tolist() == [0.8, 0.1, 0.2, 0.9, 0.7]
+    again = scorecard.improvement_plan(table, targets, "A", "2024Q2", changes, review="2025-01-15")
+    assert set(again["review_date"]) == {"2025-01-15"}
+    frame = present.plan_frame(plan, "zh")
+    assert list(frame["判断"]) == ["未达标，较上期显著恶化", "未达标", "未达标", "不确定（区间包含目标值）", "未达标"]
+    assert present.plan_badges(plan) == ["red", "red", "red", "amber", "red"]
+    assert frame["问题"][1] == "漏助率（2024Q1期）".replace("漏助率", cat[OMITTED].name_zh)
+    assert scorecard.review_date("2024Q4", "quarter") == "2025-03-31"
+
+
+def test_summary_html_comes_first_in_the_block():
+    out = present.summary_html(["第一条。"], ["总体。"], "zh", rule="规则")
+    assert out.startswith('<section class="summary"><h2>摘要</h2><h3>主要发现</h3><ol><li>第一条。</li></ol>')
+    assert out.endswith('<p class="note">规则</p></section>')
+
+
+def test_results_file_keeps_covariances_of_consecutive_periods(table, tmp_path):
+    """Care's availability: 0.50 (2024Q1) and 0.66 (2024Q2), se 0.05/1.96 each, covariance
+    0.0003: the change's se is sqrt(2 x 0.02551^2 - 2 x 0.0003) = 0.0236. Medical's 2024Q2
+    covariance is dropped with a suppressed cell (none here: legal aid has no 2024Q1)."""
+    regions = pd.DataFrame({"region_id": ["A", "B"], "name": ["甲", "乙"], "parent_id": [None, None],
+                            "level": ["county", "county"]})
+    cov = pd.DataFrame({"indicator": AVAIL, "service_type": ["care", "medical", "legal_aid"], "region": "A",
+                        "period": "2024Q2", "group_by": "", "group": "", "other_period": "2024Q1",
+                        "other_group_by": "", "other_group": "", "cov": [0.0003, 0.0001, 0.0002]})
+    data = ReportData(table, regions, ["2024Q1", "2024Q2"], "pkg", "quarter", "abc", 3, {}, groups=("hukou",),
+                      covariances=cov)
+    back = load_data(save_data(data, tmp_path / "results.parquet"))
+    assert sorted(back.covariances["service_type"]) == ["care", "medical"]  # legal aid: suppressed, not kept
+    changes = back.results().change().set_index("service_type")
+    se = 0.05 / 1.96
+    assert changes.loc["care", "change"] == pytest.approx(0.16)
+    assert changes.loc["care", "se"] == pytest.approx(math.sqrt(2 * se**2 - 2 * 0.0003))
+    assert changes.loc["care", "df"] == 99
+    assert load_data(save_data(data, tmp_path / "r.parquet"), regions=["B"]).covariances.empty
+
+
+def test_rendered_scorecard_opens_with_the_summary(tmp_path):
+    """The scorecard part of a synthetic package's report (R00, the latest period): 摘要
+    comes first after the title, with 3 to 5 numbered findings, each with a 95% interval,
+    then the overall lines; the improvement plan has at most PLAN_CAP rows, ranked."""
+    import re
+    import shutil
+
+    from evalkit.data.synth import generate
+    from evalkit.report.batch import render_report
+
+    pkg = tmp_path / "pkg"
+    generate(pkg, households=3000, regions=6, periods=8, seed=2026)
+    only = tmp_path / "notebooks"
+    only.mkdir()
+    shutil.copy(next(t for t in find_templates() if t.name == "scorecard").path, only / "scorecard.py")
+    outcome = render_report(pkg, "R00", tmp_path / "out", notebooks=only, log=lambda m: None)
+    assert outcome.status == "ok", outcome
+    page = (tmp_path / "out" / "scorecard.html").read_text(encoding="utf-8")
+    body = page[page.index("<h1>"):]
+    first_h2 = re.search(r"<h2>([^<]*)</h2>", body).group(1)
+    assert first_h2 == "摘要"
+    summary = body[body.index('<section class="summary">'):body.index("</section>")]
+    findings = re.findall(r"<li>(.*?)</li>", summary)
+    assert 3 <= len(findings) <= 5
+    assert all("（95% 区间 " in f and "目标" in f for f in findings)
+    assert "Benjamini-Hochberg" in summary and "可与目标比较" in summary
+    assert body.index("摘要") < body.index("绩效改进计划")
+    plan = page[page.index("<h2>绩效改进计划</h2>"):]
+    ranks = re.findall(r"<tr><td>(\d+)</td>", plan.split("</table>")[0])
+    assert ranks == [str(k) for k in range(1, len(ranks) + 1)] and 1 <= len(ranks) <= scorecard.PLAN_CAP

@@ -11,7 +11,10 @@ A few indicators are broken down by more than the report's ``by`` (:data:`EXTRA_
 coverage and benefit incidence by pre-transfer income quintile, which the fairness part
 charts), and the concentration curves the fairness part draws are computed here too, as an
 aggregate table of curve ordinates (:mod:`evalkit.report.curves`) kept in the same file's
-metadata under ``evalkit.report.curves``: notebooks never see a household.
+metadata under ``evalkit.report.curves``: notebooks never see a household. The
+covariance of each region-wide cell with the same cell one period earlier is kept too
+(``evalkit.report.covariances``, only where both cells are published), so the scorecard
+tests changes with the design's standard error (:meth:`IndicatorResults.change`).
 """
 from __future__ import annotations
 
@@ -35,6 +38,9 @@ from .parameters import DEFAULT_BY
 RESULTS_FILE = "results.parquet"
 META_KEY = b"evalkit.report"
 CURVES_KEY = b"evalkit.report.curves"
+#: covariances of each region-wide cell with the same cell one period earlier (both
+#: published), so ``ReportData.results().change()`` has the design's standard error of a change
+COVARIANCES_KEY = b"evalkit.report.covariances"
 #: Breakdowns computed for a few indicators on top of the report's ``by`` (catalogue ids not
 #: defined yet are left out): coverage and benefit incidence by pre-transfer income quintile.
 EXTRA_BREAKDOWNS = {"income_quintile": tuple(f"fairness.{kind}_{sector}" for kind in ("coverage", "benefit_incidence")
@@ -60,6 +66,7 @@ class ReportData:
     provenance: dict = field(default_factory=dict)  # evalkit.provenance record of the computation
     params: dict = field(default_factory=dict)  # indicator parameters the numbers were computed with (JSON)
     curves: pd.DataFrame | None = None  # concentration curve ordinates (evalkit.report.curves), aggregate only
+    covariances: pd.DataFrame | None = None  # region-wide cells with the previous period (period_covariances)
 
     def content_hash(self) -> str:
         """SHA-256 of the published table's content (row order, values, labels)."""
@@ -69,7 +76,8 @@ class ReportData:
         return self._content_hash
 
     def results(self) -> IndicatorResults:
-        return IndicatorResults(self.table, self.skipped, self.min_cell, provenance=self.provenance)
+        return IndicatorResults(self.table, self.skipped, self.min_cell, covariances=self.covariances,
+                                provenance=self.provenance)
 
     def region_name(self, region: str) -> str:
         names = dict(zip(self.regions["region_id"], self.regions["name"]))
@@ -152,6 +160,7 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
             package=package.name, frequency=package.frequency, data_hash=digest, min_cell=int(min_cell),
             skipped=dict(results.skipped), groups=tuple(by), provenance={**results.provenance, "published": True},
             params=params.to_json(), curves=curves, impact=impact,
+            covariances=period_covariances(results.covariances, table),
         )
     finally:
         close = getattr(package.con, "disconnect", None)
@@ -193,6 +202,34 @@ def _with_breakdown(table: pd.DataFrame, package, group_by: str, ids, min_cell: 
     return pd.concat([table, rows], ignore_index=True)[COLUMNS]
 
 
+def period_covariances(covariances: pd.DataFrame | None, table: pd.DataFrame) -> pd.DataFrame:
+    """The covariances of region-wide cells with the same cell one period earlier, where
+    both cells are published in ``table`` (nothing of a suppressed cell is kept)."""
+    cols = ["indicator", "service_type", "region", "period", "group_by", "group", "other_period", "other_group_by",
+            "other_group", "cov"]
+    if covariances is None or covariances.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "cov" else str) for c in cols})
+    cov = covariances[(covariances["group_by"] == "") & (covariances["other_group_by"] == "")
+                      & (covariances["group"] == "") & (covariances["other_group"] == "")
+                      & (covariances["other_period"] != covariances["period"])]
+    shown = table.loc[(table["group_by"] == "") & ~table["suppressed"].astype(bool),
+                      ["indicator", "service_type", "region", "period"]]
+    cov = cov.merge(shown, on=["indicator", "service_type", "region", "period"])
+    cov = cov.merge(shown.rename(columns={"period": "other_period"}),
+                    on=["indicator", "service_type", "region", "other_period"])
+    return cov[cols].reset_index(drop=True)
+
+
+def _covariances_from_json(raw, regions=None) -> pd.DataFrame | None:
+    if not raw:
+        return None  # files written before covariances were kept: changes are not tested
+    frame = pd.DataFrame(json.loads(raw))
+    frame = frame.assign(group_by="", group="", other_group_by="", other_group="").astype({"cov": "float64"})
+    if regions is not None:
+        frame = frame[frame["region"].isin(list(regions))]
+    return frame.reset_index(drop=True)
+
+
 def save_data(data: ReportData, path, extra: dict | None = None) -> Path:
     """Write the published table with its context (and ``extra`` keys) to a Parquet file, atomically."""
     import pyarrow as pa
@@ -203,6 +240,10 @@ def save_data(data: ReportData, path, extra: dict | None = None) -> Path:
     meta[META_KEY] = json.dumps({**data.meta(), **(extra or {})}, ensure_ascii=False, sort_keys=True).encode("utf-8")
     if data.curves is not None and not data.curves.empty:
         meta[CURVES_KEY] = json.dumps(curves_mod.to_json(data.curves), sort_keys=True).encode("utf-8")
+    if data.covariances is not None and not data.covariances.empty:
+        cov = period_covariances(data.covariances, data.table)
+        cov = cov[["indicator", "service_type", "region", "period", "other_period", "cov"]]
+        meta[COVARIANCES_KEY] = json.dumps(cov.to_dict("list"), ensure_ascii=False).encode("utf-8")
     if data.provenance:
         meta[PROVENANCE_KEY] = json.dumps(data.provenance, ensure_ascii=False, sort_keys=True).encode("utf-8")
     table = table.replace_schema_metadata(meta)
@@ -255,6 +296,7 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     curves = curves_mod.from_json(json.loads(raw) if raw else None)  # files written before curves were kept have none
     if regions is not None:
         curves = curves[curves["region"].isin(list(regions))].reset_index(drop=True)
+    covariances = _covariances_from_json(file_meta.get(COVARIANCES_KEY), regions)
     filters = [("region", "in", list(regions))] if regions is not None else None
     table = pq.read_table(path, filters=filters).to_pandas()
     for column, default in (("n_excluded", 0), ("n_censored", 0), ("incomplete", False)):
@@ -275,7 +317,7 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
         table=table, regions=regions_frame, periods=list(meta["periods"]), package=meta["package"],
         frequency=meta["frequency"], data_hash=meta["data_hash"], min_cell=effective,
         skipped=dict(meta.get("skipped", {})), groups=tuple(meta.get("groups", ())), provenance=provenance,
-        params=dict(meta.get("params", {})), curves=curves,
+        params=dict(meta.get("params", {})), curves=curves, covariances=covariances,
     )
     data.impact = dict(meta.get("impact") or {})  # files written before the impact was estimated have none
     return data

@@ -45,6 +45,8 @@ figcaption{color:var(--muted);font-size:12px}
 .report-footer{margin-top:36px;border-top:1px solid var(--line);color:var(--muted);font-size:12px}
 .output_stdout pre,.output_text pre{white-space:pre-wrap;font-size:12px}
 ul.parts li{margin:4px 0}
+section.summary{border:1px solid var(--line);border-left:4px solid var(--accent);padding:4px 18px 8px;margin:12px 0 20px;background:#f8fafc}
+section.summary h2{margin-top:10px}section.summary ol li{margin:6px 0}
 @media print{body{max-width:none;padding:0;font-size:11px}h2{break-after:avoid}
 figure.chart,tr{break-inside:avoid}.report-table{font-size:10px}}
 @page{size:A4;margin:14mm 12mm}

@@ -123,26 +123,140 @@ def numeric_columns(keys, lang: str) -> tuple[str, ...]:
 
 
 def plan_frame(plan: pd.DataFrame, lang: str, catalogue: Catalogue | None = None) -> pd.DataFrame:
-    """The improvement plan: indicator, status, gap (where largest), short service types,
-    responsible side, suggested action."""
+    """The improvement plan (:func:`evalkit.report.scorecard.improvement_plan`): rank, the
+    problem (indicator, where, the worst service types), the value now with its interval,
+    target, gap, the count it concerns, the judgement (short / uncertain, significantly
+    worsening), responsible side, action, review date."""
+    catalogue = catalogue or load_catalogue()
     names = indicator_names(lang, catalogue)
     sep = "、" if lang == "zh" else ", "
-    gaps = []
+    problems, now, judged = [], [], []
     for r in plan.itertuples():
-        where = ""
-        if r.service_type:
-            name = service_label(r.service_type, lang)
-            where = f"（{name}）" if lang == "zh" else f" ({name})"
-        gaps.append(format_gap(r.gap, r.unit, lang) + where)
+        text = names[r.indicator]
+        if r.short_types:
+            worst = t("plan_worst_types", lang, types=sep.join(service_label(s, lang) for s in r.short_types))
+            text += f"（{worst}）" if lang == "zh" else f" ({worst})"
+        else:
+            text += _where(r.service_type, lang)
+        problems.append(text + t("plan_period_note", lang, period=r.period))
+        now.append(f"{format_value(r.value, r.unit, lang)}（{format_interval(r.ci_low, r.ci_high, r.unit, lang)}）"
+                   if lang == "zh" else
+                   f"{format_value(r.value, r.unit, lang)} ({format_interval(r.ci_low, r.ci_high, r.unit, lang)})")
+        words = [t("plan_uncertain" if r.uncertain else "plan_short", lang)]
+        if r.worsening:
+            words.append(t("plan_worsening", lang))
+        judged.append(("，" if lang == "zh" else "; ").join(words))
     return pd.DataFrame({
-        t("indicator", lang): [names[i] for i in plan["indicator"]],
-        t("status", lang): [status_label(s, lang) for s in plan["status"]],
-        t("gap", lang): gaps,
-        t("types_short", lang): [sep.join(service_label(s, lang) for s in types) or t("all_types", lang)
-                                 for types in plan["service_types_short"]],
+        t("plan_rank", lang): [str(k) for k in plan["rank"]],
+        t("plan_problem", lang): problems,
+        t("plan_now", lang): now,
+        t("target", lang): [format_value(v, u, lang) for v, u in zip(plan["target"], plan["unit"])],
+        t("gap", lang): [format_gap(v, u, lang) for v, u in zip(plan["gap"], plan["unit"])],
+        t("plan_affects", lang): counted(plan, lang, catalogue),
+        t("plan_judgement", lang): judged,
         t("responsible", lang): [responsible_label(s, lang) for s in plan["responsible"]],
         t("action", lang): list(plan["action"]),
+        t("plan_review", lang): list(plan["review_date"]),
     })
+
+
+def plan_badges(plan: pd.DataFrame) -> list[str]:
+    """Badge colours of the plan's judgement column: red when short, amber when uncertain."""
+    return ["amber" if u else "red" for u in plan["uncertain"]]
+
+
+def _where(service_type: str, lang: str) -> str:
+    if not service_type:
+        return ""
+    name = service_label(service_type, lang)
+    return f"（{name}）" if lang == "zh" else f" ({name})"
+
+
+def _abs_amount(delta, unit: str, lang: str) -> str:
+    text = format_gap(abs(float(delta)), unit, lang)
+    return text[1:] if text.startswith("+") else text
+
+
+def finding_sentence(r, lang: str, catalogue: Catalogue | None = None) -> str:
+    """One finding as a sentence: the value with its 95% interval, against the target and
+    against the previous period (with the change's significance after Benjamini-Hochberg).
+
+    ``r`` is a row of :func:`evalkit.report.scorecard.key_findings`.
+    """
+    catalogue = catalogue or load_catalogue()
+    name = catalogue[r["indicator"]].name(lang) + _where(r["service_type"], lang)
+    unit, value, target = r["unit"], float(r["value"]), float(r["target"])
+    above = value > target or (value == target and r["direction"] == "higher")
+    met = r["status"] == "green"
+    key = f"finding_{'met' if met else 'short'}_{'above' if above else 'below'}"
+    against = t(key, lang, target=format_value(target, unit, lang), gap=_abs_amount(r["gap"], unit, lang))
+    uncertain = (not met and pd.notna(r["ci_low"]) and pd.notna(r["ci_high"])
+                 and r["ci_low"] <= target <= r["ci_high"])
+    if uncertain:
+        against += t("finding_uncertain", lang)
+    change = r.get("change_value", float("nan"))
+    prev = r.get("change_previous_period", "")
+    if change is None or pd.isna(change):
+        said = t("finding_no_change", lang)
+    elif change == 0:
+        said = t("finding_flat", lang, period=prev)
+    else:
+        if r.get("significant"):
+            better = change > 0 if r["direction"] == "higher" else change < 0
+            sig = t("sig_improving" if better else "sig_worsening", lang)
+        else:
+            sig = t("sig_none", lang)
+        said = t("finding_change", lang, period=prev, verb=t("verb_up" if change > 0 else "verb_down", lang),
+                 amount=_abs_amount(change, unit, lang), sig=sig)
+    return t("finding", lang, name=name, value=format_value(value, unit, lang),
+             low=format_value(r["ci_low"], unit, lang), high=format_value(r["ci_high"], unit, lang),
+             target=against, change=said)
+
+
+def overview_sentences(card: pd.DataFrame, lang: str, catalogue: Catalogue | None = None,
+                       q: float = 0.05) -> list[str]:
+    """The overall scorecard in a few lines (indicator level, :func:`evalkit.report.scorecard.overview`)."""
+    from .scorecard import indicator_view, overview
+
+    catalogue = catalogue or load_catalogue()
+    names = indicator_names(lang, catalogue)
+    sep = "、" if lang == "zh" else "; "
+    ov = overview(card)
+    lines = [t("overall_counts", lang, **{k: ov[k] for k in ("judged", "green", "amber", "red", "not_judged")})]
+    if ov["worst"]:
+        view = indicator_view(card).set_index("indicator")
+        items = []
+        for ind in ov["worst"]:
+            r = view.loc[ind]
+            items.append(f"{names[ind]}{_where(r['service_type'], lang)} {format_gap(r['gap'], r['unit'], lang)}")
+        lines.append(t("overall_worst", lang, items=sep.join(items)))
+    if ov["tested"]:
+        none = t("overall_none", lang)
+        lines.append(t("overall_changes", lang, improved=sep.join(names[i] for i in ov["improved"]) or none,
+                       worsened=sep.join(names[i] for i in ov["worsened"]) or none))
+        lines.append(t("overall_tests", lang, tested=ov["tested"], q=f"{q:g}"))
+    else:
+        lines.append(t("overall_untested", lang))
+    context = card[(card["direction"] == "neutral") & (card["service_type"] == "") & (card["status"] == "descriptive")]
+    if len(context):
+        items = [f"{names[r.indicator]} {format_value(r.value, r.unit, lang)}" for r in context.head(3).itertuples()]
+        lines.append(t("overall_context", lang, items=sep.join(items)))
+    return lines
+
+
+def summary_html(findings: list[str], overall: list[str], lang: str, rule: str = "") -> str:
+    """The 摘要 block: numbered findings, then the overall lines, then how findings were chosen."""
+    out = [f'<section class="summary"><h2>{html.escape(t("summary", lang))}</h2>']
+    if findings:
+        out.append(f"<h3>{html.escape(t('summary_findings', lang))}</h3><ol>")
+        out.extend(f"<li>{html.escape(s)}</li>" for s in findings)
+        out.append("</ol>")
+    out.append(f"<h3>{html.escape(t('summary_overall', lang))}</h3>")
+    out.extend(f"<p>{html.escape(s)}</p>" for s in overall)
+    if rule:
+        out.append(f'<p class="note">{html.escape(rule)}</p>')
+    out.append("</section>")
+    return "".join(out)
 
 
 def key_figures_frame(rows: pd.DataFrame, lang: str, catalogue: Catalogue | None = None) -> pd.DataFrame:

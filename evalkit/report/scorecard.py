@@ -1,4 +1,6 @@
-"""The scorecard: each indicator against its target, status, gap, trend, improvement plan.
+"""The scorecard: each indicator against its target, status, gap, trend; the summary
+(摘要: :func:`key_findings`, :func:`overview`, changes tested with :func:`flag_changes` and
+Benjamini-Hochberg, :func:`bh_adjust`) and the improvement plan (:func:`improvement_plan`).
 
 Pure functions on the tidy results table (``IndicatorResults.published()`` columns), so
 they are tested on tiny frames and notebooks only present what they return.
@@ -251,42 +253,318 @@ def trend_table(table: pd.DataFrame, region: str, period: str) -> pd.DataFrame:
     return rows[cols].sort_values(["period"], kind="stable").reset_index(drop=True)
 
 
-# -- improvement plan --------------------------------------------------------------------
+# -- significance of changes: Benjamini-Hochberg over the scorecard's tests --------------
 
-PLAN_COLUMNS = ["indicator", "status", "gap", "relative_gap", "service_type", "service_types_short",
-                "responsible", "action", "unit"]
+FDR_Q = 0.05
 
 
-def improvement_plan(card: pd.DataFrame, lang: str = "zh", catalogue: Catalogue | None = None) -> pd.DataFrame:
-    """One row per indicator that is red or amber anywhere, worst first.
+def bh_adjust(pvalues) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values) of ``pvalues``; NaN stays NaN and
+    takes no part (``m`` counts the finite p-values only).
 
-    ``gap`` is the largest shortfall (most negative signed gap) and ``service_type`` where
-    it occurs; ``service_types_short`` lists every service type short of the target;
-    ``responsible`` (government / charity / joint) and ``action`` come from the catalogue.
-    Ordered by status (red first), then by the shortfall relative to the target. A neutral
-    (descriptive) indicator never has a row: it is not red or amber.
+    The i-th smallest of m p-values gets ``min over j >= i of p_(j) * m / j``, capped at 1
+    (Benjamini & Hochberg 1995, step-up), as ``statsmodels.stats.multitest.multipletests(method="fdr_bh")``.
+
+    >>> bh_adjust([0.01, 0.04, 0.03, float("nan")]).round(3).tolist()
+    [0.03, 0.04, 0.04, nan]
+    """
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = len(ok)
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    scaled = p[order] * m / np.arange(1, m + 1)
+    out[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    return out
+
+
+def bh_reject(pvalues, q: float = FDR_Q) -> np.ndarray:
+    """Which hypotheses Benjamini-Hochberg rejects at false-discovery rate ``q`` (NaN: never)."""
+    if not 0 < q < 1:
+        raise ValueError(f"q must be between 0 and 1, got {q}")
+    adjusted = bh_adjust(pvalues)
+    return np.isfinite(adjusted) & (adjusted <= q)
+
+
+CHANGE_COLUMNS = ["change_previous_period", "change_value", "change_se", "p_value", "q_value", "significant"]
+
+
+def flag_changes(card: pd.DataFrame, changes: pd.DataFrame | None, region: str, period: str,
+                 q: float = FDR_Q) -> pd.DataFrame:
+    """``card`` with the test of each row's change on the previous period: ``CHANGE_COLUMNS``.
+
+    ``changes`` is :meth:`IndicatorResults.change` (the design step's standard error of the
+    change, with the covariance of the two periods). A row is tested when both periods are
+    complete, neither is suppressed, the change and its standard error are finite (se > 0)
+    and its own period is judged (not incomplete, suppressed or without data); p is
+    two-sided from t (the cell's degrees of freedom, normal when unknown). The
+    Benjamini-Hochberg procedure at ``q`` runs over every row tested (``significant``;
+    ``q_value`` the adjusted p). Without changes (results kept without covariances) no
+    row is tested.
+    """
+    from scipy import stats
+
+    out = card.copy()
+    for c in CHANGE_COLUMNS:
+        out[c] = np.nan
+    out["change_previous_period"] = ""
+    out["significant"] = False
+    if changes is None or changes.empty:
+        return out
+    ch = changes[(changes["region"] == region) & (changes["period"] == period) & (changes["group_by"] == "")]
+    ch = ch.drop_duplicates(["indicator", "service_type"]).set_index(["indicator", "service_type"])
+    key = pd.MultiIndex.from_arrays([out["indicator"], out["service_type"]])
+    ch = ch.reindex(key)
+    diff, se = ch["change"].to_numpy(float), ch["se"].to_numpy(float)
+    df = ch["df"].to_numpy(float) if "df" in ch else np.full(len(ch), np.nan)
+    usable = (np.isfinite(diff) & np.isfinite(se) & (se > 0) & ~ch["incomplete"].fillna(True).astype(bool).to_numpy()
+              & ~ch["suppressed"].fillna(True).astype(bool).to_numpy()
+              & out["status"].isin(["green", "amber", "red", "no_target", "descriptive"]).to_numpy())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.abs(diff / se)
+    p = np.where(np.isfinite(df) & (df > 0), 2 * stats.t.sf(z, np.where(df > 0, df, 1)), 2 * stats.norm.sf(z))
+    p = np.where(usable, p, np.nan)
+    out["change_previous_period"] = ch["previous_period"].fillna("").astype(str).to_numpy()
+    out["change_se"] = np.where(usable, se, np.nan)
+    out["p_value"] = p
+    out["q_value"] = bh_adjust(p)
+    out["significant"] = bh_reject(p, q)
+    # the tested change is the one on the previous period (the card's ``change`` is on the latest complete one)
+    out["change_value"] = np.where(usable, diff, np.nan)
+    return out
+
+
+def _direction_word(change: float, direction: str) -> str:
+    """improving / worsening (direction-aware), up / down for a neutral indicator."""
+    if direction == NEUTRAL:
+        return "up" if change > 0 else "down"
+    better = change > 0 if direction == "higher" else change < 0
+    return "improving" if better else "worsening"
+
+
+# -- the indicator-level view: one row per indicator, service types summarised ------------
+
+def indicator_view(card: pd.DataFrame) -> pd.DataFrame:
+    """One row per non-neutral indicator of ``card`` (after :func:`flag_changes`): its
+    region-wide row (service type ``""``) when judged, else its worst judged service type;
+    ``short_types`` lists the service types short of the target (red or amber), worst first.
+
+    ``status`` is then the indicator's status: green (meets the target), amber, red, or
+    the reason it is not judged (incomplete, suppressed, no_target, no_data).
+    """
+    rows = []
+    judged_order = {"red": 0, "amber": 1, "green": 2}
+    for _, part in card[card["direction"] != NEUTRAL].groupby("indicator", sort=False):
+        part = part.assign(_rel=_relative(part["gap"], part["target"]), _sev=part["status"].map(judged_order))
+        whole = part[part["service_type"] == ""]
+        types = part[part["service_type"] != ""]
+        short = types[types["status"].isin(["red", "amber"])].sort_values(["_sev", "_rel"], kind="stable")
+        if len(whole) and whole.iloc[0]["status"] in judged_order:
+            pick = whole.iloc[0]
+        elif part["_sev"].notna().any():
+            pick = part.sort_values(["_sev", "_rel"], kind="stable").iloc[0]
+        else:
+            pick = (whole if len(whole) else part).iloc[0]
+        rows.append({**pick.drop(["_rel", "_sev"]).to_dict(), "relative_gap": pick["_rel"],
+                     "short_types": list(short["service_type"])})
+    return pd.DataFrame(rows)
+
+
+def _relative(gap, target):
+    target = pd.Series(target, dtype=float)
+    return pd.Series(gap, dtype=float).to_numpy() / target.abs().where(target != 0, 1.0).to_numpy()
+
+
+# -- key findings -------------------------------------------------------------------------
+
+MAX_FINDINGS = 5
+MIN_FINDINGS = 3
+
+
+def key_findings(card: pd.DataFrame, k: int = MAX_FINDINGS, minimum: int = MIN_FINDINGS) -> pd.DataFrame:
+    """The findings the summary states, at most ``k``, one per indicator.
+
+    The rule: candidates are the rows of ``card`` (after :func:`flag_changes`) that are
+    judged against a target (green, amber or red: never incomplete, suppressed, without
+    data or neutral), one per indicator (the region-wide row when judged, else the service
+    type with the largest shortfall). Each scores the larger of its shortfall relative to
+    the target (``-gap / |target|``, 0 when met) and, when the change on the previous
+    period is significant after Benjamini-Hochberg, the size of that change relative to
+    the target. Candidates with a positive score come first, largest first; when fewer
+    than ``minimum``, the indicators meeting their target by the widest relative margin
+    fill up to ``minimum`` (good news is news too). Column ``score``, ``reason``
+    (shortfall / change / met).
+    """
+    view = indicator_view(card)
+    if view.empty:
+        return view
+    view = view[view["status"].isin(["green", "amber", "red"])].copy()
+    if view.empty:
+        return view
+    shortfall = (-view["relative_gap"]).clip(lower=0).fillna(0)
+    changed = view["change_value"].abs() / view["target"].abs().where(view["target"] != 0, 1.0)
+    changed = changed.where(view["significant"].astype(bool), 0).fillna(0)
+    view["score"] = np.maximum(shortfall, changed)
+    view["reason"] = np.where(changed > shortfall, "change", np.where(shortfall > 0, "shortfall", "met"))
+    top = view[view["score"] > 0].sort_values("score", ascending=False, kind="stable").head(k)
+    if len(top) < minimum:
+        rest = view.drop(index=top.index).sort_values("relative_gap", ascending=False, kind="stable")
+        top = pd.concat([top, rest.head(minimum - len(top)).assign(reason="met")])
+    return top.reset_index(drop=True)
+
+
+# -- the overall picture, indicator level ----------------------------------------------------
+
+def overview(card: pd.DataFrame, worst: int = 3) -> dict:
+    """How the region's indicators stand (indicator level, service types summarised).
+
+    ``judged`` indicators with a status, of which ``green`` / ``amber`` / ``red``;
+    ``not_judged`` the others (no target, incomplete, suppressed, no data); ``worst`` the
+    ids of up to ``worst`` indicators furthest short of their target (relative to it);
+    ``improved`` / ``worsened`` the ids whose change on the previous period is significant
+    (any of its rows, Benjamini-Hochberg); ``tested`` how many changes were tested.
+    """
+    view = indicator_view(card)
+    judged = view[view["status"].isin(["green", "amber", "red"])] if not view.empty else view
+    counts = judged["status"].value_counts() if not judged.empty else pd.Series(dtype=int)
+    short = judged[judged["status"].isin(["red", "amber"])].sort_values("relative_gap", kind="stable")
+    sig = card[card["significant"].astype(bool) & (card["direction"] != NEUTRAL)]
+    words = [_direction_word(c, d) for c, d in zip(sig["change_value"], sig["direction"])]
+    improved = list(dict.fromkeys(i for i, w in zip(sig["indicator"], words) if w == "improving"))
+    worsened = list(dict.fromkeys(i for i, w in zip(sig["indicator"], words) if w == "worsening"))
+    return {
+        "indicators": int(len(view)),
+        "judged": int(len(judged)),
+        "green": int(counts.get("green", 0)), "amber": int(counts.get("amber", 0)), "red": int(counts.get("red", 0)),
+        "not_judged": int(len(view) - len(judged)),
+        "worst": list(short["indicator"].head(worst)),
+        "improved": improved, "worsened": worsened,
+        "tested": int(np.isfinite(card["p_value"].astype(float)).sum()),
+    }
+
+
+# -- the improvement plan -----------------------------------------------------------------------
+
+PLAN_CAP = 10
+WORSENING_WEIGHT = 2.0
+PLAN_TYPES_NAMED = 3
+PLAN_COLUMNS = ["rank", "indicator", "period", "service_type", "value", "ci_low", "ci_high", "target", "gap",
+                "unit", "n", "uncertain", "worsening", "short_types", "priority", "responsible", "action",
+                "review_date"]
+
+
+def review_date(period: str, frequency: str | None = None) -> str:
+    """The last day of the period after ``period`` (ISO date): when the plan is reviewed.
+
+    >>> review_date("2024Q4", "quarter"), review_date("2024-11", "month"), review_date("2024", "year")
+    ('2025-03-31', '2024-12-31', '2025-12-31')
+    """
+    from evalkit.data.periods import bounds
+
+    frequency = frequency or ("quarter" if "Q" in period else "month" if "-" in period else "year")
+    _, end = bounds(period, frequency)
+    _, next_end = bounds(_label_after(end, frequency), frequency)
+    return next_end.isoformat()
+
+
+def _label_after(day, frequency):
+    import datetime as dt
+
+    from evalkit.data.periods import label
+
+    return label(day + dt.timedelta(days=1), frequency)
+
+
+def _weight(gap, target, unit) -> float:
+    """The shortfall a row's ``n`` multiplies: absolute for rates (a share of the units),
+    relative to the target otherwise (days, km, ... are not shares), capped at 1 so that
+    it stays on the scale of a rate's (at most the whole of ``n``)."""
+    short = max(-float(gap), 0.0)
+    if unit == "rate":
+        return short
+    return min(short / (abs(float(target)) or 1.0), 1.0)
+
+
+def improvement_plan(table: pd.DataFrame, targets: Mapping[str, float | None], region: str, period: str,
+                     changes: pd.DataFrame | None = None, lang: str = "zh", catalogue: Catalogue | None = None,
+                     frequency: str | None = None, review: str | None = None, q: float = FDR_Q) -> pd.DataFrame:
+    """The performance improvement plan: one row per problem, most urgent first.
+
+    A problem is an indicator short of its target (red or amber) in the region's latest
+    complete period up to ``period`` (per indicator: an indicator whose cells are all
+    incomplete in ``period`` is taken from the latest earlier period where it is
+    complete; a cell of an incomplete period is never an item). The indicator's
+    region-wide row when it is short; otherwise its service types short of the target,
+    collapsed into one row naming the worst few (``short_types``, up to
+    :data:`PLAN_TYPES_NAMED`, worst first).
+
+    ``priority`` = shortfall x ``n`` of the row shown (the region-wide row, or the worst
+    service type of a collapsed row): the absolute shortfall for rates (about how many of
+    the ``n`` units, households or referrals ..., stand between the value and the
+    target), the shortfall relative to the target, at most 1, for other units; times
+    :data:`WORSENING_WEIGHT` when the change on the previous period of any of the
+    indicator's short rows is significantly worsening (Benjamini-Hochberg, :func:`flag_changes`). A shortfall
+    whose 95% interval contains the target stays, marked ``uncertain``; a large stable
+    shortfall stays (the level ranks it, not the change). ``responsible`` and ``action``
+    come from the catalogue, ``target`` from ``targets``; ``review_date`` is the end of
+    the period after ``period`` unless ``review`` gives one. All rows are returned;
+    reports show the first :data:`PLAN_CAP` and count the rest.
     """
     catalogue = catalogue or load_catalogue()
-    short = card[card["status"].isin(["red", "amber"]) & (card["direction"] != NEUTRAL)].copy()
-    if short.empty:
-        return pd.DataFrame(columns=PLAN_COLUMNS)
-    short["relative_gap"] = short["gap"] / short["target"].abs().where(short["target"] != 0, 1.0)
-    short["severity"] = short["status"].map(_SEVERITY)
+    periods = sorted(p for p in set(overall_rows(table, region)["period"]) if p <= period)
+    cards = {}
+
+    def card_of(p):
+        if p not in cards:
+            cards[p] = flag_changes(scorecard(table, targets, region, p, catalogue), changes, region, p, q)
+        return cards[p]
+
     rows = []
-    for ind, part in short.groupby("indicator", sort=False):
-        worst = part.sort_values(["severity", "relative_gap"], kind="stable").iloc[0]
-        meta = catalogue[ind]
-        rows.append({
-            "indicator": ind,
-            "status": worst["status"],
-            "gap": worst["gap"],
-            "relative_gap": worst["relative_gap"],
-            "service_type": worst["service_type"],
-            "service_types_short": [s for s in part["service_type"] if s],
-            "responsible": meta.responsible,
-            "action": meta.action(lang),
-            "unit": meta.unit,
-            "_severity": worst["severity"],
-        })
-    plan = pd.DataFrame(rows).sort_values(["_severity", "relative_gap"], kind="stable")
-    return plan[PLAN_COLUMNS].reset_index(drop=True)
+    for ind in dict.fromkeys(card_of(period)["indicator"]):
+        part = None
+        for p in reversed(periods):
+            c = card_of(p)
+            cand = c[c["indicator"] == ind]
+            if len(cand) and not cand["incomplete"].all():
+                part = cand[~cand["incomplete"]]
+                break
+        if part is None or part["direction"].iloc[0] == NEUTRAL:
+            continue
+        item = _plan_item(part, catalogue[ind], lang)
+        if item is not None:
+            rows.append({**item, "period": p})
+    if not rows:
+        return pd.DataFrame(columns=PLAN_COLUMNS)
+    plan = pd.DataFrame(rows).sort_values("priority", ascending=False, kind="stable").reset_index(drop=True)
+    plan["rank"] = np.arange(1, len(plan) + 1)
+    plan["review_date"] = review or review_date(period, frequency)
+    return plan[PLAN_COLUMNS]
+
+
+def _plan_item(part: pd.DataFrame, meta, lang: str) -> dict | None:
+    """One indicator's plan row from its complete rows of one period, or None when nothing is short."""
+    part = part.assign(_rel=_relative(part["gap"], part["target"]))
+    short = part[part["status"].isin(["red", "amber"])]
+    if short.empty:
+        return None
+    weights = {i: _weight(r.gap, r.target, r.unit) * (float(r.n) if pd.notna(r.n) else 0.0)
+               for i, r in zip(short.index, short.itertuples())}
+    whole = short[short["service_type"] == ""]
+    types = short[short["service_type"] != ""].copy()
+    types["_w"] = [weights[i] for i in types.index]
+    types = types.sort_values(["_rel", "_w"], ascending=[True, False], kind="stable")
+    r = whole.iloc[0] if len(whole) else types.iloc[0]  # the row shown: region-wide, else the worst type
+    priority = weights[r.name]
+    worsening = bool(any(s and _direction_word(c, d) == "worsening"
+                         for s, c, d in zip(short["significant"], short["change_value"], short["direction"])))
+    uncertain = bool(pd.notna(r["ci_low"]) and pd.notna(r["ci_high"]) and r["ci_low"] <= r["target"] <= r["ci_high"])
+    return {
+        "indicator": meta.id, "service_type": r["service_type"], "value": r["value"], "ci_low": r["ci_low"],
+        "ci_high": r["ci_high"], "target": r["target"], "gap": r["gap"], "unit": r["unit"], "n": r["n"],
+        "uncertain": uncertain, "worsening": worsening,
+        "short_types": list(types["service_type"].head(PLAN_TYPES_NAMED)),
+        "priority": priority * (WORSENING_WEIGHT if worsening else 1.0),
+        "responsible": meta.responsible, "action": meta.action(lang),
+    }

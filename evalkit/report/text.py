@@ -62,6 +62,80 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Gaps against the performance targets with suggested remedies, largest gap first, for the next period.",
     },
     "plan_empty": {"zh": "所有设有目标的指标均已达标。", "en": "Every indicator with a target meets it."},
+    "plan_rule": {
+        "zh": "每个问题一行：最近一个完整评估期未达到目标的指标（分服务类型的指标合并为一行，列出差距最大的服务类型）。"
+              "按差距乘以涉及的计数（比率类指标为绝对差距，其他为相对目标的差距、最多计为1）排序，较上期显著恶化者权重加倍；"
+              "95%置信区间包含目标值的差距保留并标为“不确定”；本期未完整的数据不列入。复核日期为下一评估期的最后一天。",
+        "en": "One row per problem: an indicator short of its target in the latest complete period (indicators split "
+              "by service type in one row naming the worst types). Ranked by the shortfall times the count it concerns "
+              "(the absolute shortfall for rates, relative to the target otherwise, at most 1), doubled when the change on the "
+              "previous period is significantly worsening; a shortfall whose 95% interval contains the target is kept "
+              "and marked uncertain; incomplete periods are left out. Review date: the last day of the next period.",
+    },
+    "plan_more": {"zh": "另有 {n} 个未达标问题按同一规则排在后面，此处未列出。",
+                  "en": "{n} more problems rank lower by the same rule and are not listed here."},
+    "plan_problem": {"zh": "问题", "en": "Problem"},
+    "plan_now": {"zh": "现状（95%区间）", "en": "Now (95% interval)"},
+    "plan_judgement": {"zh": "判断", "en": "Judgement"},
+    "plan_affects": {"zh": "涉及", "en": "Concerns"},
+    "plan_review": {"zh": "复核日期", "en": "Review by"},
+    "plan_rank": {"zh": "序号", "en": "No."},
+    "plan_worst_types": {"zh": "差距最大的服务类型：{types}", "en": "worst service types: {types}"},
+    "plan_short": {"zh": "未达标", "en": "Short of target"},
+    "plan_uncertain": {"zh": "不确定（区间包含目标值）", "en": "Uncertain (interval contains the target)"},
+    "plan_worsening": {"zh": "较上期显著恶化", "en": "significantly worsening"},
+    "plan_period_note": {"zh": "（{period}期）", "en": " ({period})"},
+    # -- the summary (摘要) at the top of the scorecard
+    "summary": {"zh": "摘要", "en": "Summary"},
+    "summary_findings": {"zh": "主要发现", "en": "Key findings"},
+    "summary_overall": {"zh": "总体情况", "en": "Overall"},
+    "finding": {"zh": "{name}为 {value}（95% 区间 {low}–{high}），{target}，{change}。",
+                "en": "{name} is {value} (95% interval {low}–{high}), {target}; {change}."},
+    "finding_met_above": {"zh": "高于目标 {target}，达标", "en": "above the target of {target}: met"},
+    "finding_met_below": {"zh": "低于目标 {target}，达标", "en": "below the target of {target}: met"},
+    "finding_short_above": {"zh": "高于目标 {target}（差 {gap}）", "en": "above the target of {target} (short by {gap})"},
+    "finding_short_below": {"zh": "低于目标 {target}（差 {gap}）", "en": "below the target of {target} (short by {gap})"},
+    "finding_uncertain": {"zh": "，但区间包含目标值，差距不确定", "en": ", but the interval contains the target: uncertain"},
+    "finding_change": {"zh": "比上期（{period}）{verb} {amount}（{sig}）",
+                       "en": "{verb} {amount} on the previous period ({period}; {sig})"},
+    "finding_no_change": {"zh": "无可比较的上期数据", "en": "no comparable previous period"},
+    "finding_flat": {"zh": "与上期（{period}）持平", "en": "unchanged on the previous period ({period})"},
+    "verb_up": {"zh": "上升", "en": "up"},
+    "verb_down": {"zh": "下降", "en": "down"},
+    "sig_improving": {"zh": "显著，改善", "en": "significant, improving"},
+    "sig_worsening": {"zh": "显著，恶化", "en": "significant, worsening"},
+    "sig_none": {"zh": "不显著", "en": "not significant"},
+    "overall_counts": {
+        "zh": "按指标计（分服务类型的指标按全类型或差距最大的类型合并为一项）：{judged} 个指标可与目标比较，"
+              "其中达标 {green} 个、接近目标 {amber} 个、未达标 {red} 个；另有 {not_judged} 个指标无目标、本期未完整或数据不予公布。",
+        "en": "By indicator (service types summarised): {judged} indicators can be compared with their target: "
+              "{green} on target, {amber} near it, {red} short of it; {not_judged} more have no target, an "
+              "incomplete period or unpublished data.",
+    },
+    "overall_worst": {"zh": "相对目标差距最大：{items}。", "en": "Furthest from target (relative to it): {items}."},
+    "overall_changes": {"zh": "较上期显著改善：{improved}；显著恶化：{worsened}。",
+                        "en": "Significantly improved on the previous period: {improved}; significantly worsened: {worsened}."},
+    "overall_none": {"zh": "无", "en": "none"},
+    "overall_tests": {
+        "zh": "“显著”指较上期变化在控制多重比较后仍成立：变化的标准误来自抽样设计（含两期估计的协方差），"
+              "对本表检验的全部 {tested} 个变化用 Benjamini-Hochberg 方法将错误发现率控制在 {q}（Benjamini & Hochberg, 1995）。",
+        "en": "“Significant”: the change on the previous period holds after controlling for the many comparisons: "
+              "its standard error comes from the sampling design (with the covariance of the two periods), and the "
+              "Benjamini-Hochberg procedure keeps the false discovery rate of all {tested} changes tested here at {q} "
+              "(Benjamini & Hochberg, 1995).",
+    },
+    "overall_untested": {"zh": "结果文件未保存两期估计的协方差，本次未检验较上期变化的显著性。",
+                         "en": "The results file keeps no covariances of consecutive periods, so no change was tested."},
+    "overall_context": {"zh": "描述性指标（无好坏方向，仅供参考）：{items}。",
+                        "en": "Descriptive indicators (no better direction, context only): {items}."},
+    "summary_rule": {
+        "zh": "发现的选取规则：每个指标至多一条（优先用全类型数值）；按未达目标的相对差距与较上期显著变化的相对幅度中较大者排序，取前 {k} 条；"
+              "不足 {minimum} 条时补充超出目标最多的指标；本期未完整、不予公布和描述性指标不列为发现。",
+        "en": "How findings are chosen: at most one per indicator (the all-types value first), ranked by the larger "
+              "of the shortfall relative to the target and the significant change relative to the target, the top {k}; "
+              "under {minimum}, those beating their target by most fill up; incomplete, unpublished and descriptive "
+              "indicators are never findings.",
+    },
     "key_figures": {"zh": "主要指标", "en": "Key figures"},
     "by_service_type": {"zh": "分服务类型", "en": "By service type"},
     "by_region": {"zh": "下辖地区比较", "en": "Sub-regions compared"},
@@ -98,8 +172,9 @@ LABELS: dict[str, dict[str, str]] = {
     "targets_default": {"zh": "目标值：指标目录默认值", "en": "Targets: catalogue defaults"},
     "targets_file": {"zh": "目标值：{name}", "en": "Targets: {name}"},
     "status_counts": {
-        "zh": "达标 {green} 项，接近目标 {amber} 项，未达标 {red} 项，无目标、本期未完整或无数据 {none} 项。",
-        "en": "{green} on target, {amber} near target, {red} off target, {none} without target, incomplete or without data.",
+        "zh": "按单元格（指标 × 服务类型）计：达标 {green} 项，接近目标 {amber} 项，未达标 {red} 项，无目标、本期未完整或无数据 {none} 项。",
+        "en": "By cell (indicator × service type): {green} on target, {amber} near target, {red} off target, "
+              "{none} without target, incomplete or without data.",
     },
     "rag_rule": {
         "zh": "判定规则：达到目标为“达标”；未达到但差距在目标值的{tol}以内、或95%置信区间包含目标值为“接近目标”；其余为“未达标”。差距为正表示优于目标。",

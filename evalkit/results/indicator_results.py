@@ -223,10 +223,12 @@ class IndicatorResults:
 
         The same households are seen in both periods, so the covariance of the two
         estimates enters the standard error. Columns ``previous_period, previous_value,
-        change, se, ci_low, ci_high, significant`` (the interval excludes 0) and
+        change, se, ci_low, ci_high, significant`` (the interval excludes 0; not corrected
+        for multiple comparisons, which :func:`evalkit.report.scorecard.flag_changes` does),
         ``incomplete``: either period is incomplete (units censored at the extraction
         date, or the period runs past it); such a change is never significant, as it may
-        be an artefact of the data's end rather than a change.
+        be an artefact of the data's end rather than a change; and ``df``, the degrees of
+        freedom the interval uses.
         """
         t = self._select(pd.Series(True, index=self.table.index), indicator)
         cov = self.covariances
@@ -247,7 +249,7 @@ class IndicatorResults:
             out.loc[out["suppressed"], ["value", "previous_value", "change", "se", "ci_low", "ci_high"]] = np.nan
             out.loc[out["suppressed"], "significant"] = False
         return out[[*keys, "period", "previous_period", "value", "previous_value", "change", "se", "ci_low",
-                    "ci_high", "significant", "incomplete", "suppressed"]].reset_index(drop=True)
+                    "ci_high", "significant", "incomplete", "suppressed", "df"]].reset_index(drop=True)
 
     def published(self) -> pd.DataFrame:
         """The table with suppressed cells blanked (:func:`blank_suppressed`), ready to share."""
