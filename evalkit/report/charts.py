@@ -568,6 +568,10 @@ def ranked_dots(league: pd.DataFrame, parent: dict, labels: dict, names: dict[st
             finite = np.concatenate([v[np.isfinite(v)] for v in (value, high)] + [np.array([reference or 0.0])])
             ax.set_xlim(0, min(1.0, max(float(np.nanmax(finite)) * 1.1, 0.05)))
             ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        elif units[ind] in ("days", "yuan", "km", "index"):
+            from .text import UNIT_LABELS
+
+            ax.set_xlabel(UNIT_LABELS[units[ind]][lang], fontsize=8)
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
     fig.tight_layout()
     return fig
