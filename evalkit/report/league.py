@@ -13,7 +13,7 @@ unranked. Ranks are among the sub-regions with a published value only.
 ...     "ci_high": [0.3, None, 0.6], "n": [40, 3, 50], "suppressed": [False, True, False]})
 >>> league_table(table, ["X", "Y", "Z"], "2024Q4", ["a.rate"], directions={"a.rate": "higher"})[
 ...     ["region", "status", "rank"]].to_dict("list")
-{'region': ['Z', 'X', 'Y'], 'status': ['value', 'value', 'suppressed'], 'rank': [1, 2, <NA>]}
+{'region': ['Z', 'X', 'Y'], 'status': ['value', 'value', 'suppressed'], 'rank': [1, 2, None]}
 """
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def league_table(table: pd.DataFrame, regions: list[str], period: str, indicator
                               "ci_low": pd.to_numeric(part["ci_low"], errors="coerce").to_numpy(),
                               "ci_high": pd.to_numeric(part["ci_high"], errors="coerce").to_numpy(),
                               "n": n.to_numpy(), "suppressed": suppressed.to_numpy(), "status": status.to_numpy(),
-                              "rank": rank.to_numpy()})
+                              "rank": rank.array})
         key = value.to_numpy() if direction == "lower" else -value.to_numpy()
         frame = frame.assign(_key=key, _pos=range(len(frame)))
         frame = frame.sort_values(["_key", "_pos"], na_position="last", kind="stable")
