@@ -127,6 +127,23 @@ def test_report_by_subregion_shows_ranked_dots_and_league_table():
     assert tables["indicators"]["value"].tolist() == [0.2]
 
 
+def test_map_only_with_boundaries_and_with_the_review_note(tmp_path):
+    import json
+
+    report, shown = fake_report({"A": 0.1, "B": 0.3, "C": 0.2})
+    report.by_subregion([DUP])
+    assert "".join(shown).count("<img") == 1  # no regions.geojson: the dot chart only
+    square = lambda x: [[[x, 23], [x + 1, 23], [x + 1, 24], [x, 24], [x, 23]]]  # noqa: E731
+    features = [{"type": "Feature", "properties": {"region_id": r}, "geometry": {"type": "Polygon", "coordinates": square(113 + k)}}
+                for k, r in enumerate("ABC")]
+    (tmp_path / "regions.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    report, shown = fake_report({"A": 0.1, "B": 0.3, "C": 0.2})
+    report.data_path = str(tmp_path)
+    report.by_subregion([DUP])
+    page = "".join(shown)
+    assert page.count("<img") == 2 and "Map of sub-regions" in page and "审图号" in page
+
+
 def test_export_tables_writes_csv_parquet_excel_latex(tmp_path):
     frames = {"indicators": pd.DataFrame({"indicator": ["=cmd|' /C calc'!A0", "b_rate"], "value": [0.5, math.nan],
                                           "rank": pd.array([1, None], dtype="Int64")}),

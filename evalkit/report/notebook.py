@@ -170,6 +170,7 @@ class Report:
         self.params = resolve(data.params)  # what the numbers were computed with
         self.catalogue = load_catalogue()
         self.targets_path = params["targets_path"]
+        self.data_path = params.get("data_path") or ""  # where optional region boundaries are looked for
         self.targets = load_targets(self.targets_path or None, self.catalogue)
         self.table = data.table
         self.region_name = data.region_name(self.region)
@@ -293,6 +294,7 @@ class Report:
             missing = league.not_shown(ranked, names, self.names, self.lang)
             if missing:
                 self.note(missing)
+            self.subregion_map(ranked, names)
             frame = league.league_frame(ranked, names, self.lang, self.catalogue)
             self.table_html(frame, caption=self.t("league_title"),
                             numeric=(self.t("league_rank"), self.t("value"), self.t("n")))
@@ -300,6 +302,26 @@ class Report:
         frame = present.side_by_side_frame(sub, "region", names, self.lang, self.catalogue)
         self.table_html(frame, numeric=tuple(frame.columns[1:]), wrap=(self.t("indicator"),),
                         caption=self.t("league_all"))
+
+    def subregion_map(self, ranked: pd.DataFrame, labels: dict[str, str]) -> None:
+        """A map of the sub-regions coloured by the first indicator of ``ranked`` (a league
+        table) that has a value, when the data package brings boundaries (optional
+        ``regions.geojson``: :mod:`evalkit.report.maps`), with the map-review note; nothing otherwise."""
+        from . import maps
+
+        boundaries = maps.read_boundaries(self.data_path)
+        if not boundaries or not set(ranked["region"]) & set(boundaries):
+            return
+        with_values = ranked[ranked["status"] == "value"]
+        if with_values.empty:
+            return
+        ind = with_values["indicator"].iloc[0]
+        title = self.t("map_title", name=self.names[ind])
+        fig = maps.choropleth(boundaries, ranked[ranked["indicator"] == ind], labels, title, self.units[ind],
+                              self.lang, self.t("league_suppressed"))
+        if fig is not None:
+            self.figure(fig, alt=title)
+            self.note(self.t("map_note"))
 
     def league(self, ids: list[str]) -> pd.DataFrame:
         """The league table of the report's sub-regions on ``ids`` this period

@@ -564,6 +564,14 @@ LABELS.update({
               "rank), among sub-regions with a published value; descriptive indicators are not ranked. Cells counting "
               "fewer than {min_cell} units are not published: marked \"suppressed\" and not ranked. Sub-regions whose "
               "intervals overlap may not differ significantly."},
+    "map_title": {"zh": "下辖地区地图：{name}", "en": "Map of sub-regions: {name}"},
+    "map_note": {
+        "zh": "颜色越深取值越高；斜线为无公布值的地区（已抑制或无数据）。边界来自数据包的 regions.geojson。"
+              "依据《地图管理条例》（2015年），公开发布的地图须经审核并标注审图号；本图仅供内部评估使用。",
+        "en": "Darker is higher; hatched regions have no published value (suppressed or no data). Boundaries come from "
+              "the data package's regions.geojson. Under China's Regulations on Map Management (地图管理条例, 2015), a "
+              "map for public release must pass map review and carry its review number (审图号); this map is for "
+              "internal evaluation only."},
     "league_not_shown": {"zh": "图中未显示：{items}。", "en": "Not in the chart: {items}."},
     "composite_rule": {
         "zh": "综合指数的每个分项仅在至少{k}个下辖地区有公布值时计分（两个地区的最小—最大标准化只能得到100和0，没有意义）；"
