@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from evalkit.indicators.catalogue import load_catalogue
 from evalkit.report.data import ReportData
 from evalkit.report.league import league_frame, league_table, not_shown
 from evalkit.report.notebook import Report, export_tables
@@ -122,6 +123,16 @@ def test_report_by_subregion_shows_ranked_dots_and_league_table():
     assert page.count("<img") == 1 and "League table of sub-regions" in page
     assert page.index("County A") < page.index("County C") < page.index("County B")  # lower is better: A first
     assert "the dashed line is the value of Province as a whole" in page
+    report, shown = fake_report({"A": 0.1, "B": NAN, "C": 0.2})
+    report.table.loc[report.table.region == "B", "suppressed"] = True
+    report.by_subregion([DUP])
+    page = "".join(shown)
+    name = load_catalogue()[DUP].name("en")
+    assert f"Not in the chart: {name}: County B (suppressed)." in page  # listed under the chart
+    assert '<td>County B</td><td class="num">suppressed</td>' in page  # in the league table, unranked
+    # and in the table of every indicator, instead of a dash
+    assert f'<td class="wrap">{name}</td><td class="num">10.0%</td><td class="num">suppressed</td>' in page
+    report, shown = fake_report({"A": 0.1, "B": 0.3, "C": 0.2})
     tables = report.tables([DUP])
     assert list(tables["subregions"]["region"]) == ["A", "C", "B"] and list(tables["subregions"]["rank"]) == [1, 2, 3]
     assert tables["indicators"]["value"].tolist() == [0.2]

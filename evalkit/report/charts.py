@@ -567,7 +567,8 @@ def ranked_dots(league: pd.DataFrame, parent: dict, labels: dict, names: dict[st
         if units[ind] == "rate":
             finite = np.concatenate([v[np.isfinite(v)] for v in (value, high)] + [np.array([reference or 0.0])])
             ax.set_xlim(0, min(1.0, max(float(np.nanmax(finite)) * 1.1, 0.05)))
-            ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+            # decimals as the ticks need: 2.5% is never shown as 2%
+            ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
         elif units[ind] in ("days", "yuan", "km", "index"):
             from .text import UNIT_LABELS
 

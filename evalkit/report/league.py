@@ -117,3 +117,23 @@ def not_shown(league: pd.DataFrame, labels: dict[str, str], names: dict[str, str
                           for r, s in zip(part["region"], part["status"]))
         parts.append(f"{names.get(ind, ind)}：{listed}" if lang == "zh" else f"{names.get(ind, ind)}: {listed}")
     return t("league_not_shown", lang, items=semi.join(parts)) if parts else ""
+
+
+def mark_suppressed(frame: pd.DataFrame, rows: pd.DataFrame, labels: dict[str, str], lang: str, catalogue=None) -> pd.DataFrame:
+    """A side-by-side table (:func:`evalkit.report.present.side_by_side_frame` of ``rows`` by
+    region, columns ``labels``' values) with its suppressed cells saying so (已抑制 /
+    suppressed) instead of "—"; cells of a sub-region without any unit keep "no data"."""
+    from evalkit.indicators.catalogue import load_catalogue
+
+    catalogue = catalogue or load_catalogue()
+    out = frame.copy()
+    names = {catalogue[i].name(lang): i for i in dict.fromkeys(rows["indicator"])}
+    hidden = rows[rows["suppressed"].astype(bool) & rows["value"].isna()
+                  & (pd.to_numeric(rows["n"], errors="coerce").fillna(-1) != 0)]
+    hidden = set(zip(hidden["indicator"], hidden["region"]))
+    first = out.columns[0]
+    for region, label in labels.items():
+        if label in out.columns:
+            out[label] = [t("league_suppressed", lang) if (names.get(name), region) in hidden else cell
+                          for name, cell in zip(out[first], out[label])]
+    return out

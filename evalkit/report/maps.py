@@ -95,7 +95,7 @@ def choropleth(boundaries: dict, league: pd.DataFrame, labels: dict, title: str,
     ax.set_axis_off()
     bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.7)
     if unit == "rate":
-        bar.formatter = PercentFormatter(1.0, decimals=0)
+        bar.formatter = PercentFormatter(1.0, decimals=None)
         bar.update_ticks()
     ax.set_title(title, loc="left", fontsize=10)
     fig.tight_layout()

@@ -300,6 +300,7 @@ class Report:
                             numeric=(self.t("league_rank"), self.t("value"), self.t("n")))
             self.note(self.t("league_rule", min_cell=self.data.min_cell))
         frame = present.side_by_side_frame(sub, "region", names, self.lang, self.catalogue)
+        frame = league.mark_suppressed(frame, sub, names, self.lang, self.catalogue)
         self.table_html(frame, numeric=tuple(frame.columns[1:]), wrap=(self.t("indicator"),),
                         caption=self.t("league_all"))
 
