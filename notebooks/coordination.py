@@ -15,19 +15,20 @@
 # hidden in the rendered report.
 
 # %% tags=["parameters"]
-data_path = ""  # data package directory (used only when results_path is empty)
+data_path = "data/demo"  # data package (used only when results_path is empty); relative: looked up from here upwards
 results_path = ""  # results.parquet written by `evalkit report`; computed from data_path when empty
-region = ""  # region id from the regions table
-period = ""  # e.g. "2024Q4"; empty: the latest period
+region = ""  # region id from the regions table; empty: the top region
+period = ""  # e.g. "2024Q4"; empty: the latest complete period
 lang = "zh"  # zh | en
 targets_path = ""  # YAML/JSON mapping indicator id -> target; empty: the catalogue's defaults
 min_cell = 10  # cells counting fewer units (n: households, needs, referrals, ...) are not published
 by = "hukou,urban"  # household columns to break results down by, comma-separated
 params = "{}"  # indicator parameters as a JSON object, e.g. '{"omission_window_days": 30}'; others default
+export_dir = ""  # a directory: the tables below are written there as CSV, Parquet, Excel and LaTeX; empty: no export
 
 # %%
 # Validate the parameters, set up Chinese fonts, load the published results.
-from evalkit.report.notebook import start
+from evalkit.report.notebook import export_tables, start
 
 report = start(data_path=data_path, results_path=results_path, region=region, period=period,
                lang=lang, targets_path=targets_path, min_cell=min_cell, by=by, params=params)
@@ -56,3 +57,10 @@ report.by_groups(overall + per_type, key_indicator="coordination.omitted_need_ra
 # %%
 report.definitions(indicators)
 report.footer()
+
+# %%
+# The numbers above as plain DataFrames (indicator table, by-group tables, league table of
+# sub-regions) for analysis; with export_dir set, written as CSV, Parquet, Excel and LaTeX.
+tables = report.tables(overall + per_type)
+if export_dir:
+    export_tables(tables, export_dir)

@@ -24,6 +24,7 @@ indicator = "coordination.processing_days"  # outcome indicator id
 window_low = -4  # event-study window, periods before adoption
 window_high = 4  # event-study window, periods after adoption
 seed = 0  # seed of the wild bootstrap and the placebo draws
+export_dir = ""  # a directory: the tables below are written there as CSV, Parquet, Excel and LaTeX; empty: no export
 
 # %%
 from pathlib import Path
@@ -56,7 +57,8 @@ for method, control in (("callaway_santanna", "never_treated"), ("callaway_santa
             rows.append(impact.att(panel, *Y, method=method, control=control, bootstrap=bootstrap, seed=seed).to_frame())
         except evalkit.ParameterError as exc:
             print(f"{method} ({control}): {exc}")
-pd.concat(rows, ignore_index=True).round(3)
+estimates = pd.concat(rows, ignore_index=True)
+estimates.round(3)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -82,7 +84,8 @@ compare = pd.concat([impact.att(sim, *S, method=m, aggregation=a).to_frame()
                                   ("callaway_santanna", "simple"), ("callaway_santanna", "dynamic"))],
                     ignore_index=True)
 compare["truth"] = [truth["group"], truth["group"], truth["group"], truth["simple"], truth["dynamic"]]
-compare[["method", "aggregation", "estimate", "se", "ci_low", "ci_high", "truth", "n_clusters"]].round(3)
+compare = compare[["method", "aggregation", "estimate", "se", "ci_low", "ci_high", "truth", "n_clusters"]]
+compare.round(3)
 
 # %%
 ax = impact.plot_event_study(impact.event_study(sim, *S, method="twfe", window=(-4, 4)), label="twfe", color="C2")
@@ -94,3 +97,11 @@ plt.show()
 pl = impact.placebo(sim, *S, draws=200, seed=seed)
 print(f"placebo: mean {pl['estimate'].mean():.3f}, sd {pl['estimate'].std():.3f}; "
       f"actual {pl.attrs['estimate']:.3f}, permutation p = {pl.attrs['p_value']:.3f}")
+
+# %%
+# The tables above as plain DataFrames; with export_dir set, written as CSV, Parquet, Excel and LaTeX.
+from evalkit.report.notebook import export_tables
+
+tables = {"panel": panel, "estimates": estimates, "simulated_check": compare}
+if export_dir:
+    export_tables(tables, export_dir)

@@ -528,3 +528,51 @@ def gap_dots(frame: pd.DataFrame, lang: str, title: str, xlabel: str):
     ax.set_title(title, loc="left", fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def ranked_dots(league: pd.DataFrame, parent: dict, labels: dict, names: dict[str, str], units: dict[str, str],
+                lang: str, columns: int = 2):
+    """Sub-regions ranked by value, one panel per indicator: the value as a dot, its 95%
+    interval as a line, the parent region's value (``parent``: indicator -> value) as a
+    dashed reference line (explained in the note under the chart). ``league`` is :func:`evalkit.report.league.league_table` (rows in
+    rank order); sub-regions without a value are left out (list them under the chart:
+    :func:`evalkit.report.league.not_shown`). Rate axes start at 0 and are in percent.
+    None when no sub-region has a value."""
+    from matplotlib.ticker import PercentFormatter
+
+    shown = league[league["status"] == "value"]
+    indicators = list(dict.fromkeys(shown["indicator"]))
+    if not indicators:
+        return None
+    columns = min(columns, len(indicators))
+    panel_rows = int(np.ceil(len(indicators) / columns))
+    most = int(shown.groupby("indicator").size().max())
+    fig = _figure(4.6 * columns, (0.75 + 0.28 * most) * panel_rows + 0.4)
+    for k, ind in enumerate(indicators):
+        ax = fig.add_subplot(panel_rows, columns, k + 1)
+        part = shown[shown["indicator"] == ind]
+        y = np.arange(len(part))
+        value = part["value"].to_numpy(dtype=float)
+        low, high = part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float)
+        for j in range(len(part)):
+            if np.isfinite(low[j]) and np.isfinite(high[j]):
+                ax.plot([low[j], high[j]], [y[j], y[j]], color="#4c78a8", linewidth=1.6, solid_capstyle="butt")
+        ax.plot(value, y, "o", color="#1f3b5c", markersize=5)
+        reference = parent.get(ind)
+        if reference is not None and not pd.isna(reference):
+            ax.axvline(reference, color="#666666", linestyle="--", linewidth=1)
+        ax.set_yticks(y, [_wrap(str(labels.get(r, r)), 14) for r in part["region"]])
+        ax.set_ylim(len(part) - 0.5, -0.5)
+        ax.set_title(_wrap(names[ind], 24), fontsize=9, loc="left")
+        if units[ind] == "rate":
+            finite = np.concatenate([v[np.isfinite(v)] for v in (value, high)] + [np.array([reference or 0.0])])
+            ax.set_xlim(0, min(1.0, max(float(np.nanmax(finite)) * 1.1, 0.05)))
+            # decimals as the ticks need: 2.5% is never shown as 2%
+            ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+        elif units[ind] in ("days", "yuan", "km", "index"):
+            from .text import UNIT_LABELS
+
+            ax.set_xlabel(UNIT_LABELS[units[ind]][lang], fontsize=8)
+        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+    fig.tight_layout()
+    return fig

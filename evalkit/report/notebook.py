@@ -31,12 +31,41 @@ from .present import html_table
 from .scorecard import load_targets
 from .text import format_interval, format_value, group_label, service_label, status_label, t
 
+#: Where a notebook run with its default parameters finds data: ``make demo`` writes it.
+DEMO_DATA = "data/demo"
+
+
+def find_data(path: str) -> str:
+    """A relative ``path`` looked up from the working directory upwards (a notebook opened
+    in ``notebooks/`` finds the repository's ``data/demo``); ``path`` unchanged when absolute,
+    empty or found nowhere."""
+    from pathlib import Path
+
+    if not path or Path(path).is_absolute() or Path(path).exists():
+        return path
+    cwd = Path.cwd()
+    found = [d / path for d in (cwd, *cwd.parents) if (d / path).exists()]
+    return str(found[0]) if found else path
+
 
 def start(**params) -> Report:
-    """Validate parameters, set up fonts and warnings, load the results: the first cell."""
+    """Validate parameters, set up fonts and warnings, load the results: the first cell.
+
+    Defaults make a notebook run as it is: without a data or results path, the demo package
+    (:data:`DEMO_DATA`, looked up from the working directory upwards: :func:`find_data`);
+    without a region, the top of the region tree; without a period, the latest complete one
+    (:func:`latest_complete_period`).
+    """
     from .charts import setup_fonts
 
-    params = check_parameters(**params)
+    params = dict(params)
+    if not params.get("results_path") and not params.get("data_path"):
+        params["data_path"] = DEMO_DATA
+    if isinstance(params.get("data_path"), str):
+        params["data_path"] = find_data(params["data_path"])
+    region = params.get("region")
+    params = check_parameters(**{**params, "region": region or "(top)"})  # empty: the top region, once loaded
+    params["region"] = region
     os.environ.setdefault("MPLBACKEND", "agg")
     setup_fonts()
     warnings.filterwarnings("error", message="Glyph .* missing")  # never tofu in a report
@@ -51,18 +80,97 @@ def start(**params) -> Report:
     return Report(data, params)
 
 
+def top_region(data: ReportData) -> str:
+    """The region a report defaults to: the root of the region tree (the first, when several)."""
+    roots = data.roots()
+    if not roots:
+        raise ParameterError("the package's regions table has no top region (one without parent_id)")
+    return str(roots[0])
+
+
+def latest_complete_period(data: ReportData, region: str) -> str:
+    """The latest period that ended by the data's extraction date (the provenance's
+    ``extracted_on``); without that date, the latest period in which at most half of
+    ``region``'s overall rows are incomplete; the latest period when none qualifies."""
+    import datetime as dt
+
+    from evalkit.data.periods import bounds
+
+    extracted = (data.provenance.get("data") or {}).get("extracted_on")
+    try:
+        day = dt.date.fromisoformat(str(extracted)[:10]) if extracted else None
+    except ValueError:
+        day = None
+    if day is not None:
+        ended = [p for p in data.periods if bounds(p, data.frequency)[1] <= day]
+    else:
+        tab = data.table
+        mine = tab[(tab["region"] == region) & (tab["group_by"] == "")]
+        share = mine.groupby("period")["incomplete"].mean()
+        ended = [p for p in data.periods if share.get(p, 0.0) <= 0.5]
+    return ended[-1] if ended else resolve_period(data, "")
+
+
+def export_tables(frames: dict, directory) -> list:
+    """Write each DataFrame of ``frames`` (name -> frame) to ``directory`` as CSV (formula-safe:
+    :func:`evalkit.data.io.write_csv`), Parquet and a LaTeX table (``<name>.csv``,
+    ``<name>.parquet``, ``<name>.tex``), and all of them to one Excel workbook
+    (``tables.xlsx``, a sheet per frame, formula-safe); every file written atomically.
+    Returns the paths written.
+    """
+    import re
+    from pathlib import Path
+
+    from evalkit.data.io import atomic_write, formula_safe, write_csv
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    frames = {str(name): frame for name, frame in frames.items() if isinstance(frame, pd.DataFrame)}
+    for name, frame in frames.items():
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name.startswith("."):
+            raise ParameterError(f"table name {name!r}: use letters, digits, '_', '-' or '.' (it names files)")
+        flat = frame.reset_index(drop=True)
+        flat.columns = [str(c) for c in flat.columns]
+        written.append(atomic_write(directory / f"{name}.csv", lambda tmp, f=flat: write_csv(f, tmp)))
+        written.append(atomic_write(directory / f"{name}.parquet",
+                                    lambda tmp, f=flat: f.to_parquet(tmp, index=False, engine="pyarrow")))
+        written.append(atomic_write(directory / f"{name}.tex", lambda tmp, f=flat: tmp.write_text(
+            f.to_latex(index=False, escape=True, na_rep="", float_format="%.4g"), encoding="utf-8")))
+
+    def workbook(tmp):
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            used = set()
+            for name, frame in frames.items():
+                sheet = re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "table"
+                k = 1
+                while sheet in used:
+                    k += 1
+                    sheet = f"{sheet[:28]}_{k}"
+                used.add(sheet)
+                flat = formula_safe(frame.reset_index(drop=True))
+                flat.columns = [str(c) for c in flat.columns]
+                flat.to_excel(writer, sheet_name=sheet, index=False)
+
+    if frames:
+        written.append(atomic_write(directory / "tables.xlsx", workbook))
+    return written
+
+
 class Report:
     """One region and period of published results, and how to show them."""
 
     def __init__(self, data: ReportData, params: dict):
         self.data = data
         self.lang = params["lang"]
-        self.region = check_region(data, params["region"])
-        self.period = resolve_period(data, params["period"])
+        self.region = check_region(data, params["region"]) if params["region"] else top_region(data)
+        self.period = (resolve_period(data, params["period"]) if params["period"]
+                       else latest_complete_period(data, self.region))
         self.by = [g for g in params["by"] if g in data.groups]  # breakdowns asked for and computed
         self.params = resolve(data.params)  # what the numbers were computed with
         self.catalogue = load_catalogue()
         self.targets_path = params["targets_path"]
+        self.data_path = params.get("data_path") or ""  # where optional region boundaries are looked for
         self.targets = load_targets(self.targets_path or None, self.catalogue)
         self.table = data.table
         self.region_name = data.region_name(self.region)
@@ -158,9 +266,12 @@ class Report:
         self.table_html(wide, numeric=tuple(wide.columns[1:]))
 
     def by_subregion(self, ids: list[str], charted: list[str] | None = None) -> None:
-        """Sub-regions of the report's region side by side: bars for ``charted`` (default
-        ``ids``), a table of every indicator in ``ids``; nothing for a region without children."""
-        from . import charts
+        """Sub-regions of the report's region side by side: for ``charted`` (default ``ids``,
+        the part's headline indicators) a ranked dot chart with intervals and the region's own
+        value as reference, the sub-regions it leaves out (suppressed, no data) listed under
+        it, and a league table (value, interval, rank; suppressed cells marked, not dropped);
+        then a table of every indicator in ``ids``. Nothing for a region without children."""
+        from . import charts, league
 
         children = self.data.children(self.region)
         tab = self.table
@@ -170,12 +281,84 @@ class Report:
             return
         self.heading(self.t("by_region"))
         names = present.region_labels(self.data.regions, children, self.lang)
-        shown = sub[sub["indicator"].isin(ids if charted is None else charted)]
-        shown = shown[shown.groupby("indicator")["value"].transform("count") > 0]  # no empty panels (all hidden)
-        self.figure(charts.bars(shown, "region", names, self.names, self.units, self.targets, self.lang),
-                    alt=self.t("by_region"))
+        headline = [i for i in (ids if charted is None else charted) if i in set(sub["indicator"])]
+        ranked = self.league(headline)
+        if not ranked.empty:
+            mine = self.rows().set_index("indicator")
+            parent = {i: mine.loc[i, "value"] for i in headline
+                      if i in mine.index and not isinstance(mine.loc[i, "value"], pd.Series)}
+            fig = charts.ranked_dots(ranked, parent, names, self.names, self.units, self.lang)
+            if fig is not None:
+                self.figure(fig, alt=self.t("league_title"))
+                self.note(self.t("league_dots_note", name=self.region_name))
+            missing = league.not_shown(ranked, names, self.names, self.lang)
+            if missing:
+                self.note(missing)
+            self.subregion_map(ranked, names)
+            frame = league.league_frame(ranked, names, self.lang, self.catalogue)
+            self.table_html(frame, caption=self.t("league_title"),
+                            numeric=(self.t("league_rank"), self.t("value"), self.t("n")))
+            self.note(self.t("league_rule", min_cell=self.data.min_cell))
         frame = present.side_by_side_frame(sub, "region", names, self.lang, self.catalogue)
-        self.table_html(frame, numeric=tuple(frame.columns[1:]), wrap=(self.t("indicator"),))
+        frame = league.mark_suppressed(frame, sub, names, self.lang, self.catalogue)
+        self.table_html(frame, numeric=tuple(frame.columns[1:]), wrap=(self.t("indicator"),),
+                        caption=self.t("league_all"))
+
+    def subregion_map(self, ranked: pd.DataFrame, labels: dict[str, str]) -> None:
+        """A map of the sub-regions coloured by the first indicator of ``ranked`` (a league
+        table) that has a value, when the data package brings boundaries (optional
+        ``regions.geojson``: :mod:`evalkit.report.maps`), with the map-review note; nothing otherwise."""
+        from . import maps
+
+        boundaries = maps.read_boundaries(self.data_path)
+        if not boundaries or not set(ranked["region"]) & set(boundaries):
+            return
+        with_values = ranked[ranked["status"] == "value"]
+        if with_values.empty:
+            return
+        ind = with_values["indicator"].iloc[0]
+        title = self.t("map_title", name=self.names[ind])
+        fig = maps.choropleth(boundaries, ranked[ranked["indicator"] == ind], labels, title, self.units[ind],
+                              self.lang, self.t("league_suppressed"))
+        if fig is not None:
+            self.figure(fig, alt=title)
+            self.note(self.t("map_note"))
+
+    def league(self, ids: list[str]) -> pd.DataFrame:
+        """The league table of the report's sub-regions on ``ids`` this period
+        (:func:`evalkit.report.league.league_table`): a plain DataFrame, empty without sub-regions."""
+        from .league import LEAGUE_COLUMNS, league_table
+
+        children = self.data.children(self.region)
+        if not children or not ids:
+            return pd.DataFrame(columns=LEAGUE_COLUMNS)
+        return league_table(self.table, children, self.period, ids, catalogue=self.catalogue)
+
+    def tables(self, ids: list[str]) -> dict[str, pd.DataFrame]:
+        """The numbers a part shows, as plain DataFrames for analysis or export
+        (:func:`export_tables`): ``indicators`` (the region's rows of ``ids`` this period,
+        overall and by service type), ``by_<grouping>`` (the same by each household
+        grouping of ``by`` and any other breakdown computed, e.g. income quintiles) and ``subregions`` (the league table of the overall indicators,
+        when the region has sub-regions). Suppressed cells keep their row, value blank."""
+        keep = ["indicator", "name", "unit", "service_type", "group_by", "group", "region", "period", "value",
+                "ci_low", "ci_high", "n", "suppressed", "incomplete"]
+        ids = list(dict.fromkeys(ids))
+        tab = self.table
+        mine = tab[(tab["region"] == self.region) & (tab["period"] == self.period) & tab["indicator"].isin(ids)]
+        mine = mine.assign(name=mine["indicator"].map(self.names), unit=mine["indicator"].map(self.units))
+        out = {"indicators": mine[mine["group_by"] == ""][keep].reset_index(drop=True)}
+        # the report's groupings, then any other breakdown computed (income quintiles for fairness)
+        for group_by in dict.fromkeys([*self.by, *sorted(set(mine["group_by"]) - {""})]):
+            grouped = mine[mine["group_by"] == group_by]
+            if not grouped.empty:
+                out[f"by_{group_by.replace('*', '_')}"] = grouped[keep].reset_index(drop=True)
+        overall = [i for i in ids if i in set(mine.loc[mine["service_type"] == "", "indicator"])]
+        ranked = self.league(overall)
+        if not ranked.empty:
+            ranked.insert(1, "name", ranked["indicator"].map(self.names))
+            ranked.insert(3, "region_name", ranked["region"].map(self.data.region_name))
+            out["subregions"] = ranked
+        return out
 
     def by_groups(self, ids: list[str], key_indicator: str | None = None) -> None:
         """Each household grouping (hukou, urban/rural): overall indicators in ``ids`` per
@@ -304,16 +487,21 @@ class Report:
 
     def composite_indices(self) -> None:
         """Consistency, coordination and integration indices (``composite.yaml``) of the
-        sub-regions this period; nothing with fewer than two sub-regions to compare."""
-        from evalkit.results.composite import composite_indices, load_composite_config
+        sub-regions this period; nothing with fewer than two sub-regions. A component is scored
+        only when at least :data:`~evalkit.results.composite.MIN_REGIONS` (3) sub-regions have a
+        published value of it; with fewer, a sentence says no index is computed and why."""
+        from evalkit.results.composite import MIN_REGIONS, composite_indices, load_composite_config
 
         children = self.data.children(self.region)
         if len(children) < 2:
             return
         config = load_composite_config()
         now = self.table[self.table["period"] == self.period]
-        scores = composite_indices(now, config, catalogue=self.catalogue, regions=children, drop_suppressed=True)
+        scores = composite_indices(now, config, catalogue=self.catalogue, regions=children, drop_suppressed=True,
+                                   min_regions=MIN_REGIONS)
         if scores["value"].notna().sum() == 0:
+            self.heading(self.t("composite"))
+            self.note(self.t("composite_too_few", k=MIN_REGIONS))
             return
         self.heading(self.t("composite"))
         labels = present.region_labels(self.data.regions, children, self.lang)
@@ -329,6 +517,7 @@ class Report:
                     for r, v in zip(children, wide[index["id"]])]
         self.table_html(frame, numeric=tuple(frame.columns[1:]))
         self.note(self.t("composite_note"))
+        self.note(self.t("composite_rule", k=MIN_REGIONS))
 
     # -- the fairness part (notebooks/fairness.py) ---------------------------------------------
 

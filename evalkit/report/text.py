@@ -618,3 +618,44 @@ def format_counted(n, counts: str, lang: str = "zh") -> str:
     if _missing(n):
         return MISSING
     return f"{format_count(n)} {counts_label(counts, lang, n=float(n))}"
+
+
+# -- sub-regions side by side (league table, ranked dot chart), composite rule, notebook exports
+LABELS.update({
+    "league_title": {"zh": "下辖地区排名（主要指标）", "en": "League table of sub-regions (headline indicators)"},
+    "league_all": {"zh": "下辖地区全部指标", "en": "Every indicator by sub-region"},
+    "league_rank": {"zh": "排名", "en": "Rank"},
+    "league_suppressed": {"zh": "已抑制", "en": "suppressed"},
+    "league_no_data": {"zh": "无数据", "en": "no data"},
+    "league_dots_note": {
+        "zh": "各下辖地区按排名自上而下排列（最好的在最上）：圆点为本期值，横线为95%置信区间（同样的工作在类似年份可能得到的取值范围），"
+              "竖虚线为{name}整体的值；比率类指标的横轴从0开始。",
+        "en": "Sub-regions ranked, best at the top: the dot is the value, the line its 95% confidence interval (the range "
+              "the same work could have shown in a similar year); the dashed line is the value of {name} as a whole; "
+              "rate axes start at 0."},
+    "league_rule": {
+        "zh": "排名：1为最好（越高越好的指标取值最高者，越低越好的取值最低者；并列取较好名次），仅在有公布值的下辖地区之间排列；"
+              "描述性指标不排名。样本少于{min_cell}个单位的单元格不公布，标为“已抑制”，不参与排名；区间重叠的地区之间差异可能并不显著。",
+        "en": "Rank 1 is best (highest where higher is better, lowest where lower is better; ties share the better "
+              "rank), among sub-regions with a published value; descriptive indicators are not ranked. Cells counting "
+              "fewer than {min_cell} units are not published: marked \"suppressed\" and not ranked. Sub-regions whose "
+              "intervals overlap may not differ significantly."},
+    "map_title": {"zh": "下辖地区地图：{name}", "en": "Map of sub-regions: {name}"},
+    "map_note": {
+        "zh": "颜色越深取值越高；斜线为无公布值的地区（已抑制或无数据）。边界来自数据包的 regions.geojson。"
+              "依据《地图管理条例》（2015年），公开发布的地图须经审核并标注审图号；本图仅供内部评估使用。",
+        "en": "Darker is higher; hatched regions have no published value (suppressed or no data). Boundaries come from "
+              "the data package's regions.geojson. Under China's Regulations on Map Management (地图管理条例, 2015), a "
+              "map for public release must pass map review and carry its review number (审图号); this map is for "
+              "internal evaluation only."},
+    "league_not_shown": {"zh": "图中未显示：{items}。", "en": "Not in the chart: {items}."},
+    "composite_rule": {
+        "zh": "综合指数的每个分项仅在至少{k}个下辖地区有公布值时计分（两个地区的最小—最大标准化只能得到100和0，没有意义）；"
+              "不足{k}个时不计算综合指数。",
+        "en": "Each component of a composite index is scored only when at least {k} sub-regions have a published "
+              "value (min-max scores of two regions are only ever 100 and 0); with fewer, no composite index is computed."},
+    "composite_too_few": {
+        "zh": "下辖地区中有公布值的不足{k}个，不计算综合指数（两个地区之间的0–100相对得分只能是100和0，没有意义）。",
+        "en": "Fewer than {k} sub-regions have published values, so no composite index is computed (0-100 relative "
+              "scores of two regions are only ever 100 and 0)."},
+})

@@ -38,6 +38,9 @@ INDEX_OPTIONAL = ("description_zh", "description_en")
 COMPONENT_KEYS = ("indicator", "weight")
 BASE = "base"
 OUTPUT_COLUMNS = ["index", "region", "period", "value", "components_used", "components_total", "missing"]
+#: Fewest compared regions with a value of a component for it to be scored in a report: min-max
+#: scores of two regions are always 100 and 0, which says nothing about how far apart they are.
+MIN_REGIONS = 3
 SENSITIVITY_COLUMNS = ["index", "period", "scenario", "regions", "spearman", "max_rank_change", "moved_most"]
 
 
@@ -205,7 +208,7 @@ def component_scores(results, config=None, directions=None, catalogue=None, leve
 
 
 def composite_indices(results, config=None, directions=None, catalogue=None, level=None, regions=None,
-                      drop_suppressed: bool = False) -> pd.DataFrame:
+                      drop_suppressed: bool = False, min_regions: int = 1) -> pd.DataFrame:
     """Composite indices per region and period: weighted means of 0-100 component scores.
 
     Parameters
@@ -222,6 +225,9 @@ def composite_indices(results, config=None, directions=None, catalogue=None, lev
         itself) from which ``level`` (e.g. ``"county"``) picks the regions of one level.
         Default: every region in the results, whatever its level.
     drop_suppressed : treat small cells (``suppressed``) as missing components.
+    min_regions : a component is scored in a period only when at least this many compared
+        regions have a value of it (else every region's score of it is NaN). Reports use
+        :data:`MIN_REGIONS` (3): from two regions min-max scores are only ever 100 and 0.
 
     Returns tidy rows ``index, region, period, value, components_used, components_total,
     missing``: ``value`` is sum(w_i s_i) / sum(w_i) over the components the region has
@@ -242,7 +248,7 @@ def composite_indices(results, config=None, directions=None, catalogue=None, lev
     direction = _directions(sorted({c for w in weights.values() for c in w}), directions, catalogue)
     values, grid = _overall(results, list(direction), level, regions, drop_suppressed)
     values["direction"] = values["indicator"].map(direction)
-    scores = _score(values)
+    scores = _score(values, min_regions)
     frames = [_combine(scores, grid, index, w) for index, w in weights.items()]
     return pd.concat(frames, ignore_index=True)[OUTPUT_COLUMNS]
 
@@ -421,8 +427,9 @@ def _compared_regions(level, regions) -> set[str] | None:
     return picked
 
 
-def _score(values: pd.DataFrame) -> pd.DataFrame:
-    """Min-max scores 0-100 within each (indicator, period), 100 best; 50 when all are equal."""
+def _score(values: pd.DataFrame, min_regions: int = 1) -> pd.DataFrame:
+    """Min-max scores 0-100 within each (indicator, period), 100 best; 50 when all are equal;
+    NaN where fewer than ``min_regions`` regions have a value in the (indicator, period)."""
     group = values.groupby(["indicator", "period"])["value"]
     low, high = group.transform("min"), group.transform("max")
     span = high - low
@@ -431,6 +438,8 @@ def _score(values: pd.DataFrame) -> pd.DataFrame:
     down = 100 * (high - values["value"]) / span.where(~flat)
     score = np.where(values["direction"] == "lower", down, up)
     score = np.where(flat & values["value"].notna(), 50.0, score)
+    if min_regions > 1:
+        score = np.where(group.transform("count").to_numpy() >= min_regions, score, np.nan)
     return values.assign(score=score)
 
 
