@@ -14,20 +14,21 @@
 # Run by `evalkit report`; code is hidden in the rendered report.
 
 # %% tags=["parameters"]
-data_path = ""  # data package directory (used only when results_path is empty)
+data_path = "data/demo"  # data package (used only when results_path is empty); relative: looked up from here upwards
 results_path = ""  # results.parquet written by `evalkit report`; computed from data_path when empty
-region = ""  # region id from the regions table
-period = ""  # e.g. "2024Q4"; empty: the latest period
+region = ""  # region id from the regions table; empty: the top region
+period = ""  # e.g. "2024Q4"; empty: the latest complete period
 lang = "zh"  # zh | en
 targets_path = ""  # YAML/JSON mapping indicator id -> target; empty: the catalogue's defaults
 min_cell = 10  # cells counting fewer units (n: households, needs, referrals, ...) are not published
 by = "hukou,urban"  # household columns to break results down by, comma-separated
 params = "{}"  # indicator parameters as a JSON object, e.g. '{"omission_window_days": 30}'; others default
+export_dir = ""  # a directory: the scorecard and the plan are written there as CSV, Parquet, Excel and LaTeX; empty: no export
 
 # %%
 # Validate the parameters, set up Chinese fonts, load the published results.
 from evalkit.report import charts, present, scorecard
-from evalkit.report.notebook import start
+from evalkit.report.notebook import export_tables, start
 
 report = start(data_path=data_path, results_path=results_path, region=region, period=period,
                lang=lang, targets_path=targets_path, min_cell=min_cell, by=by, params=params)
@@ -79,6 +80,12 @@ else:
                       wrap=(report.t("plan_problem"), report.t("action")))
     if len(plan) > len(shown):
         report.note(report.t("plan_more", n=len(plan) - len(shown)))
+
+# %%
+# The scorecard and the whole plan as plain DataFrames; with export_dir set, written as CSV, Parquet, Excel and LaTeX.
+tables = {"scorecard": card, "plan": plan}
+if export_dir:
+    export_tables(tables, export_dir)
 
 # %%
 report.parameters()

@@ -199,5 +199,4 @@ def test_notebook_runs_with_its_defaults(name, demo_cwd):
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
     source = (NOTEBOOKS / f"{name}.py").read_text(encoding="utf-8")
-    if name != "scorecard":  # the scorecard template is edited elsewhere; the export cell comes with it
-        assert 'export_dir = ""' in source and "export_tables(tables, export_dir)" in source
+    assert 'export_dir = ""' in source and "export_tables(tables, export_dir)" in source
