@@ -207,3 +207,25 @@ def test_empty_file_and_header_only_table(pkg):
     empty = [p for p in report.errors if p.table == "needs"]
     assert len(empty) == 1 and "the file is empty" in str(empty[0])
     assert any(p.table == "cases" and p.check == "no rows" for p in report.warnings)
+
+
+@pytest.mark.parametrize("body, fetches", [
+    ("<td>示范区（https://mz.example.gov.cn）</td>", False),  # a URL in a name is text, never fetched
+    ('<img src="data:image/png;base64,AAAA"/>', False),
+    ('<a href="#contents">目录</a>', False),
+    ('<img src="https://example.com/a.png"/>', True),
+    ('<img src="chart.png"/>', True),
+    ('<div style="background:url(//example.com/x)"></div>', True),
+    ('<link rel="stylesheet" href="style.css"/>', True),
+    ('<script src="app.js"></script>', True),
+    ("<iframe></iframe>", True),
+])
+def test_self_contained_check_tells_text_from_fetches(body, fetches):
+    from evalkit.report.html import ReportHTMLError, check_self_contained, page
+
+    document = page("示范区 https://mz.example.gov.cn", body, "zh")
+    if fetches:
+        with pytest.raises(ReportHTMLError, match="external resource"):
+            check_self_contained(document)
+    else:
+        check_self_contained(document)

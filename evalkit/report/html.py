@@ -52,7 +52,14 @@ figure.chart,tr{break-inside:avoid}.report-table{font-size:10px}}
 @page{size:A4;margin:14mm 12mm}
 """
 
-EXTERNAL = re.compile(r"https?://|<script[^>]*\bsrc\s*=|<link[^>]*\bhref\s*=\s*[\"']?(?!#)", re.IGNORECASE)
+# what makes a browser fetch or run something from outside the page: a URL in an attribute that
+# loads (src, href of a link element, srcset, poster, data, action), in CSS (url(), @import), a
+# script from a file, a frame or an embedded object. A URL in the text (a region named after its
+# website, say) is only text: escaped, never fetched.
+EXTERNAL = re.compile(
+    r"\b(?:src|srcset|poster|data|action|formaction|background)\s*=\s*(?![\"']?\s*(?:data:|#))"
+    r"|<link[^>]*\bhref\s*=\s*(?![\"']?#)|url\(\s*(?![\"']?\s*(?:data:|#))|@import|<script[^>]*\bsrc\s*="
+    r"|<(?:iframe|object|embed|base)\b", re.IGNORECASE)
 
 
 class ReportHTMLError(EvalkitError, RuntimeError):
