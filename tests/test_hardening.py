@@ -229,3 +229,33 @@ def test_self_contained_check_tells_text_from_fetches(body, fetches):
             check_self_contained(document)
     else:
         check_self_contained(document)
+
+
+# --- coordinates -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", ["london", "zero", "swapped", "sign_flipped"])
+def test_coordinates_outside_china_are_warned(pkg, case):
+    points = pd.read_csv(pkg / "service_points.csv", dtype=str)
+    lon, lat = float(points.loc[0, "lon"]), float(points.loc[0, "lat"])
+    new = {"london": (-0.1276, 51.5072), "zero": (0.0, 0.0), "swapped": (lat, lon), "sign_flipped": (-lon, lat)}[case]
+    points.loc[0, ["lon", "lat"]] = [str(v) for v in new]
+    points.to_csv(pkg / "service_points.csv", index=False)
+    hh = pd.read_csv(pkg / "households.csv", dtype=str)
+    hh.loc[0, "lon"] = str(-float(hh.loc[0, "lon"]))
+    hh.to_csv(pkg / "households.csv", index=False)
+    report = evalkit.validate(pkg)
+    warned = {p.table: p for p in report.warnings if p.check == "coordinates outside the area"}
+    assert warned["service_points"].count == 1 and warned["households"].count == 1
+    assert f"{new[0]:.5f}" in str(warned["service_points"])
+    assert hh.loc[0, "lon"].lstrip("-")[:6] not in str(warned["households"])  # a home's location is never echoed
+
+
+def test_bounds_can_be_declared_and_are_checked(pkg):
+    meta = json.loads((pkg / "datapackage.json").read_text())
+    meta["bounds"] = [-10, 35, 40, 70]  # a package from Europe: its points in China are now outside
+    (pkg / "datapackage.json").write_text(json.dumps(meta))
+    assert any(p.check == "coordinates outside the area" for p in evalkit.validate(pkg).warnings)
+    meta["bounds"] = [136, 3, 73, 54]
+    (pkg / "datapackage.json").write_text(json.dumps(meta))
+    with pytest.raises(PackageError, match="bounds must be"):
+        evalkit.validate(pkg)

@@ -42,6 +42,9 @@ PERIOD_DATES = {"needs": "identified_on", "assistance": "start_on", "cases": "ap
 #: an earlier date is a validation error, like an event date after the extraction date.
 EARLIEST_DATE = dt.date(1990, 1, 1)
 
+#: (lon_min, lat_min, lon_max, lat_max): China with Hainan and the South China Sea islands
+CHINA_BOUNDS = (73.0, 3.0, 136.0, 54.0)
+
 
 @dataclass
 class DataPackage:
@@ -186,7 +189,9 @@ def _read(directory: Path, key_file, frequency, memory_limit, earliest_date=None
                        f"the package needs a {t.name} table (file named {t.name} or {'/'.join(t.aliases)})")
     con = engine.connect(memory_limit=memory_limit)
     key = pseudonym_key(key_file)
-    loader = _Loader(con, files, report, key, frequency, first, last, declared=extracted_on is not None)
+    bounds = _bounds(meta)
+    loader = _Loader(con, files, report, key, frequency, first, last, declared=extracted_on is not None,
+                     bounds=bounds)
     entry, fingerprint, cached = None, None, None
     if report.ok and any(f.kind != "parquet" for f in files.values()) and key != _session_key():
         # text to parse: a converted copy may be in the cache (never with a per-process key)
@@ -195,7 +200,8 @@ def _read(directory: Path, key_file, frequency, memory_limit, earliest_date=None
         if cache_dir() is not None:
             fingerprint = directory_sha256(directory)
             entry = Entry.find(directory, fingerprint, key, {"frequency": frequency, "earliest": first.isoformat(),
-                                                             "extracted": last.isoformat(), "declared": extracted_on is not None})
+                                                             "extracted": last.isoformat(), "declared": extracted_on is not None,
+                                                             "bounds": list(bounds)})
             cached = entry.load(con) if entry else None
     if cached:
         loaded, span = cached["tables"], cached["periods"]
@@ -224,8 +230,10 @@ class _Loader:
     """One pass over a package: raw tables in, typed tables out, problems recorded."""
 
     def __init__(self, con, files: dict[str, SourceFile], report: ValidationReport, key: bytes, frequency: str,
-                 earliest_date: dt.date = EARLIEST_DATE, extracted: dt.date | None = None, declared: bool = False):
+                 earliest_date: dt.date = EARLIEST_DATE, extracted: dt.date | None = None, declared: bool = False,
+                 bounds: tuple[float, float, float, float] = CHINA_BOUNDS):
         self.con, self.files, self.report, self.key, self.frequency = con, files, report, key, frequency
+        self.bounds = bounds  # (lon_min, lat_min, lon_max, lat_max) where points are expected
         self.earliest = earliest_date
         self.extracted = extracted or dt.date.today()  # the latest date an event may have
         self.extracted_declared = declared  # from datapackage.json, else today
@@ -464,6 +472,7 @@ class _Loader:
         self._check_period_dates()
         self._check_calendar_years()
         self._check_zero_weights()
+        self._check_coordinates()
         if "regions" in self.loaded:
             self._check_region_tree()
 
@@ -495,6 +504,24 @@ class _Loader:
             expected = f"dates on or before the extraction date {self.extracted} ({source})"
         self._examples_check(name, col.name, "latest date", expected, name,
                              f"{c} > {self.params(self.latest_allowed(col))}", key, show=f"CAST({c} AS VARCHAR)")
+
+    def _check_coordinates(self) -> None:
+        """Points outside the expected area (China by default) are a warning: swapped or
+        sign-flipped longitude and latitude, or points abroad, give distances of thousands of km."""
+        (west, south, east, north), p = self.bounds, self.params
+        for name in ("households", "service_points"):
+            if name not in self.loaded or not {"lon", "lat"} <= set(self.columns[name]):
+                continue
+            outside = (f"isfinite(lon) AND isfinite(lat) AND NOT (lon BETWEEN {p(west)} AND {p(east)} "
+                       f"AND lat BETWEEN {p(south)} AND {p(north)})")
+            count = sql(self.con, f"SELECT count_if({outside}) FROM {name}", p)[0][0]
+            if count:
+                show = None if name == "households" else "printf('%.5f, %.5f', lon, lat)"  # homes stay private
+                self._warn(name, "lon, lat", "coordinates outside the area", count,
+                           f"longitude {west:g} to {east:g} and latitude {south:g} to {north:g} (China; another "
+                           "area with datapackage.json's \"bounds\": [lon_min, lat_min, lon_max, lat_max]); check "
+                           "for swapped or sign-flipped longitude and latitude",
+                           self._examples(name, name, outside, quote(TABLES[name].key), show=show))
 
     def _check_zero_weights(self) -> None:
         """Zero survey weights are allowed (the household counts for nothing) and counted in
@@ -729,6 +756,17 @@ class _Loader:
 
     def _file(self, table: str) -> str:
         return self.files[table].path.name if table in self.files else table
+
+
+def _bounds(meta: dict) -> tuple[float, float, float, float]:
+    """datapackage.json's optional ``bounds``, the area points are expected in (default China)."""
+    value = meta.get("bounds", CHINA_BOUNDS)
+    ok = (isinstance(value, (list, tuple)) and len(value) == 4
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+    if not ok or not (-180 <= value[0] < value[2] <= 180 and -90 <= value[1] < value[3] <= 90):
+        raise PackageError(f"datapackage.json: bounds must be [lon_min, lat_min, lon_max, lat_max] in degrees, "
+                           f"west before east and south before north; got {value!r}")
+    return tuple(float(v) for v in value)
 
 
 def _design(meta: dict) -> dict:
