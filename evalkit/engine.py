@@ -65,6 +65,39 @@ def _threads(value, name: str) -> int:
     return count
 
 
+def sweep_stale(parent, prefix: str) -> list[str]:
+    """Remove ``<prefix><pid>-*`` directories in ``parent`` left by processes that are gone
+    (killed before they could clean up); returns what was removed. Directories of live
+    processes, of other users and of other shapes are left alone."""
+    removed = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        found = re.fullmatch(re.escape(prefix) + r"(\d+)-.+", entry.name)
+        if not found or not entry.is_dir(follow_symlinks=False) or _alive(int(found.group(1))):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
 def connect(memory_limit: str | None = None, threads: int | None = None, workdir: str | None = None):
     """An Ibis DuckDB backend on a private on-disk database that is removed when collected.
 
@@ -72,7 +105,9 @@ def connect(memory_limit: str | None = None, threads: int | None = None, workdir
     >>> int(con.raw_sql("SELECT 41 + 1").fetchall()[0][0])
     42
     """
-    tmp = tempfile.mkdtemp(prefix="evalkit-", dir=workdir)
+    parent = workdir or tempfile.gettempdir()  # TMPDIR chooses where scratch data goes
+    sweep_stale(parent, "evalkit-")
+    tmp = tempfile.mkdtemp(prefix=f"evalkit-{os.getpid()}-", dir=parent)
     os.chmod(tmp, 0o700)  # pseudonymisation happens inside; keep raw input private
     config = {
         "memory_limit": _memory_limit(memory_limit, "memory_limit") if memory_limit else

@@ -259,3 +259,76 @@ def test_bounds_can_be_declared_and_are_checked(pkg):
     (pkg / "datapackage.json").write_text(json.dumps(meta))
     with pytest.raises(PackageError, match="bounds must be"):
         evalkit.validate(pkg)
+
+
+# --- leftovers after a crash -------------------------------------------------------------------
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid  # finished and reaped: no process has this id now (for a while)
+
+
+def test_stale_scratch_directories_of_dead_processes_are_removed(tmp_path):
+    from evalkit import engine
+
+    dead = _dead_pid()
+    stale = tmp_path / f"evalkit-{dead}-abc"
+    (stale / "spill").mkdir(parents=True)
+    (stale / "work.duckdb").write_bytes(b"pseudonymised tables")
+    mine = tmp_path / f"evalkit-{os.getpid()}-live"
+    mine.mkdir()
+    other = tmp_path / "evalkit-notapid"
+    other.mkdir()
+    con = engine.connect(workdir=str(tmp_path))
+    assert engine.sql(con, "SELECT 1")[0][0] == 1
+    assert not stale.exists() and mine.exists() and other.exists()
+    render = tmp_path / f".R00.render-{dead}-xyz"
+    render.mkdir()
+    assert engine.sweep_stale(tmp_path, ".R00.render-") == [str(render)] and not render.exists()
+
+
+def test_batch_workers_exit_when_the_batch_is_killed(tmp_path):
+    """A worker started as the batch starts them (initializer ``_init_worker``) ends when its
+    parent is killed with SIGKILL, instead of rendering on alone."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "import multiprocessing as mp\n"
+        "from evalkit.report.batch import _init_worker\n"
+        "def work(path):\n"
+        "    open(path, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(600)  # busy rendering when the batch is killed\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ProcessPoolExecutor(1, mp_context=mp.get_context('spawn'), initializer=_init_worker,\n"
+        "                               initargs=(os.getpid(),))\n"
+        "    pool.submit(work, sys.argv[1]).result()\n")
+    pid_file = tmp_path / "worker.pid"
+    parent = subprocess.Popen([sys.executable, str(script), str(pid_file)],
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    for _ in range(300):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.1)
+    worker = int(pid_file.read_text())
+    os.kill(worker, 0)  # running
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the worker outlived its killed parent")

@@ -31,6 +31,7 @@ import pandas as pd
 
 from evalkit.data.io import atomic_write
 from evalkit.data.package import EARLIEST_DATE, earliest
+from evalkit.engine import sweep_stale
 from evalkit.errors import NotebookFailed, PackageError, ParameterError, ReportError
 from evalkit.indicators.parameters import Params
 
@@ -227,7 +228,8 @@ def run_region(job: RegionJob) -> dict:
     out = Path(job.out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     # A sibling temporary directory: nothing appears in ``out`` until the report is complete.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.render-", dir=out.parent))
+    sweep_stale(out.parent, f".{out.name}.render-")  # left by a run that was killed
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.render-{os.getpid()}-", dir=out.parent))
     result = {"region": job.region, "name": job.region_name, "status": "ok", "error": None}
     try:
         publish(tmp, out, render_parts(job, tmp))
@@ -381,7 +383,7 @@ def _run_parallel(jobs: list[RegionJob], workers: int, progress: bool):
         while pending:
             broken = []
             with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx,
-                                     initializer=_init_worker) as pool:
+                                     initializer=_init_worker, initargs=(os.getpid(),)) as pool:
                 futures = {pool.submit(run_region, job): job for job in pending}
                 for future in as_completed(futures):
                     job = futures[future]
@@ -411,12 +413,30 @@ def _crashed(job: RegionJob, exc: Exception) -> dict:
             "error": describe(exc), "seconds": 0.0}
 
 
-def _init_worker() -> None:
-    """Import the heavy modules once per worker rather than once per region."""
+def _init_worker(parent: int | None = None) -> None:
+    """Die with the batch (Linux: the kernel sends SIGTERM when the parent process dies),
+    and import the heavy modules once per worker rather than once per region."""
+    exit_with_parent(parent)
     os.environ.setdefault("MPLBACKEND", "agg")
     import jupytext  # noqa: F401
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
+
+
+def exit_with_parent(parent: int | None) -> None:
+    """Ask the kernel to end this process when its parent dies (Linux ``PR_SET_PDEATHSIG``),
+    so a killed batch leaves no worker rendering and publishing on its own."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def worker_count(tasks: int, requested: int | None = None) -> int:
