@@ -49,10 +49,15 @@ MIN_KEY_BYTES = 16
 def normalise_id_number(value: str) -> str:
     """One spelling per identity number (see the module doc).
 
-    >>> normalise_id_number(" １１０１０５１９４９１２３１００２ｘ ")
-    '11010519491231002X'
-    >>> normalise_id_number("110105491231002")   # 15 digits, born 1949
-    '11010519491231002X'
+    The standard's example, 17 digits and check digit X, written with full-width characters,
+    a lowercase x and spaces, and in the legacy 15-digit form (born 1949, century dropped):
+
+    >>> first17 = "11010519491231002"
+    >>> wide = first17.translate(str.maketrans("0123456789", "０１２３４５６７８９")) + "ｘ"
+    >>> normalise_id_number(f" {wide} ") == first17 + "X"
+    True
+    >>> normalise_id_number(first17[:6] + first17[8:]) == first17 + "X"
+    True
     """
     text = value.strip().translate(str.maketrans(_FULL_WIDTH, _HALF_WIDTH)).upper()
     if len(text) == 15 and text.isdigit():
