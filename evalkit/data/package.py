@@ -339,7 +339,8 @@ class _Loader:
             if raw and col.name in native:
                 value, typed, bad, show = _native_sql(col, quote(raw), native[col.name])
             else:
-                value = f"NULLIF(TRIM({quote(raw)}), '')" if raw else "NULL"
+                # an absent column is text NULL, so its typed column has the schema's type, not NULL's
+                value = f"NULLIF(TRIM({quote(raw)}), '')" if raw else "CAST(NULL AS VARCHAR)"
                 typed = _convert_sql(col, value, self.params)
                 bad, show = f"{value} IS NOT NULL AND ({typed}) IS NULL", value
             if col.name in lookups:  # enumerations, yes/no text: the values found, each mapped once
