@@ -716,6 +716,31 @@ class Quantile(Statistic):
         return out[[*cell, *RESULT]]
 
 
+def household_aid(ctx: Context, aid: ibis.Table, series: list[str]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Every household of the run (``household_id, region_id, w, stratum, psu, income, size``,
+    by ``household_id``; size 1 when missing) and, per series of ``aid`` (``household_id,
+    period`` and a column of yuan per series), a (households x periods) matrix of its yuan
+    (0 without a row): what inequality indices and concentration curves are formed from."""
+    con = ctx.package.con
+    raw = ctx.table("households")
+    raw = raw.select("household_id", income=raw.income_pc.cast("float64"),
+                     size=raw.size.cast("float64").fill_null(1.0))
+    sample = con.execute(households(ctx).select("household_id", "region_id", "w", "stratum", "psu")
+                         .join(raw, "household_id"))
+    sample = sample.sort_values("household_id", kind="stable").reset_index(drop=True)
+    rows_of = con.execute(aid.select("household_id", "period", *series))
+    rows_of = rows_of[rows_of["period"].isin(ctx.periods)]
+    rows = pd.Index(sample["household_id"]).get_indexer(rows_of["household_id"])
+    cols = pd.Index(ctx.periods).get_indexer(rows_of["period"])
+    found = rows >= 0
+    yuan = {}
+    for s in series:
+        m = np.zeros((len(sample), len(ctx.periods)))
+        np.add.at(m, (rows[found], cols[found]), rows_of[s].fillna(0.0).to_numpy(float)[found])
+        yuan[s] = m
+    return sample, yuan
+
+
 @dataclass
 class Inequality(Statistic):
     """An inequality or concentration index of per-capita aid among the persons of the
@@ -759,11 +784,8 @@ class Inequality(Statistic):
     def statistics(self, ctx: Context) -> Sums:
         con = ctx.package.con
         hh = households(ctx)
-        raw = ctx.table("households")
-        raw = raw.select("household_id", income=raw.income_pc.cast("float64"),
-                         size=raw.size.cast("float64").fill_null(1.0))
-        sample = con.execute(hh.select("household_id", "region_id", "w", "stratum", "psu").join(raw, "household_id"))
-        sample = sample.sort_values("household_id", kind="stable").reset_index(drop=True)
+        series = [self.first, *([self.second] if self.second else [])]
+        sample, yuan = household_aid(ctx, self.aid, series)
         index = pd.Index(sample["household_id"])
         persons = (sample["w"] * sample["size"]).to_numpy(float)
         income = sample["income"].to_numpy(float)
@@ -771,17 +793,7 @@ class Inequality(Statistic):
         # PSUs are read within strata, as the design's PSU counts (ctx.strata) are
         psu = pd.factorize(sample["stratum"].astype(str) + "\x1f" + sample["psu"].astype(str))[0]
         stratum = sample["stratum"].astype(str).to_numpy()
-        series = [self.first, *([self.second] if self.second else [])]
-        aid = con.execute(self.aid.select("household_id", "period", *series))
-        aid = aid[aid["period"].isin(ctx.periods)]
-        rows = index.get_indexer(aid["household_id"])
-        cols = pd.Index(ctx.periods).get_indexer(aid["period"])
-        found = rows >= 0
-        per_capita = {}
-        for s in series:
-            m = np.zeros((len(sample), len(ctx.periods)))
-            np.add.at(m, (rows[found], cols[found]), aid[s].fillna(0.0).to_numpy(float)[found])
-            per_capita[s] = m / sample["size"].to_numpy(float)[:, None]
+        per_capita = {s: m / sample["size"].to_numpy(float)[:, None] for s, m in yuan.items()}
         out = []
         for passed, closure, group_bys in passes(ctx, hh):
             expanded = passed.join(ibis.memtable(closure), "region_id")

@@ -554,9 +554,8 @@ def ranked_dots(league: pd.DataFrame, parent: dict, labels: dict, names: dict[st
         y = np.arange(len(part))
         value = part["value"].to_numpy(dtype=float)
         low, high = part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float)
-        for j in range(len(part)):
-            if np.isfinite(low[j]) and np.isfinite(high[j]):
-                ax.plot([low[j], high[j]], [y[j], y[j]], color="#4c78a8", linewidth=1.6, solid_capstyle="butt")
+        drawn = np.isfinite(low) & np.isfinite(high)
+        ax.hlines(y[drawn], low[drawn], high[drawn], color="#4c78a8", linewidth=1.6)
         ax.plot(value, y, "o", color="#1f3b5c", markersize=5)
         reference = parent.get(ind)
         if reference is not None and not pd.isna(reference):

@@ -8,7 +8,7 @@ grid of cumulative population shares (:data:`POINTS` + 1 points, 0 to 1), per re
 indices are), period and sector, and keeps only this aggregate table with the results.
 
 Conventions are the concentration indices' (``fairness.concentration_*``,
-:class:`evalkit.indicators.kinds.Concentration`): persons are ``weight x size`` per
+:class:`evalkit.indicators.kinds.Inequality`): persons are ``weight x size`` per
 household; a household receives ``yuan / size`` per person of the records of the sector
 starting in the period (0 without any); households are ranked by ``income_pc`` with ties
 sharing their mean rank (:func:`evalkit.methods.inequality.concentration_curve`), and
@@ -51,8 +51,9 @@ def concentration_curves(package, params=None, min_cell: int = 10, points: int =
     of the sector in the period) for checks; it is never saved. An empty frame when the
     package has no aid records or no income to rank by.
     """
-    from evalkit.indicators.base import Context, Unavailable, design_of, households
+    from evalkit.indicators.base import Context, Unavailable, design_of
     from evalkit.indicators.fairness import aid_yuan, require_sector
+    from evalkit.indicators.kinds import household_aid
     from evalkit.indicators.parameters import resolve
     from evalkit.methods.inequality import concentration_curve
 
@@ -67,26 +68,17 @@ def concentration_curves(package, params=None, min_cell: int = 10, points: int =
                 sectors.append(sector)
             except Unavailable:
                 continue
-        con = package.con
-        raw = ctx.table("households")
-        raw = raw.select("household_id", income=raw.income_pc.cast("float64"),
-                         size=raw.size.cast("float64").fill_null(1.0))
-        sample = con.execute(households(ctx).select("household_id", "region_id", "w").join(raw, "household_id"))
-        aid = con.execute(aid_yuan(ctx).select("household_id", "period", *sectors))
+        if not sectors:
+            return empty(counts)
+        sample, yuan = household_aid(ctx, aid_yuan(ctx), sectors)
     finally:
         ctx.close()
-    sample = sample[sample["income"].notna()].sort_values("household_id", kind="stable").reset_index(drop=True)
-    if sample.empty or not sectors:
+    ranked = sample["income"].notna().to_numpy()  # households without an income are left out
+    sample = sample[ranked].reset_index(drop=True)
+    yuan = {sector: m[ranked] for sector, m in yuan.items()}
+    if sample.empty:
         return empty(counts)
     periods = list(package.periods)
-    rows = pd.Index(sample["household_id"]).get_indexer(aid["household_id"])
-    cols = pd.Index(periods).get_indexer(aid["period"])
-    found = (rows >= 0) & (cols >= 0)
-    yuan = {}
-    for sector in sectors:
-        m = np.zeros((len(sample), len(periods)))
-        np.add.at(m, (rows[found], cols[found]), aid[sector].fillna(0.0).to_numpy(float)[found])
-        yuan[sector] = m
     size = sample["size"].to_numpy(float)
     persons = sample["w"].to_numpy(float) * size
     income = sample["income"].to_numpy(float)
