@@ -156,9 +156,24 @@ def ratio_variance(strata_sums: pd.DataFrame, strata: Strata, cell: list[str]) -
     sum_e = s["SY"].to_numpy(float) - r * s["SX"].to_numpy(float)
     sum_e2 = s["SYY"].to_numpy(float) - 2 * r * s["SXY"].to_numpy(float) + r * r * s["SXX"].to_numpy(float)
     s["contrib"] = _contributions(strata, s["stratum"], sum_e2, sum_e, sum_e)
-    variance = s.groupby(cell, dropna=False, sort=False)["contrib"].sum() * strata._average_factor()
+    # the size of the raw moments whose differences make sum_e2: what rounding is relative to
+    s["moments"] = np.abs(s["SYY"].to_numpy(float)) + 2 * np.abs(r * s["SXY"].to_numpy(float)) \
+        + r * r * np.abs(s["SXX"].to_numpy(float))
+    grouped = s.groupby(cell, dropna=False, sort=False)
+    variance = _without_rounding(grouped["contrib"].sum(), grouped["moments"].sum()) * strata._average_factor()
     totals["variance"] = (variance / totals["X"] ** 2).clip(lower=0)
     return totals.reset_index()
+
+
+#: a variance below this share of the raw moments it is computed from is rounding, not variance
+ROUNDING = 1e-12
+
+
+def _without_rounding(variance: pd.Series, moments: pd.Series) -> pd.Series:
+    """``variance`` with values at rounding level set to 0. Computed from raw moments
+    (sum e^2 - (sum e)^2 / n), a variance that is truly 0 comes out as a tiny number that
+    depends on the order the engine adds in (its threads), e.g. 2e-15 instead of 0."""
+    return variance.where(variance.abs() > ROUNDING * moments, 0.0)
 
 
 def total_variance(strata_sums: pd.DataFrame, strata: Strata, cell: list[str]) -> pd.DataFrame:
@@ -180,9 +195,10 @@ def total_variance(strata_sums: pd.DataFrame, strata: Strata, cell: list[str]) -
     s = strata_sums
     sum_y = s["SY"].to_numpy(float)
     contrib = pd.Series(_contributions(strata, s["stratum"], s["SYY"].to_numpy(float), sum_y, sum_y), index=s.index)
-    grouped = s.assign(contrib=contrib).groupby(cell, dropna=False, sort=False)
+    grouped = s.assign(contrib=contrib, moments=s["SYY"].abs()).groupby(cell, dropna=False, sort=False)
     out = grouped["SY"].sum().rename("Y").to_frame()
-    out["variance"] = (grouped["contrib"].sum() * strata._average_factor()).clip(lower=0)
+    out["variance"] = (_without_rounding(grouped["contrib"].sum(), grouped["moments"].sum())
+                       * strata._average_factor()).clip(lower=0)
     return out.reset_index()
 
 
