@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := data/demo
 
-.PHONY: demo test lint install fonts chromium clean
+.PHONY: demo test lint install fonts pango chromium clean
 
 $(BIN)/evalkit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(BIN)/evalkit: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(BIN)/evalkit fonts chromium
+install: $(BIN)/evalkit fonts pango chromium
 
 # Noto CJK for Chinese charts and reports; skipped where apt is not available.
 fonts:
@@ -22,14 +22,22 @@ fonts:
 	  || echo "warning: could not install fonts-noto-cjk"; \
 	else echo "note: install Noto Sans CJK (fonts-noto-cjk) for Chinese charts"; fi
 
-# Headless Chromium prints reports to PDF (`evalkit report --pdf`) offline; best effort.
+# Pango: WeasyPrint's text layout, for PDF reports (`evalkit report --pdf`); best effort.
+pango:
+	@if ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null) \
+	  || echo "warning: could not install Pango (needed for --pdf only)"; \
+	else echo "note: install Pango (libpango-1.0-0 libpangoft2-1.0-0) for PDF reports (evalkit report --pdf)"; fi
+
+# Headless Chromium takes screenshots of rendered reports (tests, visual checks); best effort.
 chromium:
 	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
 	  || command -v google-chrome >/dev/null 2>&1; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || echo "warning: could not install chromium (needed for --pdf only)"; \
-	else echo "note: install Chromium for PDF reports (evalkit report --pdf)"; fi
+	  || echo "warning: could not install chromium (needed for screenshots only)"; \
+	else echo "note: install Chromium for report screenshots"; fi
 
 $(DEMO)/datapackage.json: | $(BIN)/evalkit
 	$(BIN)/evalkit synth --households 20000 --regions 6 --periods 8 --seed 2026 --out $(DEMO) --overwrite
@@ -37,8 +45,9 @@ $(DEMO)/datapackage.json: | $(BIN)/evalkit
 demo: install $(DEMO)/datapackage.json
 	$(BIN)/evalkit validate $(DEMO)
 	$(BIN)/evalkit indicators $(DEMO) --by hukou,urban --out reports/demo/indicators.csv
-	@# The province (R00, the region without a parent) in the latest quarter; prints index.html last.
-	$(BIN)/evalkit report $(DEMO) --region R00 --period 2024Q4 --out reports/demo
+	@# The province (R00, the region without a parent) in the latest quarter, as one page and one PDF;
+	@# prints the report's index.html last.
+	$(BIN)/evalkit report $(DEMO) --region R00 --period 2024Q4 --pdf --out reports/demo
 
 test: install
 	$(BIN)/python -m pytest -q

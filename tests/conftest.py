@@ -103,3 +103,18 @@ def synthetic_weighted_results(synthetic_weighted):
     import evalkit
 
     return evalkit.compute(evalkit.load(synthetic_weighted))
+
+
+def report_part(out_dir: Path, name: str) -> str:
+    """One part of a rendered report (``index.html`` is the whole report as one page): the
+    ``<section>`` of template ``name``; the scorecard's with the summary (摘要) that the
+    document places before the contents."""
+    from evalkit.report.document import SUMMARY
+
+    text = (Path(out_dir) / "index.html").read_text(encoding="utf-8")
+    start = text.index(f'<section class="part" id="part-{name}">')
+    end = text.find('<section class="part" ', start + 1)
+    part = text[start:end if end > 0 else len(text)]
+    if name == "scorecard" and (summary := SUMMARY.search(text)):
+        part = summary.group(0) + part
+    return part

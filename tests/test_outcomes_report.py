@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import report_part
 
 from evalkit import impact
 from evalkit.data.synth import generate
@@ -56,10 +57,14 @@ def en_county(package, templates, zh_batch, tmp_path_factory):
     return render_report(package, "R0102", out, lang="en", notebooks=templates, log=lambda m: None)
 
 
-def text_of(path: Path) -> str:
+def part(out_dir: Path) -> str:
+    """The outcomes part of a region's report (one document: index.html)."""
+    return report_part(out_dir, "outcomes")
+
+
+def text_of(page: str) -> str:
     import html
 
-    page = path.read_text(encoding="utf-8")
     return html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", page)))
 
 
@@ -106,7 +111,7 @@ def test_impact_is_estimated_once_per_package_and_stored_with_the_results(zh_bat
 def test_chinese_part_states_the_effect_with_the_number_of_counties(zh_batch, region):
     est = stored(zh_batch.results)
     cs = next(r for r in est["estimates"] if r["indicator"] == PROCESSING and r["method"] == "callaway_santanna")
-    text = text_of(zh_batch.out / region / "outcomes.html")
+    text = text_of(part(zh_batch.out / region))
     sentence = effects.effect_sentence(cs, "zh")
     assert sentence in text
     assert sentence.startswith("改革后，审批办理天数平均减少 ") and "6 个县区，其中 4 个已实施改革" in sentence
@@ -115,7 +120,7 @@ def test_chinese_part_states_the_effect_with_the_number_of_counties(zh_batch, re
         assert heading in text, heading
     assert "Callaway" in text and "Goodman-Bacon 2021" in text and "de Chaisemartin" in text
     assert "县区数（聚类数）" in text
-    page = (zh_batch.out / region / "outcomes.html").read_text(encoding="utf-8")
+    page = part(zh_batch.out / region)
     assert 'alt="审批办理天数：改革前后各期的效果"' in page  # the event-study chart
     if region == "R00":
         assert "省级估计：比较示范省所辖 6 个县区" in text and "不是本地区单独的估计" not in text
@@ -126,9 +131,9 @@ def test_chinese_part_states_the_effect_with_the_number_of_counties(zh_batch, re
 
 def test_english_county_part_shows_the_province_estimate(en_county, zh_batch):
     assert en_county.status == "ok", en_county.error
-    page = (en_county.out_dir / "outcomes.html").read_text(encoding="utf-8")
-    assert '<html lang="en">' in page
-    text = text_of(en_county.out_dir / "outcomes.html")
+
+    assert '<html lang="en">' in (en_county.out_dir / "index.html").read_text(encoding="utf-8")
+    text = text_of(part(en_county.out_dir))
     cs = next(r for r in stored(zh_batch.results)["estimates"]
               if r["indicator"] == PROCESSING and r["method"] == "callaway_santanna")
     assert "After the reform, processing working days fell by " in text
@@ -141,7 +146,7 @@ def test_english_county_part_shows_the_province_estimate(en_county, zh_batch):
 
 def test_no_household_reaches_the_part(zh_batch, en_county, package):
     hh = pd.read_parquet(package / "households.parquet", columns=["household_id", "id_number", "name"])
-    for path in [zh_batch.out / r / "outcomes.html" for r in ("R00", "R0101")] + [en_county.out_dir / "outcomes.html"]:
+    for path in [zh_batch.out / r / "index.html" for r in ("R00", "R0101")] + [en_county.out_dir / "index.html"]:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"\bH\d{8}\b", text), path
         assert not set(re.findall(r"\d{17}[\dXx]", text)) & set(hh["id_number"])

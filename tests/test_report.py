@@ -1,6 +1,7 @@
 """Reports end to end: every notebook executed on a small synthetic package in both
-languages, self-contained HTML, values equal to the indicator table, resume, byte-identical
-reruns, failure isolation, PDF and a screenshot in headless Chromium.
+languages, one self-contained HTML document per region, values equal to the indicator
+table, resume, byte-identical reruns, failure isolation, the PDF (fonts, page numbers,
+contents) and a screenshot in headless Chromium.
 
 One batch (Chinese, every region) and one single-region report (English, own targets,
 PDF) are rendered once per module and shared by the tests.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import report_part
 
 import evalkit
 from evalkit.data.synth import generate
@@ -24,7 +26,7 @@ from evalkit.indicators.catalogue import load_catalogue
 from evalkit.report import render_all, render_report
 from evalkit.report.data import data_hash, load_data
 from evalkit.report.execute import execute, find_templates
-from evalkit.report.html import find_chromium, screenshot
+from evalkit.report.html import find_chromium, pdf_available, screenshot
 from evalkit.report.present import cell_text
 from evalkit.report.scorecard import load_targets, scorecard
 from evalkit.report.text import format_count, format_counted, format_interval, format_value, service_label
@@ -32,6 +34,7 @@ from evalkit.report.text import format_count, format_counted, format_interval, f
 pytestmark = pytest.mark.filterwarnings("error:Glyph .* missing")  # kernels raise MissingGlyphError themselves
 
 CHROMIUM = find_chromium()
+PDF = pdf_available()
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 AVAIL, COVER = "access.availability_rate", "access.coverage_rate"
 
@@ -73,7 +76,7 @@ def en_single(package, targets_file, zh_batch, tmp_path_factory):
     out = tmp_path_factory.mktemp("report-en") / "R0101"
     out.mkdir()
     shutil.copy(zh_batch[0].results, out)  # same data and settings: reused, not recomputed
-    outcome = render_report(package, "R0101", out, period="2023Q3", lang="en", pdf=CHROMIUM is not None,
+    outcome = render_report(package, "R0101", out, period="2023Q3", lang="en", pdf=PDF,
                             targets=targets_file, log=lambda m: None)
     return outcome
 
@@ -90,14 +93,18 @@ def test_batch_renders_every_region_once(zh_batch, package):
     assert not list(batch.out.glob("*/results.parquet"))
     top = batch.index.read_text(encoding="utf-8")
     for r in batch.regions:
-        assert sorted(p.name for p in r.out_dir.iterdir()) == [
-            "access.html", "coordination.html", "fairness.html", "index.html", "manifest.json", "outcomes.html",
-            "scorecard.html"]
+        assert sorted(p.name for p in r.out_dir.iterdir()) == ["index.html", "manifest.json"]  # one document
         assert f'<td class="wrap"><a href="{r.region}/index.html">{r.region}</a></td>' in top
         index = r.index.read_text(encoding="utf-8")
-        assert '<a href="scorecard.html">指标计分卡</a>' in index and '<a href="access.html">服务可及性与可得性</a>' in index
-        assert '<a href="coordination.html">' + load_catalogue().families["coordination"]["name_zh"] in index
-        assert index.index('<a href="coordination.html">') < index.index('<a href="fairness.html">公平性</a>')
+        toc = index[index.index('<nav class="toc">'):index.index("</nav>")]
+        assert '<a href="#part-scorecard">指标计分卡</a>' in toc and '<a href="#part-access">服务可及性与可得性</a>' in toc
+        assert '<a href="#part-coordination">' + load_catalogue().families["coordination"]["name_zh"] in toc
+        assert toc.index('<a href="#part-coordination">') < toc.index('<a href="#part-fairness">公平性</a>')
+        # cover, then 摘要, then the contents, then the parts; every contents link has its target
+        assert index.index('<section class="cover">') < index.index('<h2 id="summary">摘要</h2>') < index.index(
+            '<nav class="toc">') < index.index('<section class="part" id="part-scorecard">')
+        assert all(f'id="{a}"' in index for a in re.findall(r'href="#([^"]+)"', toc))
+        assert f"区划代码 {r.region}" in index and "数据指纹由数据包全部文件的内容计算而来" in index
     summary = json.loads((batch.out / "summary.json").read_text(encoding="utf-8"))
     assert summary["failures"] == [] and summary["period"] == "2023Q4"
 
@@ -106,7 +113,7 @@ def test_batch_renders_every_region_once(zh_batch, package):
 def test_html_is_self_contained_without_code_or_errors(zh_batch, en_single, which):
     root = zh_batch[0].out if which == "zh" else en_single.out_dir
     files = html_files(root)
-    assert len(files) >= 3
+    assert len(files) >= 1
     for path in files:
         text = path.read_text(encoding="utf-8")
         assert text.startswith("<!DOCTYPE html>") and f'<html lang="{which}">' in text, path
@@ -115,8 +122,8 @@ def test_html_is_self_contained_without_code_or_errors(zh_batch, en_single, whic
                     "report = start(", "import "):
             assert bad not in text, f"{bad!r} in {path}"
         for img in re.findall(r"<img [^>]*>", text):
-            assert 'src="data:image/png;base64,' in img, img
-    scorecard_html = (root / ("R00" if which == "zh" else "") / "scorecard.html").read_text(encoding="utf-8")
+            assert re.search(r'src="data:image/(png|svg\+xml);base64,', img), img
+    scorecard_html = report_part(root / ("R00" if which == "zh" else ""), "scorecard")
     assert scorecard_html.count("<img ") >= 3  # per family: status matrix and/or tiles, trends
 
 
@@ -144,7 +151,7 @@ def test_results_file_equals_the_indicator_table(zh_batch, package):
     provenance = evalkit.IndicatorResults.read_provenance(batch.results)  # the results file carries it
     assert provenance == shared.provenance and provenance["data"]["sha256"] == data_hash(package)
     assert provenance["catalogue"]["version"] == load_catalogue().version and provenance["published"] is True
-    footer = (batch.out / "R00" / "scorecard.html").read_text(encoding="utf-8")
+    footer = (batch.out / "R00" / "index.html").read_text(encoding="utf-8")  # on the cover
     assert f"指标目录版本：{load_catalogue().version}" in footer and "计算参数：" in footer
 
 
@@ -152,7 +159,7 @@ def test_results_file_equals_the_indicator_table(zh_batch, package):
 def test_scorecard_shows_the_table_values(zh_batch, region):
     batch, _ = zh_batch
     data = load_data(batch.results)
-    text = (batch.out / region / "scorecard.html").read_text(encoding="utf-8")
+    text = report_part(batch.out / region, "scorecard")
     card = scorecard(data.table, load_targets(), region, "2023Q4")
     checked = 0
     for r in card.itertuples():
@@ -182,23 +189,23 @@ def test_region_without_data_shows_no_data(zh_batch):
     data = load_data(batch.results)
     mine = data.table[data.table.region == EMPTY]
     assert not mine.empty and mine.value.isna().all() and (mine.n == 0).all()
-    card = (batch.out / EMPTY / "scorecard.html").read_text(encoding="utf-8")
+    card = report_part(batch.out / EMPTY, "scorecard")
     badges = re.findall(r'<span class="badge badge-([a-z_]+)">', card)
     assert badges and set(badges) <= {"no_data", "no_target"} and "no_data" in badges  # no colour anywhere
     assert '<span class="badge badge-no_data">无数据</span>' in card and '<td class="num">0.0%</td>' not in card
     for part in ("access", "coordination"):
-        text = (batch.out / "R01" / f"{part}.html").read_text(encoding="utf-8")
+        text = report_part(batch.out / "R01", part)
         assert f"<th>{EMPTY_NAME}</th>" in text, part  # a column of the sub-region table
         # the sub-region table's rows end with the empty county's cell
         assert re.search(r'<td class="num">无数据</td></tr>', text), part
-    coordination = (batch.out / "R01" / "coordination.html").read_text(encoding="utf-8")
+    coordination = report_part(batch.out / "R01", "coordination")
     assert re.search(rf'<tr><td class="wrap">{EMPTY_NAME}</td>(<td class="num">无数据</td>)+</tr>', coordination)
 
 
 def test_access_part_shows_the_supply_and_need_table(zh_batch):
     batch, _ = zh_batch
     data = load_data(batch.results)
-    text = (batch.out / "R0101" / "access.html").read_text(encoding="utf-8")
+    text = report_part(batch.out / "R0101", "access")
     t = data.table
     view = t[(t.region == "R0101") & (t.period == "2023Q4") & (t.group_by == "")].set_index(["indicator", "service_type"])
     need = view.loc[("access.accessibility_rate", "medical")]
@@ -208,13 +215,13 @@ def test_access_part_shows_the_supply_and_need_table(zh_batch):
                 f'<td class="num">{format_value(need.value, "rate")}</td><td class="num">{format_value(got.value, "rate")}</td>')
     assert expected in text
     for heading in ("主要指标", "救助服务需求、可及与可得情况", "分服务类型", "分群体比较: 户籍", "指标定义"):
-        assert f"<h2>{heading}</h2>" in text
+        assert f">{heading}</h2>" in text
 
 
 def test_coordination_part_shows_the_table_values(zh_batch, package):
     batch, _ = zh_batch
     data = load_data(batch.results)
-    text = (batch.out / "R01" / "coordination.html").read_text(encoding="utf-8")
+    text = report_part(batch.out / "R01", "coordination")
     t = data.table
     view = t[(t.region == "R01") & (t.period == "2023Q4") & (t.group_by == "") & (t.service_type == "")
              & (t.family == "coordination")]
@@ -231,7 +238,7 @@ def test_coordination_part_shows_the_table_values(zh_batch, package):
         shown += 1
     assert shown >= 20
     for heading in ("主要指标", "各期变化", "下辖地区比较", "分服务类型", "分群体比较: 户籍", "指标定义"):
-        assert f"<h2>{heading}</h2>" in text, heading
+        assert f">{heading}</h2>" in text, heading
     reform = evalkit.load(package).regions.set_index("region_id").loc["R01", "reform_period"]
     if isinstance(reform, str) and reform:
         assert f"改革起始期（{reform}）" in text
@@ -242,8 +249,8 @@ def test_coordination_part_shows_the_table_values(zh_batch, package):
 def test_english_report_with_own_targets(en_single, targets_file, package):
     assert en_single.status == "ok", en_single.error
     out = en_single.out_dir
-    text = (out / "scorecard.html").read_text(encoding="utf-8")
-    assert "<title>示范市1第1县 · Indicator scorecard · 2023Q3</title>" in text
+    text = report_part(out, "scorecard")
+    assert "<title>示范市1第1县 · Evaluation report · 2023Q3</title>" in (out / "index.html").read_text(encoding="utf-8")
     data = load_data(out / "results.parquet")
     card = scorecard(data.table, load_targets(targets_file), "R0101", "2023Q3")
     avail = card[card.indicator == AVAIL].iloc[0]
@@ -252,11 +259,13 @@ def test_english_report_with_own_targets(en_single, targets_file, package):
     assert (f'<td class="wrap">Availability rate</td><td>Basic living</td>'
             f'<td class="num">{format_value(avail.value, "rate", "en")}</td>') in text
     assert '<td class="num">25.0%</td>' in text and f'<span class="badge badge-{avail.status}">{status}</span>' in text
-    assert "<h2>Performance improvement plan</h2>" in text
-    assert "Targets: targets.yaml" in text
+    assert ">Performance improvement plan</h2>" in text
+    cover = (out / "index.html").read_text(encoding="utf-8")
+    cover = cover[cover.index('<section class="cover">'):cover.index("</section>")]
+    assert "Targets: targets.yaml" in cover
     catalogue = load_catalogue()
-    assert f"Indicator catalogue: version {catalogue.version} (definitions {catalogue.sha256[:12]})" in text
-    assert "Parameters: " in text and "nearby_km=3" in text and "Data extracted on: " in text
+    assert f"Indicator catalogue: version {catalogue.version} (definitions {catalogue.sha256[:12]})" in cover
+    assert "Parameters: " in cover and "nearby_km=3" in cover and "Data extracted on: " in cover
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["parameters"]["lang"] == "en" and manifest["parameters"]["period"] == "2023Q3"
     assert manifest["parameters"]["targets_path"] == str(targets_file.resolve())
@@ -266,17 +275,44 @@ def test_english_report_with_own_targets(en_single, targets_file, package):
     assert all((out / f).exists() for f in manifest["files"])
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
-def test_pdf_printed_and_linked(en_single):
+@pytest.mark.skipif(not PDF, reason="WeasyPrint or Pango is not installed")
+def test_pdf_is_one_document_with_page_numbers_contents_and_embedded_fonts(en_single):
+    """One PDF: every font embedded and none of Type 3, no text under 8 pt, a page number
+    on every page but the cover, and contents entries that give the page their part starts on."""
+    import pdfplumber
+    from pypdf import PdfReader
+
     out = en_single.out_dir
-    for name in ("scorecard", "access"):
-        assert (out / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
-        assert f'<a href="{name}.pdf">PDF</a>' in (out / "index.html").read_text(encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"] == ["index.html", "report.pdf"]
+    reader = PdfReader(out / "report.pdf")
+    fonts = {}
+    for pg in reader.pages:
+        for font in (pg["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            fonts[font.get("/BaseFont", "?")] = font
+    assert fonts
+    for name, font in fonts.items():
+        assert font["/Subtype"] != "/Type3", name
+        descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+        descriptor = descendant["/FontDescriptor"].get_object()
+        assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), f"{name} not embedded"
+    with pdfplumber.open(out / "report.pdf") as pdf:
+        pages = [p.extract_text() or "" for p in pdf.pages]
+        sizes = {round(c["size"], 1) for p in pdf.pages for c in p.chars if c["text"].strip()}
+    assert min(sizes) >= 8 - 0.05, sorted(sizes)[:5]
+    n = len(pages)
+    assert n >= 10 and f"1 / {n}" not in pages[0] and all(f"{k} / {n}" in pages[k - 1] for k in range(2, n + 1))
+    assert "Contents" in pages[2] or "Contents" in pages[1]
+    start = next(k for k, text in enumerate(pages, 1) if "Indicator scorecard" in text.splitlines()[1:3])
+    contents = "\n".join(pages[1:start - 1])
+    assert re.search(rf"Indicator scorecard\s*\.*\s*{start}\b", contents), contents[:400]
 
 
 def test_second_run_is_skipped(zh_batch, package):
     batch, _ = zh_batch
     stamps = {p: p.stat().st_mtime_ns for p in html_files(batch.out) if p.parent != batch.out}
+    assert len(stamps) == 6
     again = render_all(package, batch.out, lang="zh", workers=2, progress=False, log=lambda m: None)
     assert [r.status for r in again.regions] == ["skipped"] * 6  # R00, R01, R0101-R0104
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing rewritten
@@ -286,12 +322,11 @@ def test_forced_rerun_gives_identical_bytes(en_single, package, targets_file):
     out = en_single.out_dir
     before = {p.name: p.read_bytes() for p in html_files(out)}
     created = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["created"]
-    again = render_report(package, "R0101", out, period="2023Q3", lang="en", pdf=CHROMIUM is not None,
+    again = render_report(package, "R0101", out, period="2023Q3", lang="en", pdf=PDF,
                           targets=targets_file, force=True, log=lambda m: None)
     assert again.status == "ok"
     after = {p.name: p.read_bytes() for p in html_files(out)}
-    assert sorted(after) == ["access.html", "coordination.html", "fairness.html", "index.html", "outcomes.html",
-                             "scorecard.html"]
+    assert sorted(after) == ["index.html"]
     assert after == before
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["created"] >= created
 
@@ -327,7 +362,7 @@ def test_failing_region_is_reported_and_does_not_stop_the_batch(package, zh_batc
     assert (out / "_failed" / "R0102" / "access.ipynb").exists()  # kept for debugging
     for region in ("R00", "R01", "R0101", "R0103"):
         manifest = json.loads((out / region / "manifest.json").read_text(encoding="utf-8"))
-        assert manifest["files"] == ["access.html", "index.html"]
+        assert manifest["files"] == ["index.html"] and [p["name"] for p in manifest["parts"]] == ["access"]
         if empty:
             assert manifest["skipped_parts"] == {empty: "no indicators of this family could be computed from the data"}
             name = load_catalogue().families[empty]["name_zh"]
@@ -356,15 +391,15 @@ def test_notebook_runs_standalone_from_a_data_package(tiny, tmp_path):
 def test_screenshot_shows_chinese_title_and_chart(zh_batch, tmp_path):
     import matplotlib.image
 
-    page = zh_batch[0].out / "R00" / "scorecard.html"
-    assert "<h1>示范省 · 指标计分卡</h1>" in page.read_text(encoding="utf-8")
-    png = screenshot(page, tmp_path / "shot.png", width=1280, height=1600)
+    page = zh_batch[0].out / "R00" / "index.html"
+    assert '<h1 class="cover-title">示范省</h1>' in page.read_text(encoding="utf-8")
+    png = screenshot(page, tmp_path / "shot.png", width=1280, height=6000)  # cover, 摘要, contents, scorecard
     pixels = matplotlib.image.imread(png)[..., :3]
-    assert pixels.shape[:2] == (1600, 1280)
+    assert pixels.shape[:2] == (6000, 1280)
     assert pixels.std() > 0.1  # not blank
     red = (pixels[..., 0] > 0.6) & (pixels[..., 1] < 0.3) & (pixels[..., 2] < 0.3)
     assert red.sum() > 2000  # the status matrix's red cells are drawn
-    title = pixels[:120]
+    title = pixels[:200]
     assert (title.mean(axis=2) < 0.3).sum() > 300  # dark title glyphs at the top
 
 
@@ -406,13 +441,13 @@ def test_indicator_parameters_reach_results_resume_key_and_methods(zh_batch, pac
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["parameters"]["params"]["omission_window_days"] == 30
     assert manifest["key"]["params"]["omission_window_days"] == 30 and manifest["key"]["by"] == ["hukou"]
-    text = (out / "coordination.html").read_text(encoding="utf-8")
-    methods = text[text.index("<h2>指标定义</h2>"):]
+    text = report_part(out, "coordination")
+    methods = text[text.index(">指标定义</h2>"):]
     assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">30</td><td>天</td>' in methods
     assert "分群体比较: 户籍" in text and "分群体比较: 城乡" not in text  # --by hukou only
-    scorecard_text = (out / "scorecard.html").read_text(encoding="utf-8")
+    scorecard_text = report_part(out, "scorecard")
     assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">30</td>' in scorecard_text
-    default_text = (zh_batch[0].out / "R0101" / "coordination.html").read_text(encoding="utf-8")
+    default_text = report_part(zh_batch[0].out / "R0101", "coordination")
     assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">90</td>' in default_text
 
 

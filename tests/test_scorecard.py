@@ -526,9 +526,10 @@ def test_rendered_scorecard_opens_with_the_summary(tmp_path):
     shutil.copy(next(t for t in find_templates() if t.name == "scorecard").path, only / "scorecard.py")
     outcome = render_report(pkg, "R00", tmp_path / "out", notebooks=only, log=lambda m: None)
     assert outcome.status == "ok", outcome
-    page = (tmp_path / "out" / "scorecard.html").read_text(encoding="utf-8")
-    body = page[page.index("<h1>"):]
-    first_h2 = re.search(r"<h2>([^<]*)</h2>", body).group(1)
+    from conftest import report_part
+
+    body = report_part(tmp_path / "out", "scorecard")  # the summary first, then the scorecard part
+    first_h2 = re.search(r"<h2[^>]*>([^<]*)</h2>", body).group(1)
     assert first_h2 == "摘要"
     summary = body[body.index('<section class="summary">'):body.index("</section>")]
     findings = re.findall(r"<li>(.*?)</li>", summary)
@@ -536,6 +537,6 @@ def test_rendered_scorecard_opens_with_the_summary(tmp_path):
     assert all("（95% 区间 " in f and "目标" in f for f in findings)
     assert "Benjamini-Hochberg" in summary and "可与目标比较" in summary
     assert body.index("摘要") < body.index("绩效改进计划")
-    plan = page[page.index("<h2>绩效改进计划</h2>"):]
+    plan = body[body.index(">绩效改进计划</h2>"):]
     ranks = re.findall(r"<tr><td>(\d+)</td>", plan.split("</table>")[0])
     assert ranks == [str(k) for k in range(1, len(ranks) + 1)] and 1 <= len(ranks) <= scorecard.PLAN_CAP

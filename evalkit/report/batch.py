@@ -7,8 +7,9 @@ Flow of ``evalkit report``:
    computed from the same data with the same settings and indicator parameters) --
    notebooks read that file, never the raw data;
 2. per region, a :class:`RegionJob`: execute each template in a fresh kernel
-   (:mod:`.execute`), export HTML without code, optionally print PDFs, write
-   ``index.html`` and ``manifest.json`` and move them into place (:mod:`.publish`);
+   (:mod:`.execute`), export it without code, assemble the parts into one document
+   ``index.html`` (:mod:`.document`), optionally print it to ``report.pdf``, and move
+   them into place with ``manifest.json`` (:mod:`.publish`);
 3. regions whose manifest records the same key (data, results, parameters, templates)
    are skipped (resume); with ``--all-regions`` the others run in parallel processes and
    one region failing does not stop the rest; the top index lists them (:mod:`.index`).
@@ -85,7 +86,7 @@ class Options:
     code_sha256: str = ""
 
     def __post_init__(self):
-        from .html import find_chromium
+        from .html import pdf_available
 
         check_lang(self.lang)
         self.min_cell = check_min_cell(self.min_cell)
@@ -95,8 +96,8 @@ class Options:
         if not self.timeout or self.timeout <= 0:
             raise ParameterError(f"timeout must be positive, got {self.timeout!r}")
         self.targets, self.targets_sha256 = check_targets(self.targets)
-        if self.pdf and find_chromium() is None:
-            raise ReportError("--pdf needs Chromium (apt-get install chromium, or set EVALKIT_CHROMIUM)")
+        if self.pdf and not pdf_available():
+            raise ReportError("--pdf needs WeasyPrint with Pango (apt-get install libpango-1.0-0 libpangoft2-1.0-0)")
         self.templates = find_templates(self.notebooks)
         self.code_sha256 = code_digest(report=True)
 
@@ -288,7 +289,8 @@ def _options(period, lang, pdf, targets, min_cell, by, params, notebooks, timeou
 def render_report(data_dir, region: str, out, period: str | None = None, lang: str = "zh", pdf: bool = False,
                   targets=None, min_cell: int = 10, by=DEFAULT_BY, params=None, notebooks=None, force: bool = False,
                   timeout: float = 600, key_file=None, earliest_date=None, log=print) -> RegionOutcome:
-    """One region's report in ``out``: index.html, one HTML (and PDF) per part, manifest.json.
+    """One region's report in ``out``: ``index.html`` (the whole report as one page),
+    ``report.pdf`` with ``pdf=True``, ``manifest.json``.
 
     ``by`` lists the household columns to break results down by; ``params`` maps
     indicator parameters (e.g. ``{"omission_window_days": 30}``) to values;

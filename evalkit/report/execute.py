@@ -58,19 +58,20 @@ def notebooks_dir(override=None) -> Path:
 
 
 def find_templates(directory=None) -> list[Template]:
-    """The scorecard first, then one template per catalogue family, in catalogue order.
+    """The scorecard first, then one template per catalogue family, in catalogue order,
+    then the appendix (methods and data quality).
 
     Other files are ignored, so a ``coordination.py`` dropped into the directory becomes
     part of every report once the coordination family has indicators.
     """
     directory = notebooks_dir(directory)
     families = list(load_catalogue().families)
-    order = ["scorecard", *families]
+    order = ["scorecard", *families, "appendix"]
     found = {p.stem: p for p in directory.glob("*.py") if p.stem in order}
     if not found:
         raise ReportError(f"{directory} has no report templates (scorecard.py or one of "
                           f"{', '.join(f + '.py' for f in families)})")
-    return [Template(name, str(found[name].resolve()), None if name == "scorecard" else name,
+    return [Template(name, str(found[name].resolve()), name if name in families else None,
                      hashlib.sha256(found[name].read_bytes()).hexdigest())
             for name in order if name in found]
 
@@ -79,8 +80,8 @@ def part_title(template_name: str, lang: str) -> str:
     """A part's title: the scorecard's, or its family's name from the catalogue."""
     from .text import t
 
-    if template_name == "scorecard":
-        return t("scorecard", lang)
+    if template_name in ("scorecard", "appendix"):
+        return t(template_name, lang)
     fam = load_catalogue().families[template_name]
     return fam["name_zh"] if lang == "zh" else fam["name_en"]
 
@@ -110,6 +111,85 @@ def execute(template: Template, parameters: dict, cwd: Path, timeout: float, out
             )
     except PapermillExecutionError as exc:
         raise NotebookFailed(template.name, exc.exec_count, f"{exc.ename}: {exc.evalue}") from exc
+
+
+PART = "evalkit_part"  # cell metadata: the template a cell of a combined notebook comes from
+
+
+def execute_parts(templates: list[Template], parameters: dict, cwd: Path, timeout: float) -> dict:
+    """Execute several templates as one notebook in one kernel (imports, fonts and the
+    results file are loaded once, not once per part); returns the executed notebook of
+    each template by name, also written to ``cwd/<name>.ipynb``.
+
+    Only the first template's parameters cell is kept, so papermill injects the parameters
+    once and later parts do not reset them. A failing cell raises :class:`NotebookFailed`
+    naming its own template and its execution count as if that template ran alone.
+    """
+    import jupytext
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    if len(templates) == 1:
+        return {templates[0].name: execute(templates[0], parameters, cwd, timeout)}
+    combined = None
+    for k, template in enumerate(templates):
+        nb = jupytext.read(template.path)
+        cells = [c for c in nb.cells if k == 0 or "parameters" not in c.get("metadata", {}).get("tags", [])]
+        for cell in cells:
+            cell.metadata[PART] = template.name
+        if combined is None:
+            combined, combined.cells = nb, []
+        combined.cells += cells
+    combined.metadata.pop("jupytext", None)
+    combined.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    path = cwd / "report.ipynb"
+    try:
+        with _kernel_env():
+            executed = papermill.execute_notebook(
+                combined, str(path), parameters=parameters, kernel_name=KERNEL, language="python",
+                progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                start_timeout=START_TIMEOUT, execution_timeout=timeout, cwd=str(cwd), config=_kernel_config(),
+                shutdown_kernel="immediate")
+    except PapermillExecutionError as exc:
+        import nbformat
+
+        executed = nbformat.read(path, as_version=4) if path.exists() else None
+        name, count = _failing_cell(executed, exc.cell_index, templates[0].name)
+        if executed is not None:
+            _split(executed, templates, cwd)
+        raise NotebookFailed(name, count, f"{exc.ename}: {exc.evalue}") from exc
+    finally:
+        path.unlink(missing_ok=True)
+    return _split(executed, templates, cwd)
+
+
+def _split(executed, templates: list[Template], cwd: Path) -> dict:
+    """The combined notebook cut back into one notebook per template (written to ``cwd``)."""
+    import copy
+
+    import nbformat
+
+    first = templates[0].name
+    parts = {}
+    for template in templates:
+        nb = copy.copy(executed)
+        nb.cells = [c for c in executed.cells if c.get("metadata", {}).get(PART, first) == template.name]
+        if nb.cells or template.name == first:
+            nbformat.write(nb, str(cwd / f"{template.name}.ipynb"))
+            parts[template.name] = nb
+    return parts
+
+
+def _failing_cell(executed, cell_index: int, first: str) -> tuple[str, int | None]:
+    """The template of a failing cell and its execution count as if that template ran alone
+    (its own code cells before it, plus papermill's injected parameters cell)."""
+    if executed is None or not 0 <= cell_index < len(executed.cells):
+        return first, None
+    name = executed.cells[cell_index].get("metadata", {}).get(PART, first)
+    own = [c for c in executed.cells[:cell_index + 1]
+           if c.get("cell_type") == "code" and c.get("metadata", {}).get(PART, first) == name
+           and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    return name, len(own) + 1
 
 
 _PRIVATE: list[Path] = []

@@ -1,4 +1,5 @@
-"""Executed notebooks to self-contained HTML, and HTML to PDF with headless Chromium.
+"""The report page (self-contained HTML, one CSS for screen and print), PDF printing with
+WeasyPrint, and screenshots with headless Chromium (for checks).
 
 The page is nbconvert's ``basic`` template (cells only, no scripts) inside our own minimal
 HTML page with inline CSS: no code, no prompts, no external URL, images as data URIs,
@@ -47,9 +48,29 @@ figcaption{color:var(--muted);font-size:12px}
 ul.parts li{margin:4px 0}
 section.summary{border:1px solid var(--line);border-left:4px solid var(--accent);padding:4px 18px 8px;margin:12px 0 20px;background:#f8fafc}
 section.summary h2{margin-top:10px}section.summary ol li{margin:6px 0}
-@media print{body{max-width:none;padding:0;font-size:11px}h2{break-after:avoid}
-figure.chart,tr{break-inside:avoid}.report-table{font-size:10px}}
-@page{size:A4;margin:14mm 12mm}
+section.cover{padding:8px 0 24px}.cover-title{font-size:30px;margin:24px 0 4px}
+.cover-subtitle{font-size:18px;color:var(--muted);margin:0 0 24px}
+dl.cover-facts{display:grid;grid-template-columns:max-content 1fr;gap:6px 18px;margin:0 0 24px}
+dl.cover-facts dt{font-weight:bold}dl.cover-facts dd{margin:0}
+.cover-about{color:var(--muted);font-size:13px;border-top:1px solid var(--line)}
+nav.toc ol{list-style:none;padding-left:0}nav.toc ol ol{padding-left:1.5em}
+nav.toc li.toc-part{font-weight:bold;margin-top:8px}nav.toc li li{font-weight:normal;margin:2px 0}
+section.part{margin-top:40px}h1.part-title{font-size:22px;border-bottom:3px solid var(--accent);padding-bottom:4px}
+/* print (WeasyPrint): A4, page numbers, the contents' page numbers, no text under 8 pt */
+@page{size:A4;margin:16mm 12mm 16mm 12mm;
+@top-right{content:string(part);font-size:8pt;color:#59636e}
+@bottom-center{content:counter(page) " / " counter(pages);font-size:8pt;color:#59636e}}
+@page:first{@top-right{content:none}@bottom-center{content:none}}
+@media print{body{max-width:none;padding:0;font-size:9.5pt;line-height:1.5}
+h1{font-size:17pt}h2{font-size:12.5pt;break-after:avoid}h3{font-size:10.5pt;break-after:avoid}
+.cover-title{font-size:26pt;margin-top:60mm}.cover-subtitle{font-size:14pt}.cover-about{font-size:8.5pt}
+.note,figcaption,.report-footer,.output_stdout pre,.output_text pre{font-size:8.5pt}
+.lead{font-size:10.5pt}.badge{font-size:8pt}
+.report-table{font-size:8pt;min-width:0;max-width:100%}.report-table th{padding:3px 5px}.report-table td{padding:2px 5px}
+section.cover,nav.toc,section.summary{break-after:page}section.part{margin-top:0;break-before:page}
+h1.part-title{string-set:part content();font-size:17pt}
+nav.toc a{color:inherit;text-decoration:none}nav.toc a::after{content:leader('.') target-counter(attr(href), page)}
+figure.chart,tr,section.summary li{break-inside:avoid}a{color:inherit}}
 """
 
 # what makes a browser fetch or run something from outside the page: a URL in an attribute that
@@ -111,20 +132,6 @@ def clean_notebook(nb) -> tuple[object, list[str]]:
     return nb, dropped
 
 
-def notebook_html(nb, title: str, lang: str) -> tuple[str, list[str]]:
-    """An executed notebook as a self-contained HTML page without code; also the dropped
-    stderr text (warnings) for the manifest."""
-    from nbconvert import HTMLExporter
-
-    nb, dropped = clean_notebook(nb)
-    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, anchor_link_text="")
-    body, _ = exporter.from_notebook_node(nb)
-    document = page(title, body.strip(), lang)
-    check_self_contained(document)
-    return document, dropped
-
-
 def check_self_contained(document: str) -> None:
     """Raise :class:`ReportHTMLError` if the page refers to anything outside itself."""
     match = EXTERNAL.search(document)
@@ -156,7 +163,7 @@ def find_chromium() -> str | None:
 def _chromium(args: list[str], output: Path, timeout: float) -> Path:
     exe = find_chromium()
     if exe is None:
-        raise RuntimeError("Chromium is not installed (apt-get install chromium); needed for PDF and screenshots")
+        raise RuntimeError("Chromium is not installed (apt-get install chromium); needed for screenshots")
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="evalkit-chromium-") as profile:
@@ -172,17 +179,43 @@ def _chromium(args: list[str], output: Path, timeout: float) -> Path:
     return output
 
 
-def print_pdf(html_path, pdf_path, timeout: float = 120) -> Path:
-    """Print an HTML file to PDF with headless Chromium (offline; fonts from the system)."""
+def print_pdf(html_path, pdf_path) -> Path:
+    """Print a report's HTML file to PDF with WeasyPrint: CSS paged media (page numbers, the
+    contents' page numbers), fonts embedded as CID fonts (Chromium's PDF turns the CFF
+    outlines of Noto CJK into Type 3 fonts), SVG charts as vectors with real text.
+
+    Only ``data:`` URIs are fetched: a report is self-contained.
+    """
+    weasyprint = _weasyprint()
     pdf_path = Path(pdf_path)
     tmp = pdf_path.with_name(f".{pdf_path.name}.{os.getpid()}.tmp.pdf")
     try:
-        _chromium(["--no-pdf-header-footer", f"--print-to-pdf={tmp}", Path(html_path).resolve().as_uri()],
-                  tmp, timeout)
+        from weasyprint.urls import URLFetcher
+
+        fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+        weasyprint.HTML(string=Path(html_path).read_text(encoding="utf-8"), url_fetcher=fetcher).write_pdf(str(tmp))
         os.replace(tmp, pdf_path)
     finally:
         tmp.unlink(missing_ok=True)
     return pdf_path
+
+
+def _weasyprint():
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:  # OSError: the Pango library is missing
+        raise ReportHTMLError(f"PDF printing needs WeasyPrint and Pango ({exc}); "
+                              "install with: apt-get install libpango-1.0-0 libpangoft2-1.0-0") from exc
+    return weasyprint
+
+
+def pdf_available() -> bool:
+    """Whether reports can be printed to PDF here (WeasyPrint imports, Pango present)."""
+    try:
+        _weasyprint()
+    except ReportHTMLError:
+        return False
+    return True
 
 
 def screenshot(html_path, png_path, width: int = 1280, height: int = 2000, timeout: float = 120) -> Path:

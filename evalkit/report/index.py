@@ -1,5 +1,5 @@
-"""Index pages: a region's ``index.html`` linking its parts, and the top ``index.html`` of
-an --all-regions run listing every region with its status and the failures.
+"""The top ``index.html`` of an --all-regions run, listing every region with its status and
+the failures (a region's own ``index.html`` is its report: :mod:`.document`).
 
 Neither shows clock time, so the same inputs give the same bytes.
 """
@@ -12,35 +12,14 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .. import __version__
-from .execute import part_title
 from .html import page
-from .present import header_html, html_table, provenance_html
+from .present import header_html, html_table
 from .text import level_label, t
 
 if TYPE_CHECKING:
-    from .batch import RegionJob
     from .data import ReportData
 
 INDEX = "index.html"
-
-
-def region_index(job: RegionJob, parts: list[dict], skipped: dict) -> str:
-    """The region's ``index.html``: links to the parts (and PDFs) and provenance."""
-    params = job.parameters
-    lang = params["lang"]
-    items = []
-    for p in parts:
-        pdf = f' · <a href="{h.escape(p["pdf"])}">PDF</a>' if p.get("pdf") else ""
-        items.append(f'<li><a href="{h.escape(p["html"])}">{h.escape(p["title"])}</a>{pdf}</li>')
-    body = [header_html(lang, f'{job.region_name} · {t("index", lang)}',
-                        t("meta_line", lang, period=params["period"], region=job.region)),
-            f'<h2>{h.escape(t("parts", lang))}</h2><ul class="parts">{"".join(items)}</ul>']
-    if skipped:
-        names = ("、" if lang == "zh" else ", ").join(part_title(name, lang) for name in skipped)
-        body.append(f'<p class="note">{h.escape(t("skipped_line", lang, names=names))}</p>')
-    body.append(provenance_html(lang, job.package, job.key["data_hash"], params["min_cell"], params["targets_path"]))
-    title = f"{job.region_name} · {t('index', lang)} · {params['period']}"
-    return page(title, "\n".join(body), lang)
 
 
 def batch_index(data: ReportData, outcomes: list[dict], period: str, lang: str) -> str:

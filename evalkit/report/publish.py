@@ -1,5 +1,6 @@
-"""Writing one region's report: each part executed and exported to HTML (and printed to PDF
-with Chromium) in a temporary directory, then moved into place with the manifest last.
+"""Writing one region's report: each part executed and exported to an HTML fragment, the
+fragments assembled into one document (:mod:`.document`) and printed to one PDF, all in a
+temporary directory, then moved into place with the manifest last.
 
 A directory without ``manifest.json`` is not a finished report. A failed region's
 executed notebooks are kept in ``_failed/<region>/`` for debugging.
@@ -18,57 +19,57 @@ from evalkit.data.io import atomic_write
 from evalkit.errors import NotebookFailed
 
 from .. import __version__
-from .execute import execute, part_title
-from .index import INDEX, dir_name, region_index
+from .document import Cover, Part, assemble, part_body
+from .execute import execute_parts, part_title
+from .index import INDEX, dir_name
 
 if TYPE_CHECKING:
     from .batch import RegionJob
 
 MANIFEST = "manifest.json"
+PDF = "report.pdf"
 FAILED_DIR = "_failed"
 NOT_COMPUTED = "no indicators of this family could be computed from the data"
 
 
 def render_parts(job: RegionJob, tmp: Path) -> dict:
-    """Every part of the region's report, its index and PDFs written into ``tmp``; returns
-    the manifest. A template failing raises :class:`NotebookFailed`."""
-    from .html import print_pdf
+    """The region's report written into ``tmp`` as one document (``index.html``, and
+    ``report.pdf`` when asked); returns the manifest. A template failing raises
+    :class:`NotebookFailed`."""
+    from .html import check_self_contained, print_pdf
 
-    params = job.parameters
-    parts, skipped, dropped = [], {}, []
-    for tpl in job.templates:
-        if tpl.family and tpl.family not in job.families:
-            skipped[tpl.name] = NOT_COMPUTED
-            continue
-        stderr = _render_part(job, tpl, tmp)
-        dropped += [f"{tpl.name}: {line}" for text in stderr for line in text.strip().splitlines()[:5]]
-        parts.append({"name": tpl.name, "title": part_title(tpl.name, params["lang"]), "html": f"{tpl.name}.html"})
+    lang = job.parameters["lang"]
+    skipped = {tpl.name: NOT_COMPUTED for tpl in job.templates if tpl.family and tpl.family not in job.families}
+    parts, dropped = [], []
+    for name, (body, stderr) in _render_parts(job, [t for t in job.templates if t.name not in skipped], tmp):
+        dropped += [f"{name}: {line}" for text in stderr for line in text.strip().splitlines()[:5]]
+        parts.append(Part(name, part_title(name, lang), body))
     if not parts:
         raise RuntimeError("no template produced a report part")
-    for part in parts:
-        if job.pdf:
-            print_pdf(tmp / part["html"], tmp / f"{part['name']}.pdf")
-            part["pdf"] = f"{part['name']}.pdf"
-    (tmp / INDEX).write_text(region_index(job, parts, skipped), encoding="utf-8")
-    files = [p["html"] for p in parts] + [p["pdf"] for p in parts if p.get("pdf")] + [INDEX]
-    return manifest(job, parts, skipped, dropped, files)
+    cover = Cover(job.region_name, job.region, job.parameters["period"], dt.date.today().isoformat(), job.package,
+                  job.key["data_hash"], tuple(part_title(name, lang) for name in skipped))
+    document = assemble(parts, cover, lang)
+    check_self_contained(document)
+    (tmp / INDEX).write_text(document, encoding="utf-8")
+    files = [INDEX]
+    if job.pdf:
+        print_pdf(tmp / INDEX, tmp / PDF)
+        files.append(PDF)
+    listed = [{"name": p.name, "title": p.title, "anchor": p.anchor} for p in parts]
+    return manifest(job, listed, skipped, dropped, files)
 
 
-def _render_part(job: RegionJob, tpl, tmp: Path) -> list[str]:
-    """Execute one template and export it to ``<name>.html``; returns the stderr text dropped."""
-    from .html import notebook_html
-
-    params = job.parameters
-    title = f"{job.region_name} · {part_title(tpl.name, params['lang'])} · {params['period']}"
+def _render_parts(job: RegionJob, templates: list, tmp: Path) -> list[tuple[str, tuple[str, list[str]]]]:
+    """Execute the templates in one kernel; each one's HTML fragment and the stderr text dropped."""
+    if not templates:
+        return []
     try:
-        executed = execute(tpl, params, tmp, job.timeout)
-        document, stderr = notebook_html(executed, title, params["lang"])
+        executed = execute_parts(templates, job.parameters, tmp, job.timeout)
+        return [(name, part_body(nb)) for name, nb in executed.items()]
     except NotebookFailed:
         raise
-    except Exception as exc:  # export problems, kernels that never start: still this template's failure
-        raise NotebookFailed(tpl.name, None, f"{type(exc).__name__}: {exc}") from exc
-    (tmp / f"{tpl.name}.html").write_text(document, encoding="utf-8")
-    return stderr
+    except Exception as exc:  # export problems, kernels that never start: a failure of the report
+        raise NotebookFailed(templates[0].name, None, f"{type(exc).__name__}: {exc}") from exc
 
 
 def manifest(job: RegionJob, parts: list[dict], skipped: dict, warnings: list[str], files: list[str]) -> dict:

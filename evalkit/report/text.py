@@ -182,6 +182,20 @@ LABELS: dict[str, dict[str, str]] = {
               "reaching it, is near target; otherwise off target. A positive gap is better than the target.",
     },
     "parts": {"zh": "报告内容", "en": "Parts"},
+    # -- the one document: cover and contents (evalkit.report.document)
+    "contents": {"zh": "目录", "en": "Contents"},
+    "appendix": {"zh": "方法与数据质量附录", "en": "Methods and data-quality appendix"},
+    "cover_region": {"zh": "{name}（区划代码 {region}，数据包中的地区编号）",
+                     "en": "{name} (region id {region}, the data package's code)"},
+    "report_date": {"zh": "报告日期", "en": "Report date"},
+    "cover_fingerprint": {
+        "zh": "{hash}。数据指纹由数据包全部文件的内容计算而来（SHA-256 摘要的前 12 位）：数据有任何改动，指纹即不同。"
+              "用同一指纹的数据可以重现本报告的每个数字。",
+        "en": "{hash}. The fingerprint is computed from the contents of every file of the data package (the first 12 "
+              "characters of a SHA-256 digest): any change to the data changes it. Data with the same fingerprint "
+              "reproduce every number in this report."},
+    "not_produced": {"zh": "未生成的部分", "en": "Parts not produced"},
+    "about_report": {"zh": "数据与口径", "en": "Data and conventions"},
     "over_periods": {"zh": "各期变化", "en": "Over periods"},
     "reform_line": {"zh": "点线为救助与慈善衔接改革起始期（{period}）；阴影为95%置信区间。",
                     "en": "Dotted line: the linkage reform started in {period}; shading: 95% confidence interval."},
