@@ -375,7 +375,7 @@ def test_a_file_mixing_utf8_and_gbk_names_its_first_undecodable_line(pkg):
 
 
 @corpus("correct handling", before="correct handling")
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "utf-16"])
 def test_one_encoding_per_file_still_reads(pkg, encoding):
     regions = pd.read_csv(pkg / "regions.csv", dtype=str)
     regions["name"] = [f"示范区第{i}片区" for i in range(len(regions))]
@@ -501,7 +501,8 @@ def test_unknown_report_region_fails_before_computing(source, tmp_path, monkeypa
 
 
 def _disk_full(*args, **kwargs):
-    path = args[1] if len(args) > 1 else args[0]
+    """A writer whose disk fills: write_csv(frame, path), pq.write_table(table, path) or (path)."""
+    path = args[-1]
     with open(path, "wb") as fh:
         fh.write(b"half a table")  # some bytes got out before the disk filled
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
@@ -525,6 +526,32 @@ def test_a_full_disk_is_named_and_leaves_no_partial_output(source, tmp_path, mon
     run = _invoke("indicators", source, "--out", out_dir / f"cli{suffix}", "--indicator", "access.need_rate")
     assert run.exit_code == 2 and "no space left on the device" in run.output and "Traceback" not in run.output
     assert list(out_dir.iterdir()) == []
+
+
+@corpus("named error", before="traceback")
+@pytest.mark.parametrize("step", ["reading", "spilling"])
+def test_a_full_scratch_disk_is_named(pkg, monkeypatch, step):
+    """The scratch directory (TMPDIR) fills while a GBK file is converted to UTF-8, or while the
+    engine spills a large step to disk: a named error saying so, not the file's fault."""
+    import duckdb
+
+    from evalkit.errors import ResourceError
+
+    if step == "reading":
+        regions = pd.read_csv(pkg / "regions.csv", dtype=str)
+        regions.to_csv(pkg / "regions.csv", index=False, encoding="gbk")  # converted to UTF-8 in scratch
+        monkeypatch.setattr("evalkit.data.io._to_utf8", lambda src, encoding, dest: _disk_full(dest))
+        with pytest.raises(ResourceError, match="no space left on the device"):
+            evalkit.load(pkg)
+        return
+    package = evalkit.load(pkg)
+
+    def spill(*args, **kwargs):
+        raise duckdb.IOException("IO Error: Could not write file \"/tmp/evalkit-1/spill/x.block\": No space left on device")
+
+    monkeypatch.setattr("evalkit.indicators.compute.population", spill)
+    with pytest.raises(ResourceError, match="no space left on the device .* TMPDIR"):
+        evalkit.compute(package, indicators=["access.need_rate"], min_cell=1)
 
 
 @corpus("named error", before="traceback")

@@ -5,7 +5,10 @@ Every file becomes a DuckDB table plus ``_row`` (the 1-based data row), so that 
 parsed and checked in one place and row numbers can be reported. CSV and Excel columns
 are VARCHAR; a Parquet column keeps its own type when the loader can use it as is (named
 in ``native``: dates stored as dates, numbers as numbers), the others become VARCHAR and
-take the text route. CSV may be UTF-8 (with or without BOM) or GBK/GB18030.
+take the text route. CSV may be UTF-8 (with or without BOM) or GBK/GB18030, one encoding
+per file (a file mixing them is an error naming its first line that is not UTF-8). Excel
+reads the resource's ``sheet`` or the first sheet (:func:`_read_excel`: title rows skipped,
+cells stored as numbers counted so identity numbers can be refused).
 Reads never leave the package directory (:func:`inside`).
 
 Every CSV evalkit writes goes through :func:`write_csv`: a text cell beginning with ``=``,
@@ -162,8 +165,7 @@ def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
         return "utf-8-sig"
     if _all_utf8(path):
         return "utf-8"
-    if _mixed(path):
-        return "gb18030"
+    _mixed(path)
     try:
         codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
         return "gb18030"
@@ -193,10 +195,10 @@ def _all_utf8(path: Path) -> bool:
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
-def _mixed(path: Path, declared: bool = False) -> bool:
-    """True when no line of this non-UTF-8 file is UTF-8 Chinese text (one legacy encoding);
-    a :class:`PackageError` naming the first line that is not UTF-8 when some lines are
-    (or when the file starts with a UTF-8 byte order mark, ``declared``)."""
+def _mixed(path: Path, declared: bool = False) -> None:
+    """A :class:`PackageError` naming the first line that is not UTF-8 when other lines of this
+    file, which is not UTF-8 as a whole, are UTF-8 Chinese text (or when the file starts with
+    a UTF-8 byte order mark, ``declared``); nothing when it is in one legacy encoding."""
     first_utf8 = first_other = None
     utf8_lines = other_lines = 0
     with open(path, "rb") as fh:
@@ -217,7 +219,6 @@ def _mixed(path: Path, declared: bool = False) -> bool:
             f"{path.name}: mixes text encodings: {utf8_lines} line(s) are UTF-8 (the first is line {first_utf8}) "
             f"and {other_lines} are not (probably GBK); line {first_other} is the first that is not UTF-8. "
             "Save the whole file in one encoding (UTF-8) and validate again")
-    return True
 
 
 def _head(path: Path, n: int) -> bytes:
@@ -292,6 +293,9 @@ def load_raw(con, source: SourceFile, raw_name: str, workdir: Path, native: Coll
     except PackageError:
         raise
     except Exception as exc:  # the engine's and pandas' reader errors, named by file
+        named = resource_error(exc)  # out of memory or a full scratch disk is not the file's fault
+        if named is not None:
+            raise named from exc
         raise PackageError(f"{source.path.name}: cannot be read as {source.kind.upper()} ({_first_line(exc)})") from exc
     return [r[0] for r in sql(con, f"DESCRIBE {raw_name}") if r[0] != "_row"]
 
