@@ -250,6 +250,34 @@ def test_self_contained_check_tells_text_from_fetches(body, fetches):
         check_self_contained(document)
 
 
+# --- weights and dates (items 6 and 7; the rules are the correctness issue's) -------------------
+
+@corpus("named error", before="silent acceptance")
+@pytest.mark.parametrize("weight, check", [
+    ("nan", "finite number"), ("inf", "finite number"), ("-1", "range"), (None, "missing values"),
+    pytest.param("0", "zero weights", marks=corpus("named error", before="wrong output")),  # every weight 0
+])
+def test_bad_weights_are_errors(pkg, weight, check):
+    hh = pd.read_csv(pkg / "households.csv", dtype=str)
+    if weight == "0":
+        hh["weight"] = "0"  # every rate NaN with "no household in the denominator", before
+    else:
+        hh.loc[0, "weight"] = weight  # blank beside given weights when None
+    hh.to_csv(pkg / "households.csv", index=False)
+    report = evalkit.validate(pkg)
+    assert any(p.column == "weight" and p.check == check for p in report.errors), str(report)
+
+
+@corpus("named error", before="wrong output")
+@pytest.mark.parametrize("day, check", [("2099-03-01", "latest date"), ("1850-03-01", "earliest date")])
+def test_wild_dates_are_errors_not_hundreds_of_periods(pkg, day, check):
+    needs = pd.read_csv(pkg / "needs.csv", dtype=str)
+    needs.loc[0, "identified_on"] = day
+    needs.to_csv(pkg / "needs.csv", index=False)
+    report = evalkit.validate(pkg)
+    assert any(p.column == "identified_on" and p.check == check and p.count == 1 for p in report.errors)
+
+
 # --- coordinates -----------------------------------------------------------------------------
 
 @corpus("correct handling", before="silent acceptance")
