@@ -42,6 +42,20 @@ class Group(click.Group):
             _fail(f"{exc.report.package} is not a valid data package; fix the errors above", INVALID_DATA)
         except EvalkitError as exc:  # PackageError, ParameterError, ReportError, TargetsError, ...
             _fail(str(exc))
+        except (Exception, MemoryError) as exc:  # out of memory or disk where no library call named it
+            from evalkit.engine import resource_error
+
+            named = resource_error(exc)
+            if named is None:
+                raise
+            _fail(str(named))
+
+
+def _writable(path: Path, directory: bool = False) -> None:
+    """Fail now (exit 2) when ``path`` cannot be written, not after the computing."""
+    from evalkit.data.io import check_writable
+
+    check_writable(path, directory=directory)
 
 
 def _parameter_option(p: Parameter):
@@ -159,6 +173,7 @@ def indicators(directory, out, family, indicator_ids, by, region, period, min_ce
 
     if out.suffix not in (".csv", ".parquet"):
         _fail(f"--out must end in .csv or .parquet, got {out.name}")
+    _writable(out)
     t0 = time.perf_counter()
     package = load(directory, key_file=key_file, earliest_date=earliest_date)
     results = compute(package, indicators=list(indicator_ids) or None, family=family, by=by,
@@ -256,6 +271,8 @@ def impact(directory, indicator, methods, control, aggregation, service_type, cl
 
     if out is not None and out.suffix not in (".csv", ".parquet"):
         _fail(f"--out must end in .csv or .parquet, got {out.name}")
+    if out is not None:
+        _writable(out)
     t0 = time.perf_counter()
     package = load(directory, key_file=key_file, earliest_date=earliest_date)
     results = compute(package, indicators=[indicator])
@@ -351,6 +368,13 @@ def report(directory, region, all_regions, period, out, lang, pdf, targets, min_
         _fail("give either --region ID or --all-regions")
     if workers and not all_regions:
         _fail("--workers applies to --all-regions only")
+    _writable(out, directory=True)
+    if region:  # an unknown region is reported before any computing
+        from evalkit.data.package import region_ids
+
+        ids = region_ids(directory)
+        if ids is not None and region not in ids:
+            _fail(f"region {region!r} is not in the package's regions table (e.g. {', '.join(sorted(ids)[:5])})")
     common = dict(period=period, lang=lang, pdf=pdf, targets=targets, min_cell=min_cell, by=by, params=params,
                   notebooks=notebooks, force=force, timeout=timeout, key_file=key_file, earliest_date=earliest_date,
                   log=lambda m: click.echo(m, err=True))

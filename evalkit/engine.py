@@ -15,6 +15,7 @@ identifiers, which no SQL engine binds, are spliced in, through :func:`quote`.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -122,6 +123,51 @@ def connect(memory_limit: str | None = None, threads: int | None = None, workdir
     con = ibis.duckdb.connect(database=os.path.join(tmp, "work.duckdb"), **config)
     weakref.finalize(con, shutil.rmtree, tmp, True)
     return con
+
+
+def resource_error(exc: BaseException):
+    """The :class:`evalkit.errors.ResourceError` that ``exc`` amounts to (the engine or Python out of
+    memory, a disk full), or None.
+
+    >>> resource_error(MemoryError()).__class__.__name__
+    'ResourceError'
+    >>> resource_error(ValueError("x")) is None
+    True
+    """
+    import errno
+
+    from evalkit.errors import ResourceError
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryException" or "Out of Memory Error" in text:
+        limit = os.environ.get("EVALKIT_MEMORY_LIMIT")
+        limit = f"EVALKIT_MEMORY_LIMIT={limit}" if limit else "EVALKIT_MEMORY_LIMIT unset: 60% of the machine's memory"
+        return ResourceError(f"out of memory ({text}; {limit}): raise EVALKIT_MEMORY_LIMIT "
+                             "(e.g. EVALKIT_MEMORY_LIMIT=8GB), lower EVALKIT_THREADS, or run on a machine with more "
+                             "memory; nothing was written")
+    if ((isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
+            or "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc)):
+        where = f" writing {exc.filename}" if isinstance(exc, OSError) and exc.filename else ""
+        return ResourceError(f"no space left on the device{where} ({text}): free some space, write the output "
+                             "elsewhere, or move scratch data with TMPDIR; nothing half-written was left")
+    return None
+
+
+@contextlib.contextmanager
+def resource_errors():
+    """Turn running out of memory or disk inside the block into a :class:`evalkit.errors.ResourceError`
+    (usable as a decorator too); every other error passes unchanged."""
+    from evalkit.errors import EvalkitError
+
+    try:
+        yield
+    except EvalkitError:
+        raise
+    except Exception as exc:
+        named = resource_error(exc)
+        if named is None:
+            raise
+        raise named from exc
 
 
 def sql(con, query: str, params: Sequence | Mapping | None = None) -> list[tuple]:

@@ -26,6 +26,16 @@ class ParameterError(EvalkitError, ValueError):
     """A parameter given to a function, command or report is not allowed (name, value, range)."""
 
 
+class OutputError(EvalkitError):
+    """An output location cannot be written (missing or read-only directory, a file in the way);
+    checked before computing (:func:`evalkit.data.io.check_writable`)."""
+
+
+class ResourceError(EvalkitError):
+    """The machine ran out of something evalkit needs: memory (raise ``EVALKIT_MEMORY_LIMIT``)
+    or disk space (outputs, or the scratch directory under ``TMPDIR``). Nothing half-written is left."""
+
+
 class ReportError(EvalkitError, ValueError):
     """A report cannot be started: missing templates, no Chromium for --pdf, no period to report."""
 

@@ -5,6 +5,7 @@ Each case is generated from the small synthetic package of ``tiny_synth`` (no co
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
@@ -19,6 +20,10 @@ from evalkit.data.io import formula_safe
 from evalkit.data.privacy import check_digit, normalise_id_number, pseudonym_key
 from evalkit.data.synth import generate
 from evalkit.errors import PackageError, ParameterError
+
+#: every case is tagged with its outcome now and, as the hardening issue's probe found it, before
+#: (named error, correct handling; traceback, silent acceptance, wrong output): bench/corpus_counts.py counts them
+corpus = pytest.mark.corpus
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +51,7 @@ def _resources(pkg, **paths):
 SECRET = "salary,110105194912310021,9000\n"
 
 
+@corpus("named error", before="silent acceptance")
 @pytest.mark.parametrize("case", ["absolute", "dotdot", "symlink_out", "symlink_proc", "name_symlink_out"])
 def test_reads_never_leave_the_package(pkg, tmp_path, case):
     outside = tmp_path / "outside.csv"
@@ -73,6 +79,7 @@ def test_reads_never_leave_the_package(pkg, tmp_path, case):
     assert "110105194912310021" not in str(err.value) and "salary" not in str(err.value)
 
 
+@corpus("named error", before="silent acceptance")
 def test_fingerprint_refuses_a_link_out_of_the_package(pkg, tmp_path):
     (tmp_path / "elsewhere.txt").write_text(SECRET)
     os.symlink(tmp_path / "elsewhere.txt", pkg / "notes.txt")
@@ -80,6 +87,7 @@ def test_fingerprint_refuses_a_link_out_of_the_package(pkg, tmp_path):
         evalkit.data.io.directory_sha256(pkg)
 
 
+@corpus("named error", before="traceback")
 @pytest.mark.parametrize("resources, match", [
     ("regions.csv", "resources must be a list of objects"),
     ([{"name": "regions"}], "the resource for regions has no path"),
@@ -92,6 +100,7 @@ def test_malformed_resources_are_named_errors(pkg, resources, match):
         evalkit.load(pkg)
 
 
+@corpus("correct handling", before="wrong output")
 def test_identity_shaped_values_are_never_echoed(pkg):
     hh = pd.read_csv(pkg / "households.csv", dtype=str)
     hh.loc[0, "size"] = "11010519491231002X"  # an identity number in the wrong column
@@ -106,6 +115,7 @@ def test_identity_shaped_values_are_never_echoed(pkg):
 FORMULAS = ['=HYPERLINK("http://evil","x")', "+cmd|' /C calc'!A0", "@SUM(A1)", "-2+3", "\t=1", "\r=1"]
 
 
+@corpus("correct handling", before="silent acceptance")
 def test_formula_like_ids_are_warned_and_written_as_text(pkg, tmp_path):
     regions = pd.read_csv(pkg / "regions.csv", dtype=str)
     old = regions.region_id.iloc[-1]
@@ -125,6 +135,7 @@ def test_formula_like_ids_are_warned_and_written_as_text(pkg, tmp_path):
     assert (back["region"] == "'" + new).any() and pd.api.types.is_numeric_dtype(back["value"])
 
 
+@corpus("correct handling", before="wrong output")
 def test_formula_safe_leaves_numbers_and_plain_text():
     frame = pd.DataFrame({"text": FORMULAS + ["a=b", "R01"], "number": [-1.0] * 8, "flag": [True] * 8})
     safe = formula_safe(frame)
@@ -134,6 +145,7 @@ def test_formula_safe_leaves_numbers_and_plain_text():
 
 # --- pseudonym keys and one pseudonym per person ---------------------------------------------
 
+@corpus("named error", before="silent acceptance")
 def test_short_keys_are_refused(monkeypatch, tmp_path):
     monkeypatch.delenv("EVALKIT_KEY_FILE", raising=False)
     monkeypatch.setenv("EVALKIT_PSEUDONYM_KEY", "a")
@@ -147,6 +159,7 @@ def test_short_keys_are_refused(monkeypatch, tmp_path):
         pseudonym_key(short)
 
 
+@corpus("correct handling", before="wrong output")
 def test_one_person_one_pseudonym(pkg, monkeypatch):
     """Spellings of one number (lowercase x, full-width digits and Ｘ, spaces, the legacy 15-digit
     form) hash to the pseudonym of its canonical 18-digit form."""
@@ -169,6 +182,7 @@ def test_one_person_one_pseudonym(pkg, monkeypatch):
 
 # --- environment settings are named errors ------------------------------------------------
 
+@corpus("named error", before="traceback")
 @pytest.mark.parametrize("variable, value, match", [
     ("EVALKIT_MEMORY_LIMIT", "lots", "EVALKIT_MEMORY_LIMIT must be an amount of memory"),
     ("EVALKIT_MEMORY_LIMIT", "1MB", "EVALKIT_MEMORY_LIMIT=1MB is too low to run"),
@@ -181,6 +195,7 @@ def test_bad_engine_settings_are_named(monkeypatch, source, variable, value, mat
         evalkit.load(source)
 
 
+@corpus("correct handling", before="correct handling")
 def test_good_engine_settings_are_used(monkeypatch):
     from evalkit import engine
 
@@ -191,6 +206,7 @@ def test_good_engine_settings_are_used(monkeypatch):
     assert engine.sql(con, "SELECT current_setting('memory_limit')")[0][0] == "512.0 MiB"
 
 
+@corpus("named error", before="traceback")
 def test_unknown_frequency_is_a_named_error(pkg):
     meta = json.loads((pkg / "datapackage.json").read_text())
     meta["frequency"] = "fortnight"
@@ -199,6 +215,7 @@ def test_unknown_frequency_is_a_named_error(pkg):
         evalkit.load(pkg)
 
 
+@corpus("named error", before="named error")
 def test_empty_file_and_header_only_table(pkg):
     (pkg / "needs.csv").write_text("")
     header = (pkg / "cases.csv").read_text(encoding="utf-8").splitlines()[0]
@@ -209,8 +226,10 @@ def test_empty_file_and_header_only_table(pkg):
     assert any(p.table == "cases" and p.check == "no rows" for p in report.warnings)
 
 
+@corpus("correct handling", before="correct handling")
 @pytest.mark.parametrize("body, fetches", [
-    ("<td>示范区（https://mz.example.gov.cn）</td>", False),  # a URL in a name is text, never fetched
+    pytest.param("<td>示范区（https://mz.example.gov.cn）</td>", False,  # a URL in a name is text, never fetched
+                 marks=corpus("correct handling", before="wrong output")),
     ('<img src="data:image/png;base64,AAAA"/>', False),
     ('<a href="#contents">目录</a>', False),
     ('<img src="https://example.com/a.png"/>', True),
@@ -231,8 +250,37 @@ def test_self_contained_check_tells_text_from_fetches(body, fetches):
         check_self_contained(document)
 
 
+# --- weights and dates (items 6 and 7; the rules are the correctness issue's) -------------------
+
+@corpus("named error", before="silent acceptance")
+@pytest.mark.parametrize("weight, check", [
+    ("nan", "finite number"), ("inf", "finite number"), ("-1", "range"), (None, "missing values"),
+    pytest.param("0", "zero weights", marks=corpus("named error", before="wrong output")),  # every weight 0
+])
+def test_bad_weights_are_errors(pkg, weight, check):
+    hh = pd.read_csv(pkg / "households.csv", dtype=str)
+    if weight == "0":
+        hh["weight"] = "0"  # every rate NaN with "no household in the denominator", before
+    else:
+        hh.loc[0, "weight"] = weight  # blank beside given weights when None
+    hh.to_csv(pkg / "households.csv", index=False)
+    report = evalkit.validate(pkg)
+    assert any(p.column == "weight" and p.check == check for p in report.errors), str(report)
+
+
+@corpus("named error", before="wrong output")
+@pytest.mark.parametrize("day, check", [("2099-03-01", "latest date"), ("1850-03-01", "earliest date")])
+def test_wild_dates_are_errors_not_hundreds_of_periods(pkg, day, check):
+    needs = pd.read_csv(pkg / "needs.csv", dtype=str)
+    needs.loc[0, "identified_on"] = day
+    needs.to_csv(pkg / "needs.csv", index=False)
+    report = evalkit.validate(pkg)
+    assert any(p.column == "identified_on" and p.check == check and p.count == 1 for p in report.errors)
+
+
 # --- coordinates -----------------------------------------------------------------------------
 
+@corpus("correct handling", before="silent acceptance")
 @pytest.mark.parametrize("case", ["london", "zero", "swapped", "sign_flipped"])
 def test_coordinates_outside_china_are_warned(pkg, case):
     points = pd.read_csv(pkg / "service_points.csv", dtype=str)
@@ -250,6 +298,7 @@ def test_coordinates_outside_china_are_warned(pkg, case):
     assert hh.loc[0, "lon"].lstrip("-")[:6] not in str(warned["households"])  # a home's location is never echoed
 
 
+@corpus("correct handling", before="silent acceptance")
 def test_bounds_can_be_declared_and_are_checked(pkg):
     meta = json.loads((pkg / "datapackage.json").read_text())
     meta["bounds"] = [-10, 35, 40, 70]  # a package from Europe: its points in China are now outside
@@ -272,6 +321,7 @@ def _dead_pid() -> int:
     return child.pid  # finished and reaped: no process has this id now (for a while)
 
 
+@corpus("correct handling", before="wrong output")
 def test_stale_scratch_directories_of_dead_processes_are_removed(tmp_path):
     from evalkit import engine
 
@@ -291,6 +341,7 @@ def test_stale_scratch_directories_of_dead_processes_are_removed(tmp_path):
     assert engine.sweep_stale(tmp_path, ".R00.render-") == [str(render)] and not render.exists()
 
 
+@corpus("correct handling", before="wrong output")
 def test_batch_workers_exit_when_the_batch_is_killed(tmp_path):
     """A worker started as the batch starts them (initializer ``_init_worker``) ends when its
     parent is killed with SIGKILL, instead of rendering on alone."""
@@ -332,3 +383,237 @@ def test_batch_workers_exit_when_the_batch_is_killed(tmp_path):
     else:
         os.kill(worker, signal.SIGKILL)
         pytest.fail("the worker outlived its killed parent")
+
+
+# --- encodings and spreadsheets (item 9) -------------------------------------------------------
+
+@corpus("named error", before="silent acceptance")
+def test_a_file_mixing_utf8_and_gbk_names_its_first_undecodable_line(pkg):
+    regions = pd.read_csv(pkg / "regions.csv", dtype=str)
+    regions["name"] = [f"示范区第{i}片区" for i in range(len(regions))]
+    lines = regions.to_csv(index=False, lineterminator="\n").splitlines(keepends=True)
+    # rows pasted from a second, GBK export below the UTF-8 ones (every GBK row has Chinese)
+    data = "".join(lines[:3]).encode("utf-8") + "".join(lines[3:]).encode("gbk")
+    (pkg / "regions.csv").write_bytes(data)
+    report = evalkit.validate(pkg)
+    problem = next(p for p in report.errors if p.table == "regions")
+    assert problem.file == "regions.csv" and problem.check == "readable file"
+    assert "mixes text encodings" in str(problem) and "line 4 is the first that is not UTF-8" in str(problem)
+    assert not report.ok
+
+
+@corpus("correct handling", before="correct handling")
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "utf-16"])
+def test_one_encoding_per_file_still_reads(pkg, encoding):
+    regions = pd.read_csv(pkg / "regions.csv", dtype=str)
+    regions["name"] = [f"示范区第{i}片区" for i in range(len(regions))]
+    regions.to_csv(pkg / "regions.csv", index=False, encoding=encoding)
+    loaded = evalkit.load(pkg)
+    assert set(loaded.regions["name"]) == set(regions["name"])
+
+
+def _households_to_excel(pkg, title: str | None = None, extra_sheet: bool = False, numeric_ids: bool = False,
+                         sheet: str | None = None):
+    """households.csv rewritten as households.xlsx (the descriptor pointing at it)."""
+    hh = pd.read_csv(pkg / "households.csv", dtype=str)
+    if numeric_ids:  # as Excel stores a column typed as a number: 15 significant digits
+        hh["id_number"] = hh["id_number"].map(lambda v: float(f"{int(v.rstrip('Xx') or 0):.15g}"))
+    (pkg / "households.csv").unlink()
+    meta = json.loads((pkg / "datapackage.json").read_text())
+    for r in meta["resources"]:
+        if r["name"] == "households":
+            r["path"] = "households.xlsx"
+            if sheet:
+                r["sheet"] = sheet
+    (pkg / "datapackage.json").write_text(json.dumps(meta))
+    with pd.ExcelWriter(pkg / "households.xlsx") as book:
+        if extra_sheet:
+            pd.DataFrame({"说明": ["本表为救助台账"]}).to_excel(book, sheet_name="说明", index=False)
+        if title:
+            pd.DataFrame([[title]]).to_excel(book, sheet_name="台账", header=False, index=False)
+        hh.to_excel(book, sheet_name="台账", index=False, startrow=1 if title else 0)
+    return hh
+
+
+@corpus("correct handling", before="silent acceptance")
+def test_excel_says_which_sheet_was_read_and_a_sheet_can_be_chosen(pkg):
+    _households_to_excel(pkg, extra_sheet=True)
+    report = evalkit.validate(pkg)
+    read = next(p for p in report.warnings if p.check == "sheet read")
+    assert "2 sheets ('说明', '台账')" in str(read) and "read the first, '说明'" in str(read)
+    assert any(p.table == "households" and p.check == "required column" for p in report.errors)  # the wrong sheet
+    meta = json.loads((pkg / "datapackage.json").read_text())
+    households = next(r for r in meta["resources"] if r["name"] == "households")
+    households["sheet"] = "台账"
+    (pkg / "datapackage.json").write_text(json.dumps(meta))
+    loaded = evalkit.load(pkg)
+    assert loaded.rows["households"] == 300 and not any(p.check == "sheet read" for p in loaded.report.warnings)
+    households["sheet"] = "Sheet9"
+    (pkg / "datapackage.json").write_text(json.dumps(meta))
+    report = evalkit.validate(pkg)
+    assert any("no sheet named 'Sheet9'" in str(p) for p in report.errors)
+    households["sheet"] = 2  # a name, not a position
+    (pkg / "datapackage.json").write_text(json.dumps(meta))
+    with pytest.raises(PackageError, match='"sheet" is the name of the sheet to read'):
+        evalkit.validate(pkg)
+
+
+@corpus("correct handling", before="named error")
+def test_excel_title_row_above_the_header_is_skipped_and_lines_stay_true(pkg):
+    hh = pd.read_csv(pkg / "households.csv", dtype=str)
+    hh.loc[4, "size"] = "many"  # data row 5: line 7 under a title (1) and the header (2)
+    hh.to_csv(pkg / "households.csv", index=False)
+    _households_to_excel(pkg, title="2024年 救助对象台账")
+    report = evalkit.validate(pkg)
+    title = next(p for p in report.warnings if p.check == "title row")
+    assert "the header is on line 2" in str(title) and "救助对象台账" not in str(title)
+    assert not any(p.check == "required column" for p in report.errors)  # the header was found
+    size = next(p for p in report.errors if p.column == "size")
+    assert size.count == 1 and size.examples[0].startswith("line 7"), size.examples
+
+
+@corpus("named error", before="silent acceptance")
+def test_excel_identity_numbers_stored_as_numbers_are_refused(pkg):
+    _households_to_excel(pkg, numeric_ids=True)
+    report = evalkit.validate(pkg)
+    problem = next(p for p in report.errors if p.check == "identity numbers stored as numbers")
+    assert problem.column == "id_number" and problem.count > 250
+    text = str(problem)
+    assert "15 significant digits" in text and "as text" in text and "CSV" in text
+    assert not any(c.isdigit() and len(c) >= 15 for c in text.split())  # no number echoed
+
+
+# --- outputs, disk and memory (item 10) ------------------------------------------------------
+
+def _invoke(*args):
+    from click.testing import CliRunner
+
+    from evalkit.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _no_computing(monkeypatch):
+    """Make loading or computing fail the test: a check that must come first did not."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("computing started before the check")
+
+    monkeypatch.setattr("evalkit.data.package.load", refuse)
+    monkeypatch.setattr("evalkit.report.batch.prepare", refuse)
+
+
+@corpus("named error", before="traceback")
+@pytest.mark.parametrize("case", ["proc", "file_in_the_way", "read_only"])
+def test_unwritable_output_fails_before_computing(source, tmp_path, monkeypatch, case):
+    if case == "read_only" and os.geteuid() == 0:
+        pytest.skip("root writes into read-only directories")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    out = {"proc": "/proc/x.csv", "file_in_the_way": blocker / "sub" / "x.csv", "read_only": locked / "x.csv"}[case]
+    _no_computing(monkeypatch)
+    run = _invoke("indicators", source, "--out", out, "--indicator", "access.need_rate")
+    assert run.exit_code == 2, run.output
+    assert "cannot write" in run.output and "Traceback" not in run.output
+    run = _invoke("report", source, "--region", "R01", "--out", out)
+    assert run.exit_code == 2 and "cannot write" in run.output
+
+
+@corpus("named error", before="named error")
+def test_unknown_report_region_fails_before_computing(source, tmp_path, monkeypatch):
+    _no_computing(monkeypatch)
+    run = _invoke("report", source, "--region", "NOWHERE", "--out", tmp_path / "r")
+    assert run.exit_code == 2 and "region 'NOWHERE' is not in the package's regions table" in run.output
+    assert not (tmp_path / "r").exists()
+
+
+def _disk_full(*args, **kwargs):
+    """A writer whose disk fills: write_csv(frame, path), pq.write_table(table, path) or (path)."""
+    path = args[-1]
+    with open(path, "wb") as fh:
+        fh.write(b"half a table")  # some bytes got out before the disk filled
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+
+@corpus("named error", before="traceback")
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_full_disk_is_named_and_leaves_no_partial_output(source, tmp_path, monkeypatch, suffix):
+    from evalkit.errors import ResourceError
+
+    results = evalkit.compute(evalkit.load(source), indicators=["access.need_rate"], min_cell=1)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    if suffix == ".csv":
+        monkeypatch.setattr("evalkit.results.indicator_results.write_csv", _disk_full)
+    else:
+        monkeypatch.setattr("pyarrow.parquet.write_table", _disk_full)
+    with pytest.raises(ResourceError, match="no space left on the device"):
+        results.to_file(out_dir / f"ind{suffix}")
+    assert list(out_dir.iterdir()) == []
+    run = _invoke("indicators", source, "--out", out_dir / f"cli{suffix}", "--indicator", "access.need_rate")
+    assert run.exit_code == 2 and "no space left on the device" in run.output and "Traceback" not in run.output
+    assert list(out_dir.iterdir()) == []
+
+
+@corpus("named error", before="traceback")
+@pytest.mark.parametrize("step", ["reading", "spilling"])
+def test_a_full_scratch_disk_is_named(pkg, monkeypatch, step):
+    """The scratch directory (TMPDIR) fills while a GBK file is converted to UTF-8, or while the
+    engine spills a large step to disk: a named error saying so, not the file's fault."""
+    import duckdb
+
+    from evalkit.errors import ResourceError
+
+    if step == "reading":
+        regions = pd.read_csv(pkg / "regions.csv", dtype=str)
+        regions.to_csv(pkg / "regions.csv", index=False, encoding="gbk")  # converted to UTF-8 in scratch
+        monkeypatch.setattr("evalkit.data.io._to_utf8", lambda src, encoding, dest: _disk_full(dest))
+        with pytest.raises(ResourceError, match="no space left on the device"):
+            evalkit.load(pkg)
+        return
+    package = evalkit.load(pkg)
+
+    def spill(*args, **kwargs):
+        raise duckdb.IOException("IO Error: Could not write file \"/tmp/evalkit-1/spill/x.block\": No space left on device")
+
+    monkeypatch.setattr("evalkit.indicators.compute.population", spill)
+    with pytest.raises(ResourceError, match="no space left on the device .* TMPDIR"):
+        evalkit.compute(package, indicators=["access.need_rate"], min_cell=1)
+
+
+@corpus("named error", before="traceback")
+def test_out_of_memory_in_the_catchment_step_is_named(source):
+    from evalkit.engine import sql
+    from evalkit.errors import ResourceError
+
+    package = evalkit.load(source)
+    sql(package.con, "SET memory_limit = '1MB'")  # loaded; now too little for the catchment step
+    with pytest.raises(ResourceError, match="out of memory .* raise EVALKIT_MEMORY_LIMIT"):
+        evalkit.compute(package, indicators=["access.catchment_access"], min_cell=1)
+
+
+@corpus("named error", before="traceback")
+def test_out_of_memory_on_the_command_line_exits_2(source, tmp_path, monkeypatch):
+    monkeypatch.setattr("evalkit.engine.MIN_MEMORY", 0)  # let a limit far too low through to the engine
+    monkeypatch.setenv("EVALKIT_MEMORY_LIMIT", "1MB")
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path / "cache"))
+    run = _invoke("indicators", source, "--out", tmp_path / "x.csv", "--indicator", "access.catchment_access")
+    assert run.exit_code == 2, run.output
+    assert "out of memory" in run.output and "raise EVALKIT_MEMORY_LIMIT" in run.output
+    assert "Traceback" not in run.output and not (tmp_path / "x.csv").exists()
+
+
+# --- found by the property-based tests (tests/test_hardening_properties.py) --------------------
+
+@corpus("named error", before="traceback")
+@pytest.mark.parametrize("content, match", [
+    (b"\x80", "not UTF-8 text"),
+    ('{"name": "示范"}'.encode("gbk"), "not UTF-8 text"),
+    (json.dumps({"design": {"weight": []}}).encode(), "design.weight names"),
+    (json.dumps({"design": {"census": "yes"}}).encode(), "design.census must be true or false"),
+])
+def test_descriptors_found_by_fuzzing_are_named_errors(pkg, content, match):
+    (pkg / "datapackage.json").write_bytes(content)
+    with pytest.raises(PackageError, match=match):
+        evalkit.validate(pkg)

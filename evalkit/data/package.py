@@ -44,6 +44,8 @@ EARLIEST_DATE = dt.date(1990, 1, 1)
 
 #: (lon_min, lat_min, lon_max, lat_max): China with Hainan and the South China Sea islands
 CHINA_BOUNDS = (73.0, 3.0, 136.0, 54.0)
+#: columns of identity numbers: an Excel file must hold them as text, never as numbers
+ID_NUMBER_COLUMNS = ("id_number",)
 
 
 @dataclass
@@ -140,7 +142,8 @@ def load(path, key_file=None, frequency: str | None = None, memory_limit: str | 
     Dates before ``earliest_date`` (default :data:`EARLIEST_DATE`, 1990-01-01) are errors.
     Warnings stay on ``package.report``.
     """
-    package = _read(Path(path), key_file, frequency, memory_limit, earliest_date)
+    with engine.resource_errors():  # out of memory or disk: a named error
+        package = _read(Path(path), key_file, frequency, memory_limit, earliest_date)
     if not package.report.ok:
         raise ValidationError(package.report)
     return package
@@ -148,7 +151,32 @@ def load(path, key_file=None, frequency: str | None = None, memory_limit: str | 
 
 def validate(path, frequency: str | None = None, earliest_date: dt.date | str | None = None) -> ValidationReport:
     """Every problem in a package, errors and warnings, without raising for errors."""
-    return _read(Path(path), None, frequency, None, earliest_date).report
+    with engine.resource_errors():
+        return _read(Path(path), None, frequency, None, earliest_date).report
+
+
+def region_ids(path) -> set[str] | None:
+    """The region ids of a package's regions table, read without loading the package, so that
+    a ``--region`` can be checked before any computing; None when they cannot be read this way
+    (the load then says why).
+    """
+    from evalkit.errors import EvalkitError
+
+    directory = Path(path)
+    try:
+        files = find_files(directory, read_descriptor(directory))
+        if "regions" not in files:
+            return None
+        con = engine.connect()
+        with tempfile.TemporaryDirectory(prefix="evalkit-read-") as tmp:
+            headers = load_raw(con, files["regions"], "_regions", Path(tmp))
+        loader = _Loader(con, files, ValidationReport(""), b"", "year")
+        raw = loader._map_headers(TABLES["regions"], files["regions"], headers).get("region_id")
+        if raw is None:
+            return None
+        return {r[0] for r in sql(con, f"SELECT DISTINCT trim({quote(raw)}) FROM _regions WHERE {quote(raw)} IS NOT NULL")}
+    except (EvalkitError, OSError):
+        return None
 
 
 def earliest(value: dt.date | str | None) -> dt.date:
@@ -266,6 +294,7 @@ class _Loader:
                     headers = load_raw(self.con, source, f"_raw.{name}", tmp)
                     self.columns[name] = self._map_headers(TABLES[name], source, headers)
                     self.native[name] = {}
+                    self._reading_notes(name, source)
             except PackageError as exc:
                 self.columns.pop(name, None)
                 del self.report.problems[mark:]  # a file that cannot be read has no header problems
@@ -295,6 +324,21 @@ class _Loader:
             self._parse(name, lookups[name])
         self._run_checks()
         sql(self.con, "DROP SCHEMA _raw CASCADE")  # the raw tables and views, in one statement
+
+    def _reading_notes(self, name: str, source: SourceFile) -> None:
+        """What reading the file found (Excel: the sheet read, a title row skipped), and
+        identity numbers that Excel stored as numbers."""
+        for severity, column, check, count, expected in source.notes:
+            self.report.add(severity, name, source.path.name, column, check, count, expected)
+        for column in ID_NUMBER_COLUMNS:
+            header = self.columns[name].get(column)
+            if header is not None and source.numeric.get(header):
+                self._error(name, column, "identity numbers stored as numbers", source.numeric[header],
+                            "text: Excel keeps only 15 significant digits of a number, so an 18-digit identity "
+                            "number stored as a number has already lost its last digits (and an X check digit "
+                            "cannot be stored at all); converting the cells now cannot bring them back. Export "
+                            "the column again from the source system as text (format the cells as Text before "
+                            "pasting, or export CSV) and validate again")
 
     def _map_headers(self, table: Table, source: SourceFile, headers: list[str]) -> dict[str, str]:
         lookup = {}
@@ -779,9 +823,13 @@ def _design(meta: dict) -> dict:
                            f"got {design!r}")
     columns = {c.name for c in TABLES["households"].columns}
     for key in ("weight", "stratum", "psu", "fpc"):
-        if design.get(key) is not None and design[key] not in columns:
+        if design.get(key) is not None and (not isinstance(design[key], str) or design[key] not in columns):
             raise PackageError(f"datapackage.json: design.{key} names {design[key]!r}, which is not a households "
                                f"column ({', '.join(sorted(columns))})")
+    if "census" in design and not isinstance(design["census"], bool):
+        raise PackageError(f"datapackage.json: design.census must be true or false, got {design['census']!r}")
+    if "lonely_psu" in design and not isinstance(design["lonely_psu"], str):
+        raise PackageError(f"datapackage.json: design.lonely_psu must be text such as \"remove\", got {design['lonely_psu']!r}")
     return design
 
 

@@ -317,11 +317,28 @@ TRUE_SPELLINGS = ("1", "true", "t", "yes", "y", "是", "有", "对", "1.0")
 FALSE_SPELLINGS = ("0", "false", "f", "no", "n", "否", "无", "没有", "0.0")
 
 
+#: how a package's files are read, printed first by ``evalkit schema``
+FILES = """## Files
+
+One file per table in the package directory, named after the table (or listed in
+`datapackage.json`'s `resources`: `{"name": "households", "path": "households.xlsx"}`).
+
+- CSV: UTF-8 (with or without BOM) or GBK/GB18030, one encoding per file; a file mixing
+  them is an error naming its first line that is not UTF-8.
+- Parquet: typed columns are used as they are.
+- Excel (.xlsx): the first sheet, or the one named by `"sheet"` on the resource
+  (`{"name": "households", "path": "台账.xlsx", "sheet": "2024年"}`); a workbook of several
+  sheets gets a warning naming the sheet read. Rows above the header holding one cell (a
+  title) are skipped with a warning. Identity numbers must be stored as text: Excel keeps
+  only 15 significant digits of a number, so an 18-digit number stored as a number is
+  already destroyed and is an error (export the column as text, or as CSV)."""
+
+
 def describe(tables: list[str] | None = None) -> str:
     """The tables (all, or those named) as Markdown: file names accepted, description, and
     per column its type, whether it is required, the Chinese headers accepted and the
-    values allowed (``evalkit schema``)."""
-    lines = []
+    values allowed (``evalkit schema``); for all tables, first how files are read (:data:`FILES`)."""
+    lines = [] if tables else [FILES, ""]
     for name in tables or list(TABLES):
         t = TABLES[name]
         status = "required" if t.required else "optional"

@@ -13,6 +13,7 @@ from evalkit import provenance
 from evalkit.data import periods as periods_mod
 from evalkit.data.package import DataPackage
 from evalkit.data.schema import SERVICE_TYPES, TABLES
+from evalkit.engine import resource_errors
 from evalkit.errors import ParameterError
 from evalkit.indicators import REGISTRY, Context
 from evalkit.indicators.base import EMPTY_REGION_NOTE, OVERALL, Unavailable, design_of, population
@@ -32,6 +33,7 @@ GROUP_COLUMNS = [c.name for c in TABLES["households"].columns if c.name not in N
 GROUPS = [*GROUP_COLUMNS, *DERIVED_GROUPS]
 
 
+@resource_errors()  # out of memory or disk: a named error
 def compute(
     package: DataPackage,
     indicators: list[str] | None = None,

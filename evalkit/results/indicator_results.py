@@ -289,7 +289,11 @@ class IndicatorResults:
 
         atomic_write(path, write)
         record["file"] = {"name": path.name, "sha256": digest["sha256"]}
-        atomic_write(sidecar, lambda tmp: tmp.write_text(_json(record, indent=2) + "\n", encoding="utf-8"))
+        try:
+            atomic_write(sidecar, lambda tmp: tmp.write_text(_json(record, indent=2) + "\n", encoding="utf-8"))
+        except BaseException:
+            path.unlink(missing_ok=True)  # a table without its provenance is not left behind
+            raise
         return path
 
     @staticmethod
