@@ -91,8 +91,8 @@ def test_batch_renders_every_region_once(zh_batch, package):
     top = batch.index.read_text(encoding="utf-8")
     for r in batch.regions:
         assert sorted(p.name for p in r.out_dir.iterdir()) == [
-            "access.html", "coordination.html", "fairness.html", "index.html", "manifest.json", "outcomes.html",
-            "scorecard.html"]
+            "access.html", "appendix.html", "coordination.html", "fairness.html", "index.html", "manifest.json",
+            "outcomes.html", "scorecard.html"]
         assert f'<td class="wrap"><a href="{r.region}/index.html">{r.region}</a></td>' in top
         index = r.index.read_text(encoding="utf-8")
         assert '<a href="scorecard.html">指标计分卡</a>' in index and '<a href="access.html">服务可及性与可得性</a>' in index
@@ -207,7 +207,7 @@ def test_access_part_shows_the_supply_and_need_table(zh_batch):
                 f'<td class="num">{format_count(need.numerator)}</td><td class="num">{format_count(got.numerator)}</td>'
                 f'<td class="num">{format_value(need.value, "rate")}</td><td class="num">{format_value(got.value, "rate")}</td>')
     assert expected in text
-    for heading in ("主要指标", "救助服务需求、可及与可得情况", "分服务类型", "分群体比较: 户籍", "指标定义"):
+    for heading in ("主要指标", "救助服务需求、可及与可得情况", "分服务类型", "分群体比较: 户籍"):
         assert f"<h2>{heading}</h2>" in text
 
 
@@ -230,7 +230,7 @@ def test_coordination_part_shows_the_table_values(zh_batch, package):
             assert re.search(rf'{re.escape(cells)}<td>[^<]*</td><td class="num">{re.escape(counted)}</td>', text), cells
         shown += 1
     assert shown >= 20
-    for heading in ("主要指标", "各期变化", "下辖地区比较", "分服务类型", "分群体比较: 户籍", "指标定义"):
+    for heading in ("主要指标", "各期变化", "下辖地区比较", "分服务类型", "分群体比较: 户籍"):
         assert f"<h2>{heading}</h2>" in text, heading
     reform = evalkit.load(package).regions.set_index("region_id").loc["R01", "reform_period"]
     if isinstance(reform, str) and reform:
@@ -290,8 +290,8 @@ def test_forced_rerun_gives_identical_bytes(en_single, package, targets_file):
                           targets=targets_file, force=True, log=lambda m: None)
     assert again.status == "ok"
     after = {p.name: p.read_bytes() for p in html_files(out)}
-    assert sorted(after) == ["access.html", "coordination.html", "fairness.html", "index.html", "outcomes.html",
-                             "scorecard.html"]
+    assert sorted(after) == ["access.html", "appendix.html", "coordination.html", "fairness.html", "index.html",
+                             "outcomes.html", "scorecard.html"]
     assert after == before
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["created"] >= created
 
@@ -407,12 +407,11 @@ def test_indicator_parameters_reach_results_resume_key_and_methods(zh_batch, pac
     assert manifest["parameters"]["params"]["omission_window_days"] == 30
     assert manifest["key"]["params"]["omission_window_days"] == 30 and manifest["key"]["by"] == ["hukou"]
     text = (out / "coordination.html").read_text(encoding="utf-8")
-    methods = text[text.index("<h2>指标定义</h2>"):]
-    assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">30</td><td>天</td>' in methods
     assert "分群体比较: 户籍" in text and "分群体比较: 城乡" not in text  # --by hukou only
-    scorecard_text = (out / "scorecard.html").read_text(encoding="utf-8")
-    assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">30</td>' in scorecard_text
-    default_text = (zh_batch[0].out / "R0101" / "coordination.html").read_text(encoding="utf-8")
+    appendix = (out / "appendix.html").read_text(encoding="utf-8")  # the parameters are shown in the appendix
+    methods = appendix[appendix.index("<h2>计算参数</h2>"):]
+    assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">30</td><td>天</td>' in methods
+    default_text = (zh_batch[0].out / "R0101" / "appendix.html").read_text(encoding="utf-8")
     assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">90</td>' in default_text
 
 

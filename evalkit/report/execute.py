@@ -58,29 +58,30 @@ def notebooks_dir(override=None) -> Path:
 
 
 def find_templates(directory=None) -> list[Template]:
-    """The scorecard first, then one template per catalogue family, in catalogue order.
+    """The scorecard first, then one template per catalogue family, in catalogue order, then
+    the methods and data-quality appendix (``appendix.py``).
 
     Other files are ignored, so a ``coordination.py`` dropped into the directory becomes
     part of every report once the coordination family has indicators.
     """
     directory = notebooks_dir(directory)
     families = list(load_catalogue().families)
-    order = ["scorecard", *families]
+    order = ["scorecard", *families, "appendix"]
     found = {p.stem: p for p in directory.glob("*.py") if p.stem in order}
     if not found:
         raise ReportError(f"{directory} has no report templates (scorecard.py or one of "
                           f"{', '.join(f + '.py' for f in families)})")
-    return [Template(name, str(found[name].resolve()), None if name == "scorecard" else name,
+    return [Template(name, str(found[name].resolve()), None if name in ("scorecard", "appendix") else name,
                      hashlib.sha256(found[name].read_bytes()).hexdigest())
             for name in order if name in found]
 
 
 def part_title(template_name: str, lang: str) -> str:
-    """A part's title: the scorecard's, or its family's name from the catalogue."""
+    """A part's title: the scorecard's, the appendix's, or its family's name from the catalogue."""
     from .text import t
 
-    if template_name == "scorecard":
-        return t("scorecard", lang)
+    if template_name in ("scorecard", "appendix"):
+        return t(template_name, lang)
     fam = load_catalogue().families[template_name]
     return fam["name_zh"] if lang == "zh" else fam["name_en"]
 
