@@ -348,6 +348,11 @@ def test_notebook_runs_standalone_from_a_data_package(tiny, tmp_path):
     html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
     assert "甲县 · Indicator scorecard" in html and "Cells counting fewer than 2 units" in html
     assert f"Indicator catalogue: version {load_catalogue().version}" in html
+    # the parameters are shown in the appendix, which runs standalone too
+    template = next(t for t in find_templates() if t.name == "appendix")
+    nb = execute(template, params, tmp_path, timeout=300)
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "甲县 · Methods and data-quality appendix" in html
     assert '<td class="wrap">Push deadline (push_days)</td><td class="num">5</td><td>days</td>' in html
     assert "Groups compared: Hukou." in html
 
