@@ -8,6 +8,7 @@ True
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -38,9 +39,15 @@ class Reference:
     where: str = ""
 
     def text(self) -> str:
-        """One line of the reference list: authors. title. where, year."""
+        """One line of the reference list: authors. title. where, year (the year once, when
+        ``where`` gives it as year(issue): ``社会工作与管理, 2020(2)``)."""
         title = self.title if self.title.endswith((".", "?", "。")) else f"{self.title}."
-        tail = f"{self.where}, {self.year}." if self.where else f"{self.year}."
+        if not self.where:
+            tail = f"{self.year}."
+        elif re.search(rf"{self.year}\(\d+\)", self.where):  # year(issue)
+            tail = f"{self.where}."
+        else:
+            tail = f"{self.where}, {self.year}."
         return f"{self.authors}. {title} {tail}"
 
 
