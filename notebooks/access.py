@@ -54,7 +54,7 @@ report.by_subregion(overall)
 report.by_groups(overall + per_type, key_indicator="access.availability_rate")  # 祝建华、项丽亚 2021, 可得率
 
 # %%
-report.definitions(indicators)
+# Definitions and parameters are in the appendix, the report's last part.
 report.footer()
 
 # %%

@@ -55,7 +55,7 @@ report.composite_indices()
 report.by_groups(overall + per_type, key_indicator="coordination.omitted_need_rate")
 
 # %%
-report.definitions(indicators)
+# Definitions and parameters are in the appendix, the report's last part.
 report.footer()
 
 # %%

@@ -59,7 +59,7 @@ report.by_subregion([i.id for i in indicators], charted=[i for i in ("fairness.c
                                                                      "fairness.exclusion_error_any") if i in present_ids])
 
 # %%
-report.definitions(indicators)
+# Definitions and parameters are in the appendix, the report's last part.
 report.footer()
 
 # %%

@@ -60,7 +60,7 @@ report.by_subregion(overall, charted=HEADLINE)
 report.by_groups(overall + per_type, key_indicator="outcomes.need_fulfilment_rate")
 
 # %%
-report.definitions(indicators)
+# Definitions and parameters are in the appendix, the report's last part.
 report.footer()
 
 # %%

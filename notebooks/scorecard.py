@@ -47,6 +47,7 @@ report.show(present.summary_html(
     rule=report.t("summary_rule", k=scorecard.MAX_FINDINGS, minimum=scorecard.MIN_FINDINGS)))
 report.note(report.t("status_counts", **scorecard.status_counts(card)))
 report.note(report.t("rag_rule", tol=f"{scorecard.TOLERANCE:.0%}"))
+report.note(report.t("target_src_note"))
 if card["incomplete"].any():
     report.note(report.t("incomplete_note", date=report.extracted_on))
 trend = scorecard.trend_table(report.table, report.region, report.period)
@@ -58,7 +59,8 @@ for family in dict.fromkeys(card["family"]):
     report.heading(report.family_name(family))
     report.figure(charts.rag_matrix(part, report.names, report.lang), alt=report.t("rag_matrix"))
     report.figure(charts.status_tiles(part, report.names, report.lang), alt=report.t("overview"))
-    report.table_html(present.scorecard_frame(part, report.lang, report.catalogue),
+    report.table_html(present.with_target_sources(present.scorecard_frame(part, report.lang, report.catalogue), part,
+                                                  report.target_sources, report.lang),
                       badges={report.t("status"): list(part["status"])},
                       numeric=present.numeric_columns(present.SCORECARD_NUMERIC, report.lang))
     report.figure(charts.trend_panels(trend[trend["indicator"].isin(part["indicator"])], part, report.names,
@@ -88,5 +90,5 @@ if export_dir:
     export_tables(tables, export_dir)
 
 # %%
-report.parameters()
+# Definitions, targets' sources and parameters are in the appendix, the report's last part.
 report.footer()

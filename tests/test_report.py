@@ -214,7 +214,7 @@ def test_access_part_shows_the_supply_and_need_table(zh_batch):
                 f'<td class="num">{format_count(need.numerator)}</td><td class="num">{format_count(got.numerator)}</td>'
                 f'<td class="num">{format_value(need.value, "rate")}</td><td class="num">{format_value(got.value, "rate")}</td>')
     assert expected in text
-    for heading in ("主要指标", "救助服务需求、可及与可得情况", "分服务类型", "分群体比较: 户籍", "指标定义"):
+    for heading in ("主要指标", "救助服务需求、可及与可得情况", "分服务类型", "分群体比较: 户籍"):
         assert f">{heading}</h2>" in text
 
 
@@ -237,7 +237,7 @@ def test_coordination_part_shows_the_table_values(zh_batch, package):
             assert re.search(rf'{re.escape(cells)}<td>[^<]*</td><td class="num">{re.escape(counted)}</td>', text), cells
         shown += 1
     assert shown >= 20
-    for heading in ("主要指标", "各期变化", "下辖地区比较", "分服务类型", "分群体比较: 户籍", "指标定义"):
+    for heading in ("主要指标", "各期变化", "下辖地区比较", "分服务类型", "分群体比较: 户籍"):
         assert f">{heading}</h2>" in text, heading
     reform = evalkit.load(package).regions.set_index("region_id").loc["R01", "reform_period"]
     if isinstance(reform, str) and reform:
@@ -383,6 +383,11 @@ def test_notebook_runs_standalone_from_a_data_package(tiny, tmp_path):
     html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
     assert "甲县 · Indicator scorecard" in html and "Cells counting fewer than 2 units" in html
     assert f"Indicator catalogue: version {load_catalogue().version}" in html
+    # the parameters are shown in the appendix, which runs standalone too
+    template = next(t for t in find_templates() if t.name == "appendix")
+    nb = execute(template, params, tmp_path, timeout=300)
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "甲县 · Methods and data-quality appendix" in html
     assert '<td class="wrap">Push deadline (push_days)</td><td class="num">5</td><td>days</td>' in html
     assert "Groups compared: Hukou." in html
 
@@ -442,12 +447,11 @@ def test_indicator_parameters_reach_results_resume_key_and_methods(zh_batch, pac
     assert manifest["parameters"]["params"]["omission_window_days"] == 30
     assert manifest["key"]["params"]["omission_window_days"] == 30 and manifest["key"]["by"] == ["hukou"]
     text = report_part(out, "coordination")
-    methods = text[text.index(">指标定义</h2>"):]
-    assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">30</td><td>天</td>' in methods
     assert "分群体比较: 户籍" in text and "分群体比较: 城乡" not in text  # --by hukou only
-    scorecard_text = report_part(out, "scorecard")
-    assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">30</td>' in scorecard_text
-    default_text = report_part(zh_batch[0].out / "R0101", "coordination")
+    appendix = report_part(out, "appendix")  # the parameters are shown in the appendix
+    methods = appendix[appendix.index(">计算参数</h2>"):]
+    assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">30</td><td>天</td>' in methods
+    default_text = report_part(zh_batch[0].out / "R0101", "appendix")
     assert '<td class="wrap">漏助判定时限（omission_window_days）</td><td class="num">90</td>' in default_text
 
 

@@ -248,13 +248,13 @@ def test_results_file_round_trip_and_stricter_suppression(table, tmp_path):
     assert set(only_b.table["region"]) == {"B"}
 
 
-def test_templates_scorecard_first_then_families(tmp_path):
-    for name in ("coordination", "notes", "access", "scorecard"):
+def test_templates_scorecard_first_then_families_then_the_appendix(tmp_path):
+    for name in ("appendix", "coordination", "notes", "access", "scorecard"):
         (tmp_path / f"{name}.py").write_text("# %%\n")
-    assert [t.name for t in find_templates(tmp_path)] == ["scorecard", "access", "coordination"]
-    assert [t.family for t in find_templates(tmp_path)] == [None, "access", "coordination"]
+    assert [t.name for t in find_templates(tmp_path)] == ["scorecard", "access", "coordination", "appendix"]
+    assert [t.family for t in find_templates(tmp_path)] == [None, "access", "coordination", None]
     shipped = [t.name for t in find_templates()]
-    assert shipped[:2] == ["scorecard", "access"]
+    assert shipped[:2] == ["scorecard", "access"] and shipped[-1] == "appendix"
 
 
 def test_worker_count_respects_tasks_and_request():

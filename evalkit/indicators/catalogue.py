@@ -44,6 +44,10 @@ NEUTRAL = "neutral"
 SCORED_DIRECTIONS = ("higher", "lower")
 RESPONSIBLE = ("government", "charity", "joint")
 VERSION = re.compile(r"\d{4}\.\d{1,2}\.\d+")
+#: ``target_source`` of a default target no published work or policy document sets
+TARGET_DEFAULT = "default"
+#: a citation of a target's source names its year in parentheses: ``叶涛涛 (2022)《...》``
+CITATION_YEAR = re.compile(r"[(（]\d{4}[)）]")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class Indicator:
     direction: str
     target: float | None
     tables: tuple[str, ...]
+    target_source: str = ""
     columns: tuple[str, ...] = ()
     per_service_type: bool = False
     source: str = ""
@@ -88,6 +93,11 @@ class Indicator:
     def neutral(self) -> bool:
         """A descriptive indicator: neither higher nor lower is better (no target, no status)."""
         return self.direction == NEUTRAL
+
+    @property
+    def target_default(self) -> bool:
+        """True when the default target is evalkit's own choice (no published figure sets it)."""
+        return self.target is not None and self.target_source == TARGET_DEFAULT
 
     def missing(self, lang: str = "zh") -> str:
         """What a missing (blank) value counts as; units left out are counted in ``n_excluded``."""
@@ -178,7 +188,7 @@ class Catalogue:
                           "| target | needs |",
                           "|---|---|---|---|---|---|---|---|---|---|---|"]
                 for r in members:
-                    target = "" if r["target"] is None else f"{r['target']:g}"
+                    target = "" if r["target"] is None else f"{r['target']:g} ({r['target_source']})"
                     lines.append(f"| `{r['id']}` | {r['name_zh']} | {r['name_en']} | {r['formula_en']} | {r['missing_en']} "
                                  f"| {r['censoring_en']} | {r['unit']} | {r['counts']} | {r['direction']} | {target} "
                                  f"| {r['tables']} |")
@@ -223,10 +233,33 @@ def parse_catalogue(raw: dict) -> Catalogue:
         if ind.neutral and ind.target is not None:
             raise ValueError(f"catalogue: {ind.id} is neutral (descriptive), so it cannot have a target "
                              f"(got {ind.target!r}); use target: null")
+        check_target_source(ind)
         indicators.append(ind)
     if len({i.id for i in indicators}) != len(indicators):
         raise ValueError("catalogue: duplicate indicator ids")
     return Catalogue(families, indicators, version, definitions_sha256(raw))
+
+
+def check_target_source(ind: Indicator) -> None:
+    """A default target says where it comes from (``target_source``): ``default`` (evalkit's
+    own choice, "set your own") or the citation of a published figure or policy document,
+    with its year; an indicator without a target has no target source. Raises ValueError."""
+    source = ind.target_source
+    if ind.target is None:
+        if source:
+            raise ValueError(f"catalogue: {ind.id} has no default target, so it takes no target_source "
+                             f"(got {source!r})")
+        return
+    if not isinstance(source, str) or not source.strip():
+        raise ValueError(f"catalogue: {ind.id} has a default target ({ind.target:g}) but no target_source: give "
+                         f"'{TARGET_DEFAULT}' (evalkit's own choice) or the published figure or policy document "
+                         f"it comes from (author or issuer (year) title)")
+    if source != TARGET_DEFAULT and not CITATION_YEAR.search(source):
+        raise ValueError(f"catalogue: {ind.id} target_source {source!r} must cite author or issuer, year in "
+                         f"parentheses and title, or be '{TARGET_DEFAULT}'")
+    if re.search(r"seed ?\d|DOMAIN|\.ya?ml\b|\.md\b", source, flags=re.IGNORECASE):
+        raise ValueError(f"catalogue: {ind.id} target_source {source!r} must cite a published work by author, "
+                         f"title and year, never a file or a working label")
 
 
 def definitions_sha256(raw: dict) -> str:

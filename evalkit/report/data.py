@@ -15,6 +15,11 @@ metadata under ``evalkit.report.curves``: notebooks never see a household. The
 covariance of each region-wide cell with the same cell one period earlier is kept too
 (``evalkit.report.covariances``, only where both cells are published), so the scorecard
 tests changes with the design's standard error (:meth:`IndicatorResults.change`).
+
+What the appendix's data-coverage section shows is kept in the context too: the row count of
+every table read (``tables``) and the package's validation warnings (``warnings``: table,
+column, check, row count and what was expected; never the example rows, and identity-shaped
+numbers masked). Files written before these were kept load with neither.
 """
 from __future__ import annotations
 
@@ -67,6 +72,8 @@ class ReportData:
     params: dict = field(default_factory=dict)  # indicator parameters the numbers were computed with (JSON)
     curves: pd.DataFrame | None = None  # concentration curve ordinates (evalkit.report.curves), aggregate only
     covariances: pd.DataFrame | None = None  # region-wide cells with the previous period (period_covariances)
+    tables: dict = field(default_factory=dict)  # table name -> rows read (the appendix's data coverage)
+    warnings: list = field(default_factory=list)  # validation warnings (coverage_warnings): no example rows
 
     def content_hash(self) -> str:
         """SHA-256 of the published table's content (row order, values, labels)."""
@@ -117,6 +124,8 @@ class ReportData:
             "params": dict(self.params),
             "regions": regions.where(regions.notna(), None).to_dict("records"),
             "impact": self.impact,
+            "tables": {str(k): int(v) for k, v in self.tables.items()},
+            "warnings": [dict(w) for w in self.warnings],
         }
 
 
@@ -161,6 +170,7 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
             skipped=dict(results.skipped), groups=tuple(by), provenance={**results.provenance, "published": True},
             params=params.to_json(), curves=curves, impact=impact,
             covariances=period_covariances(results.covariances, table),
+            tables=dict(package.rows), warnings=coverage_warnings(package.report),
         )
     finally:
         close = getattr(package.con, "disconnect", None)
@@ -169,6 +179,22 @@ def compute_data(directory, min_cell: int = 10, groups=DEFAULT_BY, key_file=None
                 close()
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass
+
+
+#: What a validation warning keeps in the results file: where, which check, how many rows, what was expected.
+WARNING_FIELDS = ("table", "column", "check", "count", "expected")
+
+
+def coverage_warnings(report) -> list[dict]:
+    """The validation warnings of a package (:class:`evalkit.data.validation.ValidationReport`)
+    as the results file keeps them: :data:`WARNING_FIELDS` only (no example rows, which can
+    hold values of a row), identity-shaped numbers masked in the text."""
+    from evalkit.data.validation import IDENTITY_SHAPED
+
+    def clean(value):
+        return IDENTITY_SHAPED.sub("[identity number hidden]", str(value)) if isinstance(value, str) else value
+
+    return [{f: clean(getattr(p, f)) for f in WARNING_FIELDS} for p in getattr(report, "warnings", [])]
 
 
 def _with_breakdown(table: pd.DataFrame, package, group_by: str, ids, min_cell: int, params,
@@ -320,4 +346,7 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
         params=dict(meta.get("params", {})), curves=curves, covariances=covariances,
     )
     data.impact = dict(meta.get("impact") or {})  # files written before the impact was estimated have none
+    # files written before the appendix's data coverage was kept have neither
+    data.tables = {str(k): int(v) for k, v in (meta.get("tables") or {}).items()}
+    data.warnings = [dict(w) for w in (meta.get("warnings") or [])]
     return data

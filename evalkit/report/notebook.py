@@ -28,7 +28,7 @@ from . import present
 from .data import ReportData, compute_data, load_data
 from .parameters import check_parameters, check_region, resolve_period
 from .present import html_table
-from .scorecard import load_targets
+from .scorecard import load_targets, target_sources
 from .text import format_interval, format_value, group_label, service_label, status_label, t
 
 #: Where a notebook run with its default parameters finds data: ``make demo`` writes it.
@@ -172,6 +172,8 @@ class Report:
         self.targets_path = params["targets_path"]
         self.data_path = params.get("data_path") or ""  # where optional region boundaries are looked for
         self.targets = load_targets(self.targets_path or None, self.catalogue)
+        # where each target in force comes from: the targets file, a published figure, evalkit's default
+        self.target_sources = target_sources(self.targets_path or None, self.catalogue)
         self.table = data.table
         self.region_name = data.region_name(self.region)
         self.names = {i.id: i.name(self.lang) for i in self.catalogue}
@@ -653,9 +655,10 @@ class Report:
         self.table_html(frame, wrap=tuple(frame.columns))
         self.parameters(list(dict.fromkeys(i.family for i in indicators)))
 
-    def parameters(self, families: list[str] | None = None) -> None:
+    def parameters(self, families: list[str] | None = None, intervals: bool = True) -> None:
         """The indicator parameters the numbers were computed with (of ``families``, default
-        every family): name, value, unit and meaning; and the breakdowns by household group."""
+        every family): name, value, unit and meaning; and the breakdowns by household group;
+        then (``intervals``) the sentence on the kind of intervals."""
         declared = list(dict.fromkeys(p for f in (families or [None]) for p in for_family(f)))
         if declared:
             self.heading(self.t("parameters"))
@@ -664,7 +667,98 @@ class Report:
         if self.by:
             sep = "、" if self.lang == "zh" else ", "
             self.note(self.t("by_line", groups=sep.join(group_label(g, "", self.lang) for g in self.by)))
+        if intervals:
+            self.note(self.t(intervals_key(self.data.provenance.get("design") or {})))
+
+    # -- the methods and data-quality appendix (notebooks/appendix.py) --------------------------
+
+    def shown_indicators(self) -> list:
+        """Catalogue entries with results for the report's region and period: what the report shows."""
+        from .appendix import shown_indicators
+
+        return shown_indicators(self.table, self.region, self.period, self.catalogue)
+
+    def indicator_definitions(self) -> None:
+        """Every indicator shown in the report, by family: both names, definition, unit, what it
+        counts, direction, target and where it comes from, missing values, incomplete periods, source."""
+        from .appendix import by_family
+
+        shown = self.shown_indicators()
+        if not shown:
+            return
+        self.heading(self.t("appx_definitions"))
+        self.note(self.t("appx_definitions_lead", version=self.catalogue.version))
+        for family, members in by_family(shown, self.catalogue).items():
+            self.show(f"<h3>{html.escape(self.family_name(family))}</h3>")
+            frame = present.definitions_frame(members, self.lang, self.targets, self.target_sources)
+            self.show(present.definitions_html(frame, self.lang))
+
+    def methods(self) -> None:
+        """How the numbers are made: intervals, suppression, working days, censoring at the
+        extraction date, incomplete periods, missing values, significance of changes; then the
+        sentence on this package's intervals (census, survey or households as they are)."""
+        from .appendix import method_lines
+        from .scorecard import FDR_Q
+
+        self.heading(self.t("appx_methods"))
+        colon = "：" if self.lang == "zh" else ": "
+        for line in method_lines(self.lang, self.data.min_cell, self.extracted_on, FDR_Q):
+            head, _, body = line.partition(colon)
+            self.show(f"<p><strong>{html.escape(head)}</strong>{colon}{html.escape(body)}</p>")
         self.note(self.t(intervals_key(self.data.provenance.get("design") or {})))
+
+    def data_coverage(self) -> None:
+        """Tables with their row counts, the periods covered and the extraction date; per indicator
+        shown the units left out (missing values, censored) and the cells withheld this region and
+        period; the package's validation warnings (no example rows)."""
+        from . import appendix
+
+        self.heading(self.t("appx_coverage"))
+        periods = list(self.data.periods)
+        self.note(self.t("appx_data_line", package=self.data.package, first=periods[0] if periods else "—",
+                         last=periods[-1] if periods else "—", n=len(periods), date=self.extracted_on,
+                         hash=self.data.data_hash[:12]))
+        if self.data.tables:
+            self.table_html(appendix.tables_frame(self.data.tables, self.lang), numeric=(self.t("appx_rows"),))
+        else:
+            self.note(self.t("appx_tables_unknown"))
+        shown = self.shown_indicators()
+        counts = appendix.left_out(self.table, self.region, self.period, shown)
+        frame = appendix.left_out_frame(counts, self.lang, self.catalogue)
+        if frame.empty:
+            self.note(self.t("appx_all_in"))
+        else:
+            self.show(f"<h3>{html.escape(self.t('appx_left_out'))}</h3>")
+            self.note(self.t("appx_left_out_lead"))
+            numeric = (self.t("appx_excluded"), self.t("appx_censored"), self.t("appx_suppressed"))
+            self.table_html(frame, numeric=numeric)
+            if len(frame) < len(shown):
+                self.note(self.t("appx_none_left_out", n=len(shown) - len(frame)))
+        self.show(f"<h3>{html.escape(self.t('appx_warnings'))}</h3>")
+        if self.data.warnings:
+            self.note(self.t("appx_warnings_lead"))
+            self.table_html(appendix.warnings_frame(self.data.warnings, self.lang),
+                            numeric=(self.t("appx_rows_affected"),), wrap=(self.t("appx_expected"),))
+        elif self.data.tables:  # recorded, and none
+            self.note(self.t("appx_no_warnings"))
+        else:
+            self.note(self.t("appx_warnings_unknown"))
+
+    def glossary(self) -> None:
+        """术语表: every term of the glossary, in both languages."""
+        from .appendix import glossary_frame
+
+        self.heading(self.t("appx_glossary"))
+        frame = glossary_frame(self.lang)
+        self.table_html(frame, wrap=tuple(frame.columns))
+
+    def references(self) -> None:
+        """The reference list: published works and official documents by author, title and year."""
+        from .appendix import references_html
+
+        self.heading(self.t("appx_references"))
+        self.note(self.t("appx_references_lead"))
+        self.show(references_html())
 
     def footer(self) -> None:
         """Provenance: package, data fingerprint, extraction date, catalogue version, parameters,

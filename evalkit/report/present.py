@@ -109,6 +109,33 @@ def scorecard_frame(card: pd.DataFrame, lang: str, catalogue: Catalogue | None =
     })
 
 
+def with_target_sources(frame: pd.DataFrame, card: pd.DataFrame, sources: dict, lang: str) -> pd.DataFrame:
+    """``frame`` (:func:`scorecard_frame` of ``card``) with a compact target-source column after
+    the target: 默认/default (evalkit's default: set your own), 用户/user (the targets file),
+    文献/published; blank where the row has no target. ``sources`` is
+    :func:`evalkit.report.scorecard.target_sources`."""
+    marks = []
+    for ind, target in zip(card["indicator"], card["target"]):
+        src = sources.get(ind)
+        has_target = target is not None and not pd.isna(target)
+        marks.append(t(f"target_src_short_{src['kind']}", lang) if src and has_target else "")
+    out = frame.copy()
+    out.insert(list(out.columns).index(t("target", lang)) + 1, t("target_source", lang), marks)
+    return out
+
+
+def target_source_text(source: dict | None, lang: str) -> str:
+    """Where a target comes from, in full: the citation, "set by the user (file)" or
+    "evalkit default, set your own"; "" without a target."""
+    if not source:
+        return ""
+    if source["kind"] == "user":
+        return t("target_src_user", lang, name=source["text"])
+    if source["kind"] == "default":
+        return t("target_src_default", lang)
+    return source["text"]
+
+
 def counted(rows: pd.DataFrame, lang: str, catalogue: Catalogue | None = None) -> list[str]:
     """Each row's ``n`` with its indicator's unit of analysis: "1,234 户", "56 referrals"."""
     catalogue = catalogue or load_catalogue()
@@ -316,15 +343,68 @@ def supply_and_need_frame(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
-def definitions_frame(indicators, lang: str) -> pd.DataFrame:
-    """Catalogue entries: name, definition, what it counts (unit of analysis), direction, source."""
+def definitions_frame(indicators, lang: str, targets: dict | None = None,
+                      target_sources: dict | None = None) -> pd.DataFrame:
+    """Catalogue entries: name, definition, what it counts (unit of analysis), direction, source.
+
+    With ``targets`` (indicator id -> target in force, :func:`evalkit.report.scorecard.load_targets`)
+    the full definition the appendix shows: both names, definition, unit, what it counts,
+    direction, target and where it comes from (``target_sources``:
+    :func:`evalkit.report.scorecard.target_sources`), what a missing value counts as, what is
+    incomplete at the data's end, source.
+    """
+    from .text import UNIT_LABELS
+
+    if targets is None:
+        return pd.DataFrame({
+            t("indicator", lang): [i.name(lang) for i in indicators],
+            t("formula", lang): [i.formula_zh if lang == "zh" else i.formula_en for i in indicators],
+            t("counts", lang): [i.counts_label(lang) for i in indicators],
+            t("direction", lang): [t(i.direction, lang) for i in indicators],
+            t("source", lang): [i.source for i in indicators],
+        })
+    sources = target_sources or {}
+    other = "en" if lang == "zh" else "zh"
     return pd.DataFrame({
-        t("indicator", lang): [i.name(lang) for i in indicators],
+        t("indicator", lang): [f"{i.name(lang)}（{i.name(other)}）" if lang == "zh" else f"{i.name(lang)} ({i.name(other)})"
+                               for i in indicators],
         t("formula", lang): [i.formula_zh if lang == "zh" else i.formula_en for i in indicators],
+        t("unit", lang): [UNIT_LABELS[i.unit][lang] if i.unit != "count" else i.counts_label(lang) for i in indicators],
         t("counts", lang): [i.counts_label(lang) for i in indicators],
         t("direction", lang): [t(i.direction, lang) for i in indicators],
+        t("target", lang): [format_value(targets.get(i.id), i.unit, lang) for i in indicators],
+        t("target_source", lang): [target_source_text(sources.get(i.id) if targets.get(i.id) is not None else None,
+                                                      lang) for i in indicators],
+        t("missing_as", lang): [i.missing(lang) for i in indicators],
+        t("incomplete_as", lang): [i.censoring(lang) for i in indicators],
         t("source", lang): [i.source for i in indicators],
     })
+
+
+def definitions_html(frame: pd.DataFrame, lang: str) -> str:
+    """The full :func:`definitions_frame` (with targets) as one block per indicator, readable at
+    any width: the name, a line of facts (unit, what it counts, direction, target and where it
+    comes from), then the definition, missing values, incomplete periods and source, each labelled."""
+    sep = "：" if lang == "zh" else ": "
+    dot = " · "
+    facts = [t(k, lang) for k in ("unit", "counts", "direction", "target", "target_source")]
+    texts = [t(k, lang) for k in ("formula", "missing_as", "incomplete_as", "source")]
+    out = []
+    for _, row in frame.iterrows():
+        line = []
+        for col in facts:
+            value = str(row[col])
+            if col == t("target_source", lang):
+                if value:
+                    line[-1] += f"（{value}）" if lang == "zh" else f" ({value})"
+                continue
+            line.append(f"{col}{sep}{value}")
+        paras = "".join(f'<p class="def-text" style="margin:2px 0"><strong>{html.escape(col)}</strong>{sep}'
+                        f'{html.escape(str(row[col]))}</p>' for col in texts if str(row[col]))
+        out.append(f'<div class="definition" style="margin:0 0 14px">'
+                   f'<p class="def-name" style="margin:0"><strong>{html.escape(str(row.iloc[0]))}</strong></p>'
+                   f'<p class="note" style="margin:0 0 4px">{html.escape(dot.join(line))}</p>{paras}</div>')
+    return "".join(out)
 
 
 def parameters_frame(declared, values, lang: str) -> pd.DataFrame:

@@ -122,6 +122,36 @@ def load_targets(path=None, catalogue: Catalogue | None = None) -> dict[str, flo
     return targets
 
 
+#: Where a target in force comes from: a user's targets file, a published figure or policy
+#: document (the catalogue's ``target_source`` citation), or evalkit's own default.
+TARGET_KINDS = ("user", "published", "default")
+
+
+def target_sources(path=None, catalogue: Catalogue | None = None) -> dict[str, dict]:
+    """Where each target in force (:func:`load_targets`) comes from, by indicator id:
+    ``{"kind": "user", "text": <file name>}`` for one set by the targets file at ``path``,
+    else the catalogue's ``target_source``: ``{"kind": "default", "text": ""}`` (evalkit's
+    own choice: set your own) or ``{"kind": "published", "text": <citation>}``. Indicators
+    without a target in force are left out.
+
+    >>> target_sources()["coordination.processing_days"]["kind"]
+    'default'
+    """
+    catalogue = catalogue or load_catalogue()
+    out: dict[str, dict] = {}
+    for ind in catalogue:
+        if ind.target is not None:
+            out[ind.id] = ({"kind": "default", "text": ""} if ind.target_default
+                           else {"kind": "published", "text": ind.target_source})
+    if path:
+        for key, value in read_targets(path, catalogue).items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = {"kind": "user", "text": Path(path).name}
+    return out
+
+
 # -- status ----------------------------------------------------------------------------
 
 def signed_gap(value, target, direction: str):

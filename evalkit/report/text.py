@@ -169,6 +169,121 @@ LABELS: dict[str, dict[str, str]] = {
               "related indicators sharing a count) that none can be recomputed by subtraction. What is counted "
               "differs by indicator (households, needs, referrals, cases, ...: see the count columns and the definitions).",
     },
+    # -- where a target comes from (scorecard marker column, appendix definitions)
+    "target_source": {"zh": "目标来源", "en": "Target source"},
+    "target_src_default": {"zh": "evalkit默认值，请按本地情况设定", "en": "evalkit default, set your own"},
+    "target_src_user": {"zh": "用户设定（{name}）", "en": "set by the user ({name})"},
+    "target_src_short_default": {"zh": "默认", "en": "default"},
+    "target_src_short_user": {"zh": "用户", "en": "user"},
+    "target_src_short_published": {"zh": "文献", "en": "published"},
+    "target_src_note": {
+        "zh": "目标来源：“默认”为evalkit默认值（无公开文献或政策文件给出该数值），请按本地情况设定；“用户”为目标值文件所设；"
+              "“文献”为公开文献或政策文件给出的数值。详见方法与数据质量附录。",
+        "en": "Target source: “default” is evalkit's default (no published work or policy document sets the figure): "
+              "set your own; “user” was set in the targets file; “published” comes from a published work or policy "
+              "document. See the methods and data-quality appendix."},
+    # -- the methods and data-quality appendix (notebooks/appendix.py)
+    "appendix": {"zh": "方法与数据质量附录", "en": "Methods and data-quality appendix"},
+    "appx_definitions": {"zh": "指标定义", "en": "Indicator definitions"},
+    "appx_definitions_lead": {
+        "zh": "本报告出现的每个指标（本地区本评估期有结果的指标），按指标族排列，定义取自指标目录（版本 {version}）。",
+        "en": "Every indicator shown in this report (those with results for this region and period), by family, "
+              "as the indicator catalogue (version {version}) defines them."},
+    "names": {"zh": "名称", "en": "Name"},
+    "missing_as": {"zh": "缺失值", "en": "Missing values"},
+    "incomplete_as": {"zh": "未完成期", "en": "Incomplete periods"},
+    "appx_methods": {"zh": "数字是怎样得出的", "en": "How the numbers are made"},
+    "method_intervals": {
+        "zh": "置信区间：每个数值都给出95%置信区间。提供抽样设计（权重、分层、初级抽样单位）时按设计估计方差"
+              "（泰勒线性化），比率为家庭的比例，用logit区间，均值与天数用t区间；未提供设计时比例用Wilson区间，"
+              "以家庭为独立单位。",
+        "en": "Intervals: every number comes with a 95% confidence interval. With a survey design (weights, strata, "
+              "primary sampling units) variances are design-based (Taylor linearisation); rates are shares of households "
+              "with logit intervals, means and days get t intervals. Without a design, proportions get Wilson intervals "
+              "with households as independent units."},
+    "method_suppression": {
+        "zh": "小单元格抑制：分子、分母或分母减分子的计数少于{min_cell}的单元格不予公布（主要规则）；为防止由总数与其余"
+              "单元格相减推算出被抑制的数，再抑制足够多的相关单元格（补充抑制：同一地区的其他分组、同级地区、共用计数的"
+              "相关指标）。被抑制的单元格显示为“—”，行保留不删。",
+        "en": "Small-cell suppression: a cell counting fewer than {min_cell} units in its numerator, its denominator or "
+              "the difference is not published (the primary rule); enough related cells (other groups of the region, "
+              "sibling regions, indicators sharing a count) are suppressed too that none can be recovered by "
+              "subtraction (complementary suppression). Suppressed cells show “—” and keep their row."},
+    "method_workdays": {
+        "zh": "工作日：以工作日计的时长按法定日历计算，起始日不计、结束日计入；周一至周五扣除法定节假日，计入调休上班的"
+              "周末（依国务院办公厅每年发布的节假日安排，由chinese-calendar提供，数据包的工作日历表可覆盖）。例如2024年"
+              "2月8日至19日（春节）为3个工作日，而不是7个。",
+        "en": "Working days: durations in working days follow the statutory calendar, the start day excluded and the "
+              "end day included: Monday to Friday less public holidays, plus the adjusted weekend working days (调休), "
+              "as the State Council's annual holiday notice sets them (from chinese-calendar; a calendar table in the "
+              "package overrides it). 8 to 19 February 2024 (Spring Festival) is 3 working days, not 7."},
+    "method_censoring": {
+        "zh": "提取日删失：数据提取日期（{date}）之后发生的事情在数据中看不到。观察期（如转介受理时限、漏助判定时限）"
+              "延伸到提取日之后的单位不计入比率，计为删失（n_censored）；办理时长等持续时间按Kaplan-Meier方法估计，"
+              "未办结者在提取日作删失处理，不丢弃。",
+        "en": "Censoring at the extraction date: nothing after the extraction date ({date}) is in the data. Units whose "
+              "observation window (such as a referral's acceptance window or the omission window) runs past it are left "
+              "out of rates and counted as censored (n_censored); durations such as handling times are Kaplan-Meier "
+              "estimates in which cases still open are censored at that date, not dropped."},
+    "method_incomplete": {
+        "zh": "未完成期：在提取日尚未结束的评估期，以及有单位因观察期未结束而删失的评估期，标为“本期未完整”：数值仅供"
+              "参考，不评定是否达标，也不计算变化。未指定评估期时，报告最近一个完整的评估期。",
+        "en": "Incomplete periods: a period that had not ended by the extraction date, or in which units were censored "
+              "because their observation window had not ended, is marked “incomplete period”: its value is shown for "
+              "reference, never rated against its target nor read as a change. Without a period given, a report shows "
+              "the latest complete one."},
+    "method_missing": {
+        "zh": "缺失值：每个指标的缺失值计作什么见指标定义的“缺失值”一栏；因缺失而不计入的单位计为n_excluded，见数据"
+              "覆盖情况。",
+        "en": "Missing values: what a missing value counts as is in each definition's “missing values” column; units "
+              "left out for a missing value are counted in n_excluded (see data coverage)."},
+    "method_changes": {
+        "zh": "变化的显著性：较上期的变化用两期估计之差的标准误检验（两期共有的家庭计入两期估计的协方差）；同时检验的"
+              "全部变化按Benjamini-Hochberg方法控制错误发现率（q = {q}），通过者才称为显著改善或显著恶化。",
+        "en": "Significance of changes: a change on the previous period is tested with the standard error of the "
+              "difference (the covariance of the two periods' estimates counted where households appear in both); all "
+              "changes tested together are held to a false discovery rate of q = {q} by the Benjamini-Hochberg "
+              "procedure, and only those passing are called significant improvements or deteriorations."},
+    "appx_coverage": {"zh": "数据覆盖情况", "en": "Data coverage"},
+    "appx_data_line": {
+        "zh": "数据包：{package}；数据中的评估期：{first}至{last}（共{n}期）；数据提取日期：{date}；数据指纹：{hash}。",
+        "en": "Data package: {package}; periods in the data: {first} to {last} ({n}); extracted on: {date}; "
+              "data fingerprint: {hash}."},
+    "appx_table": {"zh": "数据表", "en": "Table"},
+    "appx_rows": {"zh": "行数", "en": "Rows"},
+    "appx_tables_unknown": {"zh": "结果文件未记录各数据表的行数（由较早版本的evalkit生成）。",
+                            "en": "The results file records no row counts of the tables (written by an older evalkit)."},
+    "appx_left_out": {"zh": "本地区本评估期各指标未计入的单位", "en": "Units left out, by indicator, this region and period"},
+    "appx_left_out_lead": {
+        "zh": "因缺失值不计入的单位（n_excluded）、因观察期在提取日未结束而删失的单位（n_censored），以及不予公布的单元格"
+              "（含分组与分服务类型）。分服务类型的指标按各服务类型相加（一户可在多个类型中各计一次）。",
+        "en": "Units left out for a missing value (n_excluded), units censored because their observation window had not "
+              "ended by the extraction date (n_censored), and cells not published (groups and service types included). "
+              "Indicators by service type are summed over types (a household can count once per type)."},
+    "appx_excluded": {"zh": "因缺失不计入", "en": "Left out (missing)"},
+    "appx_censored": {"zh": "删失", "en": "Censored"},
+    "appx_suppressed": {"zh": "不予公布的单元格", "en": "Cells not published"},
+    "appx_none_left_out": {"zh": "其余 {n} 个指标没有未计入的单位，也没有不予公布的单元格。",
+                           "en": "The other {n} indicators left no unit out and published every cell."},
+    "appx_all_in": {"zh": "本报告的指标在本地区本评估期没有未计入的单位，也没有不予公布的单元格。",
+                    "en": "No indicator of this report left a unit out or withheld a cell for this region and period."},
+    "appx_warnings": {"zh": "数据校验提示", "en": "Validation warnings"},
+    "appx_no_warnings": {"zh": "数据校验没有提示（无警告）。", "en": "Validation raised no warnings."},
+    "appx_warnings_unknown": {"zh": "结果文件未记录数据校验提示（由较早版本的evalkit生成）。",
+                              "en": "The results file records no validation warnings (written by an older evalkit)."},
+    "appx_warnings_lead": {"zh": "加载数据时的校验提示（不影响计算，但可能影响相关指标）；不列示具体记录。",
+                           "en": "Warnings raised when the data were loaded (they did not stop the computation but can "
+                                 "affect the indicators concerned); no record is shown."},
+    "appx_column": {"zh": "字段", "en": "Column"},
+    "appx_check": {"zh": "检查", "en": "Check"},
+    "appx_rows_affected": {"zh": "涉及行数", "en": "Rows"},
+    "appx_expected": {"zh": "要求", "en": "Expected"},
+    "appx_glossary": {"zh": "术语表", "en": "Glossary"},
+    "appx_term": {"zh": "术语", "en": "Term"},
+    "appx_references": {"zh": "参考文献", "en": "References"},
+    "appx_references_lead": {
+        "zh": "指标定义、计算方法和目标依据的公开文献与官方文件。",
+        "en": "The published works and official documents the definitions, methods and targets rest on."},
     "targets_default": {"zh": "目标值：指标目录默认值", "en": "Targets: catalogue defaults"},
     "targets_file": {"zh": "目标值：{name}", "en": "Targets: {name}"},
     "status_counts": {
@@ -184,7 +299,6 @@ LABELS: dict[str, dict[str, str]] = {
     "parts": {"zh": "报告内容", "en": "Parts"},
     # -- the one document: cover and contents (evalkit.report.document)
     "contents": {"zh": "目录", "en": "Contents"},
-    "appendix": {"zh": "方法与数据质量附录", "en": "Methods and data-quality appendix"},
     "cover_region": {"zh": "{name}（区划代码 {region}，数据包中的地区编号）",
                      "en": "{name} (region id {region}, the data package's code)"},
     "report_date": {"zh": "报告日期", "en": "Report date"},
