@@ -27,6 +27,7 @@ export_dir = ""  # a directory: the scorecard and the plan are written there as 
 
 # %%
 # Validate the parameters, set up Chinese fonts, load the published results.
+from evalkit.data.periods import year_before
 from evalkit.report import charts, present, scorecard
 from evalkit.report.notebook import export_tables, start
 
@@ -35,10 +36,12 @@ report = start(data_path=data_path, results_path=results_path, region=region, pe
 
 # %%
 # 摘要 first: the findings that matter most, then the overall scorecard by indicator. Changes on
-# the previous period are tested with the design's standard error, Benjamini-Hochberg over all of them.
+# the same period last year (the previous period when last year is not comparable) are tested with
+# the design's standard error, Benjamini-Hochberg over all of them.
 changes = report.data.results().change()
+yearly = report.data.results().change(base="year")
 card = scorecard.scorecard(report.table, report.targets, report.region, report.period, report.catalogue)
-card = scorecard.flag_changes(card, changes, report.region, report.period)
+card = scorecard.flag_changes(card, yearly, report.region, report.period, fallback=changes)
 findings = scorecard.key_findings(card)
 report.title(report.t("scorecard"))
 report.show(present.summary_html(
@@ -47,6 +50,7 @@ report.show(present.summary_html(
     rule=report.t("summary_rule", k=scorecard.MAX_FINDINGS, minimum=scorecard.MIN_FINDINGS)))
 report.note(report.t("status_counts", **scorecard.status_counts(card)))
 report.note(report.t("rag_rule", tol=f"{scorecard.TOLERANCE:.0%}"))
+report.note(report.t("change_year_note", period=report.period, base=year_before(report.period)))
 if card["incomplete"].any():
     report.note(report.t("incomplete_note", date=report.extracted_on))
 trend = scorecard.trend_table(report.table, report.region, report.period)
