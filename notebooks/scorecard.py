@@ -50,7 +50,8 @@ report.show(present.summary_html(
     rule=report.t("summary_rule", k=scorecard.MAX_FINDINGS, minimum=scorecard.MIN_FINDINGS)))
 report.note(report.t("status_counts", **scorecard.status_counts(card)))
 report.note(report.t("rag_rule", tol=f"{scorecard.TOLERANCE:.0%}"))
-report.note(report.t("change_year_note", period=report.period, base=year_before(report.period)))
+report.note(report.t("change_year_note", period=report.period, base=year_before(report.period),
+                     first=next((h[0] for h in card["history_periods"] if h), report.period)))
 if card["incomplete"].any():
     report.note(report.t("incomplete_note", date=report.extracted_on))
 trend = scorecard.trend_table(report.table, report.region, report.period)
@@ -64,7 +65,8 @@ for family in dict.fromkeys(card["family"]):
     report.figure(charts.status_tiles(part, report.names, report.lang), alt=report.t("overview"))
     report.table_html(present.scorecard_frame(part, report.lang, report.catalogue),
                       badges={report.t("status"): list(part["status"])},
-                      numeric=present.numeric_columns(present.SCORECARD_NUMERIC, report.lang))
+                      numeric=present.numeric_columns(present.SCORECARD_NUMERIC, report.lang),
+                      wrap=(report.t("indicator"), report.t("trend")))
     report.figure(charts.trend_panels(trend[trend["indicator"].isin(part["indicator"])], part, report.names,
                                       report.lang), alt=report.t("trends"))
 

@@ -160,7 +160,7 @@ def test_scorecard_frame_uses_catalogue_names_in_both_languages(table):
     assert first_zh[:7] == ["可得率", "照料护理", "66.0%", "64.0% – 68.0%", "70.0%", "-4.0个百分点", "接近目标"]
     assert en.iloc[0].tolist()[:3] == ["Availability rate", "Care", "66.0%"]
     # the trend carries its scale: first and last values with their unit, never a min-max shape
-    assert zh.iloc[0]["趋势"] == "2024Q1 50.0% → 66.0%" and en.iloc[0]["Trend"] == "2024Q1 50.0% → 66.0%"
+    assert zh.iloc[0]["趋势"] == "50.0% → 66.0%" and en.iloc[0]["Trend"] == "50.0% → 66.0%"
     assert zh.iloc[0]["较上期变化"] == "+16.0个百分点 ↑ 改善" and en.iloc[0]["Change on previous period"] == "+16.0 pp ↑ improving"
     assert zh.iloc[0]["较去年同期变化"] == "—"  # not tested: no flag_changes
     assert zh.iloc[2]["趋势"] == "—"  # legal aid: one (suppressed) period, nothing to span
@@ -287,7 +287,7 @@ def test_neutral_indicator_has_value_and_trend_but_no_status_gap_or_plan_row():
     assert list(plan["indicator"]) == [AVAIL]
     frame = present.scorecard_frame(card.reset_index(), "zh")
     assert frame.iloc[0].tolist()[2:8] == ["30.0%", "25.0% – 35.0%", "—", "—", "描述性指标", format_gap(0.2, "rate", "zh") + " ↑ 上升"]
-    assert frame.iloc[0]["趋势"] == "2024Q1 10.0% → 30.0%"
+    assert frame.iloc[0]["趋势"] == "10.0% → 30.0%"
     assert scorecard.status_counts(card.reset_index()) == {"green": 0, "amber": 0, "red": 1, "none": 1}
     assert scorecard.rag_status(0.3, 0.2, "neutral") == "descriptive"
     assert math.isnan(scorecard.signed_gap(0.3, 0.2, "neutral"))
@@ -702,12 +702,12 @@ def test_finding_sentences_say_last_year_or_why_not(yearly):
     # the table: the change on last year with its significance, "—" where it fell back
     frame = present.scorecard_frame(card, "zh").set_index("指标")
     names = present.indicator_names("zh")
-    assert frame.loc[names[COVER], "较去年同期变化"] == "-10.0个百分点（显著）"
+    assert frame.loc[names[COVER], "较去年同期变化"] == "-10.0个百分点*"
     assert frame.loc[names[DUPLICATE], "较去年同期变化"] == "-7.5个百分点"
     assert frame.loc[names[UNSERVED], "较去年同期变化"] == "—"
     assert frame.loc[names[COVER], "较上期变化"] == "-12.0个百分点 ↓ 变差"
     assert present.scorecard_frame(card, "en").set_index("Indicator").loc[
-        present.indicator_names("en")[COVER], "Change on a year before"] == "-10.0 pp (significant)"
+        present.indicator_names("en")[COVER], "Change on a year before"] == "-10.0 pp*"
     # no period of the data has last year's: every change is on the previous period, and says so
     only = scorecard.flag_changes(scorecard.scorecard(table, targets, "A", "2024Q2"),
                                   res.change(base="year").iloc[:0], "A", "2024Q2", fallback=res.change())
@@ -722,9 +722,13 @@ def test_trend_column_shows_values_with_units():
     card = scorecard.scorecard(table, scorecard.default_targets(), "A", "2024Q3")
     assert card.iloc[0]["history_periods"] == ("2024Q1", "2024Q2", "2024Q3")
     # the incomplete 2024Q3 is left out: the span ends at 2024Q2 and names it
-    assert present.scorecard_frame(card, "zh").iloc[0]["趋势"] == "2024Q1 3.50公里 → 2024Q2 4.25公里"
-    assert present.scorecard_frame(card, "en").iloc[0]["Trend"] == "2024Q1 3.50 km → 2024Q2 4.25 km"
+    assert present.scorecard_frame(card, "zh").iloc[0]["趋势"] == "3.50公里 → 2024Q2 4.25公里"
+    assert present.scorecard_frame(card, "en").iloc[0]["Trend"] == "3.50 km → 2024Q2 4.25 km"
     card = scorecard.scorecard(table, scorecard.default_targets(), "A", "2024Q2")
-    assert present.scorecard_frame(card, "en").iloc[0]["Trend"] == "2024Q1 3.50 km → 4.25 km"
+    assert present.scorecard_frame(card, "en").iloc[0]["Trend"] == "3.50 km → 4.25 km"
+    # a row starting later than the data names its first period
+    later = pd.concat([table, pd.DataFrame([row(AVAIL, "care", "2024Q2", 0.5), row(AVAIL, "care", "2024Q3", 0.6)])])
+    card = scorecard.scorecard(later[COLUMNS], scorecard.default_targets(), "A", "2024Q3")
+    assert present.scorecard_frame(card, "zh").set_index("服务类型").iloc[1]["趋势"] == "2024Q2 50.0% → 60.0%"
     import evalkit.report.text as text
     assert not hasattr(text, "sparkline")

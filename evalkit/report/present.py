@@ -94,7 +94,7 @@ def scorecard_frame(card: pd.DataFrame, lang: str, catalogue: Catalogue | None =
 
     Two changes, each labelled with its base: on the latest earlier complete period (with
     the trend word) and on the same period last year (after :func:`evalkit.report.scorecard.flag_changes`,
-    marked when significant); the trend column gives the series' first and last values with
+    marked * when significant); the trend column gives the series' first and last values with
     their unit ("2023Q1 23.1% → 24.7%"), not a shape without a scale."""
     catalogue = catalogue or load_catalogue()
     names = indicator_names(lang, catalogue)
@@ -122,7 +122,7 @@ def _change_text(change, trend: str, unit: str, lang: str) -> str:
 
 def year_change_cells(card: pd.DataFrame, lang: str) -> list[str]:
     """The change on the same period last year (:func:`evalkit.report.scorecard.flag_changes`),
-    marked when significant after Benjamini-Hochberg: "-1.2个百分点（显著）"; "—" where it is
+    marked * when significant after Benjamini-Hochberg: "-1.2个百分点*"; "—" where it is
     not tested or the row's change falls back to the previous period."""
     if "change_base" not in card:
         return [format_gap(float("nan"), u, lang) for u in card["unit"]]
@@ -137,21 +137,23 @@ def year_change_cells(card: pd.DataFrame, lang: str) -> list[str]:
 
 
 def span_text(history, periods, unit: str, lang: str) -> str:
-    """The series from its first to its last value, with the unit and the first period (the
-    last one too when it is not the latest: blank and incomplete periods are skipped):
-    "2023Q1 23.1% → 24.7%"; "—" with fewer than two values.
+    """The series from its first to its last value, with the unit: "23.1% → 24.7%" when
+    it runs from the first period of ``periods`` to the last; otherwise the period where it
+    starts or ends is named (blank and incomplete periods are skipped): "2023Q3 23.1% → 24.7%".
+    "—" with fewer than two values.
 
     >>> span_text((0.231, 0.24, 0.247), ("2023Q1", "2023Q2", "2023Q3"), "rate", "zh")
-    '2023Q1 23.1% → 24.7%'
-    >>> span_text((3.5, 4.25, float("nan")), ("2023", "2024", "2025"), "km", "en")
+    '23.1% → 24.7%'
+    >>> span_text((float("nan"), 3.5, 4.25, float("nan")), ("2022", "2023", "2024", "2025"), "km", "en")
     '2023 3.50 km → 2024 4.25 km'
     """
     points = [(p, v) for p, v in zip(periods, history) if v is not None and not pd.isna(v)]
     if len(points) < 2:
         return format_value(float("nan"), unit, lang)
     (p0, v0), (p1, v1) = points[0], points[-1]
+    first = format_value(v0, unit, lang) if p0 == periods[0] else f"{p0} {format_value(v0, unit, lang)}"
     last = format_value(v1, unit, lang) if p1 == periods[-1] else f"{p1} {format_value(v1, unit, lang)}"
-    return f"{p0} {format_value(v0, unit, lang)} → {last}"
+    return f"{first} → {last}"
 
 
 def counted(rows: pd.DataFrame, lang: str, catalogue: Catalogue | None = None) -> list[str]:

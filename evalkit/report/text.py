@@ -106,14 +106,15 @@ LABELS: dict[str, dict[str, str]] = {
     "base_year_annual": {"zh": "上年", "en": "the year before"},
     "base_previous": {"zh": "上期", "en": "the previous period"},
     "base_period": {"zh": "基期", "en": "the base period"},
-    "change_cell_sig": {"zh": "{amount}（显著）", "en": "{amount} (significant)"},
+    "change_cell_sig": {"zh": "{amount}*", "en": "{amount}*"},
     "change_year_note": {
-        "zh": "表中“较去年同期变化”为本期（{period}）与去年同期（{base}）之差，“（显著）”指经 Benjamini-Hochberg 多重比较校正后仍显著；"
-              "“较上期变化”为与最近一个完整评估期之差，箭头按置信区间判断；“趋势”列出首期与本期的数值。",
+        "zh": "表中“较去年同期变化”为本期（{period}）与去年同期（{base}）之差，带 * 者经 Benjamini-Hochberg 多重比较校正后仍显著；"
+              "“较上期变化”为与最近一个完整评估期之差，箭头按置信区间判断；“趋势”为首期（{first}）与本期的数值，"
+              "某行始于他期或本期未完整时注明期别。",
         "en": "“Change on a year before” is this period ({period}) minus the same period last year ({base}), marked "
-              "“significant” when it holds after the Benjamini-Hochberg correction; “Change on previous period” is "
-              "on the latest complete period, its arrow judged by the interval; “Trend” gives the first period's "
-              "value and this one's."},
+              "* when it holds after the Benjamini-Hochberg correction; “Change on previous period” is "
+              "on the latest complete period, its arrow judged by the interval; “Trend” gives the value in the first "
+              "period ({first}) and in this one, naming the period where a row starts or ends elsewhere."},
     "verb_up": {"zh": "上升", "en": "up"},
     "verb_down": {"zh": "下降", "en": "down"},
     "sig_improving": {"zh": "显著，改善", "en": "significant, improving"},
