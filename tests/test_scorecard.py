@@ -556,11 +556,11 @@ def covariance(indicator, service_type, period, other, cov):
 
 
 def test_change_against_a_year_before_by_hand():
-    """Coverage, six quarters 2023Q1-2024Q2, se 0.02551 each; the engine keeps the covariance
-    of consecutive quarters only (0.0001 each, 0.0002 for 2024Q2-2024Q1).
+    """Coverage, six quarters 2023Q1-2024Q2, se 0.02551 each; covariances of consecutive
+    quarters only at first (0.0001 each, 0.0002 for 2024Q2-2024Q1).
 
     - base "year": 2024Q1 - 2023Q1 = 0.80 - 0.70 = +0.10 and 2024Q2 - 2023Q2 = 0.60 - 0.72
-      = -0.12; no covariance kept for a year apart: independent, se = sqrt(2 x 0.02551^2) = 0.03608;
+      = -0.12; no covariance kept a year apart here: with ``independent=True`` se = sqrt(2 x 0.02551^2) = 0.03608;
     - base "2023Q2": 2023Q3 - 2023Q2 (consecutive: se sqrt(2 x 0.02551^2 - 2 x 0.0001) = 0.03052)
       and 2023Q1 - 2023Q2, whose pair is stored the other way round (2023Q2, 2023Q1): same se;
     - annual data (2023, 2024, covariance 0.0003): last year is the previous period, so its
@@ -574,26 +574,36 @@ def test_change_against_a_year_before_by_hand():
     cov = pd.DataFrame([covariance(COVER, "", b, a, 0.0002 if b == "2024Q2" else 0.0001)
                         for a, b in zip(periods, periods[1:])])
     res = IndicatorResults(table, covariances=cov)
-    yearly = res.change(base="year").set_index("period")
+    assert res.change(base="year").empty  # no covariance kept a year apart: no design-based change
+    yearly = res.change(base="year", independent=True).set_index("period")
     assert list(yearly.index) == ["2024Q1", "2024Q2"] and set(yearly["base"]) == {"year"}
     assert list(yearly["previous_period"]) == ["2023Q1", "2023Q2"]
     assert yearly["change"].tolist() == pytest.approx([0.10, -0.12])
     assert yearly["se"].tolist() == pytest.approx([math.sqrt(2 * SE**2)] * 2) and not yearly["cov_known"].any()
     assert yearly.loc["2024Q2", "ci_high"] == pytest.approx(-0.12 + stats_t(99) * math.sqrt(2 * SE**2))
-    fixed = res.change(base="2023Q2").set_index("period")
+    fixed = res.change(base="2023Q2", independent=True).set_index("period")
+    assert sorted(res.change(base="2023Q2")["period"]) == ["2023Q1", "2023Q3"]  # the pairs kept
     assert "2023Q2" not in fixed.index and set(fixed["base"]) == {"period"}
     assert fixed.loc["2023Q3", "se"] == pytest.approx(math.sqrt(2 * SE**2 - 2 * 0.0001))
     assert fixed.loc["2023Q1", "change"] == pytest.approx(-0.02)
     assert fixed.loc["2023Q1", "se"] == pytest.approx(math.sqrt(2 * SE**2 - 2 * 0.0001))
     assert fixed.loc[["2023Q1", "2023Q3"], "cov_known"].all() and not fixed.loc["2024Q2", "cov_known"]
+    # with the year-apart covariance the engine keeps (2024Q2, 2023Q2: 0.00015), the design's se:
+    # sqrt(2 x 0.02551^2 - 2 x 0.00015) = 0.03179; the previous-period changes do not take that pair
+    both = IndicatorResults(table, covariances=pd.concat(
+        [cov, pd.DataFrame([covariance(COVER, "", "2024Q2", "2023Q2", 0.00015)])])).change(base="year")
+    assert both["period"].tolist() == ["2024Q2"] and both["cov_known"].all()
+    assert both["se"].item() == pytest.approx(math.sqrt(2 * SE**2 - 2 * 0.00015))
+    assert IndicatorResults(table, covariances=pd.concat(
+        [cov, pd.DataFrame([covariance(COVER, "", "2024Q2", "2023Q2", 0.00015)])])).change()["period"].is_unique
     previous = res.change()
     assert len(previous) == 5 and set(previous["base"]) == {"previous"} and previous["cov_known"].all()
     # an incomplete base is flagged (so never tested), whichever the base
     late = table.assign(incomplete=table["period"] == "2023Q2")
-    assert IndicatorResults(late, covariances=cov).change(base="year").set_index("period")["incomplete"].tolist() == [
-        False, True]
+    assert IndicatorResults(late, covariances=cov).change(base="year", independent=True).set_index("period")[
+        "incomplete"].tolist() == [False, True]
     # results kept without covariances (older files): no change at all, as with the previous period
-    assert IndicatorResults(table).change(base="year").empty and IndicatorResults(table).change().empty
+    assert IndicatorResults(table).change(base="year", independent=True).empty and IndicatorResults(table).change().empty
     annual = pd.DataFrame([row(COVER, "", "2023", 0.70), row(COVER, "", "2024", 0.80)])[COLUMNS]
     res = IndicatorResults(annual, covariances=pd.DataFrame([covariance(COVER, "", "2024", "2023", 0.0003)]))
     a, b = res.change(base="year").iloc[0], res.change().iloc[0]
@@ -613,7 +623,8 @@ def yearly():
     availability 0.7, duplicate aid 0.02 lower); consecutive covariances only:
 
     - coverage 0.70 (2023Q2), 0.72, 0.60: against last year -0.10, se sqrt(2 x 0.02551^2)
-      = 0.03608 (independent: no covariance a year apart), t = 2.772, p = 0.0067;
+      = 0.03608 (no covariance kept a year apart: taken as independent, ``independent=True``),
+      t = 2.772, p = 0.0067;
     - duplicate aid 0.085 (2023Q2), 0.012, 0.01: -0.075, se 0.03608, t = 2.079, p = 0.040;
     - unserved: no 2023Q2, so the previous quarter: 0.50 -> 0.55, +0.05, se
       sqrt(2 x 0.02551^2 - 2 x 0.0002) = 0.03003, t = 1.665, p = 0.099;
@@ -641,8 +652,8 @@ def yearly():
                         covariance(AVAIL, "care", "2024Q2", "2024Q1", 0.0001)])
     res = IndicatorResults(table, covariances=cov)
     targets = {COVER: 0.8, UNSERVED: 0.2, AVAIL: 0.7, DUPLICATE: 0.02}
-    card = scorecard.flag_changes(scorecard.scorecard(table, targets, "A", "2024Q2"), res.change(base="year"),
-                                  "A", "2024Q2", fallback=res.change())
+    card = scorecard.flag_changes(scorecard.scorecard(table, targets, "A", "2024Q2"),
+                                  res.change(base="year", independent=True), "A", "2024Q2", fallback=res.change())
     return card.set_index("indicator"), res, table, targets
 
 
@@ -695,7 +706,7 @@ def test_finding_sentences_say_last_year_or_why_not(yearly):
     lines = present.overview_sentences(card, "zh")
     assert lines[0].startswith("按指标计") and "达标 1 个、接近目标 1 个、未达标 2 个；0 个指标未设目标" in lines[0]
     assert lines[2] == "较去年同期显著改善：无；显著恶化：服务覆盖率。其中 2 个变化因无去年同期可比数据，改与上期比较。"
-    assert "全部 4 个变化用 Benjamini-Hochberg" in lines[3] and "2 个变化的两期不相邻" in lines[3]
+    assert "全部 4 个变化用 Benjamini-Hochberg" in lines[3] and "其中 2 个变化的两期估计未保存协方差" in lines[3]
     en = present.overview_sentences(card, "en")
     assert en[2].startswith("Significantly improved on the same period last year: none; significantly worsened: "
                             "Service coverage of the needy.") and "2 of the changes tested compare with the previous period" in en[2]
@@ -708,9 +719,10 @@ def test_finding_sentences_say_last_year_or_why_not(yearly):
     assert frame.loc[names[COVER], "较上期变化"] == "-12.0个百分点 ↓ 变差"
     assert present.scorecard_frame(card, "en").set_index("Indicator").loc[
         present.indicator_names("en")[COVER], "Change on a year before"] == "-10.0 pp*"
-    # no period of the data has last year's: every change is on the previous period, and says so
+    # without a design-based change on last year (no covariance kept a year apart here), every
+    # change is on the previous period, and says so
     only = scorecard.flag_changes(scorecard.scorecard(table, targets, "A", "2024Q2"),
-                                  res.change(base="year").iloc[:0], "A", "2024Q2", fallback=res.change())
+                                  res.change(base="year"), "A", "2024Q2", fallback=res.change())
     assert only["change_fallback"].all() and set(only["change_base"]) == {"previous"}
     assert present.overview_sentences(only, "zh")[2].startswith("较上期显著改善：")
 

@@ -139,12 +139,11 @@ LABELS: dict[str, dict[str, str]] = {
                                "figure last year."},
     "overall_with_cov": {"zh": "（含两期估计的协方差）", "en": " (with the covariance of the two periods)"},
     "overall_independent": {
-        "zh": "结果只保存相邻两期估计的协方差：{n} 个变化的两期不相邻（如去年同期），按两期估计相互独立计算标准误，其余含两期的协方差；"
-              "同一批住户两期的取值正相关时，这样算出的标准误偏大，判断偏于保守。",
-        "en": "Results keep the covariance of consecutive periods only: {n} changes compare periods that are not "
-              "consecutive (such as last year's) and take the two estimates as independent, the others use the "
-              "covariance; when the same households' "
-              "values are positively correlated across periods, that standard error is too large and the test cautious.",
+        "zh": "其中 {n} 个变化的两期估计未保存协方差，按相互独立计算标准误；同一批住户两期的取值正相关时，"
+              "这样算出的标准误偏大，判断偏于保守。",
+        "en": "{n} of them compare estimates without a kept covariance and take them as independent; when the same "
+              "households' values are positively correlated across periods, that standard error is too large and "
+              "the test cautious.",
     },
     "overall_none": {"zh": "无", "en": "none"},
     "overall_tests": {

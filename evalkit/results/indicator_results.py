@@ -44,7 +44,7 @@ class IndicatorResults:
     ``skipped`` maps indicator ids that could not be computed to the reason.
     ``covariances`` holds, per indicator, the covariance of each group's estimate with its
     region's overall one and with the other groups, and of each period's with the
-    previous period's (columns ``PAIR_KEYS`` and ``cov``). ``provenance`` records what the
+    previous period's and the same period's a year before (columns ``PAIR_KEYS`` and ``cov``). ``provenance`` records what the
     table was computed from (:mod:`evalkit.provenance`).
 
     >>> table = pd.DataFrame({"indicator": "x.rate", "family": "x", "service_type": "", "region": "R",
@@ -218,7 +218,8 @@ class IndicatorResults:
                     "ci_low", "ci_high", "ratio", "ratio_ci_low", "ratio_ci_high", "n_groups", "small_groups",
                     "note"]].reset_index(drop=True)
 
-    def change(self, indicator: str | None = None, published: bool = True, base: str = "previous") -> pd.DataFrame:
+    def change(self, indicator: str | None = None, published: bool = True, base: str = "previous",
+               independent: bool = False) -> pd.DataFrame:
         """Each cell's value minus the same cell's in a base period, with the change's interval.
 
         ``base`` is ``"previous"`` (the period before, the default), ``"year"`` (the same
@@ -228,11 +229,13 @@ class IndicatorResults:
 
         The same households are seen in both periods, so the covariance of the two
         estimates enters the standard error: ``var(a - b) = se_a² + se_b² - 2 cov(a, b)``.
-        The engine keeps that covariance for consecutive periods; for a pair of periods
-        without one (e.g. a quarter and the same quarter a year before) the two
+        The engine keeps that covariance for consecutive periods and for a period and the
+        same period a year before (:func:`evalkit.indicators.base.compared_periods`). A pair
+        without one (another base period, an indicator whose estimator keeps none, results
+        kept before year-apart pairs were) has no row, unless ``independent``: then the two
         estimates are taken as independent (``cov_known`` False), which overstates the
-        standard error when they are positively correlated, as repeated observations
-        of the same households usually are. Results kept without any covariance of two
+        standard error when they are positively correlated, as repeated observations of
+        the same households usually are. Results kept without any covariance of two
         periods (files written before they were kept) give no rows.
 
         Columns ``base, previous_period, previous_value, change, se, ci_low, ci_high,
@@ -255,6 +258,9 @@ class IndicatorResults:
             columns={"period": "previous_period", "value": "previous_value", "se": "se_b", "suppressed": "sup_b",
                      "incomplete": "incomplete_b"})
         if base == "previous":
+            periods = sorted(set(self.table["period"]))
+            before = dict(zip(periods[1:], periods[:-1]))
+            pairs = pairs[pairs["previous_period"] == pairs["period"].map(before)]  # not the year-apart pairs
             out = t.merge(pairs, on=[*keys, "period"], how="inner").merge(previous, on=[*keys, "previous_period"])
             out["cov_known"] = True
         elif cov.empty:
@@ -274,6 +280,8 @@ class IndicatorResults:
             out = out.merge(flipped, on=[*keys, "period", "previous_period"], how="left")
             out["cov"] = out["cov"].fillna(out.pop("cov_r"))
             out["cov_known"] = out["cov"].notna()
+            if not independent:
+                out = out[out["cov_known"]]
             out["cov"] = out["cov"].fillna(0.0)
         out["base"] = base if base in ("previous", "year") else "period"
         out["change"] = out["value"] - out["previous_value"]
