@@ -27,6 +27,7 @@ export_dir = ""  # a directory: the scorecard and the plan are written there as 
 
 # %%
 # Validate the parameters, set up Chinese fonts, load the published results.
+from evalkit.data.periods import year_before
 from evalkit.report import charts, present, scorecard
 from evalkit.report.notebook import export_tables, start
 
@@ -35,10 +36,12 @@ report = start(data_path=data_path, results_path=results_path, region=region, pe
 
 # %%
 # 摘要 first: the findings that matter most, then the overall scorecard by indicator. Changes on
-# the previous period are tested with the design's standard error, Benjamini-Hochberg over all of them.
+# the same period last year (the previous period when last year is not comparable) are tested with
+# the design's standard error, Benjamini-Hochberg over all of them.
 changes = report.data.results().change()
+yearly = report.data.results().change(base="year")
 card = scorecard.scorecard(report.table, report.targets, report.region, report.period, report.catalogue)
-card = scorecard.flag_changes(card, changes, report.region, report.period)
+card = scorecard.flag_changes(card, yearly, report.region, report.period, fallback=changes)
 findings = scorecard.key_findings(card)
 report.title(report.t("scorecard"))
 report.show(present.summary_html(
@@ -48,6 +51,8 @@ report.show(present.summary_html(
 report.note(report.t("status_counts", **scorecard.status_counts(card)))
 report.note(report.t("rag_rule", tol=f"{scorecard.TOLERANCE:.0%}"))
 report.note(report.t("target_src_note"))
+report.note(report.t("change_year_note", period=report.period, base=year_before(report.period),
+                     first=next((h[0] for h in card["history_periods"] if h), report.period)))
 if card["incomplete"].any():
     report.note(report.t("incomplete_note", date=report.extracted_on))
 trend = scorecard.trend_table(report.table, report.region, report.period)
@@ -62,7 +67,8 @@ for family in dict.fromkeys(card["family"]):
     report.table_html(present.with_target_sources(present.scorecard_frame(part, report.lang, report.catalogue), part,
                                                   report.target_sources, report.lang),
                       badges={report.t("status"): list(part["status"])},
-                      numeric=present.numeric_columns(present.SCORECARD_NUMERIC, report.lang))
+                      numeric=present.numeric_columns(present.SCORECARD_NUMERIC, report.lang),
+                      wrap=(report.t("indicator"), report.t("trend")))
     report.figure(charts.trend_panels(trend[trend["indicator"].isin(part["indicator"])], part, report.names,
                                       report.lang), alt=report.t("trends"))
 

@@ -159,7 +159,11 @@ def test_scorecard_frame_uses_catalogue_names_in_both_languages(table):
     first_zh = zh.iloc[0].tolist()
     assert first_zh[:7] == ["可得率", "照料护理", "66.0%", "64.0% – 68.0%", "70.0%", "-4.0个百分点", "接近目标"]
     assert en.iloc[0].tolist()[:3] == ["Availability rate", "Care", "66.0%"]
-    assert zh.iloc[0]["趋势"] == "▁█ ↑ 改善" and en.iloc[0]["Trend"] == "▁█ ↑ improving"  # sparkline over periods
+    # the trend carries its scale: first and last values with their unit, never a min-max shape
+    assert zh.iloc[0]["趋势"] == "50.0% → 66.0%" and en.iloc[0]["Trend"] == "50.0% → 66.0%"
+    assert zh.iloc[0]["较上期变化"] == "+16.0个百分点 ↑ 改善" and en.iloc[0]["Change on previous period"] == "+16.0 pp ↑ improving"
+    assert zh.iloc[0]["较去年同期变化"] == "—"  # not tested: no flag_changes
+    assert zh.iloc[2]["趋势"] == "—"  # legal aid: one (suppressed) period, nothing to span
 
 
 def test_html_table_escapes_and_badges():
@@ -282,8 +286,8 @@ def test_neutral_indicator_has_value_and_trend_but_no_status_gap_or_plan_row():
     plan = scorecard.improvement_plan(table, targets, "A", "2024Q2")
     assert list(plan["indicator"]) == [AVAIL]
     frame = present.scorecard_frame(card.reset_index(), "zh")
-    assert frame.iloc[0].tolist()[2:9] == ["30.0%", "25.0% – 35.0%", "—", "—", "描述性指标", "10.0%", format_gap(0.2, "rate", "zh")]
-    assert frame.iloc[0]["趋势"].endswith("↑ 上升")
+    assert frame.iloc[0].tolist()[2:8] == ["30.0%", "25.0% – 35.0%", "—", "—", "描述性指标", format_gap(0.2, "rate", "zh") + " ↑ 上升"]
+    assert frame.iloc[0]["趋势"] == "10.0% → 30.0%"
     assert scorecard.status_counts(card.reset_index()) == {"green": 0, "amber": 0, "red": 1, "none": 1}
     assert scorecard.rag_status(0.3, 0.2, "neutral") == "descriptive"
     assert math.isnan(scorecard.signed_gap(0.3, 0.2, "neutral"))
@@ -303,7 +307,7 @@ def test_region_without_data_is_no_data_not_suppressed():
 def test_incomplete_period_is_shown_but_never_judged_or_drawn_as_a_change(table):
     """Availability of medical in 2024Q2 (0.30 against 0.7: red, worsening from 0.40) becomes
     incomplete (units censored at the extraction date): status "incomplete", no trend, no
-    plan row, and the sparkline leaves 2024Q2 blank. Care in 2024Q3 is compared with
+    plan row, and the trend column skips 2024Q2. Care in 2024Q3 is compared with
     2024Q1, the latest complete period, when 2024Q2 is incomplete."""
     t = table.copy()
     t["incomplete"] = (t["indicator"] == AVAIL) & (t["service_type"] == "medical") & (t["period"] == "2024Q2")
@@ -540,3 +544,204 @@ def test_rendered_scorecard_opens_with_the_summary(tmp_path):
     plan = body[body.index(">绩效改进计划</h2>"):]
     ranks = re.findall(r"<tr><td>(\d+)</td>", plan.split("</table>")[0])
     assert ranks == [str(k) for k in range(1, len(ranks) + 1)] and 1 <= len(ranks) <= scorecard.PLAN_CAP
+
+
+# -- changes on the same period last year (issue 15, item 2) ---------------------------------
+
+SE = 0.05 / 1.96  # every row()'s standard error
+
+
+def covariance(indicator, service_type, period, other, cov):
+    return {"indicator": indicator, "service_type": service_type, "region": "A", "period": period, "group_by": "",
+            "group": "", "other_period": other, "other_group_by": "", "other_group": "", "cov": cov}
+
+
+def test_change_against_a_year_before_by_hand():
+    """Coverage, six quarters 2023Q1-2024Q2, se 0.02551 each; covariances of consecutive
+    quarters only at first (0.0001 each, 0.0002 for 2024Q2-2024Q1).
+
+    - base "year": 2024Q1 - 2023Q1 = 0.80 - 0.70 = +0.10 and 2024Q2 - 2023Q2 = 0.60 - 0.72
+      = -0.12; no covariance kept a year apart here: with ``independent=True`` se = sqrt(2 x 0.02551^2) = 0.03608;
+    - base "2023Q2": 2023Q3 - 2023Q2 (consecutive: se sqrt(2 x 0.02551^2 - 2 x 0.0001) = 0.03052)
+      and 2023Q1 - 2023Q2, whose pair is stored the other way round (2023Q2, 2023Q1): same se;
+    - annual data (2023, 2024, covariance 0.0003): last year is the previous period, so its
+      covariance is used: se sqrt(2 x 0.02551^2 - 0.0006) = 0.02659, as base "previous" gives.
+    """
+    from evalkit.results.indicator_results import IndicatorResults
+
+    values = {"2023Q1": 0.70, "2023Q2": 0.72, "2023Q3": 0.75, "2023Q4": 0.78, "2024Q1": 0.80, "2024Q2": 0.60}
+    table = pd.DataFrame([row(COVER, "", p, v) for p, v in values.items()])[COLUMNS]
+    periods = list(values)
+    cov = pd.DataFrame([covariance(COVER, "", b, a, 0.0002 if b == "2024Q2" else 0.0001)
+                        for a, b in zip(periods, periods[1:])])
+    res = IndicatorResults(table, covariances=cov)
+    assert res.change(base="year").empty  # no covariance kept a year apart: no design-based change
+    yearly = res.change(base="year", independent=True).set_index("period")
+    assert list(yearly.index) == ["2024Q1", "2024Q2"] and set(yearly["base"]) == {"year"}
+    assert list(yearly["previous_period"]) == ["2023Q1", "2023Q2"]
+    assert yearly["change"].tolist() == pytest.approx([0.10, -0.12])
+    assert yearly["se"].tolist() == pytest.approx([math.sqrt(2 * SE**2)] * 2) and not yearly["cov_known"].any()
+    assert yearly.loc["2024Q2", "ci_high"] == pytest.approx(-0.12 + stats_t(99) * math.sqrt(2 * SE**2))
+    fixed = res.change(base="2023Q2", independent=True).set_index("period")
+    assert sorted(res.change(base="2023Q2")["period"]) == ["2023Q1", "2023Q3"]  # the pairs kept
+    assert "2023Q2" not in fixed.index and set(fixed["base"]) == {"period"}
+    assert fixed.loc["2023Q3", "se"] == pytest.approx(math.sqrt(2 * SE**2 - 2 * 0.0001))
+    assert fixed.loc["2023Q1", "change"] == pytest.approx(-0.02)
+    assert fixed.loc["2023Q1", "se"] == pytest.approx(math.sqrt(2 * SE**2 - 2 * 0.0001))
+    assert fixed.loc[["2023Q1", "2023Q3"], "cov_known"].all() and not fixed.loc["2024Q2", "cov_known"]
+    # with the year-apart covariance the engine keeps (2024Q2, 2023Q2: 0.00015), the design's se:
+    # sqrt(2 x 0.02551^2 - 2 x 0.00015) = 0.03179; the previous-period changes do not take that pair
+    both = IndicatorResults(table, covariances=pd.concat(
+        [cov, pd.DataFrame([covariance(COVER, "", "2024Q2", "2023Q2", 0.00015)])])).change(base="year")
+    assert both["period"].tolist() == ["2024Q2"] and both["cov_known"].all()
+    assert both["se"].item() == pytest.approx(math.sqrt(2 * SE**2 - 2 * 0.00015))
+    assert IndicatorResults(table, covariances=pd.concat(
+        [cov, pd.DataFrame([covariance(COVER, "", "2024Q2", "2023Q2", 0.00015)])])).change()["period"].is_unique
+    previous = res.change()
+    assert len(previous) == 5 and set(previous["base"]) == {"previous"} and previous["cov_known"].all()
+    # an incomplete base is flagged (so never tested), whichever the base
+    late = table.assign(incomplete=table["period"] == "2023Q2")
+    assert IndicatorResults(late, covariances=cov).change(base="year", independent=True).set_index("period")[
+        "incomplete"].tolist() == [False, True]
+    # results kept without covariances (older files): no change at all, as with the previous period
+    assert IndicatorResults(table).change(base="year", independent=True).empty and IndicatorResults(table).change().empty
+    annual = pd.DataFrame([row(COVER, "", "2023", 0.70), row(COVER, "", "2024", 0.80)])[COLUMNS]
+    res = IndicatorResults(annual, covariances=pd.DataFrame([covariance(COVER, "", "2024", "2023", 0.0003)]))
+    a, b = res.change(base="year").iloc[0], res.change().iloc[0]
+    assert a.previous_period == "2023" and a.cov_known
+    assert a.se == pytest.approx(math.sqrt(2 * SE**2 - 0.0006)) and b.se == pytest.approx(a.se)
+
+
+def stats_t(df):
+    from scipy import stats
+
+    return stats.t.ppf(0.975, df)
+
+
+@pytest.fixture
+def yearly():
+    """Region A, report period 2024Q2, quarterly (targets: coverage 0.8, unserved 0.2 lower,
+    availability 0.7, duplicate aid 0.02 lower); consecutive covariances only:
+
+    - coverage 0.70 (2023Q2), 0.72, 0.60: against last year -0.10, se sqrt(2 x 0.02551^2)
+      = 0.03608 (no covariance kept a year apart: taken as independent, ``independent=True``),
+      t = 2.772, p = 0.0067;
+    - duplicate aid 0.085 (2023Q2), 0.012, 0.01: -0.075, se 0.03608, t = 2.079, p = 0.040;
+    - unserved: no 2023Q2, so the previous quarter: 0.50 -> 0.55, +0.05, se
+      sqrt(2 x 0.02551^2 - 2 x 0.0002) = 0.03003, t = 1.665, p = 0.099;
+    - availability (care): 2023Q2 is incomplete, never a base: the previous quarter, 0.64 ->
+      0.66, +0.02, se sqrt(2 x 0.02551^2 - 2 x 0.0001) = 0.03319, t = 0.603, p = 0.548.
+
+    Benjamini-Hochberg over the four (m = 4): q = 0.0067 x 4 = 0.027 (coverage: significant);
+    duplicate aid 0.040 x 4 / 2 = 0.080 (not significant, although p < 0.05); unserved
+    0.099 x 4 / 3 = 0.132; availability 0.548.
+    """
+    from evalkit.results.indicator_results import IndicatorResults
+
+    rows = [
+        row(COVER, "", "2023Q2", 0.70), row(COVER, "", "2024Q1", 0.72), row(COVER, "", "2024Q2", 0.60, 0.55, 0.65),
+        row(DUPLICATE, "", "2023Q2", 0.085), row(DUPLICATE, "", "2024Q1", 0.012),
+        row(DUPLICATE, "", "2024Q2", 0.01, 0.005, 0.015),
+        row(UNSERVED, "", "2024Q1", 0.50), row(UNSERVED, "", "2024Q2", 0.55, 0.50, 0.60),
+        {**row(AVAIL, "care", "2023Q2", 0.30), "incomplete": True}, row(AVAIL, "care", "2024Q1", 0.64),
+        row(AVAIL, "care", "2024Q2", 0.66, 0.60, 0.72),
+    ]
+    table = pd.DataFrame(rows)[COLUMNS]
+    cov = pd.DataFrame([covariance(COVER, "", "2024Q2", "2024Q1", 0.0001),
+                        covariance(DUPLICATE, "", "2024Q2", "2024Q1", 0.0),
+                        covariance(UNSERVED, "", "2024Q2", "2024Q1", 0.0002),
+                        covariance(AVAIL, "care", "2024Q2", "2024Q1", 0.0001)])
+    res = IndicatorResults(table, covariances=cov)
+    targets = {COVER: 0.8, UNSERVED: 0.2, AVAIL: 0.7, DUPLICATE: 0.02}
+    card = scorecard.flag_changes(scorecard.scorecard(table, targets, "A", "2024Q2"),
+                                  res.change(base="year", independent=True), "A", "2024Q2", fallback=res.change())
+    return card.set_index("indicator"), res, table, targets
+
+
+def test_changes_against_last_year_fall_back_and_are_bh_adjusted_together(yearly):
+    from scipy import stats
+
+    card, _, _, _ = yearly
+    independent, se_unserved = math.sqrt(2 * SE**2), math.sqrt(2 * SE**2 - 2 * 0.0002)
+    assert card.loc[COVER, ["change_base", "change_base_period"]].tolist() == ["year", "2023Q2"]
+    assert card.loc[COVER, "change_value"] == pytest.approx(-0.10)
+    assert card.loc[COVER, "change_se"] == pytest.approx(independent) and not card.loc[COVER, "change_cov_known"]
+    assert card.loc[UNSERVED, ["change_base", "change_base_period", "change_fallback"]].tolist() == [
+        "previous", "2024Q1", True]
+    assert card.loc[UNSERVED, "change_se"] == pytest.approx(se_unserved) and card.loc[UNSERVED, "change_cov_known"]
+    # last year's availability is incomplete: never a base, the previous quarter instead
+    assert card.loc[AVAIL, ["change_base_period", "change_fallback"]].tolist() == ["2024Q1", True]
+    p = {COVER: 2 * stats.t.sf(0.10 / independent, 99), DUPLICATE: 2 * stats.t.sf(0.075 / independent, 99),
+         UNSERVED: 2 * stats.t.sf(0.05 / se_unserved, 99), AVAIL: 2 * stats.t.sf(0.02 / math.sqrt(2 * SE**2 - 0.0002), 99)}
+    assert card["p_value"].to_dict() == pytest.approx(p)
+    assert p[COVER] == pytest.approx(0.0067, abs=1e-4) and p[DUPLICATE] == pytest.approx(0.0402, abs=1e-4)
+    assert card["q_value"].to_dict() == pytest.approx(
+        {COVER: 4 * p[COVER], DUPLICATE: 2 * p[DUPLICATE], UNSERVED: 4 / 3 * p[UNSERVED], AVAIL: p[AVAIL]})
+    assert card["significant"].to_dict() == {COVER: True, DUPLICATE: False, UNSERVED: False, AVAIL: False}
+    ov = scorecard.overview(card.reset_index())
+    assert ov["worsened"] == [COVER] and ov["improved"] == []  # duplicate aid: p < 0.05, not after BH
+    assert {k: ov[k] for k in ("tested", "year_based", "fallback", "independent")} == {
+        "tested": 4, "year_based": 2, "fallback": 2, "independent": 2}
+    assert {k: ov[k] for k in ("judged", "green", "amber", "red", "no_target", "unjudged")} == {
+        "judged": 4, "green": 1, "amber": 1, "red": 2, "no_target": 0, "unjudged": 0}
+
+
+def test_finding_sentences_say_last_year_or_why_not(yearly):
+    card, res, table, targets = yearly
+    card = card.reset_index()
+    rows = {r["indicator"]: r for _, r in card.iterrows()}
+    zh = present.finding_sentence(rows[COVER], "zh")
+    assert zh == ("服务覆盖率为 60.0%（95% 区间 55.0%–65.0%），低于目标 80.0%（差 20.0个百分点），"
+                  "比去年同期（2023Q2）下降 10.0个百分点（显著，恶化）。")
+    en = present.finding_sentence(rows[COVER], "en")
+    assert en.endswith("short by 20.0 pp); down 10.0 pp on the same period last year (2023Q2; significant, worsening).")
+    assert present.finding_sentence(rows[DUPLICATE], "zh").endswith("比去年同期（2023Q2）下降 7.5个百分点（不显著）。")
+    assert present.finding_sentence(rows[UNSERVED], "zh").endswith(
+        "，无去年同期可比数据，比上期（2024Q1）上升 5.0个百分点（不显著）。")
+    assert present.finding_sentence(rows[UNSERVED], "en").endswith(
+        "; no comparable figure for the same period last year; up 5.0 pp on the previous period (2024Q1; not significant).")
+    annual = rows[COVER].copy()
+    annual["change_base_period"] = "2023"
+    assert "比上年（2023）下降" in present.finding_sentence(annual, "zh")
+    assert "on the year before (2023;" in present.finding_sentence(annual, "en")
+    lines = present.overview_sentences(card, "zh")
+    assert lines[0].startswith("按指标计") and "达标 1 个、接近目标 1 个、未达标 2 个；0 个指标未设目标" in lines[0]
+    assert lines[2] == "较去年同期显著改善：无；显著恶化：服务覆盖率。其中 2 个变化因无去年同期可比数据，改与上期比较。"
+    assert "全部 4 个变化用 Benjamini-Hochberg" in lines[3] and "其中 2 个变化的两期估计未保存协方差" in lines[3]
+    en = present.overview_sentences(card, "en")
+    assert en[2].startswith("Significantly improved on the same period last year: none; significantly worsened: "
+                            "Service coverage of the needy.") and "2 of the changes tested compare with the previous period" in en[2]
+    # the table: the change on last year with its significance, "—" where it fell back
+    frame = present.scorecard_frame(card, "zh").set_index("指标")
+    names = present.indicator_names("zh")
+    assert frame.loc[names[COVER], "较去年同期变化"] == "-10.0个百分点*"
+    assert frame.loc[names[DUPLICATE], "较去年同期变化"] == "-7.5个百分点"
+    assert frame.loc[names[UNSERVED], "较去年同期变化"] == "—"
+    assert frame.loc[names[COVER], "较上期变化"] == "-12.0个百分点 ↓ 变差"
+    assert present.scorecard_frame(card, "en").set_index("Indicator").loc[
+        present.indicator_names("en")[COVER], "Change on a year before"] == "-10.0 pp*"
+    # without a design-based change on last year (no covariance kept a year apart here), every
+    # change is on the previous period, and says so
+    only = scorecard.flag_changes(scorecard.scorecard(table, targets, "A", "2024Q2"),
+                                  res.change(base="year"), "A", "2024Q2", fallback=res.change())
+    assert only["change_fallback"].all() and set(only["change_base"]) == {"previous"}
+    assert present.overview_sentences(only, "zh")[2].startswith("较上期显著改善：")
+
+
+def test_trend_column_shows_values_with_units():
+    km = "access.nearest_point_km"
+    table = pd.DataFrame([row(km, "care", "2024Q1", 3.5, 3.0, 4.0), row(km, "care", "2024Q2", 4.25, 4.0, 4.5),
+                          {**row(km, "care", "2024Q3", 5.0, 4.5, 5.5), "incomplete": True}])[COLUMNS]
+    card = scorecard.scorecard(table, scorecard.default_targets(), "A", "2024Q3")
+    assert card.iloc[0]["history_periods"] == ("2024Q1", "2024Q2", "2024Q3")
+    # the incomplete 2024Q3 is left out: the span ends at 2024Q2 and names it
+    assert present.scorecard_frame(card, "zh").iloc[0]["趋势"] == "3.50公里 → 2024Q2 4.25公里"
+    assert present.scorecard_frame(card, "en").iloc[0]["Trend"] == "3.50 km → 2024Q2 4.25 km"
+    card = scorecard.scorecard(table, scorecard.default_targets(), "A", "2024Q2")
+    assert present.scorecard_frame(card, "en").iloc[0]["Trend"] == "3.50 km → 4.25 km"
+    # a row starting later than the data names its first period
+    later = pd.concat([table, pd.DataFrame([row(AVAIL, "care", "2024Q2", 0.5), row(AVAIL, "care", "2024Q3", 0.6)])])
+    card = scorecard.scorecard(later[COLUMNS], scorecard.default_targets(), "A", "2024Q3")
+    assert present.scorecard_frame(card, "zh").set_index("服务类型").iloc[1]["趋势"] == "2024Q2 50.0% → 60.0%"
+    import evalkit.report.text as text
+    assert not hasattr(text, "sparkline")

@@ -256,6 +256,36 @@ def test_change_between_periods_uses_the_covariance(survey, sample):
     assert len(b) == 1 and b.se.item() > 0
 
 
+def test_change_on_a_year_before_uses_the_covariance(tmp_path, sample):
+    """Needs of care in 2024Q1, 2024Q2 and 2025Q1 (none in between): the engine keeps the
+    covariance of 2025Q1 with 2024Q1 (the same quarter a year before) beside the consecutive
+    ones, so the change on last year has the design's standard error, var(z_2025Q1 - z_2024Q1)
+    from each PSU's linearised values, not the independent-samples one."""
+    s = sample
+    rng = np.random.default_rng(9)
+    n = len(s["y"])
+    households = pd.DataFrame({"household_id": [f"h{i:03d}" for i in range(n)],
+                               "region_id": np.where(np.isin(s["stratum"], ["s1", "s2"]), "A", "B"),
+                               "weight": s["w"], "stratum": s["stratum"], "psu": s["psu"]})
+    later = rng.random(n) < np.where(s["y"] == 1, 0.8, 0.1)  # a year on, strongly correlated
+    d = _write_package(tmp_path / "yearly", households, {"2024-02-01": s["y"] == 1, "2024-05-01": s["y"] == 0,
+                                                          "2025-02-01": later})
+    res = evalkit.compute(evalkit.load(d), indicators=["access.need_rate"], min_cell=1)
+    ones = np.ones_like(s["w"])
+    z1 = _linearised(s["y"], ones, s["w"], s["stratum"], s["psu"])
+    z5 = _linearised(later.astype(float), ones, s["w"], s["stratum"], s["psu"])
+    yearly = res.change("access.need_rate", published=False, base="year")
+    row = yearly[(yearly.region == "P") & (yearly.service_type == "care")].set_index("period").loc["2025Q1"]
+    assert row.previous_period == "2024Q1" and row.base == "year" and row.cov_known
+    assert row.change == pytest.approx(_row(res, period="2025Q1").value - _row(res).value)
+    assert row.se == pytest.approx(np.sqrt(_variance_of(z5 - z1)), rel=1e-9)
+    assert row.se < np.sqrt(_variance_of(z5) + _variance_of(z1)) - 1e-4  # positively correlated
+    # the previous-period changes stay one per period: 2025Q1 on 2024Q4 only
+    previous = res.change("access.need_rate", published=False)
+    previous = previous[(previous.region == "P") & (previous.service_type == "care") & (previous.period == "2025Q1")]
+    assert previous["previous_period"].tolist() == ["2024Q4"]
+
+
 def test_conf_int_recomputes_each_method(survey):
     res, _ = survey
     again = res.conf_int(0.95)

@@ -53,6 +53,18 @@ def parse(text: str, frequency: str) -> str:
     return f"{m.group(1)}-{int(m.group(2)):02d}"
 
 
+def year_before(period: str) -> str:
+    """The same period one year earlier, whatever the frequency (read from the label).
+
+    >>> year_before("2024Q4"), year_before("2024-12"), year_before("2024")
+    ('2023Q4', '2023-12', '2023')
+    """
+    period = str(period)
+    if not re.match(r"^\d{4}(Q[1-4]|-\d{2})?$", period):
+        raise ValueError(f"{period!r} is not a period label such as 2024, 2024Q1 or 2024-01")
+    return f"{int(period[:4]) - 1:04d}{period[4:]}"
+
+
 def bounds(period: str, frequency: str) -> tuple[dt.date, dt.date]:
     """First and last day of a period."""
     period = parse(period, frequency)

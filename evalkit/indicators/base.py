@@ -215,6 +215,23 @@ def key_values(ctx: Context, key: str) -> ibis.Table:
     return ibis.memtable(pd.DataFrame({key: values}))
 
 
+def compared_periods(periods: list[str]) -> list[tuple[str, str]]:
+    """The pairs of periods whose estimates' covariance the engine keeps: each period with
+    the one before it and, when that is another period of the run, the same period a year
+    before (for changes on last year).
+
+    >>> compared_periods(["2023Q4", "2024Q1", "2024Q2", "2024Q4"])
+    [('2024Q1', '2023Q4'), ('2024Q2', '2024Q1'), ('2024Q4', '2024Q2'), ('2024Q4', '2023Q4')]
+    >>> compared_periods(["2023", "2024"])
+    [('2024', '2023')]
+    """
+    consecutive = list(zip(periods[1:], periods[:-1]))
+    present = set(periods)
+    yearly = [(p, periods_mod.year_before(p)) for p in periods if periods_mod.year_before(p) in present]
+    return consecutive + [pair for pair in yearly if pair not in consecutive]
+
+
 def previous_periods(ctx: Context) -> ibis.Table:
-    """Each period of the run with the one before it (the first has none)."""
-    return ibis.memtable(pd.DataFrame({"period": ctx.periods[1:], "previous": ctx.periods[:-1]}, dtype=str))
+    """The pairs of :func:`compared_periods` (``period``, ``previous``): the first period has none."""
+    pairs = compared_periods(ctx.periods)
+    return ibis.memtable(pd.DataFrame({"period": [a for a, _ in pairs], "previous": [b for _, b in pairs]}, dtype=str))

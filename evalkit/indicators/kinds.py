@@ -30,7 +30,17 @@ import numpy as np
 import pandas as pd
 
 from evalkit.engine import drop_table, temp_table
-from evalkit.indicators.base import KEYS, OVERALL, Context, households, key_values, passes, previous_periods, roll_up
+from evalkit.indicators.base import (
+    KEYS,
+    OVERALL,
+    Context,
+    compared_periods,
+    households,
+    key_values,
+    passes,
+    previous_periods,
+    roll_up,
+)
 from evalkit.methods.survey import (
     CROSS,
     _contributions,
@@ -305,7 +315,7 @@ def _cross_sums(j: ibis.Table) -> dict:
 
 
 def _period_cross(t: ibis.Table, cell: list[str], ctx: Context) -> ibis.Table:
-    """Cross sums over PSUs between each cell and the same cell in the previous period."""
+    """Cross sums over PSUs between each cell and the same cell in the previous period and a year before."""
     same = [c for c in cell if c != "period"] + ["stratum", "psu"]
     a = t.join(previous_periods(ctx), "period")
     b = t.select(*same, previous=t.period, X_b=t.X, Y_b=t.Y)
@@ -380,12 +390,11 @@ def _group_covariances(sums: Sums, estimates: pd.DataFrame, cell: list[str], ctx
 
 
 def _period_covariances(sums: Sums, estimates: pd.DataFrame, cell: list[str], ctx: Context) -> pd.DataFrame:
-    """Each cell with the same cell one period earlier."""
+    """Each cell with the same cell one period earlier and a year earlier (:func:`compared_periods`)."""
     other = {c: f"other_{c}" for c in cell}
-    previous = dict(zip(ctx.periods[1:], ctx.periods[:-1]))
-    pairs = estimates[cell][estimates["period"].isin(list(previous))]
-    pairs = pairs.assign(**{other[c]: pairs[c] for c in cell if c != "period"},
-                         other_period=pairs["period"].map(previous))
+    compared = pd.DataFrame(compared_periods(ctx.periods), columns=["period", "other_period"], dtype=str)
+    pairs = estimates[cell].merge(compared, on="period")
+    pairs = pairs.assign(**{other[c]: pairs[c] for c in cell if c != "period"})
     cross = sums.period_pairs.rename(columns={"previous": "other_period"})
     cross = cross.assign(**{other[c]: cross[c] for c in cell if c != "period"})
     return _covariance(pairs, sums, cross, estimates, cell, ctx)

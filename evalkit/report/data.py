@@ -71,7 +71,7 @@ class ReportData:
     provenance: dict = field(default_factory=dict)  # evalkit.provenance record of the computation
     params: dict = field(default_factory=dict)  # indicator parameters the numbers were computed with (JSON)
     curves: pd.DataFrame | None = None  # concentration curve ordinates (evalkit.report.curves), aggregate only
-    covariances: pd.DataFrame | None = None  # region-wide cells with the previous period (period_covariances)
+    covariances: pd.DataFrame | None = None  # region-wide cells with the previous period and a year before (period_covariances)
     tables: dict = field(default_factory=dict)  # table name -> rows read (the appendix's data coverage)
     warnings: list = field(default_factory=list)  # validation warnings (coverage_warnings): no example rows
 
@@ -229,8 +229,8 @@ def _with_breakdown(table: pd.DataFrame, package, group_by: str, ids, min_cell: 
 
 
 def period_covariances(covariances: pd.DataFrame | None, table: pd.DataFrame) -> pd.DataFrame:
-    """The covariances of region-wide cells with the same cell one period earlier, where
-    both cells are published in ``table`` (nothing of a suppressed cell is kept)."""
+    """The covariances of region-wide cells with the same cell one period earlier and one
+    year earlier, where both cells are published in ``table`` (nothing of a suppressed cell is kept)."""
     cols = ["indicator", "service_type", "region", "period", "group_by", "group", "other_period", "other_group_by",
             "other_group", "cov"]
     if covariances is None or covariances.empty:

@@ -26,7 +26,6 @@ from .text import (
     level_label,
     responsible_label,
     service_label,
-    sparkline,
     status_label,
     t,
     trend_label,
@@ -91,7 +90,12 @@ def indicator_names(lang: str, catalogue: Catalogue | None = None) -> dict[str, 
 
 def scorecard_frame(card: pd.DataFrame, lang: str, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """The scorecard with the catalogue's names and formatted numbers in ``lang``; the count
-    column names what each indicator counts ("120 referrals", not 120 households)."""
+    column names what each indicator counts ("120 referrals", not 120 households).
+
+    Two changes, each labelled with its base: on the latest earlier complete period (with
+    the trend word) and on the same period last year (after :func:`evalkit.report.scorecard.flag_changes`,
+    marked * when significant); the trend column gives the series' first and last values with
+    their unit ("2023Q1 23.1% → 24.7%"), not a shape without a scale."""
     catalogue = catalogue or load_catalogue()
     names = indicator_names(lang, catalogue)
     return pd.DataFrame({
@@ -102,9 +106,10 @@ def scorecard_frame(card: pd.DataFrame, lang: str, catalogue: Catalogue | None =
         t("target", lang): [format_value(v, u, lang) for v, u in zip(card["target"], card["unit"])],
         t("gap", lang): [format_gap(v, u, lang) for v, u in zip(card["gap"], card["unit"])],
         t("status", lang): [status_label(s, lang) for s in card["status"]],
-        t("previous", lang): [format_value(v, u, lang) for v, u in zip(card["previous"], card["unit"])],
-        t("change", lang): [format_gap(v, u, lang) for v, u in zip(card["change"], card["unit"])],
-        t("trend", lang): [f"{sparkline(h)} {trend_label(s, lang)}".strip() for h, s in zip(card["history"], card["trend"])],
+        t("change", lang): [_change_text(v, s, u, lang) for v, s, u in zip(card["change"], card["trend"], card["unit"])],
+        t("change_year", lang): year_change_cells(card, lang),
+        t("trend", lang): [span_text(h, p, u, lang) for h, p, u in
+                           zip(card["history"], card.get("history_periods", [()] * len(card)), card["unit"])],
         t("n", lang): counted(card, lang, catalogue),
     })
 
@@ -136,13 +141,55 @@ def target_source_text(source: dict | None, lang: str) -> str:
     return source["text"]
 
 
+def _change_text(change, trend: str, unit: str, lang: str) -> str:
+    """The change on the previous complete period with its trend word: "+1.6个百分点 ↑ 改善"."""
+    text = format_gap(change, unit, lang)
+    return f"{text} {trend_label(trend, lang)}" if trend and not pd.isna(change) else text
+
+
+def year_change_cells(card: pd.DataFrame, lang: str) -> list[str]:
+    """The change on the same period last year (:func:`evalkit.report.scorecard.flag_changes`),
+    marked * when significant after Benjamini-Hochberg: "-1.2个百分点*"; "—" where it is
+    not tested or the row's change falls back to the previous period."""
+    if "change_base" not in card:
+        return [format_gap(float("nan"), u, lang) for u in card["unit"]]
+    out = []
+    for r in card.itertuples():
+        if r.change_base != "year" or pd.isna(r.change_value):
+            out.append(format_gap(float("nan"), r.unit, lang))
+            continue
+        text = format_gap(r.change_value, r.unit, lang)
+        out.append(t("change_cell_sig", lang, amount=text) if r.significant else text)
+    return out
+
+
+def span_text(history, periods, unit: str, lang: str) -> str:
+    """The series from its first to its last value, with the unit: "23.1% → 24.7%" when
+    it runs from the first period of ``periods`` to the last; otherwise the period where it
+    starts or ends is named (blank and incomplete periods are skipped): "2023Q3 23.1% → 24.7%".
+    "—" with fewer than two values.
+
+    >>> span_text((0.231, 0.24, 0.247), ("2023Q1", "2023Q2", "2023Q3"), "rate", "zh")
+    '23.1% → 24.7%'
+    >>> span_text((float("nan"), 3.5, 4.25, float("nan")), ("2022", "2023", "2024", "2025"), "km", "en")
+    '2023 3.50 km → 2024 4.25 km'
+    """
+    points = [(p, v) for p, v in zip(periods, history) if v is not None and not pd.isna(v)]
+    if len(points) < 2:
+        return format_value(float("nan"), unit, lang)
+    (p0, v0), (p1, v1) = points[0], points[-1]
+    first = format_value(v0, unit, lang) if p0 == periods[0] else f"{p0} {format_value(v0, unit, lang)}"
+    last = format_value(v1, unit, lang) if p1 == periods[-1] else f"{p1} {format_value(v1, unit, lang)}"
+    return f"{first} → {last}"
+
+
 def counted(rows: pd.DataFrame, lang: str, catalogue: Catalogue | None = None) -> list[str]:
     """Each row's ``n`` with its indicator's unit of analysis: "1,234 户", "56 referrals"."""
     catalogue = catalogue or load_catalogue()
     return [format_counted(n, catalogue[i].counts, lang) for i, n in zip(rows["indicator"], rows["n"])]
 
 
-SCORECARD_NUMERIC = ("value", "target", "gap", "previous", "change", "n")
+SCORECARD_NUMERIC = ("value", "target", "gap", "change", "change_year", "n")
 
 
 def numeric_columns(keys, lang: str) -> tuple[str, ...]:
@@ -204,9 +251,18 @@ def _abs_amount(delta, unit: str, lang: str) -> str:
     return text[1:] if text.startswith("+") else text
 
 
+def _base_words(base: str, period: str, lang: str) -> str:
+    """What a change is on: the same period last year (the year before, for annual data), the previous period."""
+    if base == "year":
+        return t("base_year_annual" if len(str(period)) == 4 else "base_year", lang)
+    return t("base_previous" if base in ("previous", "") else "base_period", lang)
+
+
 def finding_sentence(r, lang: str, catalogue: Catalogue | None = None) -> str:
     """One finding as a sentence: the value with its 95% interval, against the target and
-    against the previous period (with the change's significance after Benjamini-Hochberg).
+    against the same period last year (with the change's significance after
+    Benjamini-Hochberg); when last year is not comparable, against the previous period,
+    saying so.
 
     ``r`` is a row of :func:`evalkit.report.scorecard.key_findings`.
     """
@@ -222,19 +278,22 @@ def finding_sentence(r, lang: str, catalogue: Catalogue | None = None) -> str:
     if uncertain:
         against += t("finding_uncertain", lang)
     change = r.get("change_value", float("nan"))
-    prev = r.get("change_previous_period", "")
+    base_period = r.get("change_base_period", "")
+    base = _base_words(r.get("change_base", ""), base_period, lang)
     if change is None or pd.isna(change):
         said = t("finding_no_change", lang)
     elif change == 0:
-        said = t("finding_flat", lang, period=prev)
+        said = t("finding_flat", lang, base=base, period=base_period)
     else:
         if r.get("significant"):
             better = change > 0 if r["direction"] == "higher" else change < 0
             sig = t("sig_improving" if better else "sig_worsening", lang)
         else:
             sig = t("sig_none", lang)
-        said = t("finding_change", lang, period=prev, verb=t("verb_up" if change > 0 else "verb_down", lang),
-                 amount=_abs_amount(change, unit, lang), sig=sig)
+        said = t("finding_change", lang, base=base, period=base_period,
+                 verb=t("verb_up" if change > 0 else "verb_down", lang), amount=_abs_amount(change, unit, lang), sig=sig)
+    if r.get("change_fallback") and not (change is None or pd.isna(change)):
+        said = t("finding_fallback", lang) + said
     return t("finding", lang, name=name, value=format_value(value, unit, lang),
              low=format_value(r["ci_low"], unit, lang), high=format_value(r["ci_high"], unit, lang),
              target=against, change=said)
@@ -242,14 +301,17 @@ def finding_sentence(r, lang: str, catalogue: Catalogue | None = None) -> str:
 
 def overview_sentences(card: pd.DataFrame, lang: str, catalogue: Catalogue | None = None,
                        q: float = 0.05) -> list[str]:
-    """The overall scorecard in a few lines (indicator level, :func:`evalkit.report.scorecard.overview`)."""
+    """The overall scorecard in a few lines (indicator level, :func:`evalkit.report.scorecard.overview`):
+    how many indicators meet their target, fall short, have none; which fall short by most;
+    which improved or worsened significantly against last year (Benjamini-Hochberg)."""
     from .scorecard import indicator_view, overview
 
     catalogue = catalogue or load_catalogue()
     names = indicator_names(lang, catalogue)
     sep = "、" if lang == "zh" else "; "
     ov = overview(card)
-    lines = [t("overall_counts", lang, **{k: ov[k] for k in ("judged", "green", "amber", "red", "not_judged")})]
+    lines = [t("overall_counts", lang, **{k: ov[k] for k in ("judged", "green", "amber", "red", "no_target",
+                                                            "unjudged")})]
     if ov["worst"]:
         view = indicator_view(card).set_index("indicator")
         items = []
@@ -259,9 +321,17 @@ def overview_sentences(card: pd.DataFrame, lang: str, catalogue: Catalogue | Non
         lines.append(t("overall_worst", lang, items=sep.join(items)))
     if ov["tested"]:
         none = t("overall_none", lang)
-        lines.append(t("overall_changes", lang, improved=sep.join(names[i] for i in ov["improved"]) or none,
-                       worsened=sep.join(names[i] for i in ov["worsened"]) or none))
-        lines.append(t("overall_tests", lang, tested=ov["tested"], q=f"{q:g}"))
+        key = "overall_changes_year" if ov["year_based"] else "overall_changes"
+        text = t(key, lang, improved=sep.join(names[i] for i in ov["improved"]) or none,
+                 worsened=sep.join(names[i] for i in ov["worsened"]) or none)
+        if ov["fallback"]:
+            text += ("" if lang == "zh" else " ") + t("overall_fallback", lang, n=ov["fallback"])
+        lines.append(text)
+        cov = "" if ov["independent"] else t("overall_with_cov", lang)
+        tests = t("overall_tests", lang, tested=ov["tested"], q=f"{q:g}", cov=cov)
+        if ov["independent"]:
+            tests += ("" if lang == "zh" else " ") + t("overall_independent", lang, n=ov["independent"])
+        lines.append(tests)
     else:
         lines.append(t("overall_untested", lang))
     context = card[(card["direction"] == "neutral") & (card["service_type"] == "") & (card["status"] == "descriptive")]

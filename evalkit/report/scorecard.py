@@ -50,7 +50,8 @@ _SEVERITY = {"red": 0, "amber": 1, "green": 2}
 
 CARD_COLUMNS = [
     "indicator", "family", "service_type", "value", "ci_low", "ci_high", "n", "suppressed",
-    "target", "direction", "unit", "gap", "status", "previous", "change", "trend", "history", "incomplete",
+    "target", "direction", "unit", "gap", "status", "previous", "change", "trend", "history", "history_periods",
+    "incomplete",
 ]
 
 
@@ -201,7 +202,7 @@ def scorecard(table: pd.DataFrame, targets: Mapping[str, float | None], region: 
     period with a value; ``change = value - previous``; ``trend`` is improving / worsening (direction-aware;
     up / down for a neutral indicator) when the previous value lies outside this period's confidence interval, else stable;
     ``history`` is the tuple of values of every period up to this one (NaN where blank or
-    incomplete).
+    incomplete), ``history_periods`` their labels.
     Rows keep the results table's order (catalogue order, then service types).
     """
     catalogue = catalogue or load_catalogue()
@@ -236,12 +237,13 @@ def scorecard(table: pd.DataFrame, targets: Mapping[str, float | None], region: 
     card["change"] = card["value"] - card["previous"]
     card["trend"] = [_trend(r) for r in card.itertuples()]
     periods = sorted(p for p in set(rows["period"]) if p <= period)
-    # incomplete periods are blank in the sparkline too: drawing them would show the data's end as a change
+    # incomplete periods are blank in the trend column too: drawing them would show the data's end as a change
     shown = rows[rows["period"] <= period].assign(value=lambda r: r["value"].where(~r["incomplete"]))
     history = shown.pivot_table(
         index=["indicator", "service_type"], columns="period", values="value", aggfunc="first", dropna=False)
     history = history.reindex(columns=periods)
     card["history"] = [tuple(float(v) for v in history.loc[k]) if k in history.index else () for k in key]
+    card["history_periods"] = [tuple(periods) if k in history.index else () for k in key]
     return card[CARD_COLUMNS]
 
 
@@ -318,52 +320,88 @@ def bh_reject(pvalues, q: float = FDR_Q) -> np.ndarray:
     return np.isfinite(adjusted) & (adjusted <= q)
 
 
-CHANGE_COLUMNS = ["change_previous_period", "change_value", "change_se", "p_value", "q_value", "significant"]
+CHANGE_COLUMNS = ["change_base", "change_base_period", "change_fallback", "change_value", "change_se",
+                  "change_cov_known", "p_value", "q_value", "significant"]
 
 
 def flag_changes(card: pd.DataFrame, changes: pd.DataFrame | None, region: str, period: str,
-                 q: float = FDR_Q) -> pd.DataFrame:
-    """``card`` with the test of each row's change on the previous period: ``CHANGE_COLUMNS``.
+                 q: float = FDR_Q, fallback: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``card`` with the test of each row's change: ``CHANGE_COLUMNS``.
 
     ``changes`` is :meth:`IndicatorResults.change` (the design step's standard error of the
-    change, with the covariance of the two periods). A row is tested when both periods are
-    complete, neither is suppressed, the change and its standard error are finite (se > 0)
-    and its own period is judged (not incomplete, suppressed or without data); p is
-    two-sided from t (the cell's degrees of freedom, normal when unknown). The
-    Benjamini-Hochberg procedure at ``q`` runs over every row tested (``significant``;
-    ``q_value`` the adjusted p). Without changes (results kept without covariances) no
-    row is tested.
+    change), on the previous period or, with ``base="year"``, on the same period last
+    year. A change is usable when both periods are complete, neither is suppressed, the
+    change and its standard error are finite (se > 0) and the row's own period is judged
+    (not incomplete, suppressed or without data). A row without a usable change in
+    ``changes`` (e.g. last year is not in the data, or incomplete: an incomplete period
+    is never a base) takes the one in ``fallback`` (the previous period's) when usable,
+    with ``change_fallback`` set. ``change_base`` says which base the change uses
+    (``year`` / ``previous`` / ``period``, ``""`` untested), ``change_base_period`` its
+    label. p is two-sided from t (the cell's degrees of freedom, normal when unknown).
+    The Benjamini-Hochberg procedure at ``q`` runs over every row tested, whichever
+    its base (``significant``; ``q_value`` the adjusted p). Without changes (results kept
+    without covariances) no row is tested.
     """
     from scipy import stats
 
     out = card.copy()
     for c in CHANGE_COLUMNS:
         out[c] = np.nan
-    out["change_previous_period"] = ""
+    out["change_base"] = ""
+    out["change_base_period"] = ""
+    out["change_fallback"] = False
+    out["change_cov_known"] = False
     out["significant"] = False
-    if changes is None or changes.empty:
-        return out
-    ch = changes[(changes["region"] == region) & (changes["period"] == period) & (changes["group_by"] == "")]
-    ch = ch.drop_duplicates(["indicator", "service_type"]).set_index(["indicator", "service_type"])
+    judged = out["status"].isin(["green", "amber", "red", "no_target", "descriptive"]).to_numpy()
     key = pd.MultiIndex.from_arrays([out["indicator"], out["service_type"]])
-    ch = ch.reindex(key)
-    diff, se = ch["change"].to_numpy(float), ch["se"].to_numpy(float)
-    df = ch["df"].to_numpy(float) if "df" in ch else np.full(len(ch), np.nan)
-    usable = (np.isfinite(diff) & np.isfinite(se) & (se > 0) & ~ch["incomplete"].fillna(True).astype(bool).to_numpy()
-              & ~ch["suppressed"].fillna(True).astype(bool).to_numpy()
-              & out["status"].isin(["green", "amber", "red", "no_target", "descriptive"]).to_numpy())
+    first = _usable_changes(changes, region, period, key, judged)
+    second = _usable_changes(fallback, region, period, key, judged)
+    if first is None and second is None:
+        return out
+    if first is None:  # e.g. no period of the data has last year's in it: every row falls back
+        first = pd.DataFrame({"base": "", "previous_period": "", "change": np.nan, "se": np.nan, "df": np.nan,
+                              "cov_known": False, "usable": False}, index=range(len(out)))
+    fields = ["base", "previous_period", "change", "se", "df", "cov_known", "usable"]
+    use_second = (~first["usable"] & second["usable"]).to_numpy(bool) if second is not None else np.zeros(len(out), bool)
+    pick = pd.DataFrame({c: np.where(use_second, second[c], first[c]) if second is not None else first[c].to_numpy()
+                         for c in fields})
+    usable = pick["usable"].to_numpy(bool)
+    diff, se, df = (pick[c].to_numpy(float) for c in ("change", "se", "df"))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.abs(diff / se)
     p = np.where(np.isfinite(df) & (df > 0), 2 * stats.t.sf(z, np.where(df > 0, df, 1)), 2 * stats.norm.sf(z))
     p = np.where(usable, p, np.nan)
-    out["change_previous_period"] = ch["previous_period"].fillna("").astype(str).to_numpy()
+    out["change_base"] = np.where(usable, pick["base"].to_numpy(), "")
+    out["change_base_period"] = np.where(usable, pick["previous_period"].to_numpy(), "")
+    out["change_fallback"] = use_second
     out["change_se"] = np.where(usable, se, np.nan)
+    out["change_cov_known"] = usable & pick["cov_known"].to_numpy(bool)
     out["p_value"] = p
     out["q_value"] = bh_adjust(p)
     out["significant"] = bh_reject(p, q)
-    # the tested change is the one on the previous period (the card's ``change`` is on the latest complete one)
+    # the tested change (the card's ``change`` is on the latest earlier complete period)
     out["change_value"] = np.where(usable, diff, np.nan)
     return out
+
+
+def _usable_changes(changes, region, period, key, judged) -> pd.DataFrame | None:
+    """The changes of ``region`` in ``period`` aligned to the card's rows (``key``), with
+    ``usable`` (see :func:`flag_changes`); None without changes."""
+    if changes is None or changes.empty:
+        return None
+    ch = changes[(changes["region"] == region) & (changes["period"] == period) & (changes["group_by"] == "")]
+    ch = ch.drop_duplicates(["indicator", "service_type"]).set_index(["indicator", "service_type"]).reindex(key)
+    ch = ch.reset_index(drop=True)
+    ch["base"] = ch["base"].fillna("previous") if "base" in ch else "previous"
+    ch["previous_period"] = ch["previous_period"].fillna("").astype(str)
+    ch["cov_known"] = ch["cov_known"].fillna(False).astype(bool) if "cov_known" in ch else True
+    if "df" not in ch:
+        ch["df"] = np.nan
+    diff, se = ch["change"].to_numpy(float), ch["se"].to_numpy(float)
+    ch["usable"] = (np.isfinite(diff) & np.isfinite(se) & (se > 0)
+                    & ~ch["incomplete"].fillna(True).astype(bool).to_numpy()
+                    & ~ch["suppressed"].fillna(True).astype(bool).to_numpy() & judged)
+    return ch
 
 
 def _direction_word(change: float, direction: str) -> str:
@@ -420,9 +458,9 @@ def key_findings(card: pd.DataFrame, k: int = MAX_FINDINGS, minimum: int = MIN_F
     judged against a target (green, amber or red: never incomplete, suppressed, without
     data or neutral), one per indicator (the region-wide row when judged, else the service
     type with the largest shortfall). Each scores the larger of its shortfall relative to
-    the target (``-gap / |target|``, 0 when met) and, when the change on the previous
-    period is significant after Benjamini-Hochberg, the size of that change relative to
-    the target. Candidates with a positive score come first, largest first; when fewer
+    the target (``-gap / |target|``, 0 when met) and, when its tested change (on the same
+    period last year, else the previous period) is significant after Benjamini-Hochberg,
+    the size of that change relative to the target. Candidates with a positive score come first, largest first; when fewer
     than ``minimum``, the indicators meeting their target by the widest relative margin
     fill up to ``minimum`` (good news is news too). Column ``score``, ``reason``
     (shortfall / change / met).
@@ -451,27 +489,41 @@ def overview(card: pd.DataFrame, worst: int = 3) -> dict:
     """How the region's indicators stand (indicator level, service types summarised).
 
     ``judged`` indicators with a status, of which ``green`` / ``amber`` / ``red``;
-    ``not_judged`` the others (no target, incomplete, suppressed, no data); ``worst`` the
-    ids of up to ``worst`` indicators furthest short of their target (relative to it);
-    ``improved`` / ``worsened`` the ids whose change on the previous period is significant
-    (any of its rows, Benjamini-Hochberg); ``tested`` how many changes were tested.
+    ``no_target`` those without a target, ``unjudged`` the others not judged
+    (incomplete, suppressed, no data; ``not_judged`` = both); ``worst`` the ids of up to
+    ``worst`` indicators furthest short of their target (relative to it); ``improved`` /
+    ``worsened`` the ids whose tested change (:func:`flag_changes`: on the same period
+    last year, else the previous period) is significant (any of its rows,
+    Benjamini-Hochberg); ``tested`` how many changes were tested, of which
+    ``year_based`` against last year, ``fallback`` against the previous period for want
+    of last year, and ``independent`` without a stored covariance of the two periods.
     """
     view = indicator_view(card)
     judged = view[view["status"].isin(["green", "amber", "red"])] if not view.empty else view
     counts = judged["status"].value_counts() if not judged.empty else pd.Series(dtype=int)
+    no_target = int((view["status"] == "no_target").sum()) if not view.empty else 0
     short = judged[judged["status"].isin(["red", "amber"])].sort_values("relative_gap", kind="stable")
     sig = card[card["significant"].astype(bool) & (card["direction"] != NEUTRAL)]
     words = [_direction_word(c, d) for c, d in zip(sig["change_value"], sig["direction"])]
     improved = list(dict.fromkeys(i for i, w in zip(sig["indicator"], words) if w == "improving"))
     worsened = list(dict.fromkeys(i for i, w in zip(sig["indicator"], words) if w == "worsening"))
+    tested = np.isfinite(card["p_value"].astype(float)).to_numpy()
+    base = card["change_base"] if "change_base" in card else pd.Series("", index=card.index)
+    fallback = card["change_fallback"] if "change_fallback" in card else pd.Series(False, index=card.index)
+    known = card["change_cov_known"] if "change_cov_known" in card else pd.Series(True, index=card.index)
     return {
         "indicators": int(len(view)),
         "judged": int(len(judged)),
         "green": int(counts.get("green", 0)), "amber": int(counts.get("amber", 0)), "red": int(counts.get("red", 0)),
+        "no_target": no_target,
+        "unjudged": int(len(view) - len(judged) - no_target),
         "not_judged": int(len(view) - len(judged)),
         "worst": list(short["indicator"].head(worst)),
         "improved": improved, "worsened": worsened,
-        "tested": int(np.isfinite(card["p_value"].astype(float)).sum()),
+        "tested": int(tested.sum()),
+        "year_based": int((tested & (base == "year").to_numpy()).sum()),
+        "fallback": int((tested & fallback.astype(bool).to_numpy()).sum()),
+        "independent": int((tested & ~known.astype(bool).to_numpy()).sum()),
     }
 
 

@@ -37,7 +37,8 @@ LABELS: dict[str, dict[str, str]] = {
     "gap": {"zh": "与目标差距", "en": "Gap to target"},
     "status": {"zh": "状态", "en": "Status"},
     "previous": {"zh": "上期值", "en": "Previous period"},
-    "change": {"zh": "较上期变化", "en": "Change"},
+    "change": {"zh": "较上期变化", "en": "Change on previous period"},
+    "change_year": {"zh": "较去年同期变化", "en": "Change on a year before"},
     "trend": {"zh": "趋势", "en": "Trend"},
     # what a count column counts differs by indicator (households, needs, referrals, ...):
     # each cell names it (format_counted), or a one-indicator column is headed by it
@@ -96,10 +97,24 @@ LABELS: dict[str, dict[str, str]] = {
     "finding_short_above": {"zh": "高于目标 {target}（差 {gap}）", "en": "above the target of {target} (short by {gap})"},
     "finding_short_below": {"zh": "低于目标 {target}（差 {gap}）", "en": "below the target of {target} (short by {gap})"},
     "finding_uncertain": {"zh": "，但区间包含目标值，差距不确定", "en": ", but the interval contains the target: uncertain"},
-    "finding_change": {"zh": "比上期（{period}）{verb} {amount}（{sig}）",
-                       "en": "{verb} {amount} on the previous period ({period}; {sig})"},
-    "finding_no_change": {"zh": "无可比较的上期数据", "en": "no comparable previous period"},
-    "finding_flat": {"zh": "与上期（{period}）持平", "en": "unchanged on the previous period ({period})"},
+    "finding_change": {"zh": "比{base}（{period}）{verb} {amount}（{sig}）",
+                       "en": "{verb} {amount} on {base} ({period}; {sig})"},
+    "finding_no_change": {"zh": "无可比较的去年同期或上期数据", "en": "no comparable figure last year or in the previous period"},
+    "finding_flat": {"zh": "与{base}（{period}）持平", "en": "unchanged on {base} ({period})"},
+    "finding_fallback": {"zh": "无去年同期可比数据，", "en": "no comparable figure for the same period last year; "},
+    "base_year": {"zh": "去年同期", "en": "the same period last year"},
+    "base_year_annual": {"zh": "上年", "en": "the year before"},
+    "base_previous": {"zh": "上期", "en": "the previous period"},
+    "base_period": {"zh": "基期", "en": "the base period"},
+    "change_cell_sig": {"zh": "{amount}*", "en": "{amount}*"},
+    "change_year_note": {
+        "zh": "表中“较去年同期变化”为本期（{period}）与去年同期（{base}）之差，带 * 者经 Benjamini-Hochberg 多重比较校正后仍显著；"
+              "“较上期变化”为与最近一个完整评估期之差，箭头按置信区间判断；“趋势”为首期（{first}）与本期的数值，"
+              "某行始于他期或本期未完整时注明期别。",
+        "en": "“Change on a year before” is this period ({period}) minus the same period last year ({base}), marked "
+              "* when it holds after the Benjamini-Hochberg correction; “Change on previous period” is "
+              "on the latest complete period, its arrow judged by the interval; “Trend” gives the value in the first "
+              "period ({first}) and in this one, naming the period where a row starts or ends elsewhere."},
     "verb_up": {"zh": "上升", "en": "up"},
     "verb_down": {"zh": "下降", "en": "down"},
     "sig_improving": {"zh": "显著，改善", "en": "significant, improving"},
@@ -107,32 +122,50 @@ LABELS: dict[str, dict[str, str]] = {
     "sig_none": {"zh": "不显著", "en": "not significant"},
     "overall_counts": {
         "zh": "按指标计（分服务类型的指标按全类型或差距最大的类型合并为一项）：{judged} 个指标可与目标比较，"
-              "其中达标 {green} 个、接近目标 {amber} 个、未达标 {red} 个；另有 {not_judged} 个指标无目标、本期未完整或数据不予公布。",
+              "其中达标 {green} 个、接近目标 {amber} 个、未达标 {red} 个；{no_target} 个指标未设目标；"
+              "另有 {unjudged} 个指标本期未完整或数据不予公布。",
         "en": "By indicator (service types summarised): {judged} indicators can be compared with their target: "
-              "{green} on target, {amber} near it, {red} short of it; {not_judged} more have no target, an "
-              "incomplete period or unpublished data.",
+              "{green} on target, {amber} near it, {red} short of it; {no_target} have no target; {unjudged} more "
+              "have an incomplete period or unpublished data.",
     },
     "overall_worst": {"zh": "相对目标差距最大：{items}。", "en": "Furthest from target (relative to it): {items}."},
     "overall_changes": {"zh": "较上期显著改善：{improved}；显著恶化：{worsened}。",
                         "en": "Significantly improved on the previous period: {improved}; significantly worsened: {worsened}."},
+    "overall_changes_year": {"zh": "较去年同期显著改善：{improved}；显著恶化：{worsened}。",
+                             "en": "Significantly improved on the same period last year: {improved}; significantly "
+                                   "worsened: {worsened}."},
+    "overall_fallback": {"zh": "其中 {n} 个变化因无去年同期可比数据，改与上期比较。",
+                         "en": "{n} of the changes tested compare with the previous period, for want of a comparable "
+                               "figure last year."},
+    "overall_with_cov": {"zh": "（含两期估计的协方差）", "en": " (with the covariance of the two periods)"},
+    "overall_independent": {
+        "zh": "其中 {n} 个变化的两期估计未保存协方差，按相互独立计算标准误；同一批住户两期的取值正相关时，"
+              "这样算出的标准误偏大，判断偏于保守。",
+        "en": "{n} of them compare estimates without a kept covariance and take them as independent; when the same "
+              "households' values are positively correlated across periods, that standard error is too large and "
+              "the test cautious.",
+    },
     "overall_none": {"zh": "无", "en": "none"},
     "overall_tests": {
-        "zh": "“显著”指较上期变化在控制多重比较后仍成立：变化的标准误来自抽样设计（含两期估计的协方差），"
-              "对本表检验的全部 {tested} 个变化用 Benjamini-Hochberg 方法将错误发现率控制在 {q}（Benjamini & Hochberg, 1995）。",
-        "en": "“Significant”: the change on the previous period holds after controlling for the many comparisons: "
-              "its standard error comes from the sampling design (with the covariance of the two periods), and the "
-              "Benjamini-Hochberg procedure keeps the false discovery rate of all {tested} changes tested here at {q} "
-              "(Benjamini & Hochberg, 1995).",
+        "zh": "“显著”指变化在控制多重比较后仍成立：变化的标准误来自抽样设计{cov}，"
+              "对本表检验的全部 {tested} 个变化用 Benjamini-Hochberg 方法将错误发现率控制在 {q}（Benjamini & Hochberg, 1995）；"
+              "本期未完整的数据既不作本期、也不作比较的基期。",
+        "en": "“Significant”: the change holds after controlling for the many comparisons: its standard error comes "
+              "from the sampling design{cov}, and the Benjamini-Hochberg "
+              "procedure keeps the false discovery rate of all {tested} changes tested here at {q} "
+              "(Benjamini & Hochberg, 1995); an incomplete period is never compared, nor compared with.",
     },
-    "overall_untested": {"zh": "结果文件未保存两期估计的协方差，本次未检验较上期变化的显著性。",
+    "overall_untested": {"zh": "结果文件未保存两期估计的协方差，本次未检验较去年同期或较上期变化的显著性。",
                          "en": "The results file keeps no covariances of consecutive periods, so no change was tested."},
     "overall_context": {"zh": "描述性指标（无好坏方向，仅供参考）：{items}。",
                         "en": "Descriptive indicators (no better direction, context only): {items}."},
     "summary_rule": {
-        "zh": "发现的选取规则：每个指标至多一条（优先用全类型数值）；按未达目标的相对差距与较上期显著变化的相对幅度中较大者排序，取前 {k} 条；"
+        "zh": "发现的选取规则：每个指标至多一条（优先用全类型数值）；按未达目标的相对差距与较去年同期（无则较上期）显著变化的相对幅度中"
+              "较大者排序，取前 {k} 条；"
               "不足 {minimum} 条时补充超出目标最多的指标；本期未完整、不予公布和描述性指标不列为发现。",
         "en": "How findings are chosen: at most one per indicator (the all-types value first), ranked by the larger "
-              "of the shortfall relative to the target and the significant change relative to the target, the top {k}; "
+              "of the shortfall relative to the target and the significant change on the same period last year (else "
+              "the previous period) relative to the target, the top {k}; "
               "under {minimum}, those beating their target by most fill up; incomplete, unpublished and descriptive "
               "indicators are never findings.",
     },
@@ -704,30 +737,6 @@ def format_interval(low, high, unit: str, lang: str = "zh") -> str:
     if _missing(low) or _missing(high):
         return MISSING
     return f"{format_value(low, unit, lang)} – {format_value(high, unit, lang)}"
-
-
-SPARKS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values) -> str:
-    """Values over periods as block characters, low to high (a blank where missing).
-
-    >>> sparkline([0.2, 0.3, float("nan"), 0.5])
-    '▁▃ █'
-    """
-    finite = [float(v) for v in values if not _missing(v)]
-    if not finite:
-        return ""
-    low, high = min(finite), max(finite)
-    out = []
-    for v in values:
-        if _missing(v):
-            out.append(" ")
-        elif high == low:
-            out.append(SPARKS[3])
-        else:
-            out.append(SPARKS[round((float(v) - low) / (high - low) * (len(SPARKS) - 1))])
-    return "".join(out)
 
 
 def format_count(n) -> str:

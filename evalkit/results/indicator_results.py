@@ -44,7 +44,7 @@ class IndicatorResults:
     ``skipped`` maps indicator ids that could not be computed to the reason.
     ``covariances`` holds, per indicator, the covariance of each group's estimate with its
     region's overall one and with the other groups, and of each period's with the
-    previous period's (columns ``PAIR_KEYS`` and ``cov``). ``provenance`` records what the
+    previous period's and the same period's a year before (columns ``PAIR_KEYS`` and ``cov``). ``provenance`` records what the
     table was computed from (:mod:`evalkit.provenance`).
 
     >>> table = pd.DataFrame({"indicator": "x.rate", "family": "x", "service_type": "", "region": "R",
@@ -218,38 +218,83 @@ class IndicatorResults:
                     "ci_low", "ci_high", "ratio", "ratio_ci_low", "ratio_ci_high", "n_groups", "small_groups",
                     "note"]].reset_index(drop=True)
 
-    def change(self, indicator: str | None = None, published: bool = True) -> pd.DataFrame:
-        """Each cell's value minus the same cell's in the previous period, with the change's interval.
+    def change(self, indicator: str | None = None, published: bool = True, base: str = "previous",
+               independent: bool = False) -> pd.DataFrame:
+        """Each cell's value minus the same cell's in a base period, with the change's interval.
+
+        ``base`` is ``"previous"`` (the period before, the default), ``"year"`` (the same
+        period one year earlier: 2024Q4 against 2023Q4, 2024-12 against 2023-12, 2024
+        against 2023) or a period label (every other period against that one). A cell
+        whose base period is not in the results has no row.
 
         The same households are seen in both periods, so the covariance of the two
-        estimates enters the standard error. Columns ``previous_period, previous_value,
-        change, se, ci_low, ci_high, significant`` (the interval excludes 0; not corrected
-        for multiple comparisons, which :func:`evalkit.report.scorecard.flag_changes` does),
-        ``incomplete``: either period is incomplete (units censored at the extraction
-        date, or the period runs past it); such a change is never significant, as it may
-        be an artefact of the data's end rather than a change; and ``df``, the degrees of
-        freedom the interval uses.
+        estimates enters the standard error: ``var(a - b) = se_a² + se_b² - 2 cov(a, b)``.
+        The engine keeps that covariance for consecutive periods and for a period and the
+        same period a year before (:func:`evalkit.indicators.base.compared_periods`). A pair
+        without one (another base period, an indicator whose estimator keeps none, results
+        kept before year-apart pairs were) has no row, unless ``independent``: then the two
+        estimates are taken as independent (``cov_known`` False), which overstates the
+        standard error when they are positively correlated, as repeated observations of
+        the same households usually are. Results kept without any covariance of two
+        periods (files written before they were kept) give no rows.
+
+        Columns ``base, previous_period, previous_value, change, se, ci_low, ci_high,
+        significant`` (the interval excludes 0; not corrected for multiple comparisons,
+        which :func:`evalkit.report.scorecard.flag_changes` does), ``incomplete``: either
+        period is incomplete (units censored at the extraction date, or the period runs
+        past it); such a change is never significant, as it may be an artefact of the
+        data's end rather than a change; ``df``, the degrees of freedom the interval uses,
+        and ``cov_known``.
         """
+        from evalkit.data.periods import year_before
+
         t = self._select(pd.Series(True, index=self.table.index), indicator)
         cov = self.covariances
         cov = cov[(cov["other_period"] != cov["period"]) & (cov["group"] == cov["other_group"])]
         keys = ["indicator", "service_type", "region", "group_by", "group"]
         pairs = cov[[*keys, "period", "other_period", "cov"]].rename(columns={"other_period": "previous_period"})
+        pairs = pairs.drop_duplicates([*keys, "period", "previous_period"])
         previous = t[[*keys, "period", "value", "se", "suppressed", "incomplete"]].rename(
             columns={"period": "previous_period", "value": "previous_value", "se": "se_b", "suppressed": "sup_b",
                      "incomplete": "incomplete_b"})
-        out = t.merge(pairs, on=[*keys, "period"], how="inner").merge(previous, on=[*keys, "previous_period"])
+        if base == "previous":
+            periods = sorted(set(self.table["period"]))
+            before = dict(zip(periods[1:], periods[:-1]))
+            pairs = pairs[pairs["previous_period"] == pairs["period"].map(before)]  # not the year-apart pairs
+            out = t.merge(pairs, on=[*keys, "period"], how="inner").merge(previous, on=[*keys, "previous_period"])
+            out["cov_known"] = True
+        elif cov.empty:
+            out = t.iloc[:0].assign(previous_period="", cov=np.nan).merge(previous, on=[*keys, "previous_period"])
+            out["cov_known"] = pd.Series(dtype=bool)
+        else:
+            if base == "year":
+                wanted = t["period"].map(year_before)
+            else:
+                wanted = pd.Series(str(base), index=t.index)
+            out = t.assign(previous_period=wanted)
+            out = out[out["previous_period"] != out["period"]]
+            out = out.merge(previous, on=[*keys, "previous_period"]).merge(
+                pairs, on=[*keys, "period", "previous_period"], how="left")
+            # the covariance is stored once per pair, the later period first
+            flipped = pairs.rename(columns={"period": "previous_period", "previous_period": "period", "cov": "cov_r"})
+            out = out.merge(flipped, on=[*keys, "period", "previous_period"], how="left")
+            out["cov"] = out["cov"].fillna(out.pop("cov_r"))
+            out["cov_known"] = out["cov"].notna()
+            if not independent:
+                out = out[out["cov_known"]]
+            out["cov"] = out["cov"].fillna(0.0)
+        out["base"] = base if base in ("previous", "year") else "period"
         out["change"] = out["value"] - out["previous_value"]
         out["se"] = np.sqrt(_clip(out["se"] ** 2 + out["se_b"] ** 2 - 2 * out["cov"]))
         out["ci_low"], out["ci_high"] = t_interval(out["change"], out["se"], out["df"], self.confidence)
-        out["incomplete"] = out["incomplete"] | out["incomplete_b"]
+        out["incomplete"] = out["incomplete"].astype(bool) | out["incomplete_b"].astype(bool)
         out["significant"] = ((out["ci_low"] > 0) | (out["ci_high"] < 0)) & ~out["incomplete"]
-        out["suppressed"] = out["suppressed"] | out["sup_b"]
+        out["suppressed"] = out["suppressed"].astype(bool) | out["sup_b"].astype(bool)
         if published:
             out.loc[out["suppressed"], ["value", "previous_value", "change", "se", "ci_low", "ci_high"]] = np.nan
             out.loc[out["suppressed"], "significant"] = False
-        return out[[*keys, "period", "previous_period", "value", "previous_value", "change", "se", "ci_low",
-                    "ci_high", "significant", "incomplete", "suppressed", "df"]].reset_index(drop=True)
+        return out[[*keys, "period", "base", "previous_period", "value", "previous_value", "change", "se", "ci_low",
+                    "ci_high", "significant", "incomplete", "suppressed", "df", "cov_known"]].reset_index(drop=True)
 
     def published(self) -> pd.DataFrame:
         """The table with suppressed cells blanked (:func:`blank_suppressed`), ready to share."""
