@@ -60,13 +60,14 @@ section.part{margin-top:40px}h1.part-title{font-size:22px;border-bottom:3px soli
 @page{size:A4;margin:16mm 12mm 16mm 12mm;
 @top-right{content:string(part);font-size:8pt;color:#59636e}
 @bottom-center{content:counter(page) " / " counter(pages);font-size:8pt;color:#59636e}}
+@page wide{size:A4 landscape}
 @page:first{@top-right{content:none}@bottom-center{content:none}}
 @media print{body{max-width:none;padding:0;font-size:9.5pt;line-height:1.5}
 h1{font-size:17pt}h2{font-size:12.5pt;break-after:avoid}h3{font-size:10.5pt;break-after:avoid}
 .cover-title{font-size:26pt;margin-top:60mm}.cover-subtitle{font-size:14pt}.cover-about{font-size:8.5pt}
 .note,figcaption,.report-footer,.output_stdout pre,.output_text pre{font-size:8.5pt}
 .lead{font-size:10.5pt}.badge{font-size:8pt}
-.report-table{font-size:8pt;min-width:0;max-width:100%}.report-table th{padding:3px 5px}.report-table td{padding:2px 5px}
+.report-table{font-size:8pt;min-width:0;max-width:100%}table.wide{page:wide}.report-table th{padding:3px 5px}.report-table td{padding:2px 5px}
 section.cover,nav.toc,section.summary{break-after:page}section.part{margin-top:0;break-before:page}
 h1.part-title{string-set:part content();font-size:17pt}
 nav.toc a{color:inherit;text-decoration:none}nav.toc a::after{content:leader('.') target-counter(attr(href), page)}

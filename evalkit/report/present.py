@@ -31,6 +31,9 @@ from .text import (
     trend_label,
 )
 
+#: Tables with this many columns or more print on landscape pages (CSS ``table.wide``).
+WIDE_COLUMNS = 10
+
 
 def html_table(frame: pd.DataFrame, badges: dict[str, list[str]] | None = None,
                numeric: tuple[str, ...] = (), caption: str = "", wrap: tuple[str, ...] | None = None,
@@ -39,13 +42,15 @@ def html_table(frame: pd.DataFrame, badges: dict[str, list[str]] | None = None,
 
     ``badges`` maps a column to one status key per row: those cells become coloured
     badges (``badge-green`` ...). ``numeric`` columns are right-aligned. Cells do not
-    wrap, except in the ``wrap`` columns (default: the first column, usually a name).
+    wrap, except in the ``wrap`` columns (default: the first column, usually a name). A
+    table of :data:`WIDE_COLUMNS` columns or more prints on a landscape page (``wide``).
     ``links`` maps a column to one relative URL (or None) per row.
     """
     links = links or {}
     wrap = (frame.columns[0],) if wrap is None and len(frame.columns) else (wrap or ())
     badges = badges or {}
-    out = ['<table class="report-table">']
+    # a table too wide for a portrait A4 page prints on a landscape page of its own
+    out = ['<table class="report-table wide">' if len(frame.columns) >= WIDE_COLUMNS else '<table class="report-table">']
     if caption:
         out.append(f"<caption>{html.escape(caption)}</caption>")
     out.append("<thead><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns) + "</tr></thead>")
