@@ -183,23 +183,23 @@ def main(argv=None) -> None:
     env = environment(args.cache)
     print(f"evalkit at {HERE}; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start; "
           f"regions={args.regions}, periods={args.periods}, seed={args.seed}; best of {args.repeat}\n", flush=True)
+    packages = {n: package(args.work, n, args.regions, args.periods, args.seed) for n in sizes}
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         if args.families:
-            families(sizes, [f.strip() for f in args.families.split(",") if f.strip()], args, env, scratch)
+            families(packages, [f.strip() for f in args.families.split(",") if f.strip()], args, env, scratch)
         else:
-            indicators(sizes, args, env, scratch)
+            indicators(packages, args, env, scratch)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end (timings are noisy when it exceeds the cores)")
 
 
-def indicators(sizes, args, env, scratch: Path) -> None:
+def indicators(packages: dict[int, Path], args, env, scratch: Path) -> None:
     print("| households | evalkit CPU s | evalkit wall s | evalkit peak MiB | pandas CPU s | pandas wall s "
           "| pandas peak MiB | scan CPU s | scan wall s | scan query CPU s | evalkit/pandas CPU | evalkit/scan CPU "
           "| cells equal |")
     print("|" + "---:|" * 13, flush=True)
     done = []
-    for n in sizes:
-        pkg = package(args.work, n, args.regions, args.periods, args.seed)
+    for n, pkg in packages.items():
         cells = check(pkg, scratch, env)
         ev = timed(evalkit_cmd(pkg, scratch / "evalkit.csv", *[a for i in ACCESS for a in ("--indicator", i)]),
                    env, args.repeat)
@@ -217,13 +217,12 @@ def indicators(sizes, args, env, scratch: Path) -> None:
           f"pandas {_b(ns, [d[2]['wall'] for d in done])})")
 
 
-def families(sizes, names, args, env, scratch: Path) -> None:
+def families(packages: dict[int, Path], names, args, env, scratch: Path) -> None:
     print("| households | family | evalkit CPU s | evalkit wall s | evalkit peak MiB | scan CPU s | scan wall s "
           "| evalkit/scan CPU |")
     print("|---:|---|" + "---:|" * 6, flush=True)
     done = {f: [] for f in names}
-    for n in sizes:
-        pkg = package(args.work, n, args.regions, args.periods, args.seed)
+    for n, pkg in packages.items():
         sc = scan(pkg, env, args.repeat)
         for family in names:
             ev = timed(evalkit_cmd(pkg, scratch / f"{family}.csv", "--family", family), env, args.repeat)
