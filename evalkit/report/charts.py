@@ -63,6 +63,8 @@ BAR = OKABE_ITO[5]  # sky blue: dark error bars stay visible over it
 DOT = OKABE_ITO[0]
 TARGET = OKABE_ITO[3]  # vermillion dashed line
 GRID = {"color": "#e5e5e5", "linewidth": 0.6}
+#: How a dot's 95% interval is drawn: the same error bar in every chart.
+INTERVAL = {"fmt": "o", "elinewidth": 1.2, "capsize": 2.5}
 _GLYPH = re.compile(r"Glyph .* missing")
 
 
@@ -771,11 +773,11 @@ def gap_dots(frame: pd.DataFrame, lang: str, title: str, xlabel: str):
     d = frame["difference"].to_numpy(dtype=float) * 100
     low, high = frame["ci_low"].to_numpy(dtype=float) * 100, frame["ci_high"].to_numpy(dtype=float) * 100
     colors = [_palette(len(OKABE_ITO))[k % len(OKABE_ITO)] for k in pd.factorize(frame["group"])[0]]
+    err = _errors(d, low, high)
     for k in range(n):
         if np.isfinite(d[k]):
-            if np.isfinite(low[k]) and np.isfinite(high[k]):
-                ax.plot([low[k], high[k]], [y[k], y[k]], color=colors[k], linewidth=1.6)
-            ax.plot([d[k]], [y[k]], "o", color=colors[k], markersize=5.5)
+            ax.errorbar([d[k]], [y[k]], xerr=err[:, k:k + 1], **INTERVAL, color=colors[k], ecolor=colors[k],
+                        markersize=5.5)
     finite = np.concatenate([v[np.isfinite(v)] for v in (d, low, high)] + [np.array([0.0])])
     span = max(float(np.abs(finite).max()), 1.0) * 1.15
     ax.axvline(0, color=INK, linewidth=0.9)
@@ -816,9 +818,7 @@ def ranked_dots(league: pd.DataFrame, parent: dict, labels: dict, names: dict[st
         y = np.arange(len(part))
         value = part["value"].to_numpy(dtype=float)
         low, high = part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float)
-        drawn = np.isfinite(low) & np.isfinite(high)
-        ax.hlines(y[drawn], low[drawn], high[drawn], color=OKABE_ITO[5], linewidth=1.8)
-        ax.plot(value, y, "o", color=DOT, markersize=5)
+        ax.errorbar(value, y, xerr=_errors(value, low, high), **INTERVAL, color=DOT, ecolor=DOT, markersize=5)
         reference = parent.get(ind)
         if reference is not None and not pd.isna(reference):
             ax.axvline(reference, color="#666666", linestyle="--", linewidth=1)
