@@ -382,15 +382,15 @@ def status_tiles(card: pd.DataFrame, names: dict[str, str], lang: str, columns: 
                 fontsize=MIN_FONT, color=ink, linespacing=1.15)
         marker = STATUS_MARKERS.get(r.status)
         if marker:
-            ax.plot([x + 0.13], [y + 0.62], marker=marker, markersize=5, color=ink, markeredgewidth=0,
+            ax.plot([x + 0.13], [y + 0.52], marker=marker, markersize=5, color=ink, markeredgewidth=0,
                     linestyle="none")
-        ax.text(x + (0.2 if marker else 0.09), y + 0.62, status_label(r.status, lang), ha="left", va="center",
+        ax.text(x + (0.2 if marker else 0.09), y + 0.52, status_label(r.status, lang), ha="left", va="center",
                 fontsize=MIN_FONT, color=ink)
-        ax.text(x + 0.09, y + 0.9, format_value(r.value, r.unit, lang), ha="left", va="bottom", fontsize=13,
-                color=ink, fontweight="bold")
         if not pd.isna(r.target):
-            ax.text(x + 0.91, y + 0.9, f"{target_word} {format_value(r.target, r.unit, lang)}", ha="right",
-                    va="bottom", fontsize=MIN_FONT, color=ink)
+            ax.text(x + 0.09, y + 0.67, f"{target_word} {format_value(r.target, r.unit, lang)}", ha="left",
+                    va="center", fontsize=MIN_FONT, color=ink)
+        ax.text(x + 0.09, y + 0.91, format_value(r.value, r.unit, lang), ha="left", va="bottom", fontsize=13,
+                color=ink, fontweight="bold")
     return fig
 
 
