@@ -144,6 +144,12 @@ def test_report_by_subregion_shows_ranked_dots_and_league_table():
     assert '<td>County B</td><td class="num">suppressed</td>' in page  # in the league table, unranked
     # and in the table of every indicator, instead of a dash
     assert f'<td class="wrap">{name}</td><td class="num">10.0%</td><td class="num">suppressed</td>' in page
+    report, shown = fake_report({"A": NAN, "B": NAN, "C": NAN})  # no value at all: no chart, all listed
+    report.table.loc[report.table.region != "P", "suppressed"] = True
+    report.by_subregion([DUP])
+    page = "".join(shown)
+    assert "<img" not in page
+    assert f"Not in the chart: {name}: County A (suppressed), County B (suppressed), County C (suppressed)." in page
     report, shown = fake_report({"A": 0.1, "B": 0.3, "C": 0.2})
     tables = report.tables([DUP])
     assert list(tables["subregions"]["region"]) == ["A", "C", "B"] and list(tables["subregions"]["rank"]) == [1, 2, 3]

@@ -304,7 +304,11 @@ class Report:
             if fig is not None:
                 self.figure(fig, alt=self.t("league_title"), intervals=True)
                 self.note(self.t("league_dots_note", name=self.region_name))
-            missing = league.not_shown(ranked, names, self.names, self.lang, drawn=charts.DRAWN if fig else ("value",))
+            # listed under the chart: what it does not draw (suppressed sub-regions are drawn, labelled,
+            # in the panels of indicators with a value)
+            charted = set(ranked.loc[ranked["status"] == "value", "indicator"]) if fig is not None else set()
+            left_out = ranked[~(ranked["indicator"].isin(charted) & ranked["status"].isin(charts.DRAWN))]
+            missing = league.not_shown(left_out, names, self.names, self.lang)
             if missing:
                 self.note(missing)
             self.subregion_map(ranked, names)
