@@ -286,7 +286,7 @@ def _status_ink(status: str) -> str:
     return "white" if status in ("green", "red") else INK
 
 
-def _status_legend(fig, statuses: list[str], lang: str, height: float) -> float:
+def _status_legend(fig, statuses: list[str], lang: str) -> float:
     """The status key under a chart (colour, shape and words); returns its height in inches."""
     from matplotlib.legend_handler import HandlerTuple
 
@@ -339,7 +339,7 @@ def rag_matrix(card: pd.DataFrame, names: dict[str, str], lang: str):
     ax.tick_params(length=0)
     for side in ("left", "bottom"):
         ax.spines[side].set_visible(False)
-    _status_legend(fig, shown, lang, height)
+    _status_legend(fig, shown, lang)
     ax.set_title(t("rag_matrix", lang), loc="left")
     fig.tight_layout(pad=0.6, rect=(0, legend_h / height, 1, 1))
     return fig
@@ -405,8 +405,9 @@ def split_evenly(items: list, size: int) -> list[list]:
 
 def _shared_limits(values: list, unit: str, extra=()) -> tuple[float, float]:
     """One y range for every panel of an indicator: from 0 for rates, with a margin."""
-    finite = np.array([v for v in [*np.concatenate([np.ravel(v) for v in values] or [np.array([])]), *extra]
-                       if v is not None and np.isfinite(v)], dtype=float)
+    pool = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in values]
+                          + [np.asarray(list(extra), dtype=float)])
+    finite = pool[np.isfinite(pool)]
     if finite.size == 0:
         return (0.0, 1.0)
     low, high = float(finite.min()), float(finite.max())
