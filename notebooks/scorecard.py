@@ -69,8 +69,9 @@ for family in dict.fromkeys(card["family"]):
                       badges={report.t("status"): list(part["status"])},
                       numeric=present.numeric_columns(present.SCORECARD_NUMERIC, report.lang),
                       wrap=(report.t("indicator"), report.t("trend")))
-    report.figure(charts.trend_panels(trend[trend["indicator"].isin(part["indicator"])], part, report.names,
-                                      report.lang), alt=report.t("trends"))
+    for fig in charts.trend_pages(trend[trend["indicator"].isin(part["indicator"])], part, report.names,
+                                  report.lang):  # a figure per printed page
+        report.figure(fig, alt=report.t("trends"))
 
 # %%
 # The improvement plan closes the scorecard, as 广州公益慈善蓝皮书 2024 asks of assessors:

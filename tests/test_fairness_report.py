@@ -159,7 +159,7 @@ def test_fairness_part_renders_with_titled_charts(rendered, lang, package):
         assert t(key, lang) in text, key
     assert t("fair_gap_title", lang, grouping="") in text  # one per grouping
     for img_alt in (t("fair_quintile_title", lang), t("fair_curve_title", lang)):
-        assert re.search(rf'<img alt="{re.escape(img_alt)}" src="data:image/png;base64,', text), img_alt
+        assert re.search(rf'<img alt="{re.escape(img_alt)}" src="data:image/svg\+xml;base64,', text), img_alt
     assert any(t(k, lang).split("：")[0].split(":")[0] in text
                for k in ("fair_headline_more", "fair_headline_less", "fair_headline_same"))
     for bad in ("Traceback", "output_error", "report = start(", "seed", "DOMAIN.md"):

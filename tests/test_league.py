@@ -12,6 +12,7 @@ from evalkit.indicators.catalogue import load_catalogue
 from evalkit.report.data import ReportData
 from evalkit.report.league import league_frame, league_table, not_shown
 from evalkit.report.notebook import Report, export_tables
+from evalkit.report.text import t
 from evalkit.results.composite import MIN_REGIONS, composite_indices
 from evalkit.results.indicator_results import COLUMNS
 
@@ -86,6 +87,14 @@ def test_composite_rule_needs_three_regions_with_values():
     assert composite_indices(table, min_regions=MIN_REGIONS, drop_suppressed=True)["value"].isna().all()
 
 
+def svg_of(page: str) -> str:
+    """The first chart of ``page`` as SVG text."""
+    import base64
+    import re
+
+    return base64.b64decode(re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', page).group(1)).decode()
+
+
 def fake_report(children: dict[str, float], lang: str = "en") -> tuple[Report, list[str]]:
     table = pd.DataFrame(rows(DUP, {"P": (0.2, 0.1, 0.3, 500, False),
                                     **{r: (v, v - 0.05, v + 0.05, 100, False) for r, v in children.items()}}))
@@ -128,10 +137,19 @@ def test_report_by_subregion_shows_ranked_dots_and_league_table():
     report.by_subregion([DUP])
     page = "".join(shown)
     name = load_catalogue()[DUP].name("en")
-    assert f"Not in the chart: {name}: County B (suppressed)." in page  # listed under the chart
+    svg = svg_of(page)
+    assert "County B" in svg and ">suppressed</text>" in svg  # drawn where its dot would be, labelled
+    assert "Not in the chart" not in page  # so not listed under the chart
+    assert page.count(t("interval_key", "en")) == 1  # what the interval lines mean, once
     assert '<td>County B</td><td class="num">suppressed</td>' in page  # in the league table, unranked
     # and in the table of every indicator, instead of a dash
     assert f'<td class="wrap">{name}</td><td class="num">10.0%</td><td class="num">suppressed</td>' in page
+    report, shown = fake_report({"A": NAN, "B": NAN, "C": NAN})  # no value at all: no chart, all listed
+    report.table.loc[report.table.region != "P", "suppressed"] = True
+    report.by_subregion([DUP])
+    page = "".join(shown)
+    assert "<img" not in page
+    assert f"Not in the chart: {name}: County A (suppressed), County B (suppressed), County C (suppressed)." in page
     report, shown = fake_report({"A": 0.1, "B": 0.3, "C": 0.2})
     tables = report.tables([DUP])
     assert list(tables["subregions"]["region"]) == ["A", "C", "B"] and list(tables["subregions"]["rank"]) == [1, 2, 3]

@@ -178,11 +178,11 @@ def test_charts_draw_chinese_and_refuse_tofu():
     assert charts.setup_fonts() == "Noto Sans CJK SC"
     fig = plt.figure()
     fig.text(0.1, 0.5, "可及率与可得率 −12%")
-    png = charts.to_png(fig)
-    assert png.startswith(b"\x89PNG")
-    assert charts.to_png(_text_figure("可得率")) == charts.to_png(_text_figure("可得率"))  # same bytes
+    svg = charts.to_svg(fig)
+    assert svg.startswith(b"<?xml") and "可及率与可得率".encode() in svg  # text stays text
+    assert charts.to_svg(_text_figure("可得率")) == charts.to_svg(_text_figure("可得率"))  # same bytes
     with pytest.raises(charts.MissingGlyphError, match="missing"):
-        charts.to_png(_text_figure("\ue000"))  # private-use character: no font has it
+        charts.to_svg(_text_figure("\ue000"))  # private-use character: no font has it
 
 
 def test_fonts_registered_when_the_cache_predates_them(monkeypatch):
@@ -192,7 +192,7 @@ def test_fonts_registered_when_the_cache_predates_them(monkeypatch):
     monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)  # as if cached before install
     assert charts.setup_fonts() == "Noto Sans CJK SC"
     assert any(f.name == "Noto Sans CJK SC" for f in font_manager.fontManager.ttflist)
-    assert charts.to_png(_text_figure("服务可得率")).startswith(b"\x89PNG")
+    assert "服务可得率".encode() in charts.to_svg(_text_figure("服务可得率"))
 
 
 def _text_figure(text):
@@ -210,7 +210,7 @@ def test_rag_matrix_and_trend_charts(table):
     for fig in (charts.rag_matrix(card, names, "zh"),
                 charts.trend_panels(scorecard.trend_table(table, "A", "2024Q2"), card, names, "zh")):
         html = charts.figure_html(fig, alt="图")
-        assert html.startswith('<figure class="chart"><img alt="图" src="data:image/png;base64,')
+        assert html.startswith('<figure class="chart"><img alt="图" src="data:image/svg+xml;base64,')
 
 
 @pytest.mark.parametrize("change, message", [

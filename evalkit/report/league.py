@@ -107,11 +107,14 @@ def league_frame(league: pd.DataFrame, labels: dict[str, str], lang: str, catalo
     })
 
 
-def not_shown(league: pd.DataFrame, labels: dict[str, str], names: dict[str, str], lang: str) -> str:
-    """The sub-regions a dot chart leaves out, per indicator, with why ("" when none)."""
+def not_shown(league: pd.DataFrame, labels: dict[str, str], names: dict[str, str], lang: str,
+              drawn=("value",)) -> str:
+    """The sub-regions a dot chart leaves out (status not in ``drawn``: the ranked dot chart
+    draws suppressed ones as a label, :data:`evalkit.report.charts.DRAWN`), per indicator,
+    with why ("" when none)."""
     sep, semi = ("、", "；") if lang == "zh" else (", ", "; ")
     parts = []
-    for ind, part in league[league["status"] != "value"].groupby("indicator", sort=False):
+    for ind, part in league[~league["status"].isin(list(drawn))].groupby("indicator", sort=False):
         listed = sep.join(f"{labels.get(r, r)}（{cell_label(s, None, '', lang)}）" if lang == "zh"
                           else f"{labels.get(r, r)} ({cell_label(s, None, '', lang)})"
                           for r, s in zip(part["region"], part["status"]))

@@ -50,15 +50,16 @@ def read_boundaries(directory) -> dict[str, list[list[np.ndarray]]]:
 def choropleth(boundaries: dict, league: pd.DataFrame, labels: dict, title: str, unit: str, lang: str,
                suppressed_label: str):
     """Sub-regions of ``league`` (one indicator's rows of :func:`evalkit.report.league.league_table`)
-    filled by value on a sequential scale with a colour bar; sub-regions without a value
+    filled by value on a sequential scale with a colour bar (from 0 for rates, its unit
+    named); sub-regions without a value
     light grey and hatched, labelled (``suppressed_label`` where suppressed). None when no
     sub-region of ``league`` has a boundary."""
     import matplotlib
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Polygon
-    from matplotlib.ticker import PercentFormatter
 
-    from .charts import _figure
+    from .charts import MIN_FONT, _figure, percent_ticks
+    from .text import unit_axis_label
 
     rows = league[league["region"].isin(list(boundaries))]
     if rows.empty:
@@ -87,7 +88,7 @@ def choropleth(boundaries: dict, league: pd.DataFrame, labels: dict, title: str,
         x, y = outer[:, 0].mean(), outer[:, 1].mean()
         name = str(labels.get(region, region))
         text = name if filled else f"{name}\n{suppressed_label if status == 'suppressed' else '—'}"
-        ax.text(x, y, text, ha="center", va="center", fontsize=7, color="#111111",
+        ax.text(x, y, text, ha="center", va="center", fontsize=MIN_FONT, color="#111111",
                 bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 0.5})
     ax.autoscale_view()
     middle = float(np.concatenate(lats).mean())
@@ -95,8 +96,9 @@ def choropleth(boundaries: dict, league: pd.DataFrame, labels: dict, title: str,
     ax.set_axis_off()
     bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.7)
     if unit == "rate":
-        bar.formatter = PercentFormatter(1.0, decimals=None)
+        bar.formatter = percent_ticks()  # as many decimals as the ticks need
         bar.update_ticks()
+    bar.set_label(unit_axis_label(unit, lang))
     ax.set_title(title, loc="left", fontsize=10)
     fig.tight_layout()
     return fig

@@ -163,6 +163,7 @@ class Report:
     def __init__(self, data: ReportData, params: dict):
         self.data = data
         self.lang = params["lang"]
+        self._interval_noted = False  # the intervals' explanation is shown once (interval_note)
         self.region = check_region(data, params["region"]) if params["region"] else top_region(data)
         self.period = (resolve_period(data, params["period"]) if params["period"]
                        else latest_complete_period(data, self.region))
@@ -229,12 +230,23 @@ class Report:
     def table_html(self, frame: pd.DataFrame, **kwargs) -> None:
         self.show(html_table(frame, **kwargs))
 
-    def figure(self, fig, alt: str, caption: str = "") -> None:
-        """A chart, embedded as PNG; nothing when ``fig`` is None (no data to plot)."""
+    def figure(self, fig, alt: str, caption: str = "", intervals: bool = False) -> None:
+        """A chart, embedded as SVG (text as text); nothing when ``fig`` is None (no data to
+        plot). A chart with 95% intervals (``intervals``) is preceded, the first time in the
+        report part, by the sentence that explains them (:meth:`interval_note`)."""
         from .charts import figure_html
 
         if fig is not None:
+            if intervals:
+                self.interval_note()
             self.show(figure_html(fig, alt, caption))
+
+    def interval_note(self) -> None:
+        """What the interval lines in charts mean, in plain words: once per report part
+        (a notebook is one part), before its first chart with intervals."""
+        if not getattr(self, "_interval_noted", False):
+            self._interval_noted = True
+            self.note(self.t("interval_key"))
 
     # -- family sections: what every family notebook shows, in the same way -------------------
 
@@ -260,10 +272,11 @@ class Report:
         services = {s: service_label(s, self.lang) for s in SERVICE_TYPES if s in set(rows["service_type"])}
         self.heading(self.t("by_service_type"))
         for unit in dict.fromkeys(self.units[i] for i in ids):
-            shown = [i for i in ids if self.units[i] == unit]
-            fig = charts.bars(rows[rows["indicator"].isin(shown)], "service_type", services, self.names,
-                              self.units, self.targets, self.lang)
-            self.figure(fig, alt=", ".join(self.names[i] for i in shown))
+            same = [i for i in ids if self.units[i] == unit]
+            for shown in charts.split_evenly(same, 4):  # at most two rows of panels: a figure fits a page
+                fig = charts.bars(rows[rows["indicator"].isin(shown)], "service_type", services, self.names,
+                                  self.units, self.targets, self.lang)
+                self.figure(fig, alt=", ".join(self.names[i] for i in shown), intervals=True)
         wide = present.wide_frame(rows, "service_type", services, self.lang, self.catalogue)
         self.table_html(wide, numeric=tuple(wide.columns[1:]))
 
@@ -291,9 +304,13 @@ class Report:
                       if i in mine.index and not isinstance(mine.loc[i, "value"], pd.Series)}
             fig = charts.ranked_dots(ranked, parent, names, self.names, self.units, self.lang)
             if fig is not None:
-                self.figure(fig, alt=self.t("league_title"))
+                self.figure(fig, alt=self.t("league_title"), intervals=True)
                 self.note(self.t("league_dots_note", name=self.region_name))
-            missing = league.not_shown(ranked, names, self.names, self.lang)
+            # listed under the chart: what it does not draw (suppressed sub-regions are drawn, labelled,
+            # in the panels of indicators with a value)
+            charted = set(ranked.loc[ranked["status"] == "value", "indicator"]) if fig is not None else set()
+            left_out = ranked[~(ranked["indicator"].isin(charted) & ranked["status"].isin(charts.DRAWN))]
+            missing = league.not_shown(left_out, names, self.names, self.lang)
             if missing:
                 self.note(missing)
             self.subregion_map(ranked, names)
@@ -383,7 +400,8 @@ class Report:
                 self.figure(charts.group_bars(key_rows, key_indicator, group_by, groups, self.names,
                                               self.targets.get(key_indicator), self.lang,
                                               unit=self.units[key_indicator]),
-                            alt=f"{self.names[key_indicator]} · {group_label(group_by, '', self.lang)}")
+                            alt=f"{self.names[key_indicator]} · {group_label(group_by, '', self.lang)}",
+                            intervals=True)
 
     def over_periods(self, ids: list[str]) -> None:
         """The region's overall values of ``ids`` in every period up to the report's, with
@@ -403,7 +421,7 @@ class Report:
         if reform:
             self.note(self.t("reform_line", period=reform))
         self.figure(charts.period_lines(rows, self.names, self.units, reform, self.lang),
-                    alt=self.t("over_periods"))
+                    alt=self.t("over_periods"), intervals=True)
 
     def skipped_indicators(self, family: str) -> None:
         """The indicators of ``family`` that could not be computed from the data, each with why."""
@@ -452,7 +470,7 @@ class Report:
             fig = charts.event_study_chart(effects.event_frame(es), title, self.t("impact_event_x"),
                                            self.t("impact_event_y", unit=effects.effect_unit(unit, self.lang)),
                                            scale=100.0 if unit == "rate" else 1.0)
-            self.figure(fig, alt=title)
+            self.figure(fig, alt=title, intervals=True)
             p = (es.get("pretrend") or {}).get("p_value")
             pre = effects.event_frame(es).query("event_time < -1")["estimate"].abs().max()
             flag = (self.t("impact_pretrend_flag", pre=effects.format_effect(pre, unit, self.lang, signed=False))
@@ -548,7 +566,7 @@ class Report:
             self.heading(title)
             self.note(self.t(f"{key}_lead"))
             self.figure(charts.quintile_bars(part, series, quintiles, self.lang, title, self.t(axis), reference),
-                        alt=title)
+                        alt=title, intervals=True)
             frame = present.wide_frame(part, "group", quintiles, self.lang, self.catalogue,
                                        first_column=self.t("quintile_axis"))
             self.table_html(frame, numeric=tuple(frame.columns[1:]))
@@ -607,7 +625,7 @@ class Report:
             fig = charts.gap_dots(gaps, self.lang, title, self.t("fair_gap_axis"))
             self.heading(title)
             self.note(self.t("fair_gap_lead", reference=labels[reference]))
-            self.figure(fig, alt=title)
+            self.figure(fig, alt=title, intervals=True)
             n = pd.to_numeric(grouped["n"], errors="coerce")
             small = grouped[grouped["suppressed"] | (n < self.data.min_cell)]
             if len(small):

@@ -344,8 +344,8 @@ LABELS: dict[str, dict[str, str]] = {
     "not_produced": {"zh": "未生成的部分", "en": "Parts not produced"},
     "about_report": {"zh": "数据与口径", "en": "Data and conventions"},
     "over_periods": {"zh": "各期变化", "en": "Over periods"},
-    "reform_line": {"zh": "点线为救助与慈善衔接改革起始期（{period}）；阴影为95%置信区间。",
-                    "en": "Dotted line: the linkage reform started in {period}; shading: 95% confidence interval."},
+    "reform_line": {"zh": "点线为救助与慈善衔接改革起始期（{period}）。",
+                    "en": "Dotted line: the linkage reform started in {period}."},
     "composite": {"zh": "下级地区综合指数（0–100，同期各地区间比较，100为最好）",
                   "en": "Composite indices of sub-regions (0-100 relative to the other sub-regions this period; 100 best)"},
     "composite_note": {"zh": "综合指数为相对得分：仅用于同期同级地区间比较，权重见 composite.yaml。",
@@ -476,6 +476,15 @@ LABELS: dict[str, dict[str, str]] = {
               "identified) had not ended by the extraction date {date}, so those units are left out and counted "
               "as censored; the value is shown for reference only, not rated against its target nor read as a change."},
     "trend_title": {"zh": "各期趋势（虚线为目标值）", "en": "Trend over periods (dashed: target)"},
+    # -- charts: said once, not in every caption
+    "interval_key": {
+        "zh": "图中的细线（误差线）表示95%置信区间：考虑抽样和测量误差，真实值很可能落在其中。区间越短，估计越精确；"
+              "两个区间明显不重叠，差别才较为明确。",
+        "en": "The thin lines (error bars) in the charts are 95% confidence intervals: given sampling and measurement "
+              "error, the true value very likely lies within them. The shorter the line, the more precise the estimate; "
+              "only values whose intervals clearly do not overlap differ clearly."},
+    "chart_suppressed": {"zh": "已抑制", "en": "suppressed"},
+    "target_line": {"zh": "目标值", "en": "Target"},
     "data_hash": {"zh": "数据指纹", "en": "Data fingerprint"},
     "package": {"zh": "数据包", "en": "Data package"},
     # -- the fairness part (notebooks/fairness.py): chart titles and one sentence each for readers
@@ -487,9 +496,9 @@ LABELS: dict[str, dict[str, str]] = {
     "incidence_axis": {"zh": "救助资金流向该组的比例", "en": "Share of the sector's aid yuan reaching the group"},
     "fair_quintile_title": {"zh": "各收入组的救助覆盖率（按部门）", "en": "Who is reached: coverage by income quintile and sector"},
     "fair_quintile_lead": {
-        "zh": "家庭按救助前人均收入从低到高分为五组，第1组最困难；左侧柱子越高，说明救助越先覆盖最困难的家庭。细线为95%置信区间。",
+        "zh": "家庭按救助前人均收入从低到高分为五组，第1组最困难；左侧柱子越高，说明救助越先覆盖最困难的家庭。",
         "en": "Households are split into fifths by income before aid, Q1 the poorest; taller bars on the left mean aid "
-              "reaches the poorest households first. Thin lines are 95% confidence intervals."},
+              "reaches the poorest households first."},
     "fair_incidence_title": {"zh": "救助资金流向各收入组的比例（受益归宿）", "en": "Where the money goes: benefit incidence by income quintile"},
     "fair_incidence_lead": {
         "zh": "每个部门的救助资金在五个收入组之间如何分配（合计100%）；第1组超过20%（虚线），说明资金向最困难的五分之一人口倾斜。",
@@ -509,9 +518,9 @@ LABELS: dict[str, dict[str, str]] = {
               "index of it is not published): {names}."},
     "fair_gap_title": {"zh": "各群体与参照群体的差距：{grouping}", "en": "Gaps to the reference group: {grouping}"},
     "fair_gap_lead": {
-        "zh": "每个点为该群体减参照群体（{reference}）的差值，横线为95%置信区间；横线不跨过0（竖线），差距才在统计上明确。",
-        "en": "Each dot is the group's value minus the reference group's ({reference}); lines are 95% confidence "
-              "intervals. Only a line that does not cross 0 (the vertical line) shows a clear gap."},
+        "zh": "每个点为该群体减参照群体（{reference}）的差值；区间横线不跨过0（竖线），差距才在统计上明确。",
+        "en": "Each dot is the group's value minus the reference group's ({reference}). Only an interval line that "
+              "does not cross 0 (the vertical line) shows a clear gap."},
     "fair_gap_small": {
         "zh": "样本过少、不予公布（图中只列名称）：{groups}。",
         "en": "Too few to publish (named in the chart, no value): {groups}."},
@@ -617,6 +626,21 @@ UNIT_LABELS = {
     "index": {"zh": "指数", "en": "index"},
     "km": {"zh": "公里", "en": "km"},
 }
+
+#: What a value axis is measured in (its label), per unit.
+AXIS_UNITS = {
+    "rate": {"zh": "比率（%）", "en": "Rate (%)"},
+    "count": {"zh": "户数", "en": "Households"},
+    "days": {"zh": "天", "en": "Days"},
+    "yuan": {"zh": "元", "en": "Yuan"},
+    "index": {"zh": "指数值", "en": "Index value"},
+    "km": {"zh": "公里", "en": "km"},
+}
+
+
+def unit_axis_label(unit: str, lang: str) -> str:
+    """The label of a value axis in ``unit`` ("" for an unknown unit)."""
+    return AXIS_UNITS.get(unit, {}).get(check_lang(lang), "")
 
 
 def check_lang(lang) -> str:
@@ -765,11 +789,10 @@ LABELS.update({
     "league_suppressed": {"zh": "已抑制", "en": "suppressed"},
     "league_no_data": {"zh": "无数据", "en": "no data"},
     "league_dots_note": {
-        "zh": "各下辖地区按排名自上而下排列（最好的在最上）：圆点为本期值，横线为95%置信区间（同样的工作在类似年份可能得到的取值范围），"
-              "竖虚线为{name}整体的值；比率类指标的横轴从0开始。",
-        "en": "Sub-regions ranked, best at the top: the dot is the value, the line its 95% confidence interval (the range "
-              "the same work could have shown in a similar year); the dashed line is the value of {name} as a whole; "
-              "rate axes start at 0."},
+        "zh": "各下辖地区按排名自上而下排列（最好的在最上）：圆点为本期值，"
+              "竖虚线为{name}整体的值；比率类指标的横轴从0开始；样本过少的地区排在最后，标为“已抑制”。",
+        "en": "Sub-regions ranked, best at the top: the dot is the value; the dashed line is the value of {name} as a "
+              "whole; rate axes start at 0; sub-regions with too few units to publish come last, marked \"suppressed\"."},
     "league_rule": {
         "zh": "排名：1为最好（越高越好的指标取值最高者，越低越好的取值最低者；并列取较好名次），仅在有公布值的下辖地区之间排列；"
               "描述性指标不排名。样本少于{min_cell}个单位的单元格不公布，标为“已抑制”，不参与排名；区间重叠的地区之间差异可能并不显著。",
