@@ -275,6 +275,20 @@ def test_english_report_with_own_targets(en_single, targets_file, package):
     assert all((out / f).exists() for f in manifest["files"])
 
 
+def font_size(char: dict) -> float:
+    """The font size of a character pdfplumber extracted, rotated or not: its box is the
+    advance by the font size, turned by the text matrix (``size`` is the box's height,
+    which for a rotated axis label is its advance)."""
+    import math
+
+    a, b = char["matrix"][:2]
+    r = math.hypot(a, b)
+    cos, sin = abs(a) / r, abs(b) / r
+    if cos >= sin:
+        return (char["height"] - char["adv"] * sin) / cos
+    return (char["width"] - char["adv"] * cos) / sin
+
+
 @pytest.mark.skipif(not PDF, reason="WeasyPrint or Pango is not installed")
 def test_pdf_is_one_document_with_page_numbers_contents_and_embedded_fonts(en_single):
     """One PDF: every font embedded and none of Type 3, no text under 8 pt, a page number
@@ -299,7 +313,7 @@ def test_pdf_is_one_document_with_page_numbers_contents_and_embedded_fonts(en_si
         assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), f"{name} not embedded"
     with pdfplumber.open(out / "report.pdf") as pdf:
         pages = [p.extract_text() or "" for p in pdf.pages]
-        sizes = {round(c["size"], 1) for p in pdf.pages for c in p.chars if c["text"].strip()}
+        sizes = {round(font_size(c), 1) for p in pdf.pages for c in p.chars if c["text"].strip()}
     assert min(sizes) >= 8 - 0.05, sorted(sizes)[:5]
     n = len(pages)
     assert n >= 10 and f"1 / {n}" not in pages[0] and all(f"{k} / {n}" in pages[k - 1] for k in range(2, n + 1))
