@@ -310,6 +310,26 @@ def test_bounds_can_be_declared_and_are_checked(pkg):
         evalkit.validate(pkg)
 
 
+@corpus("correct handling", before="silent acceptance")
+@pytest.mark.parametrize("case", ["moved_east", "swapped_inside", "clean"])
+def test_households_far_from_every_service_point_of_their_region_are_warned(pkg, case):
+    hh = pd.read_csv(pkg / "households.csv", dtype=str)
+    lon, lat = float(hh.loc[0, "lon"]), float(hh.loc[0, "lat"])
+    if case == "moved_east":  # about 97 km east, still inside China: the bounding box cannot see it
+        hh.loc[0, "lon"], hh.loc[1, "lon"] = str(lon + 1.0), str(float(hh.loc[1, "lon"]) + 1.0)
+    elif case == "swapped_inside":  # (29.4, 119.4) read as lon, lat: outside the box and far away
+        hh.loc[0, ["lon", "lat"]] = [str(lat), str(lon)]
+    hh.to_csv(pkg / "households.csv", index=False)
+    far = [p for p in evalkit.validate(pkg).warnings if p.check == "far from every service point"]
+    if case == "clean":
+        assert not far
+        return
+    assert len(far) == 1 and far[0].count == (2 if case == "moved_east" else 1)
+    text = str(far[0])
+    assert "50 km" in text and hh.loc[0, "region_id"] in text  # counted and named by region
+    assert "household_id" not in text and "H0" not in text and f"{lon:.3f}"[:6] not in text  # never who or where
+
+
 # --- leftovers after a crash -------------------------------------------------------------------
 
 def _dead_pid() -> int:
