@@ -5,12 +5,14 @@ Each case is generated from the small synthetic package of ``tiny_synth`` (no co
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import hmac
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -403,6 +405,132 @@ def test_batch_workers_exit_when_the_batch_is_killed(tmp_path):
     else:
         os.kill(worker, signal.SIGKILL)
         pytest.fail("the worker outlived its killed parent")
+
+
+# --- faults: a killed batch, two runs into one directory (real runs, marked "fault") ---------------
+
+#: a report template that only sleeps: the fault tests run real batches with real kernels, quickly
+SLEEPY_TEMPLATE = """# %% tags=["parameters"]
+region = ""
+
+# %%
+import time
+
+time.sleep(3)
+print(region)
+"""
+
+
+def _report_cmd(source, out, templates, *extra):
+    import sys
+
+    return [sys.executable, "-m", "evalkit.cli", "report", str(source), "--out", str(out), "--notebooks",
+            str(templates), "--lang", "en", *extra]
+
+
+def _sleepy_templates(tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "scorecard.py").write_text(SLEEPY_TEMPLATE)
+    return templates
+
+
+def _env():
+    import sys
+
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+
+def _complete(region_dir) -> bool:
+    manifest = json.loads((region_dir / "manifest.json").read_text(encoding="utf-8"))
+    return bool(manifest["files"]) and all((region_dir / f).is_file() for f in manifest["files"])
+
+
+@pytest.mark.fault
+@corpus("correct handling", before="wrong output")
+def test_killed_batch_leaves_no_orphan_and_the_rerun_resumes(source, tmp_path):
+    """SIGKILL of ``evalkit report --all-regions`` while workers render: within seconds no
+    process it started (workers, kernels, the resource tracker) is left, and a rerun skips
+    the finished regions, renders the rest and removes the stale render and kernel directories."""
+    import signal
+    import subprocess
+    import tempfile
+    import time
+
+    import psutil
+
+    out, templates = tmp_path / "out", _sleepy_templates(tmp_path)
+    cmd = _report_cmd(source, out, templates, "--all-regions", "--workers", "2")
+    batch = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+    started, deadline = set(), time.time() + 150
+    try:
+        while time.time() < deadline:  # kill once a region is published and another is being rendered
+            with contextlib.suppress(psutil.Error):
+                started |= {c.pid for c in psutil.Process(batch.pid).children(recursive=True)}
+            if list(out.glob("*/manifest.json")) and list(out.glob(".*.render-*")):
+                break
+            assert batch.poll() is None, "the batch ended before it could be killed"
+            time.sleep(0.1)
+        else:
+            pytest.fail("no region finished in time")
+        with contextlib.suppress(psutil.Error):
+            started |= {c.pid for c in psutil.Process(batch.pid).children(recursive=True)}
+    finally:
+        batch.send_signal(signal.SIGKILL)
+        batch.wait()
+    finished = {m.parent.name for m in out.glob("*/manifest.json")}
+    stale = list(out.glob(".*.render-*"))
+    assert finished and stale and started
+
+    def alive():
+        found = []
+        for pid in started:
+            with contextlib.suppress(psutil.Error):
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    found.append(pid)
+        return found
+
+    for _ in range(50):  # "after a second": SIGTERM from the kernel, then the kernels' own exit
+        if not alive():
+            break
+        time.sleep(0.1)
+    orphans = alive()
+    for pid in orphans:
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
+    assert not orphans, "processes of the killed batch are still running"
+
+    rerun = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=180)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"{len(finished)} of " in rerun.stdout + rerun.stderr and "up to date" in rerun.stdout + rerun.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    status = {r["region"]: r["status"] for r in summary["regions"]}
+    assert {r for r, s in status.items() if s == "skipped"} == finished
+    assert set(status.values()) <= {"ok", "skipped"} and all(_complete(out / r) for r in status)
+    assert not list(out.glob(".*.render-*")) and not any(p.exists() for p in stale)
+    kernels = [d for pid in started for d in Path(tempfile.gettempdir()).glob(f"evalkit-kernels-{pid}-*")]
+    assert not kernels  # connection files (with their keys) of the killed workers' kernels
+
+
+@pytest.mark.fault
+@corpus("correct handling", before="correct handling")
+def test_two_identical_runs_into_one_directory_do_not_corrupt_each_other(source, tmp_path):
+    """Two identical ``evalkit report`` runs started together into one directory: both end
+    well, one waits for the other (an exclusive lock on the output directory) and finds the
+    report up to date; one complete report remains, its manifest listing files that exist."""
+    import subprocess
+
+    out, templates = tmp_path / "out", _sleepy_templates(tmp_path)
+    cmd = _report_cmd(source, out, templates, "--region", "R0101")
+    runs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+            for _ in range(2)]
+    outputs = [r.communicate(timeout=180)[0] for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], outputs
+    assert sum("waiting for another evalkit report" in o for o in outputs) == 1
+    assert all(o.strip().splitlines()[-1] == str(out / "index.html") for o in outputs)
+    assert _complete(out)
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "manifest.json", "results.parquet"]
+    assert "R0101" in (out / "index.html").read_text(encoding="utf-8")
 
 
 # --- encodings and spreadsheets (item 9) -------------------------------------------------------
