@@ -5,13 +5,17 @@ Each case is generated from the small synthetic package of ``tiny_synth`` (no co
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import hmac
 import json
 import os
+import re
 import shutil
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -44,6 +48,190 @@ def _resources(pkg, **paths):
     meta = json.loads((pkg / "datapackage.json").read_text())
     meta["resources"] = [{"name": r["name"], "path": paths.get(r["name"], r["path"])} for r in meta["resources"]]
     (pkg / "datapackage.json").write_text(json.dumps(meta))
+
+
+# --- disclosure across every output of one run (item 1) ------------------------------------------
+
+RUN_BY = ["hukou", "urban"]
+#: columns a suppressed row never publishes (a region without any unit keeps its zeros)
+WITHHELD = ["value", "se", "df", "ci_low", "ci_high", "numerator", "denominator", "n", "n_excluded", "n_censored"]
+KEY = ["indicator", "service_type", "region", "period", "group_by", "group"]
+COUNT_CELL = re.compile(r"^([\d,]+)\s*(households?|needs?|referrals?|service points?|cases?|assistance records?|"
+                        r"evaluations?|户|需求|转介|服务点|个案|救助记录|评价)$")
+COUNT_HEADER = re.compile(r"households|needs|户|需求")
+
+
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory):
+    """One assessor's run: ``evalkit indicators --by hukou,urban`` and ``evalkit report
+    --all-regions`` into one directory (2,000 households, 5 regions, 4 quarters), with the
+    unpublished table (every value kept) that the attacker wants."""
+    root = tmp_path_factory.mktemp("one-run")
+    package, out = root / "pkg", root / "out"
+    generate(package, households=2000, regions=3, periods=4, seed=5)
+    run = _invoke("indicators", package, "--by", ",".join(RUN_BY), "--out", out / "indicators.csv")
+    assert run.exit_code == 0, run.output
+    run = _invoke("report", package, "--all-regions", "--by", ",".join(RUN_BY), "--out", out, "--lang", "en",
+                  "--workers", "2")
+    assert run.exit_code == 0, run.output
+    loaded = evalkit.load(package)
+    truth = evalkit.compute(loaded, by=RUN_BY, min_cell=10).table
+    return out, truth, loaded.regions
+
+
+def _files_table(path):
+    table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={"note": str})
+    for c in ("service_type", "group_by", "group", "note"):
+        table[c] = table[c].fillna("").astype(str)
+    table["suppressed"] = table["suppressed"].astype(bool)
+    return table
+
+
+def _numbers(node):
+    """Every number in a parsed JSON document."""
+    if isinstance(node, dict):
+        return [x for v in node.values() for x in _numbers(v)]
+    if isinstance(node, list):
+        return [x for v in node for x in _numbers(v)]
+    return [float(node)] if isinstance(node, (int, float)) and not isinstance(node, bool) else []
+
+
+def _tables(document: str):
+    """The report's tables as rows of cell texts (the first row: the header)."""
+    import html as html_mod
+    import re as re_mod
+
+    def text(cell):
+        return re_mod.sub(r"\s+", " ", html_mod.unescape(re_mod.sub(r"<[^>]+>", " ", cell))).strip()
+
+    for table in re_mod.findall(r"<table.*?</table>", document, re_mod.S):
+        rows = [[text(c) for c in re_mod.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", tr, re_mod.S)]
+                for tr in re_mod.findall(r"<tr.*?</tr>", table, re_mod.S)]
+        if rows:
+            yield rows
+
+
+def _published_counts(table) -> set[int]:
+    """Every count a published row gives: n, the denominator, n + n_excluded and, for rates,
+    the numerator and n - numerator (what an attacker reads off or subtracts)."""
+    table = table[~table["suppressed"]]
+    n, num = pd.to_numeric(table["n"], errors="coerce"), pd.to_numeric(table["numerator"], errors="coerce")
+    rate = table["interval"].isin(["wilson", "logit_t"])
+    parts = [n, pd.to_numeric(table["denominator"], errors="coerce"),
+             n + pd.to_numeric(table["n_excluded"], errors="coerce").fillna(0), num.where(rate), (n - num).where(rate)]
+    return {int(round(v)) for part in parts for v in part.dropna()}
+
+
+@corpus("correct handling", before="wrong output")
+def test_suppressed_cells_publish_nothing_in_any_file_of_one_run(one_run):
+    """indicators.csv and results.parquet suppress the same cells as the unpublished table,
+    and a suppressed row gives no value, interval, count, degrees of freedom (n - 1 for a rate
+    of service points), censored count or note saying its n is 0; summary.json and the
+    manifests hold none of the withheld values; no executed notebook is left behind."""
+    from evalkit.results.disclosure import known_zero
+
+    out, truth, _ = one_run
+    files = {name: _files_table(out / name) for name in ("indicators.csv", "results.parquet")}
+    truth = truth.assign(**{c: truth[c].fillna("").astype(str) for c in ("service_type", "group_by", "group")})
+    for name, table in files.items():
+        hidden = table["suppressed"] & ~known_zero(table)
+        assert hidden.sum() > 1000, name
+        leaked = table.loc[hidden, WITHHELD].notna().sum()
+        assert not leaked.any(), f"{name}: suppressed rows publish {leaked[leaked > 0].to_dict()}"
+        assert (table.loc[hidden, "note"] == "").all(), table.loc[hidden, "note"].value_counts().head()
+        both = table.merge(truth[[*KEY, "suppressed"]], on=KEY, suffixes=("", "_truth"), validate="one_to_one")
+        assert len(both) == (len(table) if name == "indicators.csv" else len(truth)), name  # + income quintiles
+        assert (both["suppressed"] == both["suppressed_truth"]).all(), name
+    assert files["results.parquet"].merge(files["indicators.csv"], on=KEY).pipe(
+        lambda m: (m["suppressed_x"] == m["suppressed_y"]).all())
+    withheld = truth.loc[truth["suppressed"], ["value", "ci_low", "ci_high"]].stack()
+    # distinctive values only: 0.2 or 0.95 is also a parameter's value (poorest share, confidence)
+    withheld = {round(float(v), 9) for v in withheld if np.isfinite(v) and float(v) != round(float(v), 3)}
+    documents = [out / "summary.json", out / "indicators.provenance.json", *out.glob("*/manifest.json")]
+    assert len(documents) == 7
+    for doc in documents:
+        found = {round(x, 9) for x in _numbers(json.loads(doc.read_text(encoding="utf-8")))} & withheld
+        assert not found, f"{doc.name} holds withheld values {sorted(found)[:5]}"
+    assert not list(out.rglob("*.ipynb")) and not (out / "_failed").exists()  # executed notebooks: only _failed/
+    assert not list(out.glob(".*.render-*"))
+
+
+@corpus("correct handling", before="wrong output")
+def test_reports_show_only_published_numbers(one_run):
+    """Every count a report table shows ("423 households", the access table's households in
+    need, with supply nearby, that received it) is a count of a published row; no withheld value
+    (as the report formats it: 12.3%, 4.56 km, 7.0 days, ¥1,234, 0.123) of the region appears in
+    a table cell; charts are images drawn from the same published table (SVG text checked too)."""
+    import base64
+
+    from evalkit.indicators.catalogue import load_catalogue
+    from evalkit.report.text import format_value
+
+    out, truth, _ = one_run
+    results = _files_table(out / "results.parquet")
+    published = _published_counts(results)
+    units = {i.id: i.unit for i in load_catalogue()}
+
+    def shown_as(table):
+        cells = table[table["indicator"].isin(list(units))]
+        return {format_value(v, units[i], "en") for c in ("value", "ci_low", "ci_high")
+                for i, v in zip(cells["indicator"], cells[c]) if pd.notna(v)}
+
+    public = shown_as(results[~results["suppressed"]])
+    public |= {format_value(i.target, i.unit, "en") for i in load_catalogue() if isinstance(i.target, (int, float))}
+    reports = sorted(out.glob("*/index.html"))
+    assert len(reports) == 5
+    checked = 0
+    for report in reports:
+        region = report.parent.name
+        document = report.read_text(encoding="utf-8")
+        withheld = shown_as(truth[truth["suppressed"] & (truth["region"] == region)]) - public
+        # distinctive only: two significant digits or more ("0.2" is also a parameter's value)
+        withheld = {w for w in withheld if len(re.sub(r"[^1-9]", "", w.lstrip("-0.¥"))) >= 2 or "," in w}
+        assert len(withheld) > 100, region
+        patterns = [re.compile(r"(?<![-+\d.,¥])" + re.escape(w) + r"(?![\d.,%]| km| days| pp)") for w in withheld]
+        texts = []
+        for rows in _tables(document):
+            head = rows[0]
+            for row in rows[1:]:
+                for j, cell in enumerate(row):
+                    texts.append(cell)
+                    count = COUNT_CELL.match(cell)
+                    if count is None and re.fullmatch(r"[\d,]+", cell) and j < len(head) \
+                            and COUNT_HEADER.search(head[j].lower()):
+                        count = re.match(r"([\d,]+)", cell)
+                    if count is not None:
+                        checked += 1
+                        assert int(count.group(1).replace(",", "")) in published, (region, head, row)
+        for svg in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", document):
+            texts += re.findall(r"<text[^>]*>(.*?)</text>", base64.b64decode(svg).decode("utf-8", "replace"), re.S)
+        shown = [w for w, pattern in zip(withheld, patterns) if any(pattern.search(t) for t in texts)]
+        assert not shown, f"{region}: withheld values in the report: {shown[:5]}"
+    assert checked > 100
+
+
+@corpus("correct handling", before="wrong output")
+def test_attacker_over_every_count_one_run_publishes(one_run):
+    """The attacker's linear program (tests/test_disclosure.py) over the union of the counts
+    published by indicators.csv, results.parquet and the reports (whose counts are published
+    rows', test above) finds no suppressed count of the shared access indicators narrower
+    than min_cell, in the report's period."""
+    from test_disclosure import ATTACKED, Attack
+
+    out, truth, regions = one_run
+    period = json.loads((out / "summary.json").read_text(encoding="utf-8"))["period"]
+    union = None
+    for name in ("indicators.csv", "results.parquet"):
+        table = _files_table(out / name)[[*KEY, "suppressed"]]
+        union = table if union is None else union.merge(table, on=KEY, how="outer", suffixes=("", "_other"))
+    published = ~(union["suppressed"].fillna(True).astype(bool) & union["suppressed_other"].fillna(True).astype(bool))
+    union = union.assign(published=published)[[*KEY, "published"]]
+    truth = truth.assign(**{c: truth[c].fillna("").astype(str) for c in ("service_type", "group_by", "group")})
+    cells = truth[truth["indicator"].isin(ATTACKED) & (truth["period"] == period)].merge(union, on=KEY, how="left")
+    assert cells["published"].notna().all()
+    hidden = ~cells["published"].astype(bool).to_numpy()
+    assert hidden.any() and not hidden.all()
+    assert Attack(cells.drop(columns="published"), hidden, regions).narrowest(10) == []
 
 
 # --- reads stay inside the package ----------------------------------------------------
@@ -310,6 +498,26 @@ def test_bounds_can_be_declared_and_are_checked(pkg):
         evalkit.validate(pkg)
 
 
+@corpus("correct handling", before="silent acceptance")
+@pytest.mark.parametrize("case", ["moved_east", "swapped_inside", "clean"])
+def test_households_far_from_every_service_point_of_their_region_are_warned(pkg, case):
+    hh = pd.read_csv(pkg / "households.csv", dtype=str)
+    lon, lat = float(hh.loc[0, "lon"]), float(hh.loc[0, "lat"])
+    if case == "moved_east":  # about 97 km east, still inside China: the bounding box cannot see it
+        hh.loc[0, "lon"], hh.loc[1, "lon"] = str(lon + 1.0), str(float(hh.loc[1, "lon"]) + 1.0)
+    elif case == "swapped_inside":  # (29.4, 119.4) read as lon, lat: outside the box and far away
+        hh.loc[0, ["lon", "lat"]] = [str(lat), str(lon)]
+    hh.to_csv(pkg / "households.csv", index=False)
+    far = [p for p in evalkit.validate(pkg).warnings if p.check == "far from every service point"]
+    if case == "clean":
+        assert not far
+        return
+    assert len(far) == 1 and far[0].count == (2 if case == "moved_east" else 1)
+    text = str(far[0])
+    assert "50 km" in text and hh.loc[0, "region_id"] in text  # counted and named by region
+    assert "household_id" not in text and "H0" not in text and f"{lon:.3f}"[:6] not in text  # never who or where
+
+
 # --- leftovers after a crash -------------------------------------------------------------------
 
 def _dead_pid() -> int:
@@ -383,6 +591,132 @@ def test_batch_workers_exit_when_the_batch_is_killed(tmp_path):
     else:
         os.kill(worker, signal.SIGKILL)
         pytest.fail("the worker outlived its killed parent")
+
+
+# --- faults: a killed batch, two runs into one directory (real runs, marked "fault") ---------------
+
+#: a report template that only sleeps: the fault tests run real batches with real kernels, quickly
+SLEEPY_TEMPLATE = """# %% tags=["parameters"]
+region = ""
+
+# %%
+import time
+
+time.sleep(3)
+print(region)
+"""
+
+
+def _report_cmd(source, out, templates, *extra):
+    import sys
+
+    return [sys.executable, "-m", "evalkit.cli", "report", str(source), "--out", str(out), "--notebooks",
+            str(templates), "--lang", "en", *extra]
+
+
+def _sleepy_templates(tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "scorecard.py").write_text(SLEEPY_TEMPLATE)
+    return templates
+
+
+def _env():
+    import sys
+
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+
+def _complete(region_dir) -> bool:
+    manifest = json.loads((region_dir / "manifest.json").read_text(encoding="utf-8"))
+    return bool(manifest["files"]) and all((region_dir / f).is_file() for f in manifest["files"])
+
+
+@pytest.mark.fault
+@corpus("correct handling", before="wrong output")
+def test_killed_batch_leaves_no_orphan_and_the_rerun_resumes(source, tmp_path):
+    """SIGKILL of ``evalkit report --all-regions`` while workers render: within seconds no
+    process it started (workers, kernels, the resource tracker) is left, and a rerun skips
+    the finished regions, renders the rest and removes the stale render and kernel directories."""
+    import signal
+    import subprocess
+    import tempfile
+    import time
+
+    import psutil
+
+    out, templates = tmp_path / "out", _sleepy_templates(tmp_path)
+    cmd = _report_cmd(source, out, templates, "--all-regions", "--workers", "2")
+    batch = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+    started, deadline = set(), time.time() + 150
+    try:
+        while time.time() < deadline:  # kill once a region is published and another is being rendered
+            with contextlib.suppress(psutil.Error):
+                started |= {c.pid for c in psutil.Process(batch.pid).children(recursive=True)}
+            if list(out.glob("*/manifest.json")) and list(out.glob(".*.render-*")):
+                break
+            assert batch.poll() is None, "the batch ended before it could be killed"
+            time.sleep(0.1)
+        else:
+            pytest.fail("no region finished in time")
+        with contextlib.suppress(psutil.Error):
+            started |= {c.pid for c in psutil.Process(batch.pid).children(recursive=True)}
+    finally:
+        batch.send_signal(signal.SIGKILL)
+        batch.wait()
+    finished = {m.parent.name for m in out.glob("*/manifest.json")}
+    stale = list(out.glob(".*.render-*"))
+    assert finished and stale and started
+
+    def alive():
+        found = []
+        for pid in started:
+            with contextlib.suppress(psutil.Error):
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    found.append(pid)
+        return found
+
+    for _ in range(50):  # "after a second": SIGTERM from the kernel, then the kernels' own exit
+        if not alive():
+            break
+        time.sleep(0.1)
+    orphans = alive()
+    for pid in orphans:
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
+    assert not orphans, "processes of the killed batch are still running"
+
+    rerun = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=180)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"{len(finished)} of " in rerun.stdout + rerun.stderr and "up to date" in rerun.stdout + rerun.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    status = {r["region"]: r["status"] for r in summary["regions"]}
+    assert {r for r, s in status.items() if s == "skipped"} == finished
+    assert set(status.values()) <= {"ok", "skipped"} and all(_complete(out / r) for r in status)
+    assert not list(out.glob(".*.render-*")) and not any(p.exists() for p in stale)
+    kernels = [d for pid in started for d in Path(tempfile.gettempdir()).glob(f"evalkit-kernels-{pid}-*")]
+    assert not kernels  # connection files (with their keys) of the killed workers' kernels
+
+
+@pytest.mark.fault
+@corpus("correct handling", before="correct handling")
+def test_two_identical_runs_into_one_directory_do_not_corrupt_each_other(source, tmp_path):
+    """Two identical ``evalkit report`` runs started together into one directory: both end
+    well, one waits for the other (an exclusive lock on the output directory) and finds the
+    report up to date; one complete report remains, its manifest listing files that exist."""
+    import subprocess
+
+    out, templates = tmp_path / "out", _sleepy_templates(tmp_path)
+    cmd = _report_cmd(source, out, templates, "--region", "R0101")
+    runs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+            for _ in range(2)]
+    outputs = [r.communicate(timeout=180)[0] for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], outputs
+    assert sum("waiting for another evalkit report" in o for o in outputs) == 1
+    assert all(o.strip().splitlines()[-1] == str(out / "index.html") for o in outputs)
+    assert _complete(out)
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "manifest.json", "results.parquet"]
+    assert "R0101" in (out / "index.html").read_text(encoding="utf-8")
 
 
 # --- encodings and spreadsheets (item 9) -------------------------------------------------------

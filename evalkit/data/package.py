@@ -44,6 +44,9 @@ EARLIEST_DATE = dt.date(1990, 1, 1)
 
 #: (lon_min, lat_min, lon_max, lat_max): China with Hainan and the South China Sea islands
 CHINA_BOUNDS = (73.0, 3.0, 136.0, 54.0)
+#: km: a household farther than this from every service point of its region (of the package, when
+#: its region has no located point) is warned about: a misplaced home or point, not a remote village
+FAR_KM = 50.0
 #: columns of identity numbers: an Excel file must hold them as text, never as numbers
 ID_NUMBER_COLUMNS = ("id_number",)
 
@@ -567,6 +570,43 @@ class _Loader:
                            "area with datapackage.json's \"bounds\": [lon_min, lat_min, lon_max, lat_max]); check "
                            "for swapped or sign-flipped longitude and latitude",
                            self._examples(name, name, outside, quote(TABLES[name].key), show=show))
+        self._check_far_households()
+
+    def _check_far_households(self, km: float = FAR_KM) -> None:
+        """Households farther than ``km`` from every located service point of their own region
+        (of the whole package when their region has none) are a warning: counted per region,
+        computed in the engine, never naming a household or its location."""
+        need = {"lon", "lat", "region_id"}
+        if not all(t in self.loaded and need <= set(self.columns[t]) for t in ("households", "service_points")):
+            return
+        p = self.params
+        dist = ("2 * 6371.0088 * asin(sqrt(least(1, pow(sin(radians(s.lat - h.lat) / 2), 2) + cos(radians(h.lat)) "
+                "* cos(radians(s.lat)) * pow(sin(radians(s.lon - h.lon) / 2), 2))))")
+        near = f"abs(s.lat - h.lat) <= {p(km / 111.0)} AND {dist} <= {p(km)}"  # 1 degree of latitude >= 110.5 km
+        rows = sql(self.con, f"""
+            WITH s AS (SELECT region_id, lon, lat FROM service_points WHERE isfinite(lon) AND isfinite(lat)),
+                 h AS (SELECT region_id, lon, lat FROM households WHERE isfinite(lon) AND isfinite(lat)),
+                 own AS (SELECT * FROM h WHERE region_id IN (SELECT region_id FROM s WHERE region_id IS NOT NULL)),
+                 other AS (SELECT * FROM h WHERE region_id IS NULL
+                           OR region_id NOT IN (SELECT region_id FROM s WHERE region_id IS NOT NULL)),
+                 far AS (SELECT region_id FROM own h WHERE NOT EXISTS
+                             (SELECT 1 FROM s WHERE s.region_id = h.region_id AND {near})
+                         UNION ALL
+                         SELECT region_id FROM other h WHERE EXISTS (SELECT 1 FROM s)
+                             AND NOT EXISTS (SELECT 1 FROM s WHERE {near}))
+            SELECT region_id, count(*) AS n FROM far GROUP BY region_id ORDER BY n DESC, region_id""", p)
+        if not rows:
+            return
+        names = {}
+        if "regions" in self.loaded and "name" in self.columns.get("regions", {}):
+            names = dict(sql(self.con, "SELECT region_id, name FROM regions WHERE region_id IN "
+                                       f"(SELECT unnest({p([r for r, _ in rows if r is not None])}))", p))
+        examples = [f"region {r} ({names[r]}): {n} household{'s' if n != 1 else ''}" if names.get(r) else
+                    f"region {r}: {n} household{'s' if n != 1 else ''}" for r, n in rows[:MAX_EXAMPLES]]
+        self._warn("households", "lon, lat", "far from every service point", sum(n for _, n in rows),
+                   f"households within {km:g} km of a service point of their region (of the package when their "
+                   f"region has none); {len(rows)} region{'s have' if len(rows) != 1 else ' has'} households farther; "
+                   "check for misplaced homes or points, or swapped longitude and latitude", examples)
 
     def _check_zero_weights(self) -> None:
         """Zero survey weights are allowed (the household counts for nothing) and counted in

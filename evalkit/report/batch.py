@@ -301,11 +301,16 @@ def render_report(data_dir, region: str, out, period: str | None = None, lang: s
     """
     options = _options(period, lang, pdf, targets, min_cell, by, params, notebooks, timeout, force, earliest_date)
     out = Path(out)
+    with exclusive(out, log):
+        return _render_report(data_dir, region, out, options, period, key_file, log)
+
+
+def _render_report(data_dir, region: str, out: Path, options: Options, period, key_file, log) -> RegionOutcome:
     data, results_path = prepare(data_dir, out, options, key_file=key_file, log=log)
     check_region(data, region)
     period = resolve_period(data, period)
     job = region_job(data, results_path, data_dir, region, period, options, out, out / FAILED_DIR)
-    if not force and up_to_date(job):
+    if not options.force and up_to_date(job):
         return RegionOutcome(region, job.region_name, "skipped", out)
     result = run_region(job)
     return RegionOutcome(region, job.region_name, result["status"], out, result["error"], result["seconds"])
@@ -322,6 +327,12 @@ def render_all(data_dir, out, period: str | None = None, lang: str = "zh", pdf: 
     """
     options = _options(period, lang, pdf, targets, min_cell, by, params, notebooks, timeout, force, earliest_date)
     out = Path(out)
+    with exclusive(out, log):
+        return _render_all(data_dir, out, options, period, lang, workers, progress, key_file, regions, log)
+
+
+def _render_all(data_dir, out: Path, options: Options, period, lang, workers, progress, key_file, regions,
+                log) -> BatchOutcome:
     data, results_path = prepare(data_dir, out, options, key_file=key_file, log=log)
     period = resolve_period(data, period)
     computed = set(pd.unique(data.table["region"]))
@@ -336,7 +347,8 @@ def render_all(data_dir, out, period: str | None = None, lang: str = "zh", pdf: 
     done: dict[str, dict] = {}
     todo = []
     for job in jobs:
-        if not force and up_to_date(job):
+        sweep_stale(out, f".{dir_name(job.region)}.render-")  # left by a killed run, even of a finished region
+        if not options.force and up_to_date(job):
             done[job.region] = {"region": job.region, "name": job.region_name, "status": "skipped",
                                 "error": None, "seconds": 0.0}
         else:
@@ -358,6 +370,31 @@ def render_all(data_dir, out, period: str | None = None, lang: str = "zh", pdf: 
     return BatchOutcome(out, index, period, [
         RegionOutcome(o["region"], o["name"], o["status"], out / dir_name(o["region"]), o["error"], o["seconds"])
         for o in outcomes], results_path)
+
+
+@contextlib.contextmanager
+def exclusive(out: Path, log=print):
+    """One ``evalkit report`` at a time per output directory: an exclusive ``flock`` on the
+    directory itself (no lock file; the kernel releases it when the holder dies, even by
+    SIGKILL). A second identical run waits, then finds the report up to date and skips it.
+    Without ``flock`` (not Linux/macOS) or when the directory cannot be opened, no lock."""
+    try:
+        import fcntl
+
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for another evalkit report writing into {out}")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 # -- parallel processes -------------------------------------------------------------------------

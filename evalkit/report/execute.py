@@ -196,9 +196,13 @@ _PRIVATE: list[Path] = []
 
 
 def _private_dir() -> Path:
-    """A per-process directory (mode 700) for kernel sockets and connection files."""
+    """A per-process directory (mode 700) for kernel sockets and connection files; those of
+    processes killed before their ``atexit`` ran are removed first."""
     if not _PRIVATE:
-        path = Path(tempfile.mkdtemp(prefix="evalkit-kernels-"))
+        from evalkit.engine import sweep_stale
+
+        sweep_stale(tempfile.gettempdir(), "evalkit-kernels-")
+        path = Path(tempfile.mkdtemp(prefix=f"evalkit-kernels-{os.getpid()}-"))
         os.chmod(path, 0o700)
         atexit.register(shutil.rmtree, path, True)
         _PRIVATE.append(path)

@@ -415,22 +415,28 @@ class IndicatorResults:
 
 def blank_suppressed(table: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``table`` where suppressed rows publish no value, interval, numerator,
-    denominator, ``n`` nor ``n_excluded`` (counts become nullable integers, blank there).
+    denominator, ``n``, ``n_excluded``, ``n_censored`` (counts become nullable integers,
+    blank there), degrees of freedom (``n - 1`` for a rate of service points or referrals)
+    nor note ("no household in the denominator", "every unit censored" say ``n`` is 0).
 
     Rows of a region without any unit (:func:`evalkit.results.disclosure.known_zero`) keep
-    their zeros: they hide nothing, and reports show them as "no data".
+    their zeros and their note: they hide nothing, and reports show them as "no data".
     """
     out = table.copy()
     hide = out["suppressed"].fillna(False).astype(bool)
-    values = [c for c in HIDDEN_WHEN_SUPPRESSED if c not in HIDDEN_COUNTS]
+    values = [c for c in (*HIDDEN_WHEN_SUPPRESSED, "df") if c not in HIDDEN_COUNTS and c in out.columns]
     out[values] = out[values].astype("float64")
     out.loc[hide, values] = np.nan
     counts = hide & ~known_zero(out)
     out["denominator"] = out["denominator"].astype("float64")
     out.loc[counts, "denominator"] = np.nan
-    for column in ("n", "n_excluded"):
+    for column in ("n", "n_excluded", "n_censored"):
+        if column not in out.columns:
+            continue
         out[column] = pd.to_numeric(out[column], errors="coerce").round().astype("Int64")
         out.loc[counts, column] = pd.NA
+    if "note" in out.columns:
+        out.loc[counts, "note"] = ""
     return out
 
 
