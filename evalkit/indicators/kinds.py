@@ -15,6 +15,10 @@ that differences, ratios and changes get standard errors that do not pretend the
 estimates are independent. :class:`Share` (a group's share of its region's total) uses
 the same PSU sums. A new kind is one class here: a subclass of
 :class:`RatioStatistic` only says how to sum its units per PSU (:meth:`~RatioStatistic.psu_cells`).
+When households are the PSUs, a :class:`Rate` whose denominator lacks one of its keys
+(e.g. every household, in every period and service type) is summed from its denominator
+and numerator apart (:class:`BroadcastCells`), so memory does not grow with households x
+periods x service types.
 
 :class:`Inequality` (concentration indices, their gap, the Gini and Theil indices) is not
 a ratio of sums: it ranks households within each cell, so it brings one row per
