@@ -338,3 +338,48 @@ def test_gaps_and_changes_without_a_design(tmp_path, sample, survey):
                  & (change.service_type == "care")].iloc[0]
     assert row.se == pytest.approx(np.sqrt(_variance_of(z2 - z_all)), rel=1e-9)
     assert _row(res, region="A").interval == "wilson"
+
+
+@pytest.mark.parametrize(("num_keys", "den_keys"), [(["period", "service_type"], None),
+                                                     (["period", "service_type"], ["period"]),
+                                                     (["period", "service_type"], ["service_type"]),
+                                                     (["service_type"], None)])
+def test_rate_sums_without_crossing_households_equal_the_crossed_cells(tmp_path, monkeypatch, num_keys, den_keys):
+    """With households as PSUs, a rate whose denominator lacks a key of its numerator is
+    summed from the denominator and the numerator apart (kinds.BroadcastCells), never
+    crossing every household with every period and service type; its stratum and period
+    cross sums equal those of the crossed PSU cells (Rate.psu_cells), weights and strata
+    included, and so do the published rows."""
+    from evalkit.data.synth import generate
+    from evalkit.indicators import Context
+    from evalkit.indicators.access import need_units
+    from evalkit.indicators.kinds import Rate, ratio_statistics
+    from evalkit.indicators.parameters import resolve
+
+    out = tmp_path / "pkg"
+    generate(out, households=400, regions=4, periods=5, seed=3, weighted=True)
+    package = evalkit.load(out)
+    design = Design(weight="weight", stratum="stratum")
+    ctx = Context(package, package.periods, resolve(None), design, package.region_closure(), ["hukou", "income_quintile"],
+                  0.95)
+    try:
+        units = need_units(ctx)
+        numerator = units.filter(units.nearby.fill_null(False)).select("household_id", *num_keys)
+        # several rows of a household per key value: its X varies between periods and types
+        denominator = None if den_keys is None else units.select("household_id", *den_keys)
+        rate = Rate(numerator=numerator, denominator=denominator)
+        assert rate.broadcast_cells(ctx, evalkit.indicators.base.households(ctx)) is not None
+        split = ratio_statistics({"r": rate}, ctx)["r"]
+        monkeypatch.setattr(Rate, "broadcast_cells", lambda self, ctx, hh: None)  # the crossed cells, as before
+        crossed = ratio_statistics({"r": rate}, ctx)["r"]
+        assert split.period_pairs.empty == crossed.period_pairs.empty == ("period" not in num_keys)
+        for mine, theirs in ((split.strata, crossed.strata), (split.period_pairs, crossed.period_pairs)):
+            if theirs.empty:
+                continue
+            assert len(mine) == len(theirs) > 0
+            keys = [c for c in theirs.columns if c not in ("n", "m") and not c.startswith(("S", "C"))]
+            mine = mine[theirs.columns].sort_values(keys).reset_index(drop=True)
+            theirs = theirs.sort_values(keys).reset_index(drop=True)
+            pd.testing.assert_frame_equal(mine, theirs, check_exact=False, rtol=1e-12, atol=1e-9)
+    finally:
+        ctx.close()

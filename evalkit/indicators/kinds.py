@@ -15,6 +15,10 @@ that differences, ratios and changes get standard errors that do not pretend the
 estimates are independent. :class:`Share` (a group's share of its region's total) uses
 the same PSU sums. A new kind is one class here: a subclass of
 :class:`RatioStatistic` only says how to sum its units per PSU (:meth:`~RatioStatistic.psu_cells`).
+When households are the PSUs, a :class:`Rate` whose denominator lacks one of its keys
+(e.g. every household, in every period and service type) is summed from its denominator
+and numerator apart (:class:`BroadcastCells`), so memory does not grow with households x
+periods x service types.
 
 :class:`Inequality` (concentration indices, their gap, the Gini and Theil indices) is not
 a ratio of sums: it ranks households within each cell, so it brings one row per
@@ -93,6 +97,10 @@ class Statistic:
         """Covariances between cells sharing PSUs (none by default)."""
         return pd.DataFrame(columns=[*PAIR, "cov"])
 
+    def broadcast_cells(self, ctx: Context, hh: ibis.Table) -> BroadcastCells | None:
+        """PSU sums without crossing households with key values (:class:`BroadcastCells`), or None."""
+        return None
+
 
 class RatioStatistic(Statistic):
     """A ratio of weighted sums, R = sum(w y) / sum(w x), with its linearised variance."""
@@ -163,15 +171,22 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
     strata, period_pairs, group_pairs, own_keys = [], [], [], {}
     for hh, closure, group_bys in (ancestor_passes(ctx) if relative else passes(ctx, households(ctx))):
         levels = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
-        parts = []
+        parts, broadcast = [], {}
         for name, statistic in batch.items():
+            # households as PSUs: a denominator without a key is summed without crossing every
+            # household with every value of the key (see BroadcastCells)
+            split = None if ctx.design.clustered else statistic.broadcast_cells(ctx, hh)
+            if split is not None:
+                broadcast[name] = split
+                own_keys[name] = split.keys
+                continue
             cells = statistic.psu_cells(ctx, hh)
             own_keys[name] = [k for k in KEYS if k in cells.columns]
             blank = {k: ibis.literal("") for k in KEYS if k not in own_keys[name]}
             parts.append(cells.mutate(indicator=ibis.literal(name), **blank).select(
                 "indicator", *levels, *KEYS, X=cells.X.cast("float64"), Y=cells.Y.cast("float64"),
                 n=cells.n.cast("int64"), m=(cells.m if "m" in cells.columns else ibis.literal(0)).cast("int64")))
-        cells = temp_table(con, ibis.union(*parts) if len(parts) > 1 else parts[0], "_psu_cells")
+        cells = temp_table(con, ibis.union(*parts) if len(parts) > 1 else parts[0], "_psu_cells") if parts else None
         try:
             if ctx.design.clustered:
                 for group_by in group_bys:
@@ -180,11 +195,12 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
                     period_pairs.append(pairs)
                     group_pairs.append(between)
             else:
-                frames, pairs = _household_psu_sums(cells, group_bys, closure, ctx)
+                frames, pairs = _household_psu_sums(cells, broadcast, levels, group_bys, closure, ctx)
                 strata.extend(frames)
                 period_pairs.extend(pairs)
         finally:
-            drop_table(con, cells)
+            if cells is not None:
+                drop_table(con, cells)
     frames = {"strata": pd.concat(strata, ignore_index=True), "period": pd.concat(period_pairs, ignore_index=True),
               "group": pd.concat([g for g in group_pairs if not g.empty], ignore_index=True)
               if any(not g.empty for g in group_pairs) else pd.DataFrame()}
@@ -202,6 +218,116 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
             mine["period"] = pd.DataFrame()
         out[name] = Sums(mine["strata"], mine["period"], mine["group"])
     return out
+
+
+@dataclass
+class BroadcastCells:
+    """The PSU cells of a rate whose denominator lacks some of its keys, kept apart.
+
+    ``den``: the denominator summed per PSU (``levels``) and the keys it has
+    (``den_keys``): ``X``, ``n``. ``num``: the numerator per PSU and every key
+    (``keys``): ``Y``, ``m``. The PSU cells :meth:`Rate.psu_cells` would form are
+    ``den`` crossed with every value of the keys it lacks, with ``Y`` and ``m`` from
+    ``num`` (0 where a PSU is not in the numerator): households x periods x service
+    types rows. The sums over PSUs that the variance needs are formed without them:
+    ``n``, ``SX``, ``SXX`` and ``CXX`` do not depend on the keys the denominator lacks,
+    so they are summed over ``den`` once and repeated for each value; the sums holding
+    ``Y`` run over the numerator's rows only (the other cells add 0). The same sums,
+    with only per-cell rows leaving the engine.
+    """
+
+    den: ibis.Table
+    num: ibis.Table
+    den_keys: list[str]
+    keys: list[str]
+
+    def sums(self, name: str, levels: list[str], ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """Per cell (``levels`` but the PSU, with ``indicator`` and every key, absent ones
+        blank) and stratum, the sums :func:`_stratum_sums` gives; per cell, ``previous``
+        period and stratum, the cross sums :func:`_period_cross` gives (None without periods)."""
+        con = ctx.package.con
+        place = [c for c in levels if c not in ("stratum", "psu")]
+        cell_den, cell = [*place, *self.den_keys], [*place, *self.keys]
+        spread = [k for k in self.keys if k not in self.den_keys]
+        den = temp_table(con, self.den, "_psu_den")
+        made = []
+        try:
+            # a numerator row counts only where its PSU and keys are in the denominator, as
+            # the left join of the crossed denominator with the numerator keeps it
+            num = self.num
+            for k in spread:
+                num = num.filter(num[k].isin(con.execute(key_values(ctx, k))[k].tolist()))
+            num = temp_table(con, num.join(den, [*levels, *self.den_keys]).select(
+                *levels, *self.keys, X=den.X, Y=num.Y, m=num.m), "_psu_num")
+            made.append(num)
+            own = den.group_by([*cell_den, "stratum"]).agg(n=den.n.sum(), SX=den.X.sum(), SXX=(den.X * den.X).sum())
+            for k in spread:
+                own = own.cross_join(key_values(ctx, k))
+            found = num.group_by([*cell, "stratum"]).agg(m=num.m.sum(), SY=num.Y.sum(), SYY=(num.Y * num.Y).sum(),
+                                                       SXY=(num.X * num.Y).sum())
+            strata = own.left_join(found, [*cell, "stratum"]).select(
+                *cell, "stratum", n=own.n.cast("int64"), m=ibis.coalesce(found.m, 0).cast("int64"),
+                SX=own.SX.cast("float64"), SY=ibis.coalesce(found.SY, 0.0).cast("float64"),
+                SXX=own.SXX.cast("float64"), SXY=ibis.coalesce(found.SXY, 0.0).cast("float64"),
+                SYY=ibis.coalesce(found.SYY, 0.0).cast("float64"))
+            strata = self._label(con.execute(strata), name)
+            pairs = None  # no period, no cross sums between periods
+            if "period" in self.keys:
+                pairs = self._label(con.execute(self._period_cross(den, num, levels, cell_den, cell, spread, ctx)),
+                                    name)
+        finally:
+            for table in (den, *made):
+                drop_table(con, table)
+        return strata, pairs
+
+    def _period_cross(self, den: ibis.Table, num: ibis.Table, levels: list[str], cell_den: list[str],
+                      cell: list[str], spread: list[str], ctx: Context) -> ibis.Table:
+        """:func:`_period_cross` of the crossed cells, from ``den`` and ``num``: a PSU holds both
+        periods of a pair where the denominator has it in both (in every period when the
+        denominator has no period)."""
+        prev = previous_periods(ctx)
+        same = [c for c in self.keys if c != "period"]  # keys a pair shares
+        den_same = [c for c in self.den_keys if c != "period"]
+        if "period" in self.den_keys:
+            a = den.join(prev, "period")
+            b = den.select(*levels, *den_same, previous=den.period, X_b=den.X)
+            j = a.join(b, [*levels, *den_same, "previous"])
+            both = j.group_by([*cell_den, "previous", "stratum"]).agg(CXX=(j.X * j.X_b).sum())
+            for k in spread:
+                both = both.cross_join(key_values(ctx, k))
+        else:
+            both = den.group_by([*cell_den, "stratum"]).agg(CXX=(den.X * den.X).sum()).cross_join(prev)
+            for k in spread:
+                if k != "period":
+                    both = both.cross_join(key_values(ctx, k))
+        # X of the PSU in the other period of the pair: the denominator's there, or its only one
+        if "period" in self.den_keys:
+            def x_at(t: ibis.Table, column: str) -> ibis.Table:
+                d = den.select(*levels, *den_same, **{column: den.period, "X_o": den.X})
+                return t.join(d, [*levels, *den_same, column]).mutate(X_other=lambda r: r.X_o)
+        else:
+            def x_at(t: ibis.Table, column: str) -> ibis.Table:
+                return t.mutate(X_other=t.X)
+        # CXY: this period's X with the previous period's Y, over the numerator's rows of the previous period
+        later = num.select(*levels, *same, "X", Y_b=num.Y, previous=num.period).join(prev, "previous")
+        later = x_at(later, "period")
+        cxy = later.group_by([*cell, "previous", "stratum"]).agg(CXY=(later.X_other * later.Y_b).sum())
+        # CYX: this period's Y with the previous period's X, over the numerator's rows of this period
+        earlier = x_at(num.join(prev, "period"), "previous")
+        cyx = earlier.group_by([*cell, "previous", "stratum"]).agg(CYX=(earlier.Y * earlier.X_other).sum())
+        # CYY: PSUs in the numerator in both periods
+        b = num.select(*levels, *same, previous=num.period, Y_b=num.Y)
+        j = num.join(prev, "period").join(b, [*levels, *same, "previous"])
+        cyy = j.group_by([*cell, "previous", "stratum"]).agg(CYY=(j.Y * j.Y_b).sum())
+        on = [*cell, "previous", "stratum"]
+        out = both.left_join(cxy, on).select(*on, "CXX", "CXY")
+        out = out.left_join(cyx, on).select(*on, "CXX", "CXY", "CYX")
+        out = out.left_join(cyy, on).select(*on, "CXX", "CXY", "CYX", "CYY")
+        return out.select(*on, CXX=out.CXX.cast("float64"),
+                          **{c: ibis.coalesce(out[c], 0.0).cast("float64") for c in ("CXY", "CYX", "CYY")})
+
+    def _label(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
+        return frame.assign(indicator=name, **{k: "" for k in KEYS if k not in self.keys})
 
 
 def ancestor_passes(ctx: Context):
@@ -275,20 +401,35 @@ def _grouping_sums(cells: ibis.Table, group_by: str, closure: pd.DataFrame, ctx:
     return frame, pairs, between
 
 
-def _household_psu_sums(cells: ibis.Table, group_bys: list[str], closure: pd.DataFrame, ctx: Context):
+def _household_psu_sums(cells: ibis.Table | None, broadcast: dict[str, BroadcastCells], levels: list[str],
+                        group_bys: list[str], closure: pd.DataFrame, ctx: Context):
     """Stratum and period cross sums of every grouping when PSUs are households.
 
     A household lies in one leaf region and one group of each grouping, so sums over PSUs
     (and products within a PSU) add up: the engine sums once per leaf region and
     combination of group values, and each grouping and ancestor region is a sum of
-    those small frames in pandas.
+    those small frames in pandas. ``cells`` holds the stacked PSU cells of most
+    statistics (None: there are none); ``broadcast`` the statistics whose denominator
+    lacks a key, summed by :meth:`BroadcastCells.sums` to the same frames.
     """
     con = ctx.package.con
     keys = ["indicator", *KEYS]
-    g_cols = [c for c in cells.columns if c.startswith("g_")]
+    g_cols = [c for c in levels if c.startswith("g_")]
     cell = ["region_id", *g_cols, *keys]
-    strata_all = con.execute(_stratum_sums(cells, cell))
-    pairs_all = con.execute(_period_cross(cells, cell, ctx))
+    strata_parts, pairs_parts = [], []
+    if cells is not None:
+        strata_parts.append(con.execute(_stratum_sums(cells, cell)))
+        pairs_parts.append(con.execute(_period_cross(cells, cell, ctx)))
+    for name, split in broadcast.items():
+        frame, between = split.sums(name, levels, ctx)
+        strata_parts.append(frame[[*cell, "stratum", *SUM_COLUMNS]])
+        if between is not None:
+            pairs_parts.append(between[[*cell, "previous", "stratum", *CROSS_COLUMNS]])
+    if not pairs_parts:
+        pairs_parts.append(pd.DataFrame({**{c: pd.Series(dtype=object) for c in [*cell, "previous", "stratum"]},
+                                         **{c: pd.Series(dtype="float64") for c in CROSS_COLUMNS}}))
+    strata_all = pd.concat(strata_parts, ignore_index=True) if len(strata_parts) > 1 else strata_parts[0]
+    pairs_all = pd.concat(pairs_parts, ignore_index=True) if len(pairs_parts) > 1 else pairs_parts[0]
     frames, pairs = [], []
     for group_by in group_bys:
         for source, extra, out in ((strata_all, ["stratum"], frames), (pairs_all, ["previous", "stratum"], pairs)):
@@ -300,6 +441,10 @@ def _household_psu_sums(cells: ibis.Table, group_bys: list[str], closure: pd.Dat
             frame.insert(1, "group_by", group_by)
             out.append(frame)
     return frames, pairs
+
+
+SUM_COLUMNS = ["n", "m", "SX", "SY", "SXX", "SXY", "SYY"]
+CROSS_COLUMNS = ["CXX", "CXY", "CYX", "CYY"]
 
 
 def _stratum_sums(t: ibis.Table, cell: list[str]) -> ibis.Table:
@@ -473,6 +618,19 @@ class Rate(RatioStatistic):
                 den_stats = den_stats.cross_join(key_values(ctx, k))
         return den_stats.left_join(num_stats, [*level, *keys]).select(
             *level, *keys, "X", "n", Y=ibis.coalesce(num_stats.Y, 0.0), m=ibis.coalesce(num_stats.m, 0))
+
+    def broadcast_cells(self, ctx: Context, hh: ibis.Table) -> BroadcastCells | None:
+        """The parts of :meth:`psu_cells` when the denominator lacks a key of the numerator (else None)."""
+        level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
+        keys = [k for k in KEYS if k in self.numerator.columns]
+        den_keys = [k for k in keys if self.denominator is not None and k in self.denominator.columns]
+        if den_keys == keys:
+            return None
+        den = hh if self.denominator is None else self.denominator.join(hh, "household_id")
+        num = self.numerator.join(hh, "household_id")
+        den_stats = den.group_by([*level, *den_keys]).agg(X=den.w.sum().cast("float64"), n=den.count().cast("int64"))
+        num_stats = num.group_by([*level, *keys]).agg(Y=num.w.sum().cast("float64"), m=num.count().cast("int64"))
+        return BroadcastCells(den_stats, num_stats, den_keys, keys)
 
 
 @dataclass
