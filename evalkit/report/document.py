@@ -26,6 +26,7 @@ FOOTER = re.compile(r'<footer class="report-footer">(.*?)</footer>', re.DOTALL)
 SUMMARY = re.compile(r'<section class="summary">.*?</section>', re.DOTALL)
 H2 = re.compile(r"<h2>(.*?)</h2>", re.DOTALL)
 TAG = re.compile(r"<[^>]+>")
+BREAK = re.compile(r"<br\s*/?>")
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,17 @@ def assemble(parts: list[Part], cover: Cover, lang: str) -> str:
     return page(title, "\n".join([cover_html(cover, about, lang), summary, contents, *chapters]), lang)
 
 
+def _without_facts(about: str, lang: str) -> str:
+    """The provenance paragraph (``<p>line<br/>line</p>``) without the package and
+    fingerprint lines, which the cover's facts already give."""
+    inner = about.strip()
+    if not (inner.startswith("<p>") and inner.endswith("</p>")):
+        return about
+    given = tuple(t(key, lang).split("{")[0] for key in ("package_line", "hash_line"))
+    lines = [line for line in BREAK.split(inner[3:-4]) if not h.unescape(line).startswith(given)]
+    return "<p>" + "<br/>".join(lines) + "</p>"
+
+
 def cover_html(cover: Cover, about: str, lang: str) -> str:
     """The first page: the evaluation, the region and period, then what the report was made from."""
     rows = [
@@ -124,6 +136,7 @@ def cover_html(cover: Cover, about: str, lang: str) -> str:
         sep = "、" if lang == "zh" else ", "
         rows.append((t("not_produced", lang), t("skipped_line", lang, names=sep.join(cover.skipped))))
     facts = "".join(f"<dt>{h.escape(k)}</dt><dd>{h.escape(v)}</dd>" for k, v in rows)
+    about = _without_facts(about, lang)
     about_html = (f'<div class="cover-about"><h3>{h.escape(t("about_report", lang))}</h3>{about}</div>'
                   if about else "")
     return (f'<section class="cover"><p class="kicker">{h.escape(t("report", lang))}</p>'
