@@ -95,20 +95,11 @@ def execute(template: Template, parameters: dict, cwd: Path, timeout: float, out
     Raises :class:`NotebookFailed` when a cell fails.
     """
     import jupytext
-    import papermill
     from papermill.exceptions import PapermillExecutionError
 
     nb = jupytext.read(template.path)
-    nb.metadata.pop("jupytext", None)
-    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     try:
-        with _kernel_env():
-            return papermill.execute_notebook(
-                nb, str(output_path or cwd / f"{template.name}.ipynb"), parameters=parameters,
-                kernel_name=KERNEL, language="python", progress_bar=False, log_output=False,
-                request_save_on_cell_execute=False, start_timeout=START_TIMEOUT, execution_timeout=timeout,
-                cwd=str(cwd), config=_kernel_config(), shutdown_kernel="immediate",
-            )
+        return _papermill(nb, output_path or cwd / f"{template.name}.ipynb", parameters, cwd, timeout)
     except PapermillExecutionError as exc:
         raise NotebookFailed(template.name, exc.exec_count, f"{exc.ename}: {exc.evalue}") from exc
 
@@ -126,7 +117,6 @@ def execute_parts(templates: list[Template], parameters: dict, cwd: Path, timeou
     naming its own template and its execution count as if that template ran alone.
     """
     import jupytext
-    import papermill
     from papermill.exceptions import PapermillExecutionError
 
     if len(templates) == 1:
@@ -140,16 +130,9 @@ def execute_parts(templates: list[Template], parameters: dict, cwd: Path, timeou
         if combined is None:
             combined, combined.cells = nb, []
         combined.cells += cells
-    combined.metadata.pop("jupytext", None)
-    combined.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     path = cwd / "report.ipynb"
     try:
-        with _kernel_env():
-            executed = papermill.execute_notebook(
-                combined, str(path), parameters=parameters, kernel_name=KERNEL, language="python",
-                progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-                start_timeout=START_TIMEOUT, execution_timeout=timeout, cwd=str(cwd), config=_kernel_config(),
-                shutdown_kernel="immediate")
+        executed = _papermill(combined, path, parameters, cwd, timeout)
     except PapermillExecutionError as exc:
         import nbformat
 
@@ -161,6 +144,20 @@ def execute_parts(templates: list[Template], parameters: dict, cwd: Path, timeou
     finally:
         path.unlink(missing_ok=True)
     return _split(executed, templates, cwd)
+
+
+def _papermill(nb, path: Path, parameters: dict, cwd: Path, timeout: float):
+    """Run ``nb`` with papermill in a fresh kernel over IPC sockets; the executed notebook
+    is also written to ``path``."""
+    import papermill
+
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    with _kernel_env():
+        return papermill.execute_notebook(
+            nb, str(path), parameters=parameters, kernel_name=KERNEL, language="python", progress_bar=False,
+            log_output=False, request_save_on_cell_execute=False, start_timeout=START_TIMEOUT,
+            execution_timeout=timeout, cwd=str(cwd), config=_kernel_config(), shutdown_kernel="immediate")
 
 
 def _split(executed, templates: list[Template], cwd: Path) -> dict:

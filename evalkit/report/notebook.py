@@ -665,14 +665,6 @@ class Report:
                         wrap=(self.t("fair_measure"), self.t("fair_reading")))
         self.note(self.t("fair_sources"))
 
-    def definitions(self, indicators) -> None:
-        """The methods section of a family part: the catalogue's definitions of the
-        indicators shown, then the parameters of their families."""
-        self.heading(self.t("definitions"))
-        frame = present.definitions_frame(indicators, self.lang)
-        self.table_html(frame, wrap=tuple(frame.columns))
-        self.parameters(list(dict.fromkeys(i.family for i in indicators)))
-
     def parameters(self, families: list[str] | None = None, intervals: bool = True) -> None:
         """The indicator parameters the numbers were computed with (of ``families``, default
         every family): name, value, unit and meaning; and the breakdowns by household group;
