@@ -55,7 +55,14 @@ from evalkit.methods.survey import (
     total_variance,
     wilson,
 )
-from evalkit.methods.survival import km_quantile
+
+
+def km_quantile(*args, **kwargs) -> pd.DataFrame:
+    """:func:`evalkit.methods.survival.km_quantile`, imported when a quantile is computed (it needs scipy.stats)."""
+    from evalkit.methods.survival import km_quantile as quantiles
+
+    return quantiles(*args, **kwargs)
+
 
 RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "n_excluded",
           "n_censored", "note"]
