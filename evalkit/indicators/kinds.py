@@ -232,6 +232,11 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
     return out
 
 
+# A household that is its own PSU and the region it is summed in fix its groups and stratum:
+# these two columns find it in another period or table of the same pass.
+HOUSEHOLD_PSU = ["region_id", "psu"]
+
+
 def in_psus(units: ibis.Table, on: str | list[str], hh: ibis.Table, keys: list[str], ctx: Context, x: str, y: str,
             counts: dict[str, str]) -> ibis.Table:
     """PSU cells (:meth:`RatioStatistic.psu_cells`) from sums per household and key.
@@ -290,7 +295,7 @@ class BroadcastCells:
             num = self.num
             for k in spread:
                 num = num.filter(num[k].isin(con.execute(key_values(ctx, k))[k].tolist()))
-            num = temp_table(con, num.join(den, [*levels, *self.den_keys]).select(
+            num = temp_table(con, num.join(den, [*HOUSEHOLD_PSU, *self.den_keys]).select(
                 *levels, *self.keys, X=den.X, Y=num.Y, m=num.m), "_psu_num")
             made.append(num)
             own = den.group_by([*cell_den, "stratum"]).agg(n=den.n.sum(), SX=den.X.sum(), SXX=(den.X * den.X).sum())
@@ -323,8 +328,8 @@ class BroadcastCells:
         den_same = [c for c in self.den_keys if c != "period"]
         if "period" in self.den_keys:
             a = den.join(prev, "period")
-            b = den.select(*levels, *den_same, previous=den.period, X_b=den.X)
-            j = a.join(b, [*levels, *den_same, "previous"])
+            b = den.select(*HOUSEHOLD_PSU, *den_same, previous=den.period, X_b=den.X)
+            j = a.join(b, [*HOUSEHOLD_PSU, *den_same, "previous"])
             both = j.group_by([*cell_den, "previous", "stratum"]).agg(CXX=(j.X * j.X_b).sum())
             for k in spread:
                 both = both.cross_join(key_values(ctx, k))
@@ -336,8 +341,8 @@ class BroadcastCells:
         # X of the PSU in the other period of the pair: the denominator's there, or its only one
         if "period" in self.den_keys:
             def x_at(t: ibis.Table, column: str) -> ibis.Table:
-                d = den.select(*levels, *den_same, **{column: den.period, "X_o": den.X})
-                return t.join(d, [*levels, *den_same, column]).mutate(X_other=lambda r: r.X_o)
+                d = den.select(*HOUSEHOLD_PSU, *den_same, **{column: den.period, "X_o": den.X})
+                return t.join(d, [*HOUSEHOLD_PSU, *den_same, column]).mutate(X_other=lambda r: r.X_o)
         else:
             def x_at(t: ibis.Table, column: str) -> ibis.Table:
                 return t.mutate(X_other=t.X)
@@ -349,8 +354,8 @@ class BroadcastCells:
         earlier = x_at(num.join(prev, "period"), "previous")
         cyx = earlier.group_by([*cell, "previous", "stratum"]).agg(CYX=(earlier.Y * earlier.X_other).sum())
         # CYY: PSUs in the numerator in both periods
-        b = num.select(*levels, *same, previous=num.period, Y_b=num.Y)
-        j = num.join(prev, "period").join(b, [*levels, *same, "previous"])
+        b = num.select(*HOUSEHOLD_PSU, *same, previous=num.period, Y_b=num.Y)
+        j = num.join(prev, "period").join(b, [*HOUSEHOLD_PSU, *same, "previous"])
         cyy = j.group_by([*cell, "previous", "stratum"]).agg(CYY=(j.Y * j.Y_b).sum())
         on = [*cell, "previous", "stratum"]
         out = both.left_join(cxy, on).select(*on, "CXX", "CXY")
@@ -452,8 +457,7 @@ def _household_psu_sums(cells: ibis.Table | None, broadcast: dict[int, Broadcast
     strata_parts, pairs_parts = [], []
     if cells is not None:
         strata_parts.append(con.execute(_stratum_sums(cells, cell)))
-        # a household (PSU) and the region it is summed in fix its groups and stratum: no need to match them
-        match = ["region_id", "psu", "indicator", *(k for k in KEYS if k != "period")]
+        match = [*HOUSEHOLD_PSU, "indicator", *(k for k in KEYS if k != "period")]
         pairs_parts.append(con.execute(_period_cross(cells, cell, ctx, match)))
     for code, split in broadcast.items():
         frame, between = split.sums(code, levels, ctx)
@@ -666,11 +670,16 @@ class Rate(RatioStatistic):
         den_keys = [k for k in keys if self.denominator is not None and k in self.denominator.columns]
         if den_keys == keys:
             return None
-        den = hh if self.denominator is None else self.denominator.join(hh, "household_id")
-        num = self.numerator.join(hh, "household_id")
-        den_stats = den.group_by([*level, *den_keys]).agg(X=den.w.sum().cast("float64"), n=den.count().cast("int64"))
-        num_stats = num.group_by([*level, *keys]).agg(Y=num.w.sum().cast("float64"), m=num.count().cast("int64"))
-        return BroadcastCells(den_stats, num_stats, den_keys, keys)
+        if self.denominator is None:
+            den = hh.select(*level, X=hh.w.cast("float64"), n=ibis.literal(1, "int64"))
+        else:
+            d = self.denominator
+            den = in_psus(d.group_by(["household_id", *den_keys]).agg(n=d.count()), "household_id", hh, den_keys,
+                          ctx, x="n", y="n", counts={"n": "n"}).drop("Y")
+        num = self.numerator.group_by(["household_id", *keys]).agg(m=self.numerator.count())
+        num = in_psus(num, "household_id", hh, keys, ctx, x="m", y="m", counts={"m": "m"}).drop("X")
+        return BroadcastCells(den.mutate(X=den.X.cast("float64"), n=den.n.cast("int64")),
+                              num.mutate(Y=num.Y.cast("float64"), m=num.m.cast("int64")), den_keys, keys)
 
 
 @dataclass
