@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -381,5 +382,56 @@ def test_rate_sums_without_crossing_households_equal_the_crossed_cells(tmp_path,
             mine = mine[theirs.columns].sort_values(keys).reset_index(drop=True)
             theirs = theirs.sort_values(keys).reset_index(drop=True)
             pd.testing.assert_frame_equal(mine, theirs, check_exact=False, rtol=1e-12, atol=1e-9)
+    finally:
+        ctx.close()
+
+
+def test_household_psu_sums_equal_the_general_psu_cells(tmp_path, monkeypatch):
+    """With households as PSUs, a household's units summed per key are its PSU cell (not
+    grouped again per PSU) and a PSU is found in another period by its region and PSU
+    alone (kinds.in_psus, kinds.HOUSEHOLD_PSU); the sums equal those of the general path,
+    which groups per PSU and matches every level column, for rates and means with several
+    units per household and key, weights, strata, a household-level and a region-relative group."""
+    from types import SimpleNamespace
+
+    from evalkit.data.synth import generate
+    from evalkit.indicators import Context, kinds
+    from evalkit.indicators.access import need_units
+    from evalkit.indicators.kinds import Mean, Rate, ratio_statistics
+    from evalkit.indicators.parameters import resolve
+
+    out = tmp_path / "pkg"
+    generate(out, households=400, regions=4, periods=5, seed=3, weighted=True)
+    package = evalkit.load(out)
+    ctx = Context(package, package.periods, resolve(None), Design(weight="weight", stratum="stratum"),
+                  package.region_closure(), ["hukou", "income_quintile"], 0.95)
+    try:
+        units = need_units(ctx)
+        aid = ctx.table("assistance").filter(lambda t: t.start_on.notnull())
+        # one row per aid record: several per household, period and category
+        records = aid.select("household_id", period=ctx.period_of(aid.start_on), service_type=aid.category)
+        records = records.filter(records.period.isin(ctx.periods))
+        batch = {
+            "rate": Rate(numerator=units.filter(units.nearby.fill_null(False)).select("household_id", "period",
+                                                                                      "service_type"),
+                         denominator=units.select("household_id", "period", "service_type")),
+            "records": Rate(numerator=records.filter(records.service_type == "medical"), denominator=records),
+            "mean": Mean(units=records.mutate(value=ibis.literal(2.5))),
+        }
+        fast = ratio_statistics(batch, ctx)
+        general_in_psus, general_cross = kinds.in_psus, kinds._period_cross
+        clustered = SimpleNamespace(design=SimpleNamespace(clustered=True))
+        monkeypatch.setattr(kinds, "in_psus", lambda units, on, hh, keys, ctx, **kw:
+                            general_in_psus(units, on, hh, keys, clustered, **kw))
+        monkeypatch.setattr(kinds, "_period_cross", lambda t, cell, ctx, same=None: general_cross(t, cell, ctx))
+        general = ratio_statistics(batch, ctx)
+        for name in batch:
+            for mine, theirs in ((fast[name].strata, general[name].strata),
+                                 (fast[name].period_pairs, general[name].period_pairs)):
+                assert len(mine) == len(theirs) > 0
+                keys = [c for c in theirs.columns if c not in ("n", "m") and not c.startswith(("S", "C"))]
+                mine = mine[theirs.columns].sort_values(keys).reset_index(drop=True)
+                theirs = theirs.sort_values(keys).reset_index(drop=True)
+                pd.testing.assert_frame_equal(mine, theirs, check_exact=False, rtol=1e-12, atol=1e-9)
     finally:
         ctx.close()

@@ -55,7 +55,14 @@ from evalkit.methods.survey import (
     total_variance,
     wilson,
 )
-from evalkit.methods.survival import km_quantile
+
+
+def km_quantile(*args, **kwargs) -> pd.DataFrame:
+    """:func:`evalkit.methods.survival.km_quantile`, imported when a quantile is computed (it needs scipy.stats)."""
+    from evalkit.methods.survival import km_quantile as quantiles
+
+    return quantiles(*args, **kwargs)
+
 
 RESULT = ["value", "numerator", "denominator", "se", "df", "ci_low", "ci_high", "interval", "n", "n_excluded",
           "n_censored", "note"]
@@ -154,12 +161,19 @@ class RatioStatistic(Statistic):
         return ratio_covariances({"": (sums, finished)}, ctx)[""]
 
 
+# Statistics whose PSU cells share one engine table. Stacking a family's statistics saves
+# a few queries but holds all their unit rows at once (4.4 GB peak for the access family at
+# 200k households stacked, 2 GB one at a time, for the same CPU time).
+STACKED = 1
+
+
 def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str, Sums]:
     """Sufficient statistics of many ratio statistics at once, keyed like ``batch``.
 
-    Their PSU cells are stacked in one engine table with an ``indicator`` column (keys an
-    indicator lacks are blank), so each grouping costs one grouped query for the whole
-    batch instead of one per indicator.
+    Their PSU cells go to engine tables of :data:`STACKED` statistics each, with an
+    ``indicator`` column (the statistic's position in ``batch``; keys a statistic lacks
+    are blank), so each grouping costs one grouped query per table; their sums come back
+    as one frame for the batch, finished in pandas together.
     """
     if not batch:
         return {}
@@ -169,38 +183,49 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
         return {**out, **ratio_statistics(relative, ctx)}
     con = ctx.package.con
     strata, period_pairs, group_pairs, own_keys = [], [], [], {}
+    # the stacked cells name their statistic by its position: a small integer joins and groups faster than text
+    names = list(batch)
     for hh, closure, group_bys in (ancestor_passes(ctx) if relative else passes(ctx, households(ctx))):
         levels = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
         parts, broadcast = [], {}
-        for name, statistic in batch.items():
+        for code, (name, statistic) in enumerate(batch.items()):
             # households as PSUs: a denominator without a key is summed without crossing every
             # household with every value of the key (see BroadcastCells)
             split = None if ctx.design.clustered else statistic.broadcast_cells(ctx, hh)
             if split is not None:
-                broadcast[name] = split
+                broadcast[code] = split
                 own_keys[name] = split.keys
                 continue
             cells = statistic.psu_cells(ctx, hh)
             own_keys[name] = [k for k in KEYS if k in cells.columns]
             blank = {k: ibis.literal("") for k in KEYS if k not in own_keys[name]}
-            parts.append(cells.mutate(indicator=ibis.literal(name), **blank).select(
+            parts.append(cells.mutate(indicator=ibis.literal(code, "int16"), **blank).select(
                 "indicator", *levels, *KEYS, X=cells.X.cast("float64"), Y=cells.Y.cast("float64"),
                 n=cells.n.cast("int64"), m=(cells.m if "m" in cells.columns else ibis.literal(0)).cast("int64")))
-        cells = temp_table(con, ibis.union(*parts) if len(parts) > 1 else parts[0], "_psu_cells") if parts else None
-        try:
-            if ctx.design.clustered:
-                for group_by in group_bys:
-                    frame, pairs, between = _grouping_sums(cells, group_by, closure, ctx)
-                    strata.append(frame)
-                    period_pairs.append(pairs)
-                    group_pairs.append(between)
-            else:
-                frames, pairs = _household_psu_sums(cells, broadcast, levels, group_bys, closure, ctx)
-                strata.extend(frames)
-                period_pairs.extend(pairs)
-        finally:
-            if cells is not None:
+        if broadcast:
+            frames, pairs = _household_psu_sums(None, broadcast, levels, group_bys, closure, ctx)
+            strata.extend(frames)
+            period_pairs.extend(pairs)
+        # a few statistics per stacked table: fewer queries, while the engine's memory stays bounded
+        for start in range(0, len(parts), STACKED):
+            chunk = parts[start:start + STACKED]
+            cells = temp_table(con, ibis.union(*chunk) if len(chunk) > 1 else chunk[0], "_psu_cells")
+            try:
+                if ctx.design.clustered:
+                    for group_by in group_bys:
+                        frame, pairs, between = _grouping_sums(cells, group_by, closure, ctx)
+                        strata.append(frame)
+                        period_pairs.append(pairs)
+                        group_pairs.append(between)
+                else:
+                    frames, pairs = _household_psu_sums(cells, {}, levels, group_bys, closure, ctx)
+                    strata.extend(frames)
+                    period_pairs.extend(pairs)
+            finally:
                 drop_table(con, cells)
+    for frame in (*strata, *period_pairs, *group_pairs):
+        if "indicator" in frame.columns:
+            frame["indicator"] = np.asarray(names, dtype=object)[frame["indicator"].to_numpy("int64")]
     frames = {"strata": pd.concat(strata, ignore_index=True), "period": pd.concat(period_pairs, ignore_index=True),
               "group": pd.concat([g for g in group_pairs if not g.empty], ignore_index=True)
               if any(not g.empty for g in group_pairs) else pd.DataFrame()}
@@ -218,6 +243,32 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
             mine["period"] = pd.DataFrame()
         out[name] = Sums(mine["strata"], mine["period"], mine["group"])
     return out
+
+
+# A household that is its own PSU and the region it is summed in fix its groups and stratum:
+# these two columns find it in another period or table of the same pass.
+HOUSEHOLD_PSU = ["region_id", "psu"]
+
+
+def in_psus(units: ibis.Table, on: str | list[str], hh: ibis.Table, keys: list[str], ctx: Context, x: str, y: str,
+            counts: dict[str, str]) -> ibis.Table:
+    """PSU cells (:meth:`RatioStatistic.psu_cells`) from sums per household and key.
+
+    ``units`` holds, per household (``on``) and ``keys``, the unweighted sums ``x`` and ``y``
+    and the counts named in ``counts`` (output name: column). Each is placed in its
+    household's region, groups, stratum and PSU (``hh``) and weighted: ``X = w x``,
+    ``Y = w y``. Summing per household before joining the households keeps the large
+    group-by on few columns; PSUs of several households are summed again, while a
+    household that is its own PSU already is its cell.
+    """
+    level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
+    placed = units.join(hh, on)
+    placed = placed.select(*level, *keys, X=placed.w * placed[x], Y=placed.w * placed[y],
+                           **{name: placed[column] for name, column in counts.items()})
+    if not ctx.design.clustered:
+        return placed
+    return placed.group_by([*level, *keys]).agg(X=placed.X.sum(), Y=placed.Y.sum(),
+                                                 **{name: placed[name].sum() for name in counts})
 
 
 @dataclass
@@ -241,8 +292,8 @@ class BroadcastCells:
     den_keys: list[str]
     keys: list[str]
 
-    def sums(self, name: str, levels: list[str], ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-        """Per cell (``levels`` but the PSU, with ``indicator`` and every key, absent ones
+    def sums(self, code: int, levels: list[str], ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """Per cell (``levels`` but the PSU, with ``indicator`` (``code``) and every key, absent ones
         blank) and stratum, the sums :func:`_stratum_sums` gives; per cell, ``previous``
         period and stratum, the cross sums :func:`_period_cross` gives (None without periods)."""
         con = ctx.package.con
@@ -257,7 +308,7 @@ class BroadcastCells:
             num = self.num
             for k in spread:
                 num = num.filter(num[k].isin(con.execute(key_values(ctx, k))[k].tolist()))
-            num = temp_table(con, num.join(den, [*levels, *self.den_keys]).select(
+            num = temp_table(con, num.join(den, [*HOUSEHOLD_PSU, *self.den_keys]).select(
                 *levels, *self.keys, X=den.X, Y=num.Y, m=num.m), "_psu_num")
             made.append(num)
             own = den.group_by([*cell_den, "stratum"]).agg(n=den.n.sum(), SX=den.X.sum(), SXX=(den.X * den.X).sum())
@@ -270,11 +321,11 @@ class BroadcastCells:
                 SX=own.SX.cast("float64"), SY=ibis.coalesce(found.SY, 0.0).cast("float64"),
                 SXX=own.SXX.cast("float64"), SXY=ibis.coalesce(found.SXY, 0.0).cast("float64"),
                 SYY=ibis.coalesce(found.SYY, 0.0).cast("float64"))
-            strata = self._label(con.execute(strata), name)
+            strata = self._label(con.execute(strata), code)
             pairs = None  # no period, no cross sums between periods
             if "period" in self.keys:
                 pairs = self._label(con.execute(self._period_cross(den, num, levels, cell_den, cell, spread, ctx)),
-                                    name)
+                                    code)
         finally:
             for table in (den, *made):
                 drop_table(con, table)
@@ -290,8 +341,8 @@ class BroadcastCells:
         den_same = [c for c in self.den_keys if c != "period"]
         if "period" in self.den_keys:
             a = den.join(prev, "period")
-            b = den.select(*levels, *den_same, previous=den.period, X_b=den.X)
-            j = a.join(b, [*levels, *den_same, "previous"])
+            b = den.select(*HOUSEHOLD_PSU, *den_same, previous=den.period, X_b=den.X)
+            j = a.join(b, [*HOUSEHOLD_PSU, *den_same, "previous"])
             both = j.group_by([*cell_den, "previous", "stratum"]).agg(CXX=(j.X * j.X_b).sum())
             for k in spread:
                 both = both.cross_join(key_values(ctx, k))
@@ -303,8 +354,8 @@ class BroadcastCells:
         # X of the PSU in the other period of the pair: the denominator's there, or its only one
         if "period" in self.den_keys:
             def x_at(t: ibis.Table, column: str) -> ibis.Table:
-                d = den.select(*levels, *den_same, **{column: den.period, "X_o": den.X})
-                return t.join(d, [*levels, *den_same, column]).mutate(X_other=lambda r: r.X_o)
+                d = den.select(*HOUSEHOLD_PSU, *den_same, **{column: den.period, "X_o": den.X})
+                return t.join(d, [*HOUSEHOLD_PSU, *den_same, column]).mutate(X_other=lambda r: r.X_o)
         else:
             def x_at(t: ibis.Table, column: str) -> ibis.Table:
                 return t.mutate(X_other=t.X)
@@ -316,8 +367,8 @@ class BroadcastCells:
         earlier = x_at(num.join(prev, "period"), "previous")
         cyx = earlier.group_by([*cell, "previous", "stratum"]).agg(CYX=(earlier.Y * earlier.X_other).sum())
         # CYY: PSUs in the numerator in both periods
-        b = num.select(*levels, *same, previous=num.period, Y_b=num.Y)
-        j = num.join(prev, "period").join(b, [*levels, *same, "previous"])
+        b = num.select(*HOUSEHOLD_PSU, *same, previous=num.period, Y_b=num.Y)
+        j = num.join(prev, "period").join(b, [*HOUSEHOLD_PSU, *same, "previous"])
         cyy = j.group_by([*cell, "previous", "stratum"]).agg(CYY=(j.Y * j.Y_b).sum())
         on = [*cell, "previous", "stratum"]
         out = both.left_join(cxy, on).select(*on, "CXX", "CXY")
@@ -326,8 +377,8 @@ class BroadcastCells:
         return out.select(*on, CXX=out.CXX.cast("float64"),
                           **{c: ibis.coalesce(out[c], 0.0).cast("float64") for c in ("CXY", "CYX", "CYY")})
 
-    def _label(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
-        return frame.assign(indicator=name, **{k: "" for k in KEYS if k not in self.keys})
+    def _label(self, frame: pd.DataFrame, code: int) -> pd.DataFrame:
+        return frame.assign(indicator=code, **{k: "" for k in KEYS if k not in self.keys})
 
 
 def ancestor_passes(ctx: Context):
@@ -401,7 +452,7 @@ def _grouping_sums(cells: ibis.Table, group_by: str, closure: pd.DataFrame, ctx:
     return frame, pairs, between
 
 
-def _household_psu_sums(cells: ibis.Table | None, broadcast: dict[str, BroadcastCells], levels: list[str],
+def _household_psu_sums(cells: ibis.Table | None, broadcast: dict[int, BroadcastCells], levels: list[str],
                         group_bys: list[str], closure: pd.DataFrame, ctx: Context):
     """Stratum and period cross sums of every grouping when PSUs are households.
 
@@ -419,9 +470,10 @@ def _household_psu_sums(cells: ibis.Table | None, broadcast: dict[str, Broadcast
     strata_parts, pairs_parts = [], []
     if cells is not None:
         strata_parts.append(con.execute(_stratum_sums(cells, cell)))
-        pairs_parts.append(con.execute(_period_cross(cells, cell, ctx)))
-    for name, split in broadcast.items():
-        frame, between = split.sums(name, levels, ctx)
+        match = [*HOUSEHOLD_PSU, "indicator", *(k for k in KEYS if k != "period")]
+        pairs_parts.append(con.execute(_period_cross(cells, cell, ctx, match)))
+    for code, split in broadcast.items():
+        frame, between = split.sums(code, levels, ctx)
         strata_parts.append(frame[[*cell, "stratum", *SUM_COLUMNS]])
         if between is not None:
             pairs_parts.append(between[[*cell, "previous", "stratum", *CROSS_COLUMNS]])
@@ -459,9 +511,12 @@ def _cross_sums(j: ibis.Table) -> dict:
             "CYY": (j.Y * j.Y_b).sum()}
 
 
-def _period_cross(t: ibis.Table, cell: list[str], ctx: Context) -> ibis.Table:
-    """Cross sums over PSUs between each cell and the same cell in the previous period and a year before."""
-    same = [c for c in cell if c != "period"] + ["stratum", "psu"]
+def _period_cross(t: ibis.Table, cell: list[str], ctx: Context, same: list[str] | None = None) -> ibis.Table:
+    """Cross sums over PSUs between each cell and the same cell in the previous period and a year before.
+
+    ``same``: the columns that find the same PSU and cell in the other period (by default
+    ``cell`` but the period, with stratum and PSU)."""
+    same = same or [c for c in cell if c != "period"] + ["stratum", "psu"]
     a = t.join(previous_periods(ctx), "period")
     b = t.select(*same, previous=t.period, X_b=t.X, Y_b=t.Y)
     j = a.join(b, [*same, "previous"])
@@ -605,19 +660,21 @@ class Rate(RatioStatistic):
         return "wilson" if ctx.design.trivial else "logit_t"
 
     def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
-        level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
         numerator, denominator = self.numerator, self.denominator
         keys = [k for k in KEYS if k in numerator.columns]
         den_keys = [k for k in keys if denominator is not None and k in denominator.columns]
-        den = hh if denominator is None else denominator.join(hh, "household_id")
-        num = numerator.join(hh, "household_id")
-        den_stats = den.group_by([*level, *den_keys]).agg(X=den.w.sum(), n=den.count())
-        num_stats = num.group_by([*level, *keys]).agg(Y=num.w.sum(), m=num.count())
+        # units counted per household and key first: the numerator counts where the denominator has the household
+        if denominator is None:
+            den = hh.select("household_id").distinct().mutate(n=ibis.literal(1, "int64"))
+        else:
+            den = denominator.group_by(["household_id", *den_keys]).agg(n=denominator.count())
+        num = numerator.group_by(["household_id", *keys]).agg(m=numerator.count())
         for k in keys:
             if k not in den_keys:
-                den_stats = den_stats.cross_join(key_values(ctx, k))
-        return den_stats.left_join(num_stats, [*level, *keys]).select(
-            *level, *keys, "X", "n", Y=ibis.coalesce(num_stats.Y, 0.0), m=ibis.coalesce(num_stats.m, 0))
+                den = den.cross_join(key_values(ctx, k))
+        units = den.left_join(num, ["household_id", *keys]).select(
+            "household_id", *keys, "n", m=ibis.coalesce(num.m, 0))
+        return in_psus(units, "household_id", hh, keys, ctx, x="n", y="m", counts={"n": "n", "m": "m"})
 
     def broadcast_cells(self, ctx: Context, hh: ibis.Table) -> BroadcastCells | None:
         """The parts of :meth:`psu_cells` when the denominator lacks a key of the numerator (else None)."""
@@ -626,11 +683,16 @@ class Rate(RatioStatistic):
         den_keys = [k for k in keys if self.denominator is not None and k in self.denominator.columns]
         if den_keys == keys:
             return None
-        den = hh if self.denominator is None else self.denominator.join(hh, "household_id")
-        num = self.numerator.join(hh, "household_id")
-        den_stats = den.group_by([*level, *den_keys]).agg(X=den.w.sum().cast("float64"), n=den.count().cast("int64"))
-        num_stats = num.group_by([*level, *keys]).agg(Y=num.w.sum().cast("float64"), m=num.count().cast("int64"))
-        return BroadcastCells(den_stats, num_stats, den_keys, keys)
+        if self.denominator is None:
+            den = hh.select(*level, X=hh.w.cast("float64"), n=ibis.literal(1, "int64"))
+        else:
+            d = self.denominator
+            den = in_psus(d.group_by(["household_id", *den_keys]).agg(n=d.count()), "household_id", hh, den_keys,
+                          ctx, x="n", y="n", counts={"n": "n"}).drop("Y")
+        num = self.numerator.group_by(["household_id", *keys]).agg(m=self.numerator.count())
+        num = in_psus(num, "household_id", hh, keys, ctx, x="m", y="m", counts={"m": "m"}).drop("X")
+        return BroadcastCells(den.mutate(X=den.X.cast("float64"), n=den.n.cast("int64")),
+                              num.mutate(Y=num.Y.cast("float64"), m=num.m.cast("int64")), den_keys, keys)
 
 
 @dataclass
@@ -656,11 +718,12 @@ class Mean(RatioStatistic):
         self.region_relative = "region_id" in self.units.columns
 
     def psu_cells(self, ctx: Context, hh: ibis.Table) -> ibis.Table:
-        level = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
         keys = [k for k in KEYS if k in self.units.columns]
-        u = self.units.join(hh, ["household_id", "region_id"] if self.region_relative else "household_id")
-        weighted_x = u.w * u.x if "x" in u.columns else u.w
-        return u.group_by([*level, *keys]).agg(X=weighted_x.sum(), Y=(u.w * u.value).sum(), n=u.count())
+        on = ["household_id", "region_id"] if self.region_relative else ["household_id"]
+        u = self.units
+        units = u.group_by([*on, *keys]).agg(x=u.x.sum() if "x" in u.columns else u.count().cast("float64"),
+                                              value=u.value.sum(), n=u.count())
+        return in_psus(units, on, hh, keys, ctx, x="x", y="value", counts={"n": "n"})
 
 
 @dataclass

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 import ibis
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from evalkit.engine import drop_table, temp_table, unique_name, write_chunks
 
@@ -166,6 +165,8 @@ def nearest(origins: pd.DataFrame, destinations: pd.DataFrame, *, origin_crs: st
     did, dxyz = _located(destinations, "destinations", destination_crs)
     if len(did) == 0 or len(oid) == 0:
         return _od_frame([], [], [])
+    from scipy.spatial import cKDTree  # here: scipy.spatial costs ~0.2 s to import, and only distances need it
+
     tree = cKDTree(dxyz)
     parts = []
     for start in range(0, len(oid), chunk_size):
@@ -200,6 +201,8 @@ def iter_od_costs(origins: pd.DataFrame, destinations: pd.DataFrame, max_km: flo
     did, dxyz = _located(destinations, "destinations", destination_crs)
     if len(did) == 0:
         return
+    from scipy.spatial import cKDTree  # here, as in nearest
+
     tree = cKDTree(dxyz)
     radius = _km_to_chord(max_km)
     for start in range(0, len(oid), chunk_size):
