@@ -49,6 +49,7 @@ class Context:
     by: list[str] = field(default_factory=list)
     confidence: float = 0.95
     _cache: dict = field(default_factory=dict, repr=False)
+    _shared: dict = field(default_factory=dict, repr=False)
     _cleanup: list = field(default_factory=list, repr=False)
     _strata: Strata | None = field(default=None, repr=False)
     _extraction: dt.date | None = field(default=None, repr=False)
@@ -102,6 +103,12 @@ class Context:
             self._cache[key] = temp_table(self.package.con, build(), f"_unit_{key}")
         return self._cache[key]
 
+    def shared(self, key, build: Callable[[], object]) -> object:
+        """A Python value several statistics share (e.g. every household as a frame), built once per run."""
+        if key not in self._shared:
+            self._shared[key] = build()
+        return self._shared[key]
+
     def on_close(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` when the run ends (e.g. to drop scratch tables a cached table was built from)."""
         self._cleanup.append(callback)
@@ -110,6 +117,7 @@ class Context:
         for callback in self._cleanup:
             callback()
         self._cleanup.clear()
+        self._shared.clear()
         for table in self._cache.values():
             drop_table(self.package.con, table)
         self._cache.clear()
