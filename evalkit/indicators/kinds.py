@@ -969,7 +969,7 @@ class Inequality(Statistic):
             return Sums(pd.DataFrame())
         cells, w = len(d.cells), d.persons
         size = sample["size"].to_numpy(float)[d.row]
-        per_capita = [yuan[s][d.row] / size[:, None] for s in series]
+        per_capita = [yuan[s].T[:, d.row] / size for s in series]  # periods x rows: each period contiguous
         single = np.zeros(cells, dtype=bool)
         if self.index == "theil_between":
             child = self._children(ctx, d.region, sample["region_id"].to_numpy()[d.row])
@@ -977,7 +977,7 @@ class Inequality(Statistic):
             single = np.bincount(children[1], minlength=cells) < 2
         frames = []
         for p, period in enumerate(ctx.periods):
-            ys = [m[:, p] for m in per_capita]
+            ys = [m[p] for m in per_capita]
             totals = [np.bincount(d.cell, w * y, cells) for y in ys]
             if self.index == "concentration":
                 value, z = concentration_by(ys[0], w, d.cell, d.income_ties, cells)
@@ -1096,7 +1096,7 @@ class Domains:
         """Per domain, the design variance of the total of ``u`` (one value per row): R ``survey``'s
         with-replacement estimator over the whole sample's strata and PSUs (domain estimation:
         ``u`` is 0 outside the domain and every PSU of the sample counts in n_h)."""
-        per_psu = np.bincount(self.pair, u, self.pair.max() + 1 if len(self.pair) else 0)
+        per_psu = np.bincount(self.pair, u)
         s1 = np.bincount(self.pair_stratum, per_psu, len(self.stratum_cell))
         s2 = np.bincount(self.pair_stratum, per_psu ** 2, len(self.stratum_cell))
         contrib = _contributions(strata, pd.Series(self.stratum_label), s2, s1, s1)
