@@ -197,7 +197,9 @@ def referrals_in_period(ctx: Context) -> ibis.Table:
 
 
 def cases_in_period(ctx: Context) -> ibis.Table:
-    return _in_periods(ctx, ctx.table("cases"), "applied_on")
+    """Cases applied for in the run's periods, with their ``period``: built once per run for the
+    process indicators and the units they leave out."""
+    return ctx.cached("cases_in_period", lambda: _in_periods(ctx, ctx.table("cases"), "applied_on"))
 
 
 def _finished_on(cases: ibis.Table) -> ibis.Value:
