@@ -400,3 +400,48 @@ def test_load_data_protects_again_at_a_higher_threshold(tmp_path):
     assert loaded.loc[small | truth.suppressed, "suppressed"].all()
     assert loaded.loc[loaded.suppressed & (truth.n > 0), "n"].isna().all()
     assert Attack(truth, loaded["suppressed"].to_numpy(), package.regions).narrowest(20) == []
+
+
+def test_complementary_picks_equal_a_loop_over_margins():
+    """The complementary rule's sums per margin (np.bincount) pick the rows a plain loop over
+    margins picks: random margins of a total and 1-5 parts, suppressed and known-zero rows,
+    blank counts (NaN: add nothing, sort last), rates and means; and a hidden row's linked
+    rows are those of its cell with one of its counts."""
+    from evalkit.results.disclosure import _complements, _linked
+
+    rng = np.random.default_rng(3)
+    rows_, parts = 400, []
+    for margin in range(150):
+        chosen = rng.choice(rows_, size=rng.integers(2, 7), replace=False)
+        parts.append(pd.DataFrame({"margin": margin, "row": chosen, "total": np.arange(len(chosen)) == 0}))
+    members = pd.concat(parts, ignore_index=True)
+    n = rng.integers(0, 40, rows_).astype(float)
+    n[rng.random(rows_) < 0.05] = np.nan
+    m = np.where(rng.random(rows_) < 0.5, np.floor(n * rng.random(rows_)), np.nan)
+    live = rng.random(rows_) > 0.05
+    for k in (5, 10):
+        sup = rng.random(rows_) < 0.15
+        expected = np.zeros(rows_, bool)
+        for _, g in members.groupby("margin"):
+            r, total = g["row"].to_numpy(), g["total"].to_numpy()
+            s = sup[r] & live[r]
+            shown = ~total & ~s
+            hidden_n = np.nansum(n[r][total]) - np.nansum(n[r][shown])
+            hidden_m = np.nansum(m[r][total]) - np.nansum(m[r][shown])
+            rate = (~np.isnan(m[r])).any()
+            too_few = hidden_n < k or (rate and (hidden_m < k or hidden_n - hidden_m < k))
+            if s.sum() == 1 or (s.sum() >= 2 and not (s & total).any() and too_few):
+                open_ = r[~sup[r] & live[r]]
+                if len(open_):
+                    expected[sorted(open_, key=lambda i: (np.isnan(n[i]), n[i], i))[0]] = True
+        np.testing.assert_array_equal(_complements(members, sup, live, n, m, k), expected)
+        assert expected.any()
+
+    cell = rng.integers(0, 30, 200)
+    count = rng.integers(1, 6, 200).astype(float)
+    hidden = rng.random(200) < 0.1
+    key = pd.MultiIndex.from_arrays([cell, count]).factorize()[0]
+    row = np.arange(200)
+    secret = {(c, v) for c, v, h in zip(cell, count, hidden) if h}
+    expected = np.array([(c, v) in secret for c, v in zip(cell, count)])
+    np.testing.assert_array_equal(_linked((row, key), hidden), expected)

@@ -345,3 +345,48 @@ def test_theil_se_agrees_with_rao_wu_bootstrap(survey):
 
     boot = fairness.rao_wu_bootstrap(statistic, d, "stratum", "psu", "weight", replicates=1000, seed=12)
     assert np.all(np.abs(boot / np.array([t.se, b.se]) - 1) < 0.10), (boot, t.se, b.se)
+
+
+def test_many_domains_at_once_equal_each_domain_alone():
+    """The grouped forms kinds.Inequality uses (every region and group of a run at once):
+    40 cells, a household in several of them, rows in no order, tied incomes, zeros, one
+    cell without any aid. Each cell's value equals the formula on that cell alone (ranks
+    from fractional_rank, Theil from theil and theil_decomposition) and its influence
+    function the single-domain one, so cells never leak into each other."""
+    from evalkit.methods.inequality import concentration_by, theil_between_share_by, theil_t_by, tie_groups
+
+    rng = np.random.default_rng(11)
+    n, cells = 500, 40
+    income = np.round(rng.lognormal(7, 0.5, n), -2)
+    aid = rng.exponential(100, n) * (rng.random(n) < 0.5)
+    weight = rng.uniform(0.5, 3, n)
+    child = rng.integers(0, 3, n)
+    members = [rng.choice(n, size=rng.integers(2, 80), replace=False) for _ in range(cells)]
+    cell = np.concatenate([np.full(len(m), k) for k, m in enumerate(members)])
+    row = np.concatenate(members)
+    shuffle = rng.permutation(len(row))
+    cell, row = cell[shuffle], row[shuffle]
+    r, w, sub = income[row], weight[row], child[row]
+    y = np.where(cell == cells - 1, 0.0, aid[row])
+
+    conc, z_conc = concentration_by(y, w, cell, tie_groups(cell, r), cells)
+    gini, _ = concentration_by(y, w, cell, tie_groups(cell, y), cells)
+    theil, z_theil = theil_t_by(y, w, cell, cells)
+    share, z_share = theil_between_share_by(y, w, cell, tie_groups(cell, sub), cells)
+    for k in range(cells - 1):
+        mine = cell == k
+        yk, rk, wk, gk = y[mine], r[mine], w[mine], sub[mine]
+        by_income = 2 * np.sum(wk * yk * fairness.fractional_rank(rk, wk)) / np.sum(wk * yk) - 1
+        by_aid = 2 * np.sum(wk * yk * fairness.fractional_rank(yk, wk)) / np.sum(wk * yk) - 1
+        assert conc[k] == pytest.approx(by_income, rel=1e-12, abs=1e-14)
+        assert gini[k] == pytest.approx(by_aid, rel=1e-12)
+        assert theil[k] == pytest.approx(fairness.theil(yk, wk), rel=1e-12)
+        np.testing.assert_allclose(z_conc[mine], _concentration(yk, rk, wk)[1], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(z_theil[mine], _theil_t(yk, wk)[1], rtol=1e-12, atol=1e-15)
+        if len(np.unique(gk)) > 1:
+            d = fairness.theil_decomposition(yk, gk, wk)
+            assert share[k] == pytest.approx(d.between / d.total, rel=1e-10)
+            np.testing.assert_allclose(z_share[mine], _theil_between_share(yk, wk, pd.factorize(gk)[0])[1],
+                                       rtol=1e-10, atol=1e-13)
+    last = cell == cells - 1
+    assert np.isnan([conc[-1], gini[-1], theil[-1], share[-1]]).all() and np.isnan(z_conc[last]).all()

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from evalkit.methods.survey import Strata, ratio_variance, wilson
+from evalkit.methods.survey import Strata, ratio_variance, t_quantile, wilson
 
 
 def test_wilson_edges():
@@ -12,6 +12,32 @@ def test_wilson_edges():
     assert low[0] == 0 and 0 < high[0] < 0.35
     assert high[1] == pytest.approx(1) and low[1] < 1
     assert np.isnan(low[2]) and np.isnan(high[2])
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.9, 0.99])
+def test_wilson_equals_statsmodels_to_the_bit(confidence):
+    """The Wilson interval is statsmodels' proportion_confint(method="wilson"), clipped to [0, 1],
+    without importing statsmodels: equal to the last bit, counts 0 and n included."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    rng = np.random.default_rng(5)
+    den = rng.integers(1, 5000, 2000).astype(float)
+    num = np.floor(den * rng.random(2000))
+    num[:50], num[50:100] = 0, den[50:100]
+    low, high = wilson(num, den, confidence)
+    lo, hi = proportion_confint(num, den, alpha=1 - confidence, method="wilson")
+    np.testing.assert_array_equal(low, np.clip(lo, 0, 1))
+    np.testing.assert_array_equal(high, np.clip(hi, 0, 1))
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.9])
+def test_t_quantile_equals_scipy_stats_to_the_bit(confidence):
+    """t and normal quantiles from scipy.special equal scipy.stats' t.ppf and norm.ppf (normal where df is inf or NaN)."""
+    from scipy.stats import norm, t
+
+    df = np.r_[1.0, 2.0, 7.5, 30.0, 12345.0, np.inf, np.nan]
+    expected = np.r_[t.ppf(0.5 + confidence / 2, df[:5]), [norm.ppf(0.5 + confidence / 2)] * 2]
+    np.testing.assert_array_equal(t_quantile(df, confidence), expected)
 
 
 def _strata_stats(y, x, w, psu, stratum):

@@ -67,7 +67,7 @@ def _homes(ctx: Context) -> pd.DataFrame:
     hh = ctx.table("households")
     hh = hh.filter(hh.lon.notnull() & hh.lat.notnull())
     needs = ctx.table("needs").select("household_id", "service_type").distinct()
-    return ctx.frame("homes", lambda: ctx.package.con.execute(
+    return ctx.shared("homes", lambda: ctx.package.con.execute(
         needs.join(hh.select("household_id", "lon", "lat"), "household_id")))
 
 
@@ -76,7 +76,7 @@ def _points(ctx: Context) -> pd.DataFrame:
     pts = ctx.table("service_points")
     pts = pts.filter(pts.published.fill_null(True) & pts.lon.notnull() & pts.lat.notnull())
     pts = pts.select("point_id", "capacity", "lon", "lat", service_type=pts.service_types.split(";").unnest())
-    return ctx.frame("points", lambda: ctx.package.con.execute(pts.mutate(service_type=pts.service_type.strip())))
+    return ctx.shared("points", lambda: ctx.package.con.execute(pts.mutate(service_type=pts.service_type.strip())))
 
 
 def nearest_points(ctx: Context) -> ibis.Table:

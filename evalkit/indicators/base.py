@@ -49,7 +49,7 @@ class Context:
     by: list[str] = field(default_factory=list)
     confidence: float = 0.95
     _cache: dict = field(default_factory=dict, repr=False)
-    _frames: dict = field(default_factory=dict, repr=False)
+    _shared: dict = field(default_factory=dict, repr=False)
     _cleanup: list = field(default_factory=list, repr=False)
     _strata: Strata | None = field(default=None, repr=False)
     _extraction: dt.date | None = field(default=None, repr=False)
@@ -103,11 +103,11 @@ class Context:
             self._cache[key] = temp_table(self.package.con, build(), f"_unit_{key}")
         return self._cache[key]
 
-    def frame(self, key: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """A small pandas frame several indicators share (e.g. located households), built once per run."""
-        if key not in self._frames:
-            self._frames[key] = build()
-        return self._frames[key]
+    def shared(self, key, build: Callable[[], object]) -> object:
+        """A Python value several statistics share (e.g. every household as a frame), built once per run."""
+        if key not in self._shared:
+            self._shared[key] = build()
+        return self._shared[key]
 
     def on_close(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` when the run ends (e.g. to drop scratch tables a cached table was built from)."""
@@ -117,6 +117,7 @@ class Context:
         for callback in self._cleanup:
             callback()
         self._cleanup.clear()
+        self._shared.clear()
         for table in self._cache.values():
             drop_table(self.package.con, table)
         self._cache.clear()

@@ -164,16 +164,13 @@ def needs_in_period(ctx: Context) -> ibis.Table:
         aid = aid.filter(aid.start_on.notnull(), aid.form.isin(list(ctx.params.receipt_forms))).select(
             "household_id", "category", "start_on", end_on=aid.end_on.fill_null(FAR_FUTURE))
         window = ibis.interval(days=ctx.params.omission_window_days)
-        served = needs.join(aid, [needs.household_id == aid.household_id, needs.service_type == aid.category,
-                                  aid.start_on <= needs.identified_on + window,
-                                  aid.end_on >= needs.identified_on])
-        served = served.select(need_id=needs.need_id).distinct()
-        any_aid = needs.join(aid, [needs.household_id == aid.household_id,
-                                   aid.start_on <= needs.identified_on + window,
-                                   aid.end_on >= needs.identified_on])
-        any_aid = any_aid.select(need_id=needs.need_id).distinct()
-        out = out.left_join(served.mutate(addressed=ibis.literal(True)), "need_id").drop("need_id_right")
-        out = out.left_join(any_aid.mutate(any_aid=ibis.literal(True)), "need_id").drop("need_id_right")
+        # one join for both flags: the household's aid active within the window, of any category
+        aided = needs.join(aid, [needs.household_id == aid.household_id,
+                                 aid.start_on <= needs.identified_on + window,
+                                 aid.end_on >= needs.identified_on])
+        aided = aided.group_by(aided.need_id).agg(
+            addressed=(aided.category == aided.service_type).any(), any_aid=aided.count() > 0)
+        out = out.left_join(aided, "need_id").drop("need_id_right")
         return out.mutate(addressed=out.addressed.fill_null(False), any_aid=out.any_aid.fill_null(False))
 
     return ctx.cached("needs_in_period", build)
@@ -200,7 +197,9 @@ def referrals_in_period(ctx: Context) -> ibis.Table:
 
 
 def cases_in_period(ctx: Context) -> ibis.Table:
-    return _in_periods(ctx, ctx.table("cases"), "applied_on")
+    """Cases applied for in the run's periods, with their ``period``: built once per run for the
+    process indicators and the units they leave out."""
+    return ctx.cached("cases_in_period", lambda: _in_periods(ctx, ctx.table("cases"), "applied_on"))
 
 
 def _finished_on(cases: ibis.Table) -> ibis.Value:
@@ -492,15 +491,20 @@ def on_time_rate(ctx: Context) -> Rate:
 
 def _open_cases(ctx: Context) -> ibis.Table:
     """Cases open at the end of each period, with the working days left to their deadline
-    then: (period end, deadline], 0 when the deadline is the period's last day, negative when overdue."""
-    cases = ctx.table("cases")
-    cases = cases.filter(cases.applied_on.notnull() & cases.deadline_on.notnull())
-    p = ctx.periods_table()
-    finished = _finished_on(cases)
-    open_ = cases.join(p, [cases.applied_on <= p.period_end, finished.isnull() | (finished > p.period_end)])
-    open_ = open_.select("household_id", "period", "case_id", "period_end", "deadline_on")
-    open_ = working_days(ctx, open_, "period_end", "deadline_on", "days_left")
-    return open_.select("household_id", "period", "case_id", "days_left")
+    then: (period end, deadline], 0 when the deadline is the period's last day, negative when
+    overdue. Built once per run for the three warning colours."""
+
+    def build():
+        cases = ctx.table("cases")
+        cases = cases.filter(cases.applied_on.notnull() & cases.deadline_on.notnull())
+        p = ctx.periods_table()
+        finished = _finished_on(cases)
+        open_ = cases.join(p, [cases.applied_on <= p.period_end, finished.isnull() | (finished > p.period_end)])
+        open_ = open_.select("household_id", "period", "case_id", "period_end", "deadline_on")
+        open_ = working_days(ctx, open_, "period_end", "deadline_on", "days_left")
+        return open_.select("household_id", "period", "case_id", "days_left")
+
+    return ctx.cached("open_cases", build)
 
 
 def _warning(ctx: Context, colour: str) -> Rate:

@@ -28,6 +28,7 @@ cells yet).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import ibis
 import numpy as np
@@ -950,25 +951,33 @@ def household_aid(ctx: Context, aid: ibis.Table, series: list[str]) -> tuple[pd.
     """Every household of the run (``household_id, region_id, w, stratum, psu, income, size``,
     by ``household_id``; size 1 when missing) and, per series of ``aid`` (``household_id,
     period`` and a column of yuan per series), a (households x periods) matrix of its yuan
-    (0 without a row): what inequality indices and concentration curves are formed from."""
-    con = ctx.package.con
+    (0 without a row): what inequality indices and concentration curves are formed from.
+    Each is read from the engine once per run and shared (:meth:`Context.shared`): do not
+    modify them."""
+    sample = ctx.shared("household_aid", lambda: _run_households(ctx))
+    yuan = {s: ctx.shared(("household_aid", aid.op(), s), lambda s=s: _yuan(ctx, sample, aid, s)) for s in series}
+    return sample, yuan
+
+
+def _run_households(ctx: Context) -> pd.DataFrame:
     raw = ctx.table("households")
     raw = raw.select("household_id", income=raw.income_pc.cast("float64"),
                      size=raw.size.cast("float64").fill_null(1.0))
-    sample = con.execute(households(ctx).select("household_id", "region_id", "w", "stratum", "psu")
-                         .join(raw, "household_id"))
-    sample = sample.sort_values("household_id", kind="stable").reset_index(drop=True)
-    rows_of = con.execute(aid.select("household_id", "period", *series))
+    sample = ctx.package.con.execute(households(ctx).select("household_id", "region_id", "w", "stratum", "psu")
+                                     .join(raw, "household_id"))
+    return sample.sort_values("household_id", kind="stable").reset_index(drop=True)
+
+
+def _yuan(ctx: Context, sample: pd.DataFrame, aid: ibis.Table, column: str) -> np.ndarray:
+    """The (households x periods) matrix of ``aid``'s ``column``, rows as ``sample``."""
+    rows_of = ctx.package.con.execute(aid.select("household_id", "period", column))
     rows_of = rows_of[rows_of["period"].isin(ctx.periods)]
     rows = pd.Index(sample["household_id"]).get_indexer(rows_of["household_id"])
     cols = pd.Index(ctx.periods).get_indexer(rows_of["period"])
     found = rows >= 0
-    yuan = {}
-    for s in series:
-        m = np.zeros((len(sample), len(ctx.periods)))
-        np.add.at(m, (rows[found], cols[found]), rows_of[s].fillna(0.0).to_numpy(float)[found])
-        yuan[s] = m
-    return sample, yuan
+    m = np.zeros((len(sample), len(ctx.periods)))
+    np.add.at(m, (rows[found], cols[found]), rows_of[column].fillna(0.0).to_numpy(float)[found])
+    return m
 
 
 @dataclass
@@ -1001,8 +1010,10 @@ class Inequality(Statistic):
     interval. ``numerator``: weighted yuan of the series (both, for a gap) received by
     the households of the cell; ``denominator``: their persons; ``n``: households measured.
 
-    Computed in pandas from one row per household (the engine returns households and
-    their aid per period; ranks and influence functions are formed here): fine for
+    Computed in numpy from one row per household and domain (the engine returns
+    households and their aid per period, once per run for every inequality index:
+    :func:`household_aid`, :class:`Domains`); ranks, influence functions and PSU sums
+    are group operations over every cell at once, one period at a time: fine for
     hundreds of thousands of households, not for tens of millions.
     """
 
@@ -1012,95 +1023,55 @@ class Inequality(Statistic):
     index: str = "concentration"
 
     def statistics(self, ctx: Context) -> Sums:
-        con = ctx.package.con
-        hh = households(ctx)
+        from evalkit.methods.inequality import concentration_by, theil_between_share_by, theil_t_by, tie_groups
+
         series = [self.first, *([self.second] if self.second else [])]
         sample, yuan = household_aid(ctx, self.aid, series)
-        index = pd.Index(sample["household_id"])
-        persons = (sample["w"] * sample["size"]).to_numpy(float)
-        income = sample["income"].to_numpy(float)
-        known = ~np.isnan(income) if self.index == "concentration" else np.ones(len(sample), dtype=bool)
-        # PSUs are read within strata, as the design's PSU counts (ctx.strata) are
-        psu = pd.factorize(sample["stratum"].astype(str) + "\x1f" + sample["psu"].astype(str))[0]
-        stratum = sample["stratum"].astype(str).to_numpy()
-        per_capita = {s: m / sample["size"].to_numpy(float)[:, None] for s, m in yuan.items()}
-        out = []
-        for passed, closure, group_bys in passes(ctx, hh):
-            expanded = passed.join(ibis.memtable(closure), "region_id")
-            g_cols = [f"g_{b}" for b in group_bys if b != OVERALL]
-            members = con.execute(expanded.select("household_id", "ancestor", *g_cols))
-            members["row"] = index.get_indexer(members["household_id"])
-            if self.index == "theil_between":
-                members["child"] = self._children(ctx, members, sample["region_id"].to_numpy())
-            for group_by in group_bys:
-                group = OVERALL if group_by == OVERALL else members[f"g_{group_by}"]
-                for (region, label), part in members.assign(group=group).groupby(["ancestor", "group"], sort=False):
-                    mine = np.sort(part["row"].to_numpy())
-                    ranked = mine[known[mine]]
-                    cell = {"region": region, "group_by": group_by, "group": label, "n": len(ranked),
-                            "n_excluded": len(mine) - len(ranked), "denominator": float(persons[ranked].sum())}
-                    children = None
-                    if self.index == "theil_between":
-                        children = pd.factorize(part.set_index("row")["child"].reindex(ranked).to_numpy())[0]
-                    out.extend(self._cell(cell, ranked, [per_capita[s] for s in series], income, persons, psu,
-                                          stratum, ctx, children))
-        return Sums(pd.DataFrame(out))
+        d = Domains.of(ctx, sample, ranked=self.index == "concentration")
+        if d.cells.empty:
+            return Sums(pd.DataFrame())
+        cells, w = len(d.cells), d.persons
+        size = sample["size"].to_numpy(float)[d.row]
+        per_capita = [yuan[s].T[:, d.row] / size for s in series]  # periods x rows: each period contiguous
+        single = np.zeros(cells, dtype=bool)
+        if self.index == "theil_between":
+            child = self._children(ctx, d.region, sample["region_id"].to_numpy()[d.row])
+            children = tie_groups(d.cell, pd.factorize(child)[0])
+            single = np.bincount(children[1], minlength=cells) < 2
+        frames = []
+        for p, period in enumerate(ctx.periods):
+            ys = [m[p] for m in per_capita]
+            totals = [np.bincount(d.cell, w * y, cells) for y in ys]
+            if self.index == "concentration":
+                value, z = concentration_by(ys[0], w, d.cell, d.income_ties, cells)
+            elif self.index == "gini":
+                value, z = concentration_by(ys[0], w, d.cell, tie_groups(d.cell, ys[0]), cells)
+            elif self.index == "theil":
+                value, z = theil_t_by(ys[0], w, d.cell, cells)
+            else:
+                value, z = theil_between_share_by(ys[0], w, d.cell, children, cells)
+            if self.second:
+                second, z2 = concentration_by(ys[1], w, d.cell, d.income_ties, cells)
+                value, z = value - second, z - z2
+            note = np.select([d.cells["n"].to_numpy() == 0, np.minimum.reduce(totals) <= 0, single],
+                             ["no household with a known income in this cell", "no aid received in this cell and period",
+                              "a single sub-region (or none): nothing lies between sub-regions"], "")
+            measured = note == ""
+            se = np.sqrt(d.variance(w * z, ctx.strata))
+            frames.append(d.cells.assign(period=period, numerator=sum(totals), value=np.where(measured, value, np.nan),
+                                         se=np.where(measured, se, np.nan),
+                                         df=np.where(measured, ctx.strata.df, np.nan), note=note))
+        return Sums(pd.concat(frames, ignore_index=True))
 
     @staticmethod
-    def _children(ctx: Context, members: pd.DataFrame, leaf: np.ndarray) -> np.ndarray:
-        """The child region of ``ancestor`` that holds each member household ("" when it sits in the ancestor itself)."""
+    def _children(ctx: Context, ancestor: np.ndarray, leaf: np.ndarray) -> np.ndarray:
+        """The child region of ``ancestor`` that holds a household of region ``leaf`` ("" when it sits in the ancestor itself)."""
         parents = ctx.package.regions.set_index("region_id")["parent_id"]
         pairs = ctx.package.region_closure()
         pairs = pairs.assign(parent=pairs["ancestor"].map(parents)).dropna(subset=["parent"])
         lookup = pd.Series(pairs["ancestor"].to_numpy(),
                            index=pd.MultiIndex.from_arrays([pairs["region_id"], pairs["parent"]]))
-        keys = pd.MultiIndex.from_arrays([leaf[members["row"].to_numpy()], members["ancestor"].to_numpy()])
-        return lookup.reindex(keys).fillna("").to_numpy()
-
-    def _cell(self, cell: dict, ranked: np.ndarray, per_capita: list[np.ndarray], income: np.ndarray,
-              persons: np.ndarray, psu: np.ndarray, stratum: np.ndarray, ctx: Context,
-              children: np.ndarray | None) -> list[dict]:
-        """One row per period for one domain (``ranked``: its households measured, by position;
-        ``children``: their child-region codes, for ``theil_between``)."""
-        from evalkit.methods.inequality import _concentration, _theil_between_share, _theil_t
-
-        w, r = persons[ranked], income[ranked]
-        # the domain's PSUs (0..k-1 per household) and the stratum of each
-        _, first, local_psu = np.unique(psu[ranked], return_index=True, return_inverse=True)
-        labels, psu_stratum = np.unique(stratum[ranked][first], return_inverse=True)
-        rows = []
-        for p, period in enumerate(ctx.periods):
-            ys = [m[ranked, p] for m in per_capita]
-            totals = [float((w * y).sum()) for y in ys]
-            row = {**cell, "period": period, "numerator": sum(totals), "value": np.nan, "se": np.nan, "df": np.nan,
-                   "note": ""}
-            if not len(ranked):
-                row["note"] = "no household with a known income in this cell"
-            elif min(totals) <= 0:
-                row["note"] = "no aid received in this cell and period"
-            elif self.index == "theil_between" and children.max() < 1:
-                row["note"] = "a single sub-region (or none): nothing lies between sub-regions"
-            else:
-                if self.index == "concentration":
-                    value, z = _concentration(ys[0], r, w)
-                elif self.index == "gini":
-                    value, z = _concentration(ys[0], ys[0], w)
-                elif self.index == "theil":
-                    value, z = _theil_t(ys[0], w)
-                else:
-                    value, z = _theil_between_share(ys[0], w, children)
-                if self.second:
-                    second, z2 = _concentration(ys[1], r, w)
-                    value, z = value - second, z - z2
-                # the influence of the domain's households summed per PSU; PSUs outside it are 0
-                totals_psu = np.bincount(local_psu, w * z, minlength=len(first))
-                s1 = np.bincount(psu_stratum, totals_psu, minlength=len(labels))
-                s2 = np.bincount(psu_stratum, totals_psu ** 2, minlength=len(labels))
-                contrib = _contributions(ctx.strata, pd.Series(labels), s2, s1, s1)
-                variance = max(float(np.sum(contrib) * ctx.strata._average_factor()), 0.0)
-                row.update(value=value, se=float(np.sqrt(variance)), df=ctx.strata.df)
-            rows.append(row)
-        return rows
+        return lookup.reindex(pd.MultiIndex.from_arrays([leaf, ancestor])).fillna("").to_numpy()
 
     def finish(self, sums: Sums, grid: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         cell = [c for c in grid.columns if c in ("region", "group_by", "group", *KEYS)]
@@ -1116,3 +1087,98 @@ class Inequality(Statistic):
         out["interval"] = "t"
         out["n_censored"] = 0
         return out[[*cell, *RESULT]]
+
+
+@dataclass
+class Domains:
+    """The domains of a run's inequality indices (a region with every household below it,
+    and a group) and their households, as rows (domain, household) sorted by domain, then
+    household: what :class:`Inequality` forms every cell from at once.
+
+    ``cells``: per domain (row k is domain k) ``region, group_by, group``, ``n`` (households
+    measured), ``n_excluded`` (not measured: no income to rank by) and ``denominator``
+    (their persons). Per row of a measured household: ``cell`` (its domain), ``row`` (its
+    position in :func:`household_aid`'s frame), ``region`` (the domain's region) and
+    ``persons``; ``pair`` numbers its (domain, PSU), ``pair_stratum`` each pair's
+    (domain, stratum), whose domain and stratum label are ``stratum_cell`` and
+    ``stratum_label``. Built once per run (:meth:`of`).
+    """
+
+    cells: pd.DataFrame
+    cell: np.ndarray
+    row: np.ndarray
+    region: np.ndarray
+    persons: np.ndarray
+    income: np.ndarray
+    pair: np.ndarray
+    pair_stratum: np.ndarray
+    stratum_cell: np.ndarray
+    stratum_label: np.ndarray
+
+    @classmethod
+    def of(cls, ctx: Context, sample: pd.DataFrame, ranked: bool) -> Domains:
+        """The run's domains; ``ranked``: only households with an income are measured."""
+        return ctx.shared(("inequality_domains", ranked), lambda: cls._build(ctx, sample, ranked))
+
+    @classmethod
+    def _build(cls, ctx: Context, sample: pd.DataFrame, ranked: bool) -> Domains:
+        members = ctx.shared("inequality_members", lambda: _members(ctx, sample))
+        keys = members[["region", "group_by", "group"]]
+        cell = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+        cells = keys.drop_duplicates().reset_index(drop=True)
+        row = members["row"].to_numpy()
+        income = sample["income"].to_numpy(float)
+        measured = ~np.isnan(income[row]) if ranked else np.ones(len(row), dtype=bool)
+        cells["n"] = np.bincount(cell[measured], minlength=len(cells))
+        cells["n_excluded"] = np.bincount(cell[~measured], minlength=len(cells))
+        order = np.lexsort((row, cell))
+        order = order[measured[order]]
+        cell, row = cell[order], row[order]
+        persons = (sample["w"] * sample["size"]).to_numpy(float)[row]
+        cells["denominator"] = np.bincount(cell, persons, len(cells))
+        # PSUs are read within strata, as the design's PSU counts (ctx.strata) are
+        stratum = sample["stratum"].astype(str)
+        labels, stratum_of = np.unique(stratum.to_numpy(), return_inverse=True)
+        psu = pd.factorize(stratum + "\x1f" + sample["psu"].astype(str))[0]
+        psus = int(psu.max()) + 1 if len(psu) else 1
+        psu_stratum = np.zeros(psus, dtype=np.int64)
+        psu_stratum[psu] = stratum_of
+        pairs, pair = np.unique(cell.astype(np.int64) * psus + psu[row], return_inverse=True)
+        strata, pair_stratum = np.unique(pairs // psus * len(labels) + psu_stratum[pairs % psus], return_inverse=True)
+        return cls(cells, cell, row, members["region"].to_numpy()[order], persons, income[row], pair, pair_stratum,
+                   strata // len(labels), labels[strata % len(labels)])
+
+    @cached_property
+    def income_ties(self) -> tuple[np.ndarray, np.ndarray]:
+        """Households of a domain with equal incomes (:func:`evalkit.methods.inequality.tie_groups`)."""
+        from evalkit.methods.inequality import tie_groups
+
+        return tie_groups(self.cell, self.income)
+
+    def variance(self, u: np.ndarray, strata) -> np.ndarray:
+        """Per domain, the design variance of the total of ``u`` (one value per row): R ``survey``'s
+        with-replacement estimator over the whole sample's strata and PSUs (domain estimation:
+        ``u`` is 0 outside the domain and every PSU of the sample counts in n_h)."""
+        per_psu = np.bincount(self.pair, u)
+        s1 = np.bincount(self.pair_stratum, per_psu, len(self.stratum_cell))
+        s2 = np.bincount(self.pair_stratum, per_psu ** 2, len(self.stratum_cell))
+        contrib = _contributions(strata, pd.Series(self.stratum_label), s2, s1, s1)
+        return np.maximum(np.bincount(self.stratum_cell, contrib, len(self.cells)) * strata._average_factor(), 0.0)
+
+
+def _members(ctx: Context, sample: pd.DataFrame) -> pd.DataFrame:
+    """Every (domain, household) pair of the run: ``region`` (each ancestor of the household's
+    region), ``group_by``, ``group`` and ``row``, the household's position in ``sample``."""
+    index = pd.Index(sample["household_id"])
+    parts = []
+    for passed, closure, group_bys in passes(ctx, households(ctx)):
+        expanded = passed.join(ibis.memtable(closure), "region_id")
+        g_cols = [f"g_{b}" for b in group_bys if b != OVERALL]
+        found = ctx.package.con.execute(expanded.select("household_id", "ancestor", *g_cols))
+        row = index.get_indexer(found["household_id"])
+        for group_by in group_bys:
+            group = OVERALL if group_by == OVERALL else found[f"g_{group_by}"].to_numpy()
+            parts.append(pd.DataFrame({"region": found["ancestor"].to_numpy(), "group_by": group_by, "group": group,
+                                       "row": row}))
+    members = pd.concat(parts, ignore_index=True)
+    return members[members["group"].notna()]  # as a groupby on the group would

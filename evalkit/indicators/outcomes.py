@@ -109,16 +109,21 @@ def panel(ctx: Context) -> ibis.Table:
 def _transitions(ctx: Context) -> ibis.Table:
     """Each household in the panel in t-1 with t a period of the run: ``household_id, period``
     (t), the state and income in t-1 (``before_in``, ``before_income``) and in t (``in_assistance``,
-    ``income``, NULL when the panel has no row for t; ``present``: it has one)."""
+    ``income``, NULL when the panel has no row for t; ``present``: it has one). Built once per
+    run for the indicators that read it."""
     p = panel(ctx)
     idx = period_index(ctx)
-    before = p.select("household_id", before_in=p.in_assistance, before_income=p.income, idx=p.idx + 1)
-    before = before.join(idx.select("idx", "period"), "idx")
-    before = before.filter(before.period.isin(ctx.periods))
-    now = p.select("household_id", "idx", "in_assistance", "income", present=ibis.literal(True))
-    joined = before.left_join(now, ["household_id", "idx"])
-    return joined.select(before.household_id, before.period, before.idx, before.before_in, before.before_income,
-                         now.in_assistance, now.income, present=now.present.fill_null(False))
+
+    def build():
+        before = p.select("household_id", before_in=p.in_assistance, before_income=p.income, idx=p.idx + 1)
+        before = before.join(idx.select("idx", "period"), "idx")
+        before = before.filter(before.period.isin(ctx.periods))
+        now = p.select("household_id", "idx", "in_assistance", "income", present=ibis.literal(True))
+        joined = before.left_join(now, ["household_id", "idx"])
+        return joined.select(before.household_id, before.period, before.idx, before.before_in, before.before_income,
+                             now.in_assistance, now.income, present=now.present.fill_null(False))
+
+    return ctx.cached("panel_transitions", build)
 
 
 # --- indicators ----------------------------------------------------------------------

@@ -162,20 +162,107 @@ def fractional_rank(rank_by, weights=None) -> np.ndarray:
 
 def _concentration(y: np.ndarray, r: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
     """Concentration index of y ranked by r and its influence function z (per household, per unit weight)."""
-    total_w = w.sum()
+    one = np.zeros(len(y), dtype=np.int64)
+    values, z = concentration_by(y, w, one, tie_groups(one, r), 1)
+    return float(values[0]), z
+
+
+# ----------------------------------------------------------------------------- many domains at once
+# An indicator table holds an index per region, group and period: the functions below take
+# the households of every domain at once (``cell``: each row's domain, 0..cells-1; a
+# household in several domains has a row in each) and return one value per domain and the
+# influence function per row, with group operations and no loop over domains. The
+# single-domain functions are their one-domain case.
+
+def tie_groups(cell: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of one cell with equal ``r`` form a tie group; groups are numbered by cell, then
+    by ``r``. Returns the group of each row and the cell of each group.
+
+    >>> group, group_cell = tie_groups(np.array([0, 0, 0, 1]), np.array([5.0, 3.0, 5.0, 3.0]))
+    >>> group.tolist(), group_cell.tolist()
+    ([1, 0, 1, 2], [0, 0, 1])
+    """
+    order = np.lexsort((r, cell))
+    c, v = cell[order], r[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (c[1:] != c[:-1]) | (v[1:] != v[:-1])
+    group = np.empty(len(order), dtype=np.int64)
+    group[order] = np.cumsum(new) - 1
+    return group, c[new]
+
+
+def _cumsum_within(values: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Running sums of ``values`` restarting at each cell (``cell`` sorted), each cell's added
+    as ``np.cumsum`` adds them (a running sum over all cells less its start would carry the
+    rounding of every cell before)."""
+    if not len(values):
+        return values.astype(float)
+    bounds = np.flatnonzero(cell[1:] != cell[:-1]) + 1
+    return np.concatenate([np.cumsum(part) for part in np.split(values, bounds)])
+
+
+def concentration_by(y: np.ndarray, w: np.ndarray, cell: np.ndarray, ties: tuple[np.ndarray, np.ndarray],
+                     cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Concentration index of y per cell and its influence function z per row, ranked within
+    each cell by the tie groups ``ties`` (:func:`tie_groups` of the ranking variable; the
+    Gini ranks by y itself). NaN in a cell whose y totals 0."""
+    group, group_cell = ties
     wy = w * y
-    total_y = wy.sum()
-    if total_y == 0:
-        return np.nan, np.full(len(y), np.nan)
-    _, gid = np.unique(r, return_inverse=True)
-    gw = np.bincount(gid, w)
-    gy = np.bincount(gid, wy)
-    rank = ((np.cumsum(gw) - gw / 2) / total_w)[gid]
-    above = (total_y - (np.cumsum(gy) - gy / 2))[gid]  # y ranked above, half of the own tie group
-    s = (wy * rank).sum()
-    c = 2 * s / total_y - 1
-    z = (2 * (y * rank + above / total_w - s / total_w) - (c + 1) * y) / total_y
-    return float(c), z
+    total_w = np.bincount(cell, w, cells)
+    total_y = np.bincount(cell, wy, cells)
+    gw = np.bincount(group, w, len(group_cell))
+    gy = np.bincount(group, wy, len(group_cell))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rank = ((_cumsum_within(gw, group_cell) - gw / 2) / total_w[group_cell])[group]
+        above = (total_y[group_cell] - (_cumsum_within(gy, group_cell) - gy / 2))[group]  # y ranked above, half the tie
+        s = np.bincount(cell, wy * rank, cells)
+        c = 2 * s / total_y - 1
+        z = (2 * (y * rank + above / total_w[cell] - s[cell] / total_w[cell]) - (c[cell] + 1) * y) / total_y[cell]
+    undefined = total_y == 0
+    c[undefined] = np.nan
+    z[undefined[cell]] = np.nan
+    return c, z
+
+
+def theil_t_by(y: np.ndarray, w: np.ndarray, cell: np.ndarray, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Theil T per cell and its influence function per row (:func:`_theil_t`); NaN in a cell whose y totals 0."""
+    total_w = np.bincount(cell, w, cells)
+    total_y = np.bincount(cell, w * y, cells)
+    ylogy = xlogy(y, y)
+    a = np.bincount(cell, w * ylogy, cells)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = a / total_y - np.log(total_y / total_w)
+        ty, tw = total_y[cell], total_w[cell]
+        z = ylogy / ty - a[cell] * y / ty ** 2 - y / ty + 1 / tw
+    undefined = total_y == 0
+    value[undefined] = np.nan
+    z[undefined[cell]] = np.nan
+    return value, z
+
+
+def theil_between_share_by(y: np.ndarray, w: np.ndarray, cell: np.ndarray, groups: tuple[np.ndarray, np.ndarray],
+                           cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Between-group share of Theil T per cell and its influence function per row
+    (:func:`_theil_between_share`). ``groups``: the group of each row (numbered across
+    cells) and the cell of each group. NaN where the cell's Theil T is 0 or undefined."""
+    group, group_cell = groups
+    total, z_total = theil_t_by(y, w, cell, cells)
+    total_w = np.bincount(cell, w, cells)
+    total_y = np.bincount(cell, w * y, cells)
+    gw = np.bincount(group, w, len(group_cell))
+    gy = np.bincount(group, w * y, len(group_cell))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_mean = np.where(gy > 0, np.log(gy / gw), 0.0)  # a group with no y weighs 0 in C
+        c = np.bincount(group_cell, gy * log_mean, cells)
+        between = c / total_y - np.log(total_y / total_w)
+        ty = total_y[cell]
+        z_between = y * (log_mean[group] - c[cell] / ty) / ty + 1 / total_w[cell] - (gy / gw)[group] / ty
+        share = between / total
+        z = (z_between - share[cell] * z_total) / total[cell]
+    undefined = ~np.isfinite(total) | (total == 0)
+    share[undefined] = np.nan
+    z[undefined[cell]] = np.nan
+    return share, z
 
 
 def _domain(domain, n: int) -> np.ndarray:
@@ -497,13 +584,8 @@ def _theil_t(y: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
     T = A/Y - log(Y/W) with A = sum w y log y, Y = sum w y, W = sum w, so
     z = (y log y)/Y - A y/Y^2 - y/Y + 1/W.
     """
-    total_w, total_y = w.sum(), (w * y).sum()
-    if total_y == 0:
-        return np.nan, np.full(len(y), np.nan)
-    ylogy = xlogy(y, y)
-    a = (w * ylogy).sum()
-    value = a / total_y - np.log(total_y / total_w)
-    return float(value), ylogy / total_y - a * y / total_y ** 2 - y / total_y + 1 / total_w
+    values, z = theil_t_by(y, w, np.zeros(len(y), dtype=np.int64), 1)
+    return float(values[0]), z
 
 
 def _theil_between_share(y: np.ndarray, w: np.ndarray, g: np.ndarray) -> tuple[float, np.ndarray]:
@@ -513,18 +595,10 @@ def _theil_between_share(y: np.ndarray, w: np.ndarray, g: np.ndarray) -> tuple[f
     influence for a unit of group k is y (log mu_k - C/Y)/Y + 1/W - mu_k/Y (from the
     derivatives in Y_k and W_k); the share's is (z_B - (B/T) z_T)/T.
     """
-    total, z_total = _theil_t(y, w)
-    if not np.isfinite(total) or total == 0:
-        return np.nan, np.full(len(y), np.nan)
-    total_w, total_y = w.sum(), (w * y).sum()
-    gw, gy = np.bincount(g, w), np.bincount(g, w * y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_mean = np.where(gy > 0, np.log(gy / gw), 0.0)  # a group with no y weighs 0 in C
-    c = (gy * log_mean).sum()
-    between = c / total_y - np.log(total_y / total_w)
-    z_between = y * (log_mean[g] - c / total_y) / total_y + 1 / total_w - (gy / gw)[g] / total_y
-    share = between / total
-    return float(share), (z_between - share * z_total) / total
+    g = np.asarray(g, dtype=np.int64)
+    groups = (g, np.zeros(int(g.max()) + 1 if len(g) else 0, dtype=np.int64))
+    values, z = theil_between_share_by(y, w, np.zeros(len(y), dtype=np.int64), groups, 1)
+    return float(values[0]), z
 
 
 def theil_estimate(x, weights=None, strata=None, psu=None, fpc=None, lonely_psu: str = "remove",

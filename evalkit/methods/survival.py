@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 #: two survival values closer than this are equal (R ``quantile.survfit``'s default tolerance)
 TOLERANCE = float(np.sqrt(np.finfo(float).eps))
@@ -98,8 +97,10 @@ def km_quantile(counts: pd.DataFrame, by: list[str], q: float = 0.5, confidence:
     value = np.where(passed == reached, start, (start + after) / 2)  # NaN where never reached
 
     # Brookmeyer-Crowley interval, as statsmodels' SurvfuncRight.quantile_ci(q, alpha, "cloglog")
+    from scipy.special import ndtri  # scipy.stats' norm.ppf without importing scipy.stats (~0.6 s of CPU)
+
     alpha = 1 - confidence
-    z = norm.ppf(1 - alpha / 2)
+    z = ndtri(1 - alpha / 2)
     sp, se = c.survival, c.se
     with np.errstate(divide="ignore", invalid="ignore"):  # log(0) at the curve's ends
         r = np.log(-np.log(sp)) - np.log(-np.log(1 - q))

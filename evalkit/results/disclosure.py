@@ -158,44 +158,44 @@ def _long(joined: pd.DataFrame) -> pd.DataFrame:
 def _complements(members: pd.DataFrame, sup: np.ndarray, live: np.ndarray, n: np.ndarray, m: np.ndarray,
                  k: int) -> np.ndarray:
     """Rows to suppress so that no margin gives a suppressed cell back: per unsafe margin, its
-    published row with the smallest ``n``."""
+    published row with the smallest ``n`` (ties: the first row). Sums per margin are
+    ``np.bincount`` over margin numbers; counts are whole numbers, so any order adds them exactly."""
     added = np.zeros(len(sup), bool)
     if members.empty:
         return added
+    margin = members["margin"].to_numpy()
     rows = members["row"].to_numpy()
     total = members["total"].to_numpy()
+    margins = int(margin.max()) + 1
+
+    def per_margin(values: np.ndarray) -> np.ndarray:
+        return np.bincount(margin, np.where(np.isnan(values), 0.0, values), margins)  # a blank count adds 0
+
     s = sup[rows] & live[rows]
-    mm = m[rows]
-    frame = pd.DataFrame({
-        "margin": members["margin"].to_numpy(), "s": s.astype(int), "s_total": s & total,
-        # units in the suppressed parts, as an attacker gets them: total - published parts
-        "total_n": np.where(total, n[rows], 0.0), "total_m": np.where(total, mm, 0.0),
-        "pub_n": np.where(~total & ~s, np.nan_to_num(n[rows]), 0.0),
-        "pub_m": np.where(~total & ~s, np.nan_to_num(mm), 0.0),
-        "rate": ~np.isnan(mm),
-    })
-    g = frame.groupby("margin", sort=False).agg(
-        s=("s", "sum"), s_total=("s_total", "any"), total_n=("total_n", "sum"), total_m=("total_m", "sum"),
-        pub_n=("pub_n", "sum"), pub_m=("pub_m", "sum"), rate=("rate", "any"))
-    hidden_n = g["total_n"] - g["pub_n"]
-    hidden_m = g["total_m"] - g["pub_m"]
-    too_few = (hidden_n < k) | (g["rate"] & ((hidden_m < k) | (hidden_n - hidden_m < k)))
-    unsafe = (g["s"] == 1) | ((g["s"] >= 2) & ~g["s_total"] & too_few)
-    unsafe = unsafe[unsafe].index
-    if not len(unsafe):
+    nn, mm = n[rows], m[rows]
+    suppressed = per_margin(s.astype(float))
+    total_suppressed = per_margin((s & total).astype(float)) > 0
+    # units in the suppressed parts, as an attacker gets them: total - published parts
+    published = ~total & ~s
+    hidden_n = per_margin(np.where(total, nn, 0.0)) - per_margin(np.where(published, nn, 0.0))
+    hidden_m = per_margin(np.where(total, mm, 0.0)) - per_margin(np.where(published, mm, 0.0))
+    rate = per_margin((~np.isnan(mm)).astype(float)) > 0
+    too_few = (hidden_n < k) | (rate & ((hidden_m < k) | (hidden_n - hidden_m < k)))
+    unsafe = (suppressed == 1) | ((suppressed >= 2) & ~total_suppressed & too_few)
+    candidates = np.flatnonzero(unsafe[margin] & ~sup[rows] & live[rows])
+    if not len(candidates):
         return added
-    candidates = members[members["margin"].isin(unsafe)]
-    crow = candidates["row"].to_numpy()
-    open_ = ~sup[crow] & live[crow]
-    candidates = candidates[open_].assign(n=n[crow[open_]])
-    pick = candidates.sort_values(["margin", "n", "row"]).drop_duplicates("margin")["row"].to_numpy()
-    added[pick] = True
+    order = candidates[np.lexsort((rows[candidates], nn[candidates], margin[candidates]))]  # a blank n last
+    first = np.ones(len(order), bool)
+    first[1:] = margin[order[1:]] != margin[order[:-1]]
+    added[rows[order[first]]] = True
     return added
 
 
-def _link_keys(table: pd.DataFrame, n: np.ndarray, m: np.ndarray) -> pd.DataFrame:
-    """The counts each live row publishes, long: ``row, cell, count`` (cell: region, period,
-    group and service type). Two rows of a cell with an equal count may share it."""
+def _link_keys(table: pd.DataFrame, n: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The counts each live row publishes, long: the ``row`` and a ``key`` numbering its (cell,
+    count) (cell: region, period, group and service type). Two rows of a cell with an equal
+    count may share it."""
     cell = table.groupby(LINK, sort=False, dropna=False).ngroup().to_numpy()
     excluded = pd.to_numeric(table["n_excluded"], errors="coerce").fillna(0).to_numpy(float) \
         if "n_excluded" in table else np.zeros(len(table))
@@ -203,18 +203,19 @@ def _link_keys(table: pd.DataFrame, n: np.ndarray, m: np.ndarray) -> pd.DataFram
     with_m = ~np.isnan(m)
     parts = [(rows, n), (rows[with_m], m[with_m]), (rows[with_m], (n - m)[with_m]),
              (rows[excluded > 0], (n + excluded)[excluded > 0])]
-    frame = pd.DataFrame({"row": np.concatenate([p[0] for p in parts]),
-                          "count": np.concatenate([p[1] for p in parts])})
-    frame["cell"] = cell[frame["row"].to_numpy()]
-    return frame[frame["count"].notna() & (frame["count"] > 0)].drop_duplicates()
+    row = np.concatenate([p[0] for p in parts])
+    count = np.concatenate([p[1] for p in parts])
+    kept = ~np.isnan(count) & (count > 0)
+    row, count = row[kept], count[kept]
+    key = pd.MultiIndex.from_arrays([cell[row], count]).factorize()[0]
+    return row, key
 
 
-def _linked(links: pd.DataFrame, hidden: np.ndarray) -> np.ndarray:
+def _linked(links: tuple[np.ndarray, np.ndarray], hidden: np.ndarray) -> np.ndarray:
     """Rows publishing a count that a hidden row of the same cell also has."""
+    row, key = links
     added = np.zeros(len(hidden), bool)
-    secret = links[hidden[links["row"].to_numpy()]][["cell", "count"]].drop_duplicates()
-    if secret.empty:
-        return added
-    found = links.merge(secret, on=["cell", "count"])["row"].to_numpy()
-    added[found] = True
+    secret = np.zeros(int(key.max()) + 1 if len(key) else 0, bool)
+    secret[key[hidden[row]]] = True
+    added[row[secret[key]]] = True
     return added
