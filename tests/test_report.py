@@ -524,7 +524,7 @@ def _parts_shown(results: Path, region: str, monkeypatch, whole_file: bool) -> l
     return shown
 
 
-@pytest.mark.parametrize("region", ["R00", "R01", "R0101"])
+@pytest.mark.parametrize("region", ["R00", "R01", "R0101", EMPTY])
 def test_a_region_read_alone_shows_what_the_whole_file_shows(zh_batch, region, monkeypatch):
     """Kernels read only the region's and its sub-regions' rows, once: every part shows the same."""
     alone = _parts_shown(zh_batch[0].results, region, monkeypatch, whole_file=False)

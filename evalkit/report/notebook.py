@@ -241,6 +241,21 @@ class Report:
             mask &= tab["family"] == family
         return tab[mask].reset_index(drop=True)
 
+    def own_table(self) -> pd.DataFrame:
+        """The report's region's rows: every period, group and service type (what the scorecard
+        judges and plans from; sub-regions' rows left out, so it does not filter them again and again)."""
+        if not hasattr(self, "_own"):
+            self._own = self.table[self.table["region"] == self.region].reset_index(drop=True)
+        return self._own
+
+    def own_results(self):
+        """:meth:`own_table` as :class:`~evalkit.results.indicator_results.IndicatorResults`, with
+        the covariances of its cells: changes are tested one region at a time."""
+        cov = self.data.covariances
+        if cov is not None:
+            cov = cov[cov["region"] == self.region].reset_index(drop=True)
+        return dataclasses.replace(self.data, table=self.own_table(), covariances=cov).results()
+
     def family_name(self, family: str) -> str:
         names = self.catalogue.families[family]
         return names["name_zh"] if self.lang == "zh" else names["name_en"]
