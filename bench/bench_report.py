@@ -36,6 +36,13 @@ from evalkit.report.batch import Options, prepare, worker_count
 from evalkit.report.data import RESULTS_FILE
 
 
+def cpu() -> float:
+    """CPU seconds of this process and of the processes it waited for (kernels, workers and
+    theirs): with other work on the machine, compare these rather than wall seconds."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_package_options(ap, households=50_000)
@@ -91,9 +98,11 @@ def run(pkg: Path, work: Path, args) -> None:
           f"({len(data.table):,} rows; {how})")
     share = package_seconds / regions
 
+    c0 = cpu()
     one = region_seconds(pkg, results, work / "one", args.region, pdf=False)
-    print(f"one region   {one:8.1f} s  {args.region} from the package's results; with its share of the "
-          f"package-level work ({share:.1f} s): {one + share:.1f} s")
+    one_cpu = cpu() - c0
+    print(f"one region   {one:8.1f} s  {args.region} from the package's results ({one_cpu:.1f} s CPU); with its "
+          f"share of the package-level work ({share:.1f} s): {one + share:.1f} s")
 
     if not args.no_batch:
         todo = None if args.batch is None else list(data.regions["region_id"])[:args.batch]
@@ -102,13 +111,13 @@ def run(pkg: Path, work: Path, args) -> None:
             if stale.is_dir():
                 shutil.rmtree(stale)
         workers = args.workers or worker_count(n)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu()
         batch = render_all(pkg, shared, workers=workers, progress=False, regions=todo, log=quiet)
-        seconds = time.perf_counter() - t0
+        seconds, cpu_seconds = time.perf_counter() - t0, cpu() - c0
         ok = sum(r.status == "ok" for r in batch.regions)
         print(f"all regions  {seconds:8.1f} s  {ok}/{n} regions on {workers} workers ({os.cpu_count()} CPUs): "
               f"{seconds / n:.2f} s per region wall, {seconds * workers / n:.2f} s marginal per region "
-              f"(wall x workers / regions)")
+              f"(wall x workers / regions), {cpu_seconds / n:.2f} s CPU per region")
         for r in batch.failures:
             print(f"  failed {r.region}: {r.error}")
         t0 = time.perf_counter()
@@ -117,8 +126,11 @@ def run(pkg: Path, work: Path, args) -> None:
         print(f"resume       {time.perf_counter() - t0:8.1f} s  {skipped}/{n} regions up to date")
 
     if not args.no_pdf:
+        c0 = cpu()
         with_pdf = region_seconds(pkg, results, work / "one-pdf", args.region, pdf=True)
-        print(f"pdf          {with_pdf:8.1f} s  {args.region} with --pdf: the PDF adds {with_pdf - one:.1f} s")
+        pdf_cpu = cpu() - c0
+        print(f"pdf          {with_pdf:8.1f} s  {args.region} with --pdf: the PDF adds {with_pdf - one:.1f} s "
+              f"({pdf_cpu - one_cpu:.1f} s CPU)")
 
 
 def region_seconds(pkg: Path, results: Path, out: Path, region: str, pdf: bool) -> float:
