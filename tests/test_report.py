@@ -530,3 +530,17 @@ def test_a_region_read_alone_shows_what_the_whole_file_shows(zh_batch, region, m
     alone = _parts_shown(zh_batch[0].results, region, monkeypatch, whole_file=False)
     whole = _parts_shown(zh_batch[0].results, region, monkeypatch, whole_file=True)
     assert len(alone) > 20 and alone == whole
+
+
+def test_nbformat_imports_without_the_iri_grammars_and_still_validates():
+    """execute.import_nbformat leaves jsonschema's IRI checker out, and nothing else: notebooks
+    still validate, and rfc3987_syntax stays importable for other code."""
+    code = ("import sys\nfrom evalkit.report.execute import import_nbformat\nimport_nbformat()\n"
+            "assert 'rfc3987_syntax' not in sys.modules\nimport nbformat\n"
+            "nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')]))\n"
+            "bad = nbformat.v4.new_notebook(); bad.cells = [{'cell_type': 'nonsense'}]\n"
+            "try:\n    nbformat.validate(bad)\nexcept nbformat.ValidationError:\n    print('invalid')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "invalid"
