@@ -39,7 +39,7 @@ indicators = report.family_indicators("fairness")
 present_ids = {i.id for i in indicators}
 # Rates compared between household groups: access to services and aid, and the needy left out.
 GAPS = [i for i in ("access.availability_rate", "access.coverage_rate", "fairness.coverage_any",
-                    "fairness.exclusion_error_any") if i in set(report.table["indicator"])]
+                    "fairness.exclusion_error_any") if i in report.computed]
 # Targeting errors and coverage as key figures; indices go to the inequality table below.
 KEY = [i.id for i in indicators if i.unit == "rate"]
 report.title(report.family_name("fairness"))

@@ -38,9 +38,10 @@ report = start(data_path=data_path, results_path=results_path, region=region, pe
 # 摘要 first: the findings that matter most, then the overall scorecard by indicator. Changes on
 # the same period last year (the previous period when last year is not comparable) are tested with
 # the design's standard error, Benjamini-Hochberg over all of them.
-changes = report.data.results().change()
-yearly = report.data.results().change(base="year")
-card = scorecard.scorecard(report.table, report.targets, report.region, report.period, report.catalogue)
+mine = report.own_table()  # the region's rows, every period
+changes = report.own_results().change()
+yearly = report.own_results().change(base="year")
+card = scorecard.scorecard(mine, report.targets, report.region, report.period, report.catalogue)
 card = scorecard.flag_changes(card, yearly, report.region, report.period, fallback=changes)
 findings = scorecard.key_findings(card)
 report.title(report.t("scorecard"))
@@ -55,7 +56,7 @@ report.note(report.t("change_year_note", period=report.period, base=year_before(
                      first=next((h[0] for h in card["history_periods"] if h), report.period)))
 if card["incomplete"].any():
     report.note(report.t("incomplete_note", date=report.extracted_on))
-trend = scorecard.trend_table(report.table, report.region, report.period)
+trend = scorecard.trend_table(mine, report.region, report.period)
 
 # %%
 # One section per indicator family: status charts, the scorecard table, trends.
@@ -76,7 +77,7 @@ for family in dict.fromkeys(card["family"]):
 # %%
 # The improvement plan closes the scorecard, as 广州公益慈善蓝皮书 2024 asks of assessors:
 # one row per problem, most urgent first, each with who acts, what, the target and when it is reviewed.
-plan = scorecard.improvement_plan(report.table, report.targets, report.region, report.period, changes,
+plan = scorecard.improvement_plan(mine, report.targets, report.region, report.period, changes,
                                   report.lang, report.catalogue, frequency=report.data.frequency)
 report.heading(report.t("plan"))
 if plan.empty:

@@ -498,3 +498,49 @@ def test_count_columns_say_what_they_count():
     assert names[3] == "Yuan in duplicate aid per aided household"
     definitions = present.definitions_frame([cat[i] for i, *_ in cells], "zh")
     assert list(definitions["计数对象"]) == ["转介", "需求", "户", "户"]
+
+
+def _parts_shown(results: Path, region: str, monkeypatch, whole_file: bool) -> list[str]:
+    """Every part's markup for ``region``, run in this process with the results read as
+    ``evalkit report``'s kernels read them, or (``whole_file``) every region's rows."""
+    import jupytext
+
+    from evalkit.report import notebook
+
+    shown: list[str] = []
+    monkeypatch.setattr(notebook.Report, "show", lambda self, markup: shown.append(markup))
+    if whole_file:
+        monkeypatch.setattr(notebook, "_read_results",
+                            lambda path, region, min_cell: (load_data(path, min_cell=min_cell), None))
+    notebook._LOADED.clear()
+    params = dict(data_path="", results_path=str(results), region=region, period="", lang="zh", targets_path="",
+                  min_cell=10, by="hukou,urban", params="{}", export_dir="")
+    for template in find_templates():
+        space = dict(params)
+        for cell in jupytext.read(template.path).cells:
+            if cell.cell_type == "code" and "parameters" not in cell.metadata.get("tags", []):
+                exec(compile(cell.source, template.name, "exec"), space)  # noqa: S102 - our own templates
+    notebook._LOADED.clear()
+    return shown
+
+
+@pytest.mark.parametrize("region", ["R00", "R01", "R0101", EMPTY])
+def test_a_region_read_alone_shows_what_the_whole_file_shows(zh_batch, region, monkeypatch):
+    """Kernels read only the region's and its sub-regions' rows, once: every part shows the same."""
+    alone = _parts_shown(zh_batch[0].results, region, monkeypatch, whole_file=False)
+    whole = _parts_shown(zh_batch[0].results, region, monkeypatch, whole_file=True)
+    assert len(alone) > 20 and alone == whole
+
+
+def test_nbformat_imports_without_the_iri_grammars_and_still_validates():
+    """execute.import_nbformat leaves jsonschema's IRI checker out, and nothing else: notebooks
+    still validate, and rfc3987_syntax stays importable for other code."""
+    code = ("import sys\nfrom evalkit.report.execute import import_nbformat\nimport_nbformat()\n"
+            "assert 'rfc3987_syntax' not in sys.modules\nimport nbformat\n"
+            "nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')]))\n"
+            "bad = nbformat.v4.new_notebook(); bad.cells = [{'cell_type': 'nonsense'}]\n"
+            "try:\n    nbformat.validate(bad)\nexcept nbformat.ValidationError:\n    print('invalid')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "invalid"

@@ -457,6 +457,9 @@ def _init_worker(parent: int | None = None) -> None:
     and import the heavy modules once per worker rather than once per region."""
     exit_with_parent(parent)
     os.environ.setdefault("MPLBACKEND", "agg")
+    from .execute import import_nbformat
+
+    import_nbformat()
     import jupytext  # noqa: F401
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401

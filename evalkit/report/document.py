@@ -14,6 +14,7 @@ True
 """
 from __future__ import annotations
 
+import functools
 import html as h
 import re
 from dataclasses import dataclass
@@ -57,15 +58,20 @@ class Cover:
 
 def part_body(nb) -> tuple[str, list[str]]:
     """An executed notebook as an HTML fragment without code; also the stderr text it dropped."""
-    from nbconvert import HTMLExporter
-
     from .html import clean_notebook
 
     nb, dropped = clean_notebook(nb)
-    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, anchor_link_text="")
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _exporter().from_notebook_node(nb)
     return body.strip(), dropped
+
+
+@functools.lru_cache(maxsize=1)
+def _exporter():
+    """nbconvert's exporter, made once per process (it loads its templates when made)."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                        exclude_output_prompt=True, anchor_link_text="")
 
 
 def _sections(part: Part) -> tuple[str, list[tuple[str, str]], str]:

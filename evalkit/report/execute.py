@@ -94,6 +94,7 @@ def execute(template: Template, parameters: dict, cwd: Path, timeout: float, out
 
     Raises :class:`NotebookFailed` when a cell fails.
     """
+    import_nbformat()
     import jupytext
     from papermill.exceptions import PapermillExecutionError
 
@@ -116,6 +117,7 @@ def execute_parts(templates: list[Template], parameters: dict, cwd: Path, timeou
     once and later parts do not reset them. A failing cell raises :class:`NotebookFailed`
     naming its own template and its execution count as if that template ran alone.
     """
+    import_nbformat()
     import jupytext
     from papermill.exceptions import PapermillExecutionError
 
@@ -144,6 +146,23 @@ def execute_parts(templates: list[Template], parameters: dict, cwd: Path, timeou
     finally:
         path.unlink(missing_ok=True)
     return _split(executed, templates, cwd)
+
+
+def import_nbformat() -> None:
+    """Import nbformat (which jupytext, papermill and nbconvert import) without the IRI
+    checker of jsonschema: with ``rfc3987_syntax`` installed, importing jsonschema compiles
+    its grammars (about 1.5 s per process), for a format no notebook schema uses."""
+    if "jsonschema" in sys.modules:
+        return
+    saved = sys.modules.get("rfc3987_syntax")
+    sys.modules["rfc3987_syntax"] = None  # an import of it raises ImportError: jsonschema goes without
+    try:
+        import nbformat  # noqa: F401
+    finally:
+        if saved is None:
+            del sys.modules["rfc3987_syntax"]
+        else:
+            sys.modules["rfc3987_syntax"] = saved
 
 
 def _papermill(nb, path: Path, parameters: dict, cwd: Path, timeout: float):

@@ -13,6 +13,7 @@ which emit plain HTML.
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 import warnings
@@ -69,15 +70,53 @@ def start(**params) -> Report:
     os.environ.setdefault("MPLBACKEND", "agg")
     setup_fonts()
     warnings.filterwarnings("error", message="Glyph .* missing")  # never tofu in a report
+    computed = None
     if params["results_path"]:
-        data = load_data(params["results_path"], min_cell=params["min_cell"])
+        data, computed = load_results(params["results_path"], region, params["min_cell"])
         if data.params != params["params"].to_json():
             raise ParameterError(f"{params['results_path']} was computed with indicator parameters {data.params}, "
                                  f"not {params['params'].to_json()}; run evalkit report with them")
     else:
         data = compute_data(params["data_path"], min_cell=params["min_cell"], groups=params["by"],
                             params=params["params"])
-    return Report(data, params)
+    return Report(data, params, computed=computed)
+
+
+#: The results last read in this process, by file version, region and threshold: a report's
+#: parts run in one kernel, and each part's ``start`` reads them (one entry: one report at a time).
+_LOADED: dict = {}
+
+
+def load_results(path, region: str | None, min_cell: int) -> tuple[ReportData, frozenset | None]:
+    """What a report of ``region`` reads from a results file: that region's rows and its
+    sub-regions' (what its league tables and composite indices compare), read once per
+    process; and the indicators computed anywhere in the file (which sections a part has).
+
+    Every region's rows are read without a region (the top region, found once loaded) or
+    with a ``min_cell`` above the file's (suppression runs again across every region).
+    Each call gets its own copy of the table, so one part cannot change what the next reads.
+    """
+    stat = os.stat(path)
+    key = (os.path.realpath(path), stat.st_mtime_ns, stat.st_size, region or "", int(min_cell))
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = _read_results(path, region, min_cell)
+    data, computed = _LOADED[key]
+    return dataclasses.replace(data, table=data.table.copy()), computed
+
+
+def _read_results(path, region: str | None, min_cell: int) -> tuple[ReportData, frozenset | None]:
+    import pyarrow.parquet as pq
+
+    from .data import read_meta
+
+    meta = read_meta(path) or {}
+    if not region or "min_cell" not in meta or min_cell > int(meta["min_cell"]):
+        return load_data(path, min_cell=min_cell), None
+    parents = {r["region_id"]: r.get("parent_id") for r in meta.get("regions", [])}
+    shown = [region, *(r for r, parent in parents.items() if parent == region)]
+    computed = frozenset(pq.read_table(path, columns=["indicator"]).column(0).unique().to_pylist())
+    return load_data(path, min_cell=min_cell, regions=shown), computed
 
 
 def top_region(data: ReportData) -> str:
@@ -160,8 +199,10 @@ def export_tables(frames: dict, directory) -> list:
 class Report:
     """One region and period of published results, and how to show them."""
 
-    def __init__(self, data: ReportData, params: dict):
+    def __init__(self, data: ReportData, params: dict, computed: frozenset | None = None):
         self.data = data
+        # indicators with results in any region (``data`` may hold only this region's and its sub-regions')
+        self.computed = computed if computed is not None else frozenset(pd.unique(data.table["indicator"]))
         self.lang = params["lang"]
         self._interval_noted = False  # the intervals' explanation is shown once (interval_note)
         self.region = check_region(data, params["region"]) if params["region"] else top_region(data)
@@ -200,14 +241,28 @@ class Report:
             mask &= tab["family"] == family
         return tab[mask].reset_index(drop=True)
 
+    def own_table(self) -> pd.DataFrame:
+        """The report's region's rows: every period, group and service type (what the scorecard
+        judges and plans from; sub-regions' rows left out, so it does not filter them again and again)."""
+        if not hasattr(self, "_own"):
+            self._own = self.table[self.table["region"] == self.region].reset_index(drop=True)
+        return self._own
+
+    def own_results(self):
+        """:meth:`own_table` as :class:`~evalkit.results.indicator_results.IndicatorResults`, with
+        the covariances of its cells: changes are tested one region at a time."""
+        cov = self.data.covariances
+        if cov is not None:
+            cov = cov[cov["region"] == self.region].reset_index(drop=True)
+        return dataclasses.replace(self.data, table=self.own_table(), covariances=cov).results()
+
     def family_name(self, family: str) -> str:
         names = self.catalogue.families[family]
         return names["name_zh"] if self.lang == "zh" else names["name_en"]
 
     def family_indicators(self, family: str) -> list:
         """Catalogue entries of ``family`` that have results, in catalogue order."""
-        present = set(self.table["indicator"])
-        return [i for i in self.catalogue.family(family) if i.id in present]
+        return [i for i in self.catalogue.family(family) if i.id in self.computed]
 
     # -- display ------------------------------------------------------------------------
 
