@@ -121,7 +121,6 @@ class Context:
         for table in self._cache.values():
             drop_table(self.package.con, table)
         self._cache.clear()
-        self._frames.clear()
 
 
 IndicatorFunction = Callable[[Context], object]
