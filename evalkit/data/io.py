@@ -449,10 +449,22 @@ def formula_safe(frame):
         values = out[column]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             continue
-        text = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).astype(bool)
+        text = _formula_like(values)
         if text.any():
             out[column] = values.where(~text, "'" + values[text].astype(str))
     return out
+
+
+def _formula_like(values):
+    """Which cells of a column are text starting like a formula; vectorised for text columns."""
+    import pandas as pd
+
+    if isinstance(values.dtype, pd.CategoricalDtype):  # per category, as map goes
+        return values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).astype(bool)
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "mixed", "mixed-integer"):
+        return pd.Series(False, index=values.index)  # no text cell at all (dates, empty, ...)
+    # cells that are not text (None, NaN, numbers in a mixed column) are not formulas
+    return values.str.startswith(FORMULA_START, na=False).astype(bool)
 
 
 def write_csv(frame, path: Path) -> None:

@@ -74,6 +74,8 @@ class DataPackage:
     extracted_on: str | None = None  # datapackage.json's extraction date (ISO), when declared
     design: dict = field(default_factory=dict)  # datapackage.json's survey design, when declared
     sha256: str | None = None  # the files' fingerprint, filled in by fingerprint()
+    #: (table, column) -> has_values' answer: the tables do not change after loading
+    _has_values: dict = field(default_factory=dict, repr=False, compare=False)
 
     def has(self, *names: str) -> bool:
         return all(n in self.tables for n in names)
@@ -82,7 +84,9 @@ class DataPackage:
         """True when the table exists and the column holds at least one value."""
         if table not in self.tables:
             return False
-        return bool(self.con.execute(self.tables[table][column].count()))
+        if (table, column) not in self._has_values:
+            self._has_values[table, column] = bool(self.con.execute(self.tables[table][column].count()))
+        return self._has_values[table, column]
 
     def region_closure(self) -> pd.DataFrame:
         """Every (region_id, ancestor) pair, each region its own ancestor, for roll-ups."""
