@@ -59,7 +59,9 @@ class DataPackage:
 
     ``tables`` maps each table the package has to an Ibis table with every canonical
     column (missing optional columns are NULL). Identity numbers are ``id_hash`` and
-    names are gone.
+    names are gone. A Parquet table is a view that reads its file (nothing is copied),
+    so the package's files must stay as they are while the package is in use; CSV and
+    Excel tables are parsed once into the engine.
     """
 
     name: str
