@@ -76,7 +76,8 @@ def run(code: str, args: list[str], root: Path, env: dict | None = None) -> dict
     out, err = proc.communicate()
     if proc.returncode:
         raise SystemExit(f"failed under {root}:\n{err}")
-    return json.loads(out.strip().splitlines()[-1])
+    last = out.strip().splitlines()[-1]
+    return json.loads(last[last.rindex("{"):])  # after DuckDB's progress bar, when a statement took long
 
 
 def help_time(root: Path) -> float:

@@ -130,6 +130,64 @@ def test_typed_parquet_csv_and_text_parquet_load_the_same_tables(small, tmp_path
     assert text_pkg.report.to_json() == pkg.report.to_json()
 
 
+def _views(pkg) -> set[str]:
+    from evalkit.engine import sql
+
+    return {r[0] for r in sql(pkg.con, "SELECT view_name FROM duckdb_views() WHERE NOT internal")}
+
+
+def test_parquet_tables_are_views_that_equal_the_text_route(small, tmp_path):
+    """A Parquet table is a view on its file (nothing copied); its values read as they are when
+    trimming and lookups change nothing, else through the same SQL as text. Padded ids, spellings
+    to look up, period labels to rewrite and repeated keys give the tables and the report that
+    the same values as CSV give; household ids shaped like identity numbers are hashed once,
+    into tables."""
+    import pyarrow.parquet as pq
+
+    typed, pkg = loaded_tables(small)
+    assert set(pkg.tables) <= _views(pkg)
+    dirty = tmp_path / "dirty"
+    dirty.mkdir()
+    for f in small.iterdir():
+        (dirty / f.name).write_bytes(f.read_bytes())
+    needs = pq.read_table(small / "needs.parquet").to_pandas()
+    needs.loc[:3, "household_id"] = " " + needs.loc[:3, "household_id"]  # trimmed on reading
+    needs.loc[4:6, "service_type"] = "医疗"  # looked up
+    own_id = needs.loc[8, "need_id"]
+    needs.loc[8, "need_id"] = needs.loc[7, "need_id"]  # a repeated key
+    needs.to_parquet(dirty / "needs.parquet", index=False)
+    panel = pq.read_table(small / "household_periods.parquet").to_pandas()
+    panel["period"] = panel["period"].str.lower()  # 2023q1 -> 2023Q1
+    panel.to_parquet(dirty / "household_periods.parquet", index=False)
+    csv = tmp_path / "csv"
+    generate(csv, households=1500, regions=2, periods=2, seed=3, format="csv")
+    needs.to_csv(csv / "needs.csv", index=False)
+    panel.to_csv(csv / "household_periods.csv", index=False)
+    from evalkit.data.package import validate
+
+    parquet_report, csv_report = validate(dirty), validate(csv)
+    same_files = [{**p, "expected": p["expected"].replace(".parquet", ".csv")} for p in problems(parquet_report)]
+    assert same_files == problems(csv_report)
+    assert {p.check for p in parquet_report.errors} == {"unique key", "foreign key"}  # the need_id replaced
+    needs.loc[8, "need_id"] = own_id  # valid again: compare the tables
+    needs.to_parquet(dirty / "needs.parquet", index=False)
+    needs.to_csv(csv / "needs.csv", index=False)
+    (parquet_tables, parquet_pkg), (csv_tables, _) = loaded_tables(dirty), loaded_tables(csv)
+    assert set(parquet_pkg.tables) <= _views(parquet_pkg)
+    same_tables(parquet_tables, csv_tables)
+    assert parquet_tables["household_periods"]["period"].str.match(r"^\d{4}Q[1-4]$").all()
+
+    households = pq.read_table(small / "households.parquet").to_pandas()
+    shaped = dict(zip(households["household_id"], households["id_number"]))  # ids shaped like identity numbers
+    for name in ("households", "household_periods", "needs", "assistance", "referrals", "cases", "feedback"):
+        frame = pq.read_table(small / f"{name}.parquet").to_pandas()
+        frame.assign(household_id=frame["household_id"].map(shaped)).to_parquet(dirty / f"{name}.parquet", index=False)
+    hashed_tables, hashed = loaded_tables(dirty)
+    assert hashed.report.warnings[0].check == "personal identifiers"
+    assert "households" not in _views(hashed) and "regions" in _views(hashed)
+    assert set(hashed_tables["needs"]["household_id"]) <= set(hashed_tables["households"]["household_id"])
+
+
 def _broken_frames():
     """The tiny package with values of the wrong type or out of range, in columns Parquet
     stores typed (numbers, dates, yes/no) and as text (dates and numbers as strings)."""

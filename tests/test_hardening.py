@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import evalkit
-from evalkit.data.io import formula_safe
+from evalkit.data.io import FORMULA_START, formula_safe
 from evalkit.data.privacy import check_digit, normalise_id_number, pseudonym_key
 from evalkit.data.synth import generate
 from evalkit.errors import PackageError, ParameterError
@@ -349,6 +349,31 @@ def test_formula_safe_leaves_numbers_and_plain_text():
     safe = formula_safe(frame)
     assert safe["text"].tolist() == ["'" + f for f in FORMULAS] + ["a=b", "R01"]
     assert safe["number"].tolist() == [-1.0] * 8 and safe["flag"].dtype == bool
+
+
+@corpus("correct handling")
+def test_formula_safe_is_the_per_cell_rule_on_every_kind_of_column():
+    """The vectorised check equals the rule cell by cell: text starting with a formula character,
+    whatever else (None, NaN, numbers, dates, bytes) the column holds."""
+    import datetime as dt
+
+    cells = FORMULAS + ["a=b", "", None, float("nan"), 3, -2.5, dt.date(2024, 1, 1), b"=x", True]
+    frame = pd.DataFrame({
+        "mixed": cells,
+        "text": pd.Series([c if isinstance(c, str) else None for c in cells], dtype="string"),
+        "dates": [dt.date(2024, 1, i + 1) for i in range(len(cells))],
+        "empty": [None] * len(cells),
+    })
+
+    def by_cell(v):
+        return "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
+
+    safe = formula_safe(frame)
+    for column in ("mixed", "dates", "empty"):
+        want = [by_cell(v) for v in frame[column]]
+        got = safe[column].tolist()
+        assert [repr(v) for v in got] == [repr(v) for v in want], column
+    assert safe["text"].tolist() == [by_cell(v) if isinstance(v, str) else pd.NA for v in frame["text"]]
 
 
 # --- pseudonym keys and one pseudonym per person ---------------------------------------------

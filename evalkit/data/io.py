@@ -246,6 +246,15 @@ def parquet_columns(con, source: SourceFile) -> dict[str, str]:
     return {r[0]: r[1] for r in rows if r[0] != "file_row_number"}
 
 
+def parquet_relation(source: SourceFile, native: Collection[str], columns: Collection[str]) -> str:
+    """The SQL of a Parquet file's raw rows, in parentheses: ``_row`` (1-based) and its ``columns``,
+    those named in ``native`` in their own type, the others as text. DuckDB binds no parameters
+    in a view, which reads this, hence the path as a literal."""
+    casts = ", ".join(quote(c) if c in native else f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in columns)
+    return (f"(SELECT file_row_number + 1 AS _row, {casts} "
+            f"FROM read_parquet({literal(str(source.path))}, file_row_number=true))")
+
+
 def load_raw(con, source: SourceFile, raw_name: str, workdir: Path, native: Collection[str] = (),
              columns: dict[str, str] | None = None) -> list[str]:
     """Create ``raw_name`` (VARCHAR columns plus ``_row``) from a file; return its original headers.
@@ -272,11 +281,9 @@ def load_raw(con, source: SourceFile, raw_name: str, workdir: Path, native: Coll
                 sql(con, "SET preserve_insertion_order = false")
         elif source.kind == "parquet":
             # a view, not a copy: the checks and the typed table read the file itself (Parquet
-            # reads fast and by column); DuckDB binds no parameters in a view, hence the literal
+            # reads fast and by column)
             cols = list(columns if columns is not None else parquet_columns(con, source))
-            casts = ", ".join(quote(c) if c in native else f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in cols)
-            sql(con, f"CREATE VIEW {raw_name} AS SELECT file_row_number + 1 AS _row, {casts} "
-                     f"FROM read_parquet({literal(str(path))}, file_row_number=true)")
+            sql(con, f"CREATE VIEW {raw_name} AS {parquet_relation(source, native, cols)[1:-1]}")
             return cols
         else:
             frame = _read_excel(source)
@@ -449,10 +456,22 @@ def formula_safe(frame):
         values = out[column]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             continue
-        text = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).astype(bool)
+        text = _formula_like(values)
         if text.any():
             out[column] = values.where(~text, "'" + values[text].astype(str))
     return out
+
+
+def _formula_like(values):
+    """Which cells of a column are text starting like a formula; vectorised for text columns."""
+    import pandas as pd
+
+    if isinstance(values.dtype, pd.CategoricalDtype):  # per category, as map goes
+        return values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).astype(bool)
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "mixed", "mixed-integer"):
+        return pd.Series(False, index=values.index)  # no text cell at all (dates, empty, ...)
+    # cells that are not text (None, NaN, numbers in a mixed column) are not formulas
+    return values.str.startswith(FORMULA_START, na=False).astype(bool)
 
 
 def write_csv(frame, path: Path) -> None:

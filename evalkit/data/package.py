@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from evalkit.data.io import (
     find_files,
     load_raw,
     parquet_columns,
+    parquet_relation,
     read_descriptor,
 )
 from evalkit.data.privacy import ID_PATTERN, _session_key, hmac_sql, id_number_problem_sql, normalise_id_sql, pseudonym_key
@@ -57,7 +59,9 @@ class DataPackage:
 
     ``tables`` maps each table the package has to an Ibis table with every canonical
     column (missing optional columns are NULL). Identity numbers are ``id_hash`` and
-    names are gone.
+    names are gone. A Parquet table is a view that reads its file (nothing is copied),
+    so the package's files must stay as they are while the package is in use; CSV and
+    Excel tables are parsed once into the engine.
     """
 
     name: str
@@ -74,6 +78,8 @@ class DataPackage:
     extracted_on: str | None = None  # datapackage.json's extraction date (ISO), when declared
     design: dict = field(default_factory=dict)  # datapackage.json's survey design, when declared
     sha256: str | None = None  # the files' fingerprint, filled in by fingerprint()
+    #: (table, column) -> has_values' answer: the tables do not change after loading
+    _has_values: dict = field(default_factory=dict, repr=False, compare=False)
 
     def has(self, *names: str) -> bool:
         return all(n in self.tables for n in names)
@@ -82,7 +88,9 @@ class DataPackage:
         """True when the table exists and the column holds at least one value."""
         if table not in self.tables:
             return False
-        return bool(self.con.execute(self.tables[table][column].count()))
+        if (table, column) not in self._has_values:
+            self._has_values[table, column] = bool(self.con.execute(self.tables[table][column].count()))
+        return self._has_values[table, column]
 
     def region_closure(self) -> pd.DataFrame:
         """Every (region_id, ancestor) pair, each region its own ancestor, for roll-ups."""
@@ -272,13 +280,18 @@ class _Loader:
         self.native: dict[str, dict[str, str]] = {}  # table -> canonical -> Parquet type read as is
         self.loaded: list[str] = []
         self.hash_household_ids = False
-        self.pending: list[tuple] = []  # row checks waiting to run, see _run_checks
+        self.relations: dict[str, str] = {}  # Parquet table -> its raw rows as SQL (io.parquet_relation)
+        self.facts: dict[str, dict] = {}  # table -> what its typed table depends on (_read_facts)
+        self.pending: list[tuple] = []  # row checks waiting to be counted, see _examples_check
+        self.raw_checks: list[tuple] = []  # the raw values' checks, counted with the typed tables' (check_all)
         self.params = Params()  # values in the loader's SQL, bound by name, never spliced in
 
     # -- reading ----------------------------------------------------------------
     def read_all(self, tmp: Path) -> None:
-        """Read every file into ``_raw.<table>`` (a schema of its own, dropped at once when done),
-        check the raw values, and build the typed tables."""
+        """Read every file into ``_raw.<table>`` (a schema of its own, dropped once checked):
+        a view of a Parquet file, a table of CSV or Excel text. Gather what the typed tables
+        depend on in one scan, build them, and queue the checks of the raw values (counted
+        with the typed tables' checks, see :meth:`check_all`)."""
         sql(self.con, "CREATE SCHEMA _raw")
         for name in TABLES:  # schema order: households before tables that refer to them
             if name not in self.files:
@@ -291,8 +304,9 @@ class _Loader:
                     self.columns[name] = self._map_headers(TABLES[name], source, list(types))
                     self.native[name] = {c: types[h] for c, h in self.columns[name].items()
                                          if _native(TABLES[name].column(c), types[h])}
-                    load_raw(self.con, source, f"_raw.{name}", tmp, native=set(self.columns[name][c] for c in self.native[name]),
-                             columns=types)
+                    native = set(self.columns[name][c] for c in self.native[name])
+                    load_raw(self.con, source, f"_raw.{name}", tmp, native=native, columns=types)
+                    self.relations[name] = parquet_relation(source, native, types)
                 else:
                     headers = load_raw(self.con, source, f"_raw.{name}", tmp)
                     self.columns[name] = self._map_headers(TABLES[name], source, headers)
@@ -303,30 +317,60 @@ class _Loader:
                 del self.report.problems[mark:]  # a file that cannot be read has no header problems
                 self.report.add("error", name, source.path.name, "", "readable file", 0, str(exc))
                 continue
-        # one statement: the household ids shaped like identity numbers, and every table's distinct
-        # values of enumerations (see _lookups)
-        scans = [(f"_raw.{name}", [*(expr for _, expr in self._lookup_queries(name)), "count(*)"])
-                 for name in self.columns]
-        hashed = "households" in self.columns and "household_id" in self.columns["households"]
-        if hashed:
-            raw = quote(self.columns["households"]["household_id"])
-            scans.append(("_raw.households", [f"count_if(regexp_full_match(trim({raw}), {self.params(ID_PATTERN[1:-1])}))"]))
-        found = self._scan(scans)
-        lookups = {name: {col.name: [tuple(pair) for pair in values or []]
-                          for (col, _), values in zip(self._lookup_queries(name), result)}
-                   for name, result in zip(self.columns, found)}
-        for name, result in zip(list(self.columns), found):
-            if not result[-1]:
+        self.facts = self._read_facts()
+        for name in self.columns:
+            if not self.facts[name]["rows"]:
                 self._warn(name, "", "no rows", 0, "data rows under the header (the table is read as empty)")
-        if hashed and found[-1][0]:
-            ids_shaped = found[-1][0]
+        if self.facts.get("households", {}).get("ids_shaped"):
             self.hash_household_ids = True
-            self._warn("households", "household_id", "personal identifiers", ids_shaped,
+            self._warn("households", "household_id", "personal identifiers", self.facts["households"]["ids_shaped"],
                        "household ids shaped like identity numbers are pseudonymised in every table")
         for name in self.columns:
-            self._parse(name, lookups[name])
-        self._run_checks()
-        sql(self.con, "DROP SCHEMA _raw CASCADE")  # the raw tables and views, in one statement
+            self._parse(name, self.facts[name])
+        self.raw_checks, self.pending = self.pending, []
+
+    def _read_facts(self) -> dict[str, dict]:
+        """What building a typed table depends on, every table in one statement (one scan of each
+        raw table): its rows; per enumeration (and yes/no text) column, its distinct trimmed values,
+        each with the canonical value :func:`_convert_sql` gives it (None: not allowed); per period
+        column, its distinct labels; per Parquet text column, the values that trimming changes
+        (none: the column is read as it is); per all-or-none column, the values given; and the
+        household ids shaped like identity numbers."""
+        queries = {}  # table -> [(fact, column, aggregate)]
+        for name in self.columns:
+            table, mapping, native = TABLES[name], self.columns[name], self.native[name]
+            found = queries[name] = [("rows", None, "count(*)")]
+            for col in table.columns:
+                if col.name not in mapping:
+                    continue
+                raw = quote(mapping[col.name])
+                value = f"NULLIF(TRIM({raw}), '')"
+                if not col.personal and (col.kind == "enum" or (col.kind == "bool" and col.name not in native)):
+                    found.append(("lookups", col.name,
+                                  f"list_transform(list(DISTINCT {value}) FILTER (WHERE {value} IS NOT NULL), "
+                                  f"lambda _v: [_v, CAST({_convert_sql(col, '_v', self.params)} AS VARCHAR)])"))
+                if col.period:
+                    found.append(("periods", col.name, f"list(DISTINCT {value}) FILTER (WHERE {value} IS NOT NULL)"))
+                if native.get(col.name) == "VARCHAR":
+                    found.append(("trimmed", col.name, f"count_if({value} IS DISTINCT FROM {raw})"))
+                if col.all_or_none:  # the value as _parse takes it: typed Parquet numbers as they are
+                    given = raw if col.name in native and col.kind not in ("string", "enum") else value
+                    found.append(("given", col.name, f"count({given})"))
+            if name == "households" and "household_id" in mapping:
+                raw = quote(mapping["household_id"])
+                found.append(("ids_shaped", None, f"count_if(regexp_full_match(trim({raw}), {self.params(ID_PATTERN[1:-1])}))"))
+        results = self._scan([(f"_raw.{name}", [q[2] for q in found]) for name, found in queries.items()])
+        facts = {}
+        for (name, found), values in zip(queries.items(), results):
+            facts[name] = {"lookups": {}, "periods": {}, "trimmed": {}, "given": {}}
+            for (fact, column, _), value in zip(found, values):
+                if column is None:
+                    facts[name][fact] = value
+                elif fact in ("lookups", "periods"):
+                    facts[name][fact][column] = [tuple(v) if fact == "lookups" else v for v in value or []]
+                else:
+                    facts[name][fact][column] = value
+        return facts
 
     def _reading_notes(self, name: str, source: SourceFile) -> None:
         """What reading the file found (Excel: the sheet read, a title row skipped), and
@@ -368,82 +412,145 @@ class _Loader:
                        f"ignored (known columns: {', '.join(table.names)})")
         return mapping
 
-    def _parse(self, name: str, lookups: dict[str, list[tuple[str, str | None]]]) -> None:
+    def _parse(self, name: str, facts: dict) -> None:
         """Type-check every mapped column, then build the typed table.
 
         Text columns (CSV, Excel, and Parquet columns whose type does not match the schema)
         are trimmed and parsed; Parquet columns of a matching type (:func:`_native`) are
         taken as they are, with only the checks their type leaves open. Enumerations (and
-        yes/no text) are looked up once per distinct value, all columns of a table in one
-        scan (``lookups``, from :meth:`_lookup_queries`).
+        yes/no text) are looked up once per distinct value, period labels mapped to their
+        canonical spelling (``facts``, from :meth:`_read_facts`).
+
+        A Parquet table becomes a view on its file (nothing copied; unless household ids are
+        pseudonymised, which is worth doing once); CSV and Excel text becomes a table. The
+        checks of a column read as it is (:meth:`_as_is`) run on the view, so a clean Parquet
+        table is read once for all its checks; the others run on the raw rows.
         """
-        table, mapping, native = TABLES[name], self.columns[name], self.native[name]
-        key_raw = quote(mapping[table.key]) if table.key in mapping else None
-        source = f"_raw.{name}"
+        table, mapping = TABLES[name], self.columns[name]
+        # household ids to pseudonymise are hashed once, into a table
+        view = self.files[name].kind == "parquet" and not (self.hash_household_ids and "household_id" in mapping)
+        key_as_is = table.key not in mapping or self._as_is(name, table.column(table.key))
+        source = group = f"_raw.{name}"  # problems of the raw values are reported together, as read
         selects = ["_row"]
         for col in table.columns:
             raw = mapping.get(col.name)
-            if raw and col.name in native:
-                value, typed, bad, show = _native_sql(col, quote(raw), native[col.name])
+            value, typed, bad, show = self._column_sql(name, col, quote(raw) if raw else None)
+            selected = typed  # the view or table is built from the raw rows
+            if raw and view and key_as_is and self._as_is(name, col):  # checked on the view, by its own name
+                relation, key = name, quote(table.key) if table.key in mapping else None
+                value, typed, bad, show = self._column_sql(name, col, quote(col.name))
             else:
-                # an absent column is text NULL, so its typed column has the schema's type, not NULL's
-                value = f"NULLIF(TRIM({quote(raw)}), '')" if raw else "CAST(NULL AS VARCHAR)"
-                typed = _convert_sql(col, value, self.params)
-                bad, show = f"{value} IS NOT NULL AND ({typed}) IS NULL", value
-            if col.name in lookups:  # enumerations, yes/no text: the values found, each mapped once
-                typed, bad = self._lookup_sql(col, value, lookups[col.name])
+                relation, key = f"_raw.{name}", quote(mapping[table.key]) if table.key in mapping else None
             if raw and not col.nullable:  # on the raw text, so a bad value is not also "missing"
                 self._examples_check(name, col.name, "missing values", "a value in every row",
-                                     f"_raw.{name}", f"{value} IS NULL", key_raw, show=None)
+                                     relation, f"{value} IS NULL", key, show=None, group=group)
             if raw and col.kind != "string" and bad is not None:
                 self._examples_check(name, col.name, "type", _expected(col),
-                                     f"_raw.{name}", bad, key_raw, show=show, personal=col.personal)
-            if raw and col.kind == "float" and native.get(col.name, "DOUBLE") == "DOUBLE":
+                                     relation, bad, key, show=show, personal=col.personal,
+                                     group=group)
+            if raw and col.kind == "float" and self.native[name].get(col.name, "DOUBLE") == "DOUBLE":
                 # nan, inf, Infinity typed in a CSV; NaN and inf in Parquet (integers are always finite)
                 self._examples_check(name, col.name, "finite number",
                                      "a finite number, not NaN or infinity (leave the cell empty when unknown)",
-                                     f"_raw.{name}", f"NOT isfinite({typed})", key_raw, show=show,
-                                     personal=col.personal)
+                                     relation, f"NOT isfinite({typed})", key, show=show, personal=col.personal,
+                                     group=group)
             if raw and col.all_or_none:
-                given, total = sql(self.con, f"SELECT count({value}), count(*) FROM _raw.{name}")[0]
+                given, total = facts["given"][col.name], facts["rows"]
                 if 0 < given < total:
                     self._examples_check(name, col.name, "missing values",
                                          f"a value in every row, since {given} of {total} rows have one "
                                          "(or in none: a blank column means none given)",
-                                         f"_raw.{name}", f"{value} IS NULL", key_raw, show=None)
+                                         relation, f"{value} IS NULL", key, show=None, group=group)
             if raw and col.kind == "string" and not col.personal and (col.name == table.key or col.references):
-                self._formula_warning(name, col.name, value, key_raw)
+                self._formula_warning(name, col.name, value, relation)
             if col.name == "id_number" and raw:  # one spelling per person before the check and the hash
                 value = normalise_id_sql(value, self.params)
                 # checked and hashed on the normalised number, computed once per row
                 source = f"(SELECT *, {value} AS _id_number FROM _raw.{name})"
-                typed = "_id_number"
+                typed = selected = "_id_number"
                 self._examples_check(name, col.name, "identity number check digit",
                                      "18 digits (last may be X) with a valid GB 11643 check digit",
-                                     source, id_number_problem_sql(typed, self.params), key_raw, show=None,
+                                     source, id_number_problem_sql(typed, self.params), key, show=None,
                                      personal=True)
             if col.personal:
                 if col.name == "id_number":
-                    selects.append(f"{hmac_sql(typed, self.key, self.params)} AS id_hash")
+                    selects.append(f"{hmac_sql(selected, self.key, self.params)} AS id_hash")
                 continue  # names (and any other personal column) never leave the loader
             if col.name == "household_id" and self.hash_household_ids:
-                typed = hmac_sql(typed, self.key, self.params)
-            selects.append(f"{typed} AS {quote(col.name)}")
-        sql(self.con, f"CREATE TABLE {name} AS SELECT {', '.join(selects)} FROM {source}", self.params)
+                selected = hmac_sql(selected, self.key, self.params)
+            selects.append(f"{selected} AS {quote(col.name)}")
+        if view:  # the raw relation written out, so the view outlives the _raw schema
+            source = source.replace(f"_raw.{name}", self.relations[name])
+            self._create_view(name, f"SELECT {', '.join(selects)} FROM {source}")
+        else:
+            sql(self.con, f"CREATE TABLE {name} AS SELECT {', '.join(selects)} FROM {source}", self.params)
         self.loaded.append(name)
 
-    def _lookup_queries(self, name: str) -> list[tuple[Column, str]]:
-        """For each enumeration (and yes/no text) column of a table, the aggregate giving its
-        distinct trimmed values, each with the canonical value :func:`_convert_sql` gives it
-        (None: not allowed); run on ``_raw.<name>``, all in one scan (:meth:`_scan`)."""
-        table, mapping, native = TABLES[name], self.columns[name], self.native[name]
-        queries = []
-        for col in table.columns:
-            if col.name in mapping and not col.personal and (col.kind == "enum" or (col.kind == "bool" and col.name not in native)):
-                value = f"NULLIF(TRIM({quote(mapping[col.name])}), '')"
-                queries.append((col, f"list_transform(list(DISTINCT {value}) FILTER (WHERE {value} IS NOT NULL), "
-                                     f"lambda _v: [_v, CAST({_convert_sql(col, '_v', self.params)} AS VARCHAR)])"))
-        return queries
+    def _column_sql(self, name: str, col: Column, column: str | None) -> tuple[str, str, str | None, str]:
+        """``(value, typed, problem, shown)`` of a column read from ``column`` (a quoted column of
+        the raw rows, or of the view; None when the file lacks it), as :func:`_native_sql` gives
+        them: the value (trimmed text, or the typed Parquet value), its typed form, the predicate
+        of a value of the wrong type (None when none can be) and the value as shown."""
+        facts, native = self.facts[name], self.native[name]
+        if column is None:  # an absent column is text NULL, so its typed column has the schema's type, not NULL's
+            value = "CAST(NULL AS VARCHAR)"
+            return value, _convert_sql(col, value, self.params), f"{value} IS NOT NULL AND ({value}) IS NULL", value
+        if col.name in native:
+            value, typed, bad, show = _native_sql(col, column, native[col.name])
+            if facts["trimmed"].get(col.name) == 0:  # no value changes by trimming: the text as it is
+                value = typed = show = column
+        else:
+            value = f"NULLIF(TRIM({column}), '')"
+            typed = _convert_sql(col, value, self.params)
+            bad, show = f"{value} IS NOT NULL AND ({typed}) IS NULL", value
+        if col.name in facts["lookups"]:  # enumerations, yes/no text: the values found, each mapped once
+            typed, bad = self._lookup_sql(col, value, facts["lookups"][col.name])
+        if col.name in facts["periods"]:
+            typed = self._period_sql(value, self.period_labels(name, col)[0])
+        return value, typed, bad, show
+
+    def _as_is(self, name: str, col: Column) -> bool:
+        """Whether a Parquet column's value is its typed value, the column itself: so its checks
+        may read the view (household ids to pseudonymise never are)."""
+        raw = self.columns[name].get(col.name)
+        if raw is None or col.name not in self.native[name] or col.personal:
+            return False
+        if col.name == "household_id" and self.hash_household_ids:
+            return False
+        value, typed, _, _ = self._column_sql(name, col, quote(raw))
+        return value == typed == quote(raw)
+
+    def _create_view(self, name: str, query: str) -> None:
+        """``CREATE VIEW name AS query``: DuckDB binds no parameters in a view, so the values the
+        query names (spellings, the pseudonym key) go in session variables the view reads, never
+        into its text."""
+        for param in dict.fromkeys(re.findall(r"\$(p\d+)\b", query)):
+            sql(self.con, f"SET VARIABLE {_VARIABLE}{param} = ${param}", {param: self.params[param]})
+        query = re.sub(r"\$(p\d+)\b", lambda m: f"getvariable('{_VARIABLE}{m.group(1)}')", query)
+        sql(self.con, f"CREATE VIEW {name} AS {query}")
+
+    def period_labels(self, name: str, col: Column) -> tuple[dict[str, str], list[str], list[str]]:
+        """A period column's labels: ``(changed, bad, late)``: the labels written another way than
+        the canonical one (``2024q1`` -> ``2024Q1``), those that are no period of the package's
+        frequency, and the canonical periods starting after the extraction date."""
+        mapping, bad, late = {}, [], []
+        for value in self.facts[name]["periods"][col.name]:
+            try:
+                canonical = periods.parse(value, self.frequency)
+            except ValueError:
+                bad.append(value)
+                continue
+            mapping[value] = canonical
+            if periods.bounds(canonical, self.frequency)[0] > self.extracted:
+                late.append(canonical)
+        return {k: v for k, v in mapping.items() if k != v}, bad, late
+
+    def _period_sql(self, value: str, changed: dict[str, str]) -> str:
+        """The canonical period label of ``value`` (see :meth:`period_labels`)."""
+        if not changed:
+            return value
+        whens = " ".join(f"WHEN {self.params(raw)} THEN {self.params(label)}" for raw, label in changed.items())
+        return f"CASE {value} {whens} ELSE {value} END"
 
     def _scan(self, scans: list[tuple[str, list[str]]]) -> list[tuple]:
         """Aggregates over several relations in one statement: ``[(relation, [aggregate, ...]), ...]``
@@ -480,16 +587,15 @@ class _Loader:
 
     # -- checks on typed tables ---------------------------------------------------
     def check_all(self) -> None:
+        """Check the typed tables. Every queued check, the raw values' (:meth:`read_all`) too, and
+        whether keys repeat are counted in one statement, one scan per relation; the problems are
+        recorded in the order they are found: the raw values', the keys', the typed tables'."""
         for name in self.loaded:
             for col in TABLES[name].columns:
                 if col.period and col.name in self.columns[name]:
-                    self._normalise_periods(name, col)
-        # keys that repeat, every table in one statement; the repeats' rows are fetched only where there are some
+                    self._check_periods(name, col)
         keyed = [(name, TABLES[name].unique or (TABLES[name].key,)) for name in self.loaded]
         keyed = [(name, cols) for name, cols in keyed if all(c in self.columns[name] for c in cols)]
-        repeats = dict(zip([name for name, _ in keyed], self._scan([
-            (f"(SELECT 1 FROM {name} WHERE {' AND '.join(f'{quote(c)} IS NOT NULL' for c in cols)} "
-             f"GROUP BY {', '.join(quote(c) for c in cols)} HAVING count(*) > 1)", ["count(*)"]) for name, cols in keyed])))
         for name in self.loaded:
             table = TABLES[name]
             for col in table.columns:
@@ -507,8 +613,6 @@ class _Loader:
                     self._check_date_range(name, col)
                 if col.references:
                     self._check_reference(name, col)
-            if repeats.get(name, (0,))[0]:
-                self._check_unique(name, table.unique or (table.key,))
             for earlier, later in table.date_order:
                 if earlier in self.columns[name] and later in self.columns[name]:
                     self._examples_check(
@@ -516,7 +620,15 @@ class _Loader:
                         f"{quote(earlier)} IS NOT NULL AND {quote(later)} IS NOT NULL AND {quote(later)} < {quote(earlier)}",
                         quote(table.key), show=f"{quote(earlier)} || ' > ' || {quote(later)}",
                     )
-        self._run_checks()
+        raw_checks, typed_checks, self.raw_checks, self.pending = self.raw_checks, self.pending, [], []
+        counts = self._count([(c[4], f"count_if({c[5]})") for c in raw_checks + typed_checks]
+                             + [(name, _repeats_sql(cols)) for name, cols in keyed])
+        self._record_checks(raw_checks, counts[:len(raw_checks)])
+        for (name, cols), repeated in zip(keyed, counts[len(raw_checks) + len(typed_checks):]):
+            if repeated:
+                self._check_unique(name, cols)
+        self._record_checks(typed_checks, counts[len(raw_checks):len(raw_checks) + len(typed_checks)])
+        sql(self.con, "DROP SCHEMA _raw CASCADE")  # the raw tables and views, in one statement
         self._check_period_dates()
         self._check_calendar_years()
         self._check_zero_weights()
@@ -656,22 +768,12 @@ class _Loader:
             self._error(name, ", ".join(columns), "unique key", sum(n for _, n, _ in rows),
                         f"each {what} once ({len(rows)} value(s) repeat)", examples)
 
-    def _normalise_periods(self, name: str, col: Column) -> None:
-        """Period labels of the package's frequency, written the canonical way (``2024q1``,
-        ``2024-Q1``, ``2024年第1季度`` -> ``2024Q1``); a label that is no such period, or a
-        period starting after the extraction date, is an error naming its rows."""
+    def _check_periods(self, name: str, col: Column) -> None:
+        """Period labels (written the canonical way on reading, ``2024q1``, ``2024-Q1``, ``2024年第1季度``
+        -> ``2024Q1``, see :meth:`period_labels`) that are no period of the package's frequency,
+        or periods starting after the extraction date, are errors naming their rows."""
         c = quote(col.name)
-        found = [v for (v,) in sql(self.con, f"SELECT DISTINCT {c} FROM {name} WHERE {c} IS NOT NULL")]
-        mapping, bad, late = {}, [], []
-        for value in found:
-            try:
-                canonical = periods.parse(value, self.frequency)
-            except ValueError:
-                bad.append(value)
-                continue
-            mapping[value] = canonical
-            if periods.bounds(canonical, self.frequency)[0] > self.extracted:
-                late.append(canonical)
+        _, bad, late = self.period_labels(name, col)
         example = periods.label(dt.date(2024, 1, 1), self.frequency)
         key = quote(TABLES[name].key)
         if bad:
@@ -684,13 +786,6 @@ class _Loader:
             self._examples_check(name, col.name, "latest period",
                                  f"periods starting on or before the extraction date {self.extracted} ({source})",
                                  name, f"list_contains({self.params(late)}, {c})", key, show=c)
-        changed = {k: v for k, v in mapping.items() if k != v}
-        if changed:
-            self.con.con.register("_period_labels", pd.DataFrame({"raw": list(changed), "label": list(changed.values())}))
-            try:
-                sql(self.con, f"UPDATE {name} SET {c} = m.label FROM _period_labels AS m WHERE {name}.{c} = m.raw")
-            finally:
-                self.con.con.unregister("_period_labels")
 
     def _check_period_dates(self) -> None:
         dated = [(name, column) for name, column in PERIOD_DATES.items() if name in self.loaded and column in self.columns[name]]
@@ -779,37 +874,44 @@ class _Loader:
                             lasts.append(start)
         return periods.span(min(firsts), max(lasts), self.frequency) if firsts else []
 
-    def _formula_warning(self, name: str, column: str, value: str, key_raw: str | None) -> None:
+    def _formula_warning(self, name: str, column: str, value: str, relation: str) -> None:
         """Warn on identifiers a spreadsheet would run as formulas (evalkit's CSVs neutralise them);
         counted in the table's scan of queued checks."""
         self._examples_check(name, column, "formula-like text",
                              "identifiers not starting with = + - @, a tab or a carriage return (spreadsheets run them "
                              "as formulas; evalkit writes them quoted)",
-                             f"_raw.{name}", f"list_contains({self.params(list(FORMULA_START))}, left({value}, 1))", None,
-                             show=None, severity="warning")
+                             relation, f"list_contains({self.params(list(FORMULA_START))}, left({value}, 1))", None,
+                             show=None, severity="warning", group=f"_raw.{name}")
 
     def _examples_check(self, name, column, check, expected, relation, predicate, key, show, personal=False,
-                        severity="error"):
-        """Queue a row check: rows of ``relation`` matching ``predicate`` are problems."""
-        self.pending.append((name, column, check, expected, relation, predicate, key, show, personal, severity))
+                        severity="error", group=None):
+        """Queue a row check: rows of ``relation`` matching ``predicate`` are problems, reported with
+        the problems of their ``group`` (default: the relation; see :meth:`_record_checks`)."""
+        self.pending.append((name, column, check, expected, relation, predicate, key, show, personal, severity,
+                             group or relation))
 
-    def _run_checks(self) -> None:
-        """Run queued checks with one counting scan per table (all in one statement), then fetch
-        a few example rows.
+    def _count(self, aggregates: list[tuple[str, str]]) -> list:
+        """The value of each ``(relation, aggregate)``: every relation scanned once, all in one statement."""
+        by_relation: dict[str, list[int]] = {}
+        for i, (relation, _) in enumerate(aggregates):
+            by_relation.setdefault(relation, []).append(i)
+        results = self._scan([(relation, [aggregates[i][1] for i in at]) for relation, at in by_relation.items()])
+        values = [None] * len(aggregates)
+        for at, result in zip(by_relation.values(), results):
+            for i, value in zip(at, result):
+                values[i] = value
+        return values
 
-        Warnings are recorded first, in the order queued, then errors, table by table."""
-        by_relation: dict[str, list] = {}
-        for check in self.pending:
-            by_relation.setdefault(check[4], []).append(check)
-        self.pending = []
-        found = []
-        results = self._scan([(relation, [f"count_if({c[5]})" for c in checks]) for relation, checks in by_relation.items()])
-        for checks, counts in zip(by_relation.values(), results):
-            found += [(check, count) for check, count in zip(checks, counts) if count]
+    def _record_checks(self, checks: list[tuple], counts: list[int]) -> None:
+        """Record the queued checks that found rows, with a few example rows: group by group, in
+        the order each group was first queued (a table's raw values, say), warnings first, then
+        errors."""
+        groups = {group: i for i, group in enumerate(dict.fromkeys(c[-1] for c in checks))}
+        found = sorted(((check, count) for check, count in zip(checks, counts) if count), key=lambda f: groups[f[0][-1]])
         for severity in ("warning", "error"):
             for check, count in found:
-                if check[-1] == severity:
-                    self._record(*check, count)
+                if check[9] == severity:
+                    self._record(*check[:10], count)
 
     def _record(self, name, column, check, expected, relation, predicate, key, show, personal, severity, count):
         examples = self._examples(name, relation, predicate, key, show, personal)
@@ -913,6 +1015,17 @@ def _convert_sql(col: Column, value: str, bind: Params) -> str:
         return f"CASE {whens} END"
     raise ValueError(f"unknown column kind {col.kind!r}")
 
+
+def _repeats_sql(columns: tuple[str, ...]) -> str:
+    """An aggregate that is not 0 when a value of ``columns`` (together) is given in several rows:
+    fewer distinct hashes than values. Two values sharing a hash (rare) only make the exact
+    check (:meth:`_Loader._check_unique`) run and find no repeat."""
+    given = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+    return f"count_if({given}) - count(DISTINCT hash({', '.join(quote(c) for c in columns)})) FILTER (WHERE {given})"
+
+
+#: Session variables holding the values a view reads (DuckDB binds no parameters in a view).
+_VARIABLE = "evalkit_"
 
 #: A looked-up column with more spellings to change than this is converted row by row.
 MAX_LOOKUP = 64
