@@ -375,13 +375,8 @@ def test_rate_sums_without_crossing_households_equal_the_crossed_cells(tmp_path,
         crossed = ratio_statistics({"r": rate}, ctx)["r"]
         assert split.period_pairs.empty == crossed.period_pairs.empty == ("period" not in num_keys)
         for mine, theirs in ((split.strata, crossed.strata), (split.period_pairs, crossed.period_pairs)):
-            if theirs.empty:
-                continue
-            assert len(mine) == len(theirs) > 0
-            keys = [c for c in theirs.columns if c not in ("n", "m") and not c.startswith(("S", "C"))]
-            mine = mine[theirs.columns].sort_values(keys).reset_index(drop=True)
-            theirs = theirs.sort_values(keys).reset_index(drop=True)
-            pd.testing.assert_frame_equal(mine, theirs, check_exact=False, rtol=1e-12, atol=1e-9)
+            if not theirs.empty:
+                _assert_same_sums(mine, theirs)
     finally:
         ctx.close()
 
@@ -428,10 +423,15 @@ def test_household_psu_sums_equal_the_general_psu_cells(tmp_path, monkeypatch):
         for name in batch:
             for mine, theirs in ((fast[name].strata, general[name].strata),
                                  (fast[name].period_pairs, general[name].period_pairs)):
-                assert len(mine) == len(theirs) > 0
-                keys = [c for c in theirs.columns if c not in ("n", "m") and not c.startswith(("S", "C"))]
-                mine = mine[theirs.columns].sort_values(keys).reset_index(drop=True)
-                theirs = theirs.sort_values(keys).reset_index(drop=True)
-                pd.testing.assert_frame_equal(mine, theirs, check_exact=False, rtol=1e-12, atol=1e-9)
+                _assert_same_sums(mine, theirs)
     finally:
         ctx.close()
+
+
+def _assert_same_sums(mine: pd.DataFrame, theirs: pd.DataFrame) -> None:
+    """Two frames of sums (cells, then n, m, S* and C* sums) hold the same rows, in any order."""
+    assert len(mine) == len(theirs) > 0
+    keys = [c for c in theirs.columns if c not in ("n", "m") and not c.startswith(("S", "C"))]
+    mine = mine[theirs.columns].sort_values(keys).reset_index(drop=True)
+    theirs = theirs.sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, theirs, check_exact=False, rtol=1e-12, atol=1e-9)
