@@ -162,19 +162,14 @@ class RatioStatistic(Statistic):
         return ratio_covariances({"": (sums, finished)}, ctx)[""]
 
 
-# Statistics whose PSU cells share one engine table. Stacking a family's statistics saves
-# a few queries but holds all their unit rows at once (4.4 GB peak for the access family at
-# 200k households stacked, 2 GB one at a time, for the same CPU time).
-STACKED = 1
-
-
 def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str, Sums]:
     """Sufficient statistics of many ratio statistics at once, keyed like ``batch``.
 
-    Their PSU cells go to engine tables of :data:`STACKED` statistics each, with an
-    ``indicator`` column (the statistic's position in ``batch``; keys a statistic lacks
-    are blank), so each grouping costs one grouped query per table; their sums come back
-    as one frame for the batch, finished in pandas together.
+    Each statistic's PSU cells go to an engine table of their own, with an ``indicator``
+    column (the statistic's position in ``batch``; keys a statistic lacks are blank); their
+    sums come back as one frame for the batch, finished in pandas together. (Stacking a
+    family's cells in one table saves a few queries but holds all their unit rows at once:
+    4.4 GB peak for the access family at 200k households, 2 GB one at a time, same CPU.)
     """
     if not batch:
         return {}
@@ -184,7 +179,7 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
         return {**out, **ratio_statistics(relative, ctx)}
     con = ctx.package.con
     strata, period_pairs, group_pairs, own_keys = [], [], [], {}
-    # the stacked cells name their statistic by its position: a small integer joins and groups faster than text
+    # the cells name their statistic by its position: a small integer joins and groups faster than text
     names = list(batch)
     for hh, closure, group_bys in (ancestor_passes(ctx) if relative else passes(ctx, households(ctx))):
         levels = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
@@ -207,10 +202,8 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
             frames, pairs = _household_psu_sums(None, broadcast, levels, group_bys, closure, ctx)
             strata.extend(frames)
             period_pairs.extend(pairs)
-        # a few statistics per stacked table: fewer queries, while the engine's memory stays bounded
-        for start in range(0, len(parts), STACKED):
-            chunk = parts[start:start + STACKED]
-            cells = temp_table(con, ibis.union(*chunk) if len(chunk) > 1 else chunk[0], "_psu_cells")
+        for part in parts:
+            cells = temp_table(con, part, "_psu_cells")
             try:
                 if ctx.design.clustered:
                     for group_by in group_bys:
