@@ -16,6 +16,7 @@ Flow of ``evalkit report``:
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import hashlib
@@ -406,11 +407,14 @@ def _run_parallel(jobs: list[RegionJob], workers: int, progress: bool):
     bar = tqdm(total=len(jobs), desc="regions", unit="region", disable=not progress, file=sys.stderr)
     try:
         if workers <= 1:
-            _init_worker()
-            for job in jobs:
-                result = run_region(job)
-                bar.update()
-                yield result
+            from .execute import shared_kernel
+
+            _import_once()
+            with shared_kernel():
+                for job in jobs:
+                    result = run_region(job)
+                    bar.update()
+                    yield result
             return
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -452,10 +456,21 @@ def _crashed(job: RegionJob, exc: Exception) -> dict:
             "error": describe(exc), "seconds": 0.0}
 
 
-def _init_worker(parent: int | None = None) -> None:
+def _init_worker(parent: int) -> None:
     """Die with the batch (Linux: the kernel sends SIGTERM when the parent process dies),
-    and import the heavy modules once per worker rather than once per region."""
+    import the heavy modules once per worker rather than once per region, and run the
+    worker's regions in one kernel, shut down when the worker exits."""
     exit_with_parent(parent)
+    _import_once()
+    from .execute import shared_kernel
+
+    kernel = contextlib.ExitStack()
+    kernel.enter_context(shared_kernel())
+    atexit.register(kernel.close)
+
+
+def _import_once() -> None:
+    """Import the heavy modules once per process rather than once per region."""
     os.environ.setdefault("MPLBACKEND", "agg")
     from .execute import import_nbformat
 

@@ -166,17 +166,126 @@ def import_nbformat() -> None:
 
 
 def _papermill(nb, path: Path, parameters: dict, cwd: Path, timeout: float):
-    """Run ``nb`` with papermill in a fresh kernel over IPC sockets; the executed notebook
-    is also written to ``path``."""
-    import papermill
+    """Run ``nb`` with papermill in this process's shared kernel (:func:`shared_kernel`), else
+    in a fresh one shut down afterwards; the executed notebook is also written to ``path``."""
+    if _SHARED:
+        return _SHARED[-1].run(nb, path, parameters, cwd, timeout)
+    kernel = Kernel()
+    try:
+        return kernel.run(nb, path, parameters, cwd, timeout)
+    finally:
+        kernel.shutdown()
 
-    nb.metadata.pop("jupytext", None)
-    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+
+# -- kernels ---------------------------------------------------------------------------------
+
+_SHARED: list[Kernel] = []
+
+
+@contextlib.contextmanager
+def shared_kernel():
+    """Within: every notebook this process executes runs in one kernel, started once (a batch
+    worker's regions), instead of a fresh kernel each that imports evalkit, pandas and
+    matplotlib and loads the fonts again (seconds per report)."""
+    kernel = Kernel()
+    _SHARED.append(kernel)
+    try:
+        yield kernel
+    finally:
+        _SHARED.remove(kernel)
+        kernel.shutdown()
+
+
+#: Run before each notebook: what a fresh kernel would have. The working directory is the
+#: notebook's; no variable, figure or execution count is left from the previous notebook
+#: (modules stay imported: that is the point).
+RESET = """\
+import os, sys
+os.chdir({cwd!r})
+if "matplotlib.pyplot" in sys.modules:
+    sys.modules["matplotlib.pyplot"].close("all")
+get_ipython().reset(new_session=True)  # the namespace cleared, execution counts from 1
+"""
+
+
+class Kernel:
+    """A Python kernel that runs notebooks one after another, each as if the kernel were fresh
+    (:data:`RESET`); started at the first notebook. After a notebook fails or times out the
+    kernel is shut down, and the next notebook starts a new one."""
+
+    def __init__(self):
+        self.manager = None
+
+    def run(self, nb, path: Path, parameters: dict, cwd: Path, timeout: float):
+        """Run ``nb`` with papermill (parameters injected, the executed notebook written to
+        ``path``) in ``cwd``."""
+        import papermill
+
+        nb.metadata.pop("jupytext", None)
+        nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+        if self.manager is None:
+            self.manager = _start_kernel()
+        try:
+            self._reset(cwd)
+            return papermill.execute_notebook(
+                nb, str(path), parameters=parameters, kernel_name=KERNEL, language="python", progress_bar=False,
+                log_output=False, request_save_on_cell_execute=False, start_timeout=START_TIMEOUT,
+                execution_timeout=timeout, cwd=str(cwd), km=self.manager)
+        except BaseException:
+            self.shutdown()  # a failed cell may leave anything behind (or a cell still running)
+            raise
+        finally:
+            if self.manager is not None:
+                self.manager.close_clients()
+
+    def _reset(self, cwd: Path) -> None:
+        client = self.manager.client()
+        try:
+            client.start_channels()
+            run_sync(client.wait_for_ready)(timeout=START_TIMEOUT)
+            reply = run_sync(client.execute_interactive)(RESET.format(cwd=str(cwd)), silent=True,
+                                                         timeout=START_TIMEOUT)
+        finally:
+            self.manager.close_clients()
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"could not reset the kernel: {reply['content'].get('evalue')}")
+
+    def shutdown(self) -> None:
+        """Stop the kernel now (no-op when not started)."""
+        manager, self.manager = self.manager, None
+        if manager is not None:
+            manager.close_clients()
+            with contextlib.suppress(Exception):  # already dead: nothing to stop
+                run_sync(manager.shutdown_kernel)(now=True)
+
+
+def run_sync(coroutine_function):
+    from jupyter_core.utils import run_sync
+
+    return run_sync(coroutine_function)
+
+
+def _start_kernel():
+    """A started kernel over IPC sockets in the private directory, working there."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class Manager(AsyncKernelManager):
+        """Closes the clients it hands out: nbclient leaves open (heartbeat thread, sockets)
+        the client of a kernel it did not start."""
+
+        def client(self, **kwargs):
+            client = super().client(**kwargs)
+            self.__dict__.setdefault("_handed_out", []).append(client)
+            return client
+
+        def close_clients(self) -> None:
+            for client in self.__dict__.pop("_handed_out", []):
+                client.stop_channels()
+
     with _kernel_env():
-        return papermill.execute_notebook(
-            nb, str(path), parameters=parameters, kernel_name=KERNEL, language="python", progress_bar=False,
-            log_output=False, request_save_on_cell_execute=False, start_timeout=START_TIMEOUT,
-            execution_timeout=timeout, cwd=str(cwd), config=_kernel_config(), shutdown_kernel="immediate")
+        manager = Manager(kernel_name=KERNEL, config=_kernel_config())
+        run_sync(manager.start_kernel)(cwd=str(_private_dir()))
+    return manager
 
 
 def _split(executed, templates: list[Template], cwd: Path) -> dict:
