@@ -57,12 +57,34 @@ class Cover:
 
 
 def part_body(nb) -> tuple[str, list[str]]:
-    """An executed notebook as an HTML fragment without code; also the stderr text it dropped."""
+    """An executed notebook as an HTML fragment without code; also the stderr text it dropped.
+
+    Charts (data URIs of some 100 kB each) are set aside while nbconvert exports: it parses
+    and writes the whole page again with BeautifulSoup, which is slow on long attributes
+    and leaves them as they are.
+    """
     from .html import clean_notebook
 
     nb, dropped = clean_notebook(nb)
+    charts: list[str] = []
+
+    def set_aside(match: re.Match) -> str:
+        charts.append(match.group(0))
+        return f"{HELD}{len(charts) - 1}."
+
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "text/html" in data:
+                markup = data["text/html"]
+                data["text/html"] = DATA_URI.sub(set_aside, markup if isinstance(markup, str) else "".join(markup))
     body, _ = _exporter().from_notebook_node(nb)
+    body = re.sub(rf"{HELD}(\d+)\.", lambda m: charts[int(m.group(1))], body)
     return body.strip(), dropped
+
+
+DATA_URI = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+")
+HELD = "data:evalkit-held-chart-"  # what stands for a chart's data URI during the export
 
 
 @functools.lru_cache(maxsize=1)
