@@ -1,0 +1,58 @@
+"""Report notebooks in one shared kernel (a batch worker's regions): each runs as if the kernel were fresh."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from evalkit.errors import NotebookFailed
+from evalkit.report.execute import Template, execute, shared_kernel
+
+PARAMETERS = '# %% tags=["parameters"]\nvalue = 0\n'
+
+
+def template(directory, name: str, body: str) -> Template:
+    path = directory / f"{name}.py"
+    path.write_text(PARAMETERS + "# %%\n" + body, encoding="utf-8")
+    return Template(name, str(path), None, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def printed(nb) -> dict:
+    """The JSON the notebook's last cell printed."""
+    return json.loads(nb.cells[-1].outputs[-1]["text"])
+
+
+REPORT = ("import json, os\n"
+          "print(json.dumps({'pid': os.getpid(), 'cwd': os.path.realpath(os.getcwd()), 'value': value,\n"
+          "                  'seen': sorted(k for k in ('left_behind', 'value') if k in globals())}))\n"
+          "left_behind = value\n")
+
+
+def test_a_shared_kernel_runs_each_notebook_as_if_fresh(tmp_path):
+    first = template(tmp_path, "first", REPORT)
+    failing = template(tmp_path, "failing", "assert value != 3, 'deliberate failure'\n")
+    runs = []
+    with shared_kernel():
+        for k, tpl in enumerate([first, first, failing, first], start=1):
+            cwd = tmp_path / f"run{k}"
+            cwd.mkdir()
+            try:
+                runs.append((cwd, execute(tpl, {"value": k}, cwd, timeout=120)))
+            except NotebookFailed as exc:
+                runs.append((cwd, exc))
+    (cwd1, nb1), (cwd2, nb2), (_, failed), (cwd4, nb4) = runs
+    one, two, four = printed(nb1), printed(nb2), printed(nb4)
+    assert one["pid"] == two["pid"]  # the same kernel: imports and fonts are loaded once
+    assert (one["cwd"], two["cwd"], four["cwd"]) == (str(cwd1.resolve()), str(cwd2.resolve()), str(cwd4.resolve()))
+    assert (one["value"], two["value"], four["value"]) == (1, 2, 4)  # parameters injected each time
+    assert two["seen"] == ["value"]  # nothing left from the notebook before
+    # execution counts start again at 1: parameters, injected parameters, then the template's cell
+    assert [c.execution_count for c in nb2.cells if c.cell_type == "code"] == [1, 2, 3]
+    assert isinstance(failed, NotebookFailed)
+    assert (failed.notebook, failed.cell) == ("failing", 3) and "deliberate failure" in failed.error
+    assert four["pid"] != two["pid"]  # after a failure the next notebook gets a fresh kernel
+
+
+def test_without_a_shared_kernel_each_notebook_has_its_own(tmp_path):
+    first = template(tmp_path, "first", REPORT)
+    pids = [printed(execute(first, {"value": k}, tmp_path, timeout=120))["pid"] for k in (1, 2)]
+    assert pids[0] != pids[1]
