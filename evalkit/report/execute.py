@@ -1,10 +1,12 @@
-"""Executing one report notebook: templates found by name, run with papermill in a fresh kernel.
+"""Executing report notebooks: templates found by name, run with papermill.
 
 A template is a jupytext percent-format ``.py`` file (``scorecard.py`` or ``<family>.py``),
 turned into a notebook in memory and executed with its parameters injected. A failing
 cell becomes :class:`evalkit.errors.NotebookFailed` naming the template, the cell and the
 error.
 
+A notebook runs in a fresh kernel, or within :func:`shared_kernel` (a batch worker) in the
+worker's one kernel, its namespace cleared and working directory set before each notebook.
 Kernels talk over IPC sockets in a private temporary directory: parallel kernels over
 TCP collide on ports ("Address already in use").
 """
