@@ -7,9 +7,10 @@ Flow of ``evalkit report``:
    computed from the same data with the same settings and indicator parameters) --
    notebooks read that file, never the raw data;
 2. per region, a :class:`RegionJob`: execute the templates in one kernel (a batch
-   worker's one kernel serves all its regions: :mod:`.execute`), export them without code, assemble the parts into one document
-   ``index.html`` (:mod:`.document`), optionally print it to ``report.pdf``, and move
-   them into place with ``manifest.json`` (:mod:`.publish`);
+   worker's one kernel serves all its regions: :mod:`.execute`), export them without
+   code, assemble the parts into one document ``index.html`` (:mod:`.document`),
+   optionally print it to ``report.pdf``, and move them into place with
+   ``manifest.json`` (:mod:`.publish`);
 3. regions whose manifest records the same key (data, results, parameters, templates)
    are skipped (resume); with ``--all-regions`` the others run in parallel processes and
    one region failing does not stop the rest; the top index lists them (:mod:`.index`).
