@@ -262,6 +262,7 @@ class Kernel:
 
 
 def run_sync(coroutine_function):
+    """``coroutine_function`` as a blocking call (jupyter_core's, imported only when kernels run)."""
     from jupyter_core.utils import run_sync
 
     return run_sync(coroutine_function)
