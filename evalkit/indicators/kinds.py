@@ -947,7 +947,7 @@ def household_aid(ctx: Context, aid: ibis.Table, series: list[str]) -> tuple[pd.
     period`` and a column of yuan per series), a (households x periods) matrix of its yuan
     (0 without a row): what inequality indices and concentration curves are formed from.
     Each is read from the engine once per run and shared (:meth:`Context.shared`): do not
-    modify them."""
+    modify them. For one region's curves; :class:`Inequality` reads leaner arrays (:class:`Sample`)."""
     sample = ctx.shared("household_aid", lambda: _run_households(ctx))
     yuan = {s: ctx.shared(("household_aid", aid.op(), s), lambda s=s: _yuan(ctx, sample, aid, s)) for s in series}
     return sample, yuan
@@ -1004,11 +1004,13 @@ class Inequality(Statistic):
     interval. ``numerator``: weighted yuan of the series (both, for a gap) received by
     the households of the cell; ``denominator``: their persons; ``n``: households measured.
 
-    Computed in numpy from one row per household and domain (the engine returns
-    households and their aid per period, once per run for every inequality index:
-    :func:`household_aid`, :class:`Domains`); ranks, influence functions and PSU sums
-    are group operations over every cell at once, one period at a time: fine for
-    hundreds of thousands of households, not for tens of millions.
+    Computed in numpy: every household as arrays by position (:class:`Sample`; no
+    household id leaves the engine), its aid per period (one matrix per series measured),
+    and the domains in batches that hold each household at most once (one per pass,
+    grouping and level of the region tree: :func:`_domain_batches`). Ranks, influence
+    functions and PSU sums are group operations over a batch's cells, one period at a
+    time. Memory grows with the households (about 200 bytes each at the peak, so 4 GB at
+    20 million), never with households x domains.
     """
 
     aid: ibis.Table
@@ -1103,7 +1105,7 @@ class Domains:
     position in :func:`household_aid`'s frame), ``region`` (the domain's region) and
     ``persons``; ``pair`` numbers its (domain, PSU), ``pair_stratum`` each pair's
     (domain, stratum), whose domain and stratum label are ``stratum_cell`` and
-    ``stratum_label``. Built once per run (:meth:`of`).
+    ``stratum_label``. Built per batch of domains (:meth:`build`).
     """
 
     cells: pd.DataFrame
