@@ -15,7 +15,7 @@ once, bench_speed.py's helper). CPU is user + system time of the child and every
 ran, wall its elapsed time, peak its maximum resident set size (``os.wait4``): the whole
 process, the engine's memory included.
 
-Every line printed is also appended to ``--log`` (default ``bench-scale.log`` in the package
+Every line printed is also appended to ``--log`` (default ``bench-scale.log`` in the current
 directory), so a long run keeps what it measured even when the terminal is gone. The engine's
 memory limit is ``EVALKIT_MEMORY_LIMIT`` when set (``--memory-limit`` sets it), else evalkit's
 default. Packages are ``synth --regions 64 --periods 8 --seed 1`` Parquet, named
@@ -100,10 +100,10 @@ def main(argv=None) -> None:
                     help="an existing package of N households (repeatable)")
     ap.add_argument("--families", default=FAMILIES, help=f"comma-separated (default {FAMILIES})")
     ap.add_argument("--memory-limit", help="EVALKIT_MEMORY_LIMIT for the runs (default: evalkit's own)")
-    ap.add_argument("--log", type=Path, help="append the figures here (default PACKAGE_DIR/bench-scale.log)")
+    ap.add_argument("--log", type=Path, help="append the figures here (default ./bench-scale.log)")
     ap.add_argument("--out-dir", type=Path, help="keep the indicator tables here (default: a temporary directory)")
     args = ap.parse_args(argv)
-    log = Log(args.log or args.package_dir / "bench-scale.log")
+    log = Log(args.log or Path("bench-scale.log").resolve())
     env = {**os.environ, "PYTHONPATH": str(HERE), "EVALKIT_CACHE_DIR": "off",
            "EVALKIT_PSEUDONYM_KEY": "0123456789abcdef0123456789abcdef"}
     if args.memory_limit:
