@@ -33,7 +33,9 @@ def _default_memory_limit() -> str:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return "4GB"
-    return f"{max(1, int(total * 0.6 / 2**30))}GB"
+    # half the machine: the limit covers the engine only, and Python's arrays come on top
+    # (inequality indices hold ~550 bytes per household), so both fit in the memory
+    return f"{max(1, int(total * 0.5 / 2**30))}GB"
 
 
 MIN_MEMORY = 128 * 2**20  # below this DuckDB cannot even load the synthetic demo
@@ -141,7 +143,7 @@ def resource_error(exc: BaseException):
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryException" or "Out of Memory Error" in text:
         limit = os.environ.get("EVALKIT_MEMORY_LIMIT")
-        limit = f"EVALKIT_MEMORY_LIMIT={limit}" if limit else "EVALKIT_MEMORY_LIMIT unset: 60% of the machine's memory"
+        limit = f"EVALKIT_MEMORY_LIMIT={limit}" if limit else "EVALKIT_MEMORY_LIMIT unset: half the machine's memory"
         return ResourceError(f"out of memory ({text}; {limit}): raise EVALKIT_MEMORY_LIMIT "
                              "(e.g. EVALKIT_MEMORY_LIMIT=8GB), lower EVALKIT_THREADS, or run on a machine with more "
                              "memory; nothing was written")

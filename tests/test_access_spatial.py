@@ -137,3 +137,16 @@ def test_a_type_no_point_offers_counts_as_not_nearby(located):
     assert overall(res, "access.nearest_point_km", "care").n_excluded == 1
     assert overall(res, "access.beyond_reach_rate", "care").n_excluded == 1
     assert overall(res, "access.catchment_access", "care").n_excluded == 1
+
+
+def test_spatial_steps_in_batches_give_the_same_table(located, monkeypatch):
+    """Located households reach Python a batch at a time; one household per batch changes nothing."""
+    from evalkit.indicators import access
+
+    spatial = ["access.accessibility_rate", "access.nearest_point_km", "access.beyond_reach_rate",
+               "access.catchment_access", "access.low_catchment_access_rate"]
+    whole = evalkit.compute(evalkit.load(located), indicators=spatial, min_cell=1).table
+    monkeypatch.setattr(access, "HOMES_PER_BATCH", 1)
+    batched = evalkit.compute(evalkit.load(located), indicators=spatial, min_cell=1).table
+    assert len(whole) and whole["value"].notna().any()
+    pd.testing.assert_frame_equal(batched, whole)

@@ -391,3 +391,24 @@ def test_theil_index_and_its_share_between_sub_regions(default):
     assert (share.n, share.numerator, share.denominator) == (8, 950, 11)
     leaf = cell(default, "fairness.theil_between_subregions", "A")
     assert np.isnan(leaf.value) and "sub-region" in leaf.note
+
+
+def test_inequality_domains_come_in_batches_holding_each_household_once(hand):
+    """Inequality indices measure their domains batch by batch (one level of the region tree
+    at a time), so memory grows with the households, not with households x domains."""
+    from evalkit.indicators.base import Context
+    from evalkit.indicators.kinds import Sample, _domain_batches
+
+    ctx = Context(hand, list(hand.periods), closure=hand.region_closure(), by=["hukou"])
+    try:
+        batches = list(_domain_batches(ctx))
+        sample = Sample.of(ctx)
+    finally:
+        ctx.close()
+    assert len(sample.w) == len(HOUSEHOLDS)
+    for batch in batches:
+        assert not batch.duplicated(["group_by", "row"]).any() and batch["group_by"].nunique() == 1
+    members = pd.concat(batches)
+    overall = members[members["group_by"] == ""]
+    assert overall.groupby("region")["row"].nunique().to_dict() == {"P": 8, "A": 5, "B": 3}
+    assert len(batches) == 4  # the province, then the counties; overall and by hukou

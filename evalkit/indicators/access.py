@@ -14,12 +14,14 @@ left out of the distance indicators (``n_excluded``).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import ibis
 import pandas as pd
 
 from evalkit.methods import spatial
 
-from ..engine import drop_table
+from ..engine import drop_table, temp_table, write_chunks
 from .base import Context, Unavailable, indicator
 from .kinds import Mean, Rate
 
@@ -62,13 +64,31 @@ def _has_locations(ctx: Context) -> bool:
     return pkg.has_values("households", "lon") and pkg.has_values("service_points", "lon")
 
 
-def _homes(ctx: Context) -> pd.DataFrame:
+HOMES_PER_BATCH = 250_000  # located households in Python at a time in the spatial steps: bounds their memory
+
+
+def _homes(ctx: Context) -> ibis.Table:
     """Located households with a need: ``household_id, service_type, lon, lat`` (any period)."""
     hh = ctx.table("households")
     hh = hh.filter(hh.lon.notnull() & hh.lat.notnull())
     needs = ctx.table("needs").select("household_id", "service_type").distinct()
-    return ctx.shared("homes", lambda: ctx.package.con.execute(
-        needs.join(hh.select("household_id", "lon", "lat"), "household_id")))
+    return needs.join(hh.select("household_id", "lon", "lat"), "household_id")
+
+
+def _batches(ctx: Context, table: ibis.Table) -> Iterator[pd.DataFrame]:
+    """``table`` read into pandas ``HOMES_PER_BATCH`` rows at a time, one batch in memory at once.
+
+    The rows are numbered into a scratch table first, so each batch is a query of its own
+    (the connection stays free to store each batch's results between two reads).
+    """
+    con = ctx.package.con
+    numbered = temp_table(con, table.mutate(_batch=ibis.row_number() // HOMES_PER_BATCH), "_homes")
+    try:
+        last = con.execute(numbered._batch.max())
+        for batch in range(0 if last is None or pd.isna(last) else int(last) + 1):
+            yield con.execute(numbered.filter(numbered._batch == batch).drop("_batch"))
+    finally:
+        drop_table(con, numbered)
 
 
 def _points(ctx: Context) -> pd.DataFrame:
@@ -83,17 +103,23 @@ def nearest_points(ctx: Context) -> ibis.Table:
     """Distance (km) from each located household to the nearest published point offering each type it needs."""
 
     def build():
-        homes, points = _homes(ctx), _points(ctx)
-        frames = [pd.DataFrame({"household_id": pd.Series(dtype=str), "service_type": pd.Series(dtype=str),
-                                "distance_km": pd.Series(dtype=float)})]
-        for service, offered in points.groupby("service_type"):
-            needing = homes[homes["service_type"] == service]
-            found = spatial.nearest(needing.rename(columns={"household_id": "id"}),
-                                    offered.rename(columns={"point_id": "id"}),
-                                    origin_crs=ctx.package.crs, destination_crs=ctx.package.crs)
-            frames.append(pd.DataFrame({"household_id": found["origin"], "service_type": service,
-                                        "distance_km": found["cost"]}))
-        return ibis.memtable(pd.concat(frames, ignore_index=True))
+        points = _points(ctx)
+        offered = dict(tuple(points.rename(columns={"point_id": "id"}).groupby("service_type")))
+        homes = _homes(ctx)
+        homes = homes.filter(homes.service_type.isin(list(offered)))
+
+        def found():
+            for batch in _batches(ctx, homes):
+                for service, needing in batch.groupby("service_type"):
+                    near = spatial.nearest(needing.rename(columns={"household_id": "id"}), offered[service],
+                                           origin_crs=ctx.package.crs, destination_crs=ctx.package.crs)
+                    yield pd.DataFrame({"household_id": near["origin"], "service_type": service,
+                                        "distance_km": near["cost"]})
+
+        table = write_chunks(ctx.package.con, found(),
+                             {"household_id": "string", "service_type": "string", "distance_km": "float64"})
+        ctx.on_close(lambda: drop_table(ctx.package.con, table))
+        return table
 
     return ctx.cached("nearest_points", build)
 
@@ -108,13 +134,14 @@ def catchment_access(ctx: Context) -> ibis.Table:
 
     def build():
         con = ctx.package.con
-        homes = _homes(ctx).drop_duplicates("household_id")
         points = _points(ctx)
         points = points[points["capacity"].notna()]
-        costs = spatial.write_costs(con, spatial.iter_od_costs(
-            homes.rename(columns={"household_id": "id"}),
-            points.drop_duplicates("point_id").rename(columns={"point_id": "id"}),
-            ctx.params.catchment_km, origin_crs=ctx.package.crs, destination_crs=ctx.package.crs))
+        sites = points.drop_duplicates("point_id").rename(columns={"point_id": "id"})
+        homes = _homes(ctx).select("household_id", "lon", "lat").distinct()
+        costs = spatial.write_costs(con, (
+            chunk for batch in _batches(ctx, homes.rename(id="household_id"))
+            for chunk in spatial.iter_od_costs(batch, sites, ctx.params.catchment_km,
+                                               origin_crs=ctx.package.crs, destination_crs=ctx.package.crs)))
         hh = ctx.table("households")
         weight = hh[ctx.design.weight].fill_null(1.0).cast("float64") if ctx.design.weighted else ibis.literal(1.0)
         units = _located_need_units(ctx).join(hh.select("household_id", w=weight), "household_id")
