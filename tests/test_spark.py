@@ -137,7 +137,7 @@ def test_temp_tables_and_chunks_on_spark(spark):
     written = engine.write_chunks(con, iter(chunks), {"origin": "string", "cost": "float64"})
     kept = engine.temp_table(con, written.filter(written.cost > 1.6))
     assert sorted(con.execute(kept)["origin"]) == ["b", "c"]
-    assert engine.sql(con, "SELECT count(*) FROM " + kept.get_name() + " WHERE cost > :least", {"least": 2.5}) == [(1,)]
+    assert engine.sql(con, "SELECT count(*) FROM " + kept.get_name() + " WHERE cost > $least", {"least": 2.5}) == [(1,)]
     engine.drop_table(con, kept)
     engine.drop_table(con, written)
     assert not spark.catalog.tableExists(kept.get_name())
