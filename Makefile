@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := data/demo
 
-.PHONY: demo test lint install fonts pango chromium clean
+.PHONY: demo test lint install fonts pango chromium java clean
 
 $(BIN)/evalkit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ chromium:
 	  || echo "warning: could not install chromium (needed for screenshots only)"; \
 	else echo "note: install Chromium for report screenshots"; fi
 
+# Java 17 for PySpark (`--engine spark`, tests/test_spark.py); best effort.
+java:
+	@if command -v java >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+	  || echo "warning: could not install openjdk-17-jre-headless (needed for --engine spark only)"; \
+	else echo "note: install Java 17 (openjdk-17-jre-headless) for --engine spark"; fi
+
 $(DEMO)/datapackage.json: | $(BIN)/evalkit
 	$(BIN)/evalkit synth --households 20000 --regions 6 --periods 8 --seed 2026 --out $(DEMO) --overwrite
 
@@ -49,7 +57,9 @@ demo: install $(DEMO)/datapackage.json
 	@# prints the report's index.html last.
 	$(BIN)/evalkit report $(DEMO) --region R00 --period 2024Q4 --pdf --out reports/demo
 
-test: install
+# the spark extra too: tests/test_spark.py checks Spark against DuckDB
+test: install java
+	$(BIN)/python -m pip install --quiet -e '.[test,spark]'
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/evalkit

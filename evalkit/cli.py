@@ -165,8 +165,16 @@ def validate(directory, frequency, as_json, earliest_date):
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key for pseudonyms.")
 @earliest_date_option
 @click.option("--quiet", is_flag=True, help="Do not print the summary.")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="Where indicators are aggregated: DuckDB in this process, or Spark (needs the spark extra and "
+                   "Java 17); loading and validation run in DuckDB either way.")
+@click.option("--spark-master", default="local[2]", show_default=True,
+              help="With --engine spark: the Spark master, local[N] or a cluster's URL (spark://host:7077, yarn, ...).")
+@click.option("--spark-staging", type=click.Path(file_okay=False, path_type=Path),
+              help="With --engine spark: where the validated tables are written as Parquet for Spark to read "
+                   "(default: the temporary directory; on a cluster, storage every executor can read).")
 def indicators(directory, out, family, indicator_ids, by, region, period, min_cell, params, key_file, earliest_date,
-               quiet):
+               quiet, engine, spark_master, spark_staging):
     """Compute indicators and write one tidy table."""
     from evalkit.data.package import load
     from evalkit.indicators.compute import compute
@@ -176,6 +184,8 @@ def indicators(directory, out, family, indicator_ids, by, region, period, min_ce
     _writable(out)
     t0 = time.perf_counter()
     package = load(directory, key_file=key_file, earliest_date=earliest_date)
+    if engine == "spark":
+        package = package.on_spark(spark_master, staging=spark_staging)
     results = compute(package, indicators=list(indicator_ids) or None, family=family, by=by,
                       region=region, period=period, min_cell=min_cell, params=params)
     for problem in package.report.warnings:

@@ -1,4 +1,4 @@
-"""The query engine: Ibis over an embedded DuckDB database.
+"""The query engine: Ibis over an embedded DuckDB database, or over Spark.
 
 Indicator definitions are Ibis expressions, so they can run on another Ibis backend;
 loading and validation use DuckDB directly (file readers, HMAC, regexes). The database
@@ -8,14 +8,16 @@ spills to disk instead of failing.
 Raw SQL lives here and in the DuckDB-specific loader (:mod:`evalkit.data`), nowhere
 else. What indicators and methods need beyond Ibis is a handful of primitives, each a
 plain function of the Ibis backend ``con``: :func:`drop_table`, :func:`temp_table`,
-:func:`write_chunks` and :func:`grouping_sets`. A second backend (PySpark, say)
-provides the same functions for its own connection; nothing above this module changes.
+:func:`write_chunks`, :func:`grouping_sets` and :func:`sql`. Each works on DuckDB and on
+Ibis's pyspark backend (``con.name == "pyspark"``, see :func:`spark_connect`); nothing
+above this module knows which engine runs.
 Values always travel as bound parameters (``sql(con, query, params)``); only
 identifiers, which no SQL engine binds, are spliced in, through :func:`quote`.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -181,7 +183,16 @@ def sql(con, query: str, params: Sequence | Mapping | None = None) -> list[tuple
 
     >>> sql(connect(), "SELECT ? + 1, ? || 'b'", [41, "a"])
     [(42, 'ab')]
+
+    On Spark the same query runs through ``spark.sql`` with the same parameters (``$name``
+    is written ``:name`` there); quote identifiers for Spark with backticks.
     """
+    if is_spark(con):
+        if isinstance(params, Mapping):
+            used = set(re.findall(r"\$([A-Za-z_]\w*)", query))
+            params = {k: v for k, v in params.items() if k in used}
+            query = re.sub(r"\$([A-Za-z_]\w*)", r":\1", query)
+        return [tuple(row) for row in con._session.sql(query, args=params).collect()]
     if params is None:
         return con.raw_sql(query).fetchall()
     if isinstance(params, Mapping):
@@ -238,9 +249,13 @@ def drop_table(con, table: str | ibis.Table) -> None:
     Pass the table itself rather than ``table.get_name()``: Ibis names a table made with
     ``create_table(..., temp=True)`` ``"temp.main.<name>"``, which is no table's name.
     Ibis's own ``con.drop_table`` emits SQL that DuckDB 2 rejects (Ibis 12 with the
-    installed sqlglot), hence SQL here. On PySpark: ``spark.catalog.dropTempView(name)``.
+    installed sqlglot), hence SQL here. On Spark the table is a temporary view, dropped
+    (and uncached) with ``spark.catalog.dropTempView``.
     """
     name = table if isinstance(table, str) else table.op().name
+    if is_spark(con):
+        con._session.catalog.dropTempView(name)
+        return
     for kind in ("TABLE", "VIEW"):
         try:
             con.raw_sql(f"DROP {kind} IF EXISTS {quote(name)}")
@@ -255,10 +270,16 @@ def temp_table(con, expr: ibis.Table, prefix: str = "_scratch") -> ibis.Table:
 
     Returns the new table (its name is ``.get_name()``); the caller drops it with
     :func:`drop_table` when done. Used to fix a join order the optimiser would get
-    wrong, and for tables several queries share. Through Ibis, so any backend with
-    temporary tables works (PySpark: a cached temporary view).
+    wrong, and for tables several queries share. On Spark (whose Ibis backend has no
+    temporary tables) a temporary view, cached and computed at once, so later queries
+    read the cached rows (memory, then the executors' disks) instead of recomputing it.
     """
     name = unique_name(prefix)
+    if is_spark(con):
+        con.create_view(name, expr)  # registers the expression's in-memory tables too
+        con._session.catalog.cacheTable(name)
+        con._session.table(name).count()  # cacheTable is lazy: fill the cache now
+        return con.table(name)
     con.create_table(name, expr, temp=True)
     return con.table(name)  # plain name: get_name() of create_table's result is "temp.main.<name>"
 
@@ -269,19 +290,22 @@ def write_chunks(con, chunks: Iterable[pd.DataFrame], schema: Mapping[str, str],
     ``schema`` maps column names to Ibis types (``{"origin": "string", "cost": "float64"}``);
     chunks are cast to it. Returns the table (named ``name``, else a fresh name); drop it
     with :func:`drop_table`. DuckDB appends each chunk from Arrow without a copy through
-    Python. PySpark: write the chunks to Parquet and read them back, or union
-    ``createDataFrame`` of each.
+    Python. On Spark each chunk becomes a Parquet file in the connection's staging
+    directory (:func:`spark_connect`), read back as one temporary view.
     """
     import pyarrow as pa
 
     ibis_schema = ibis.schema(dict(schema))
     arrow_schema = ibis_schema.to_pyarrow()
     name = name or unique_name("_chunks")
+    batches = (pa.Table.from_pandas(chunk[list(ibis_schema.names)], preserve_index=False).cast(arrow_schema)
+               for chunk in chunks)
+    if is_spark(con):
+        return _spark_write_chunks(con, batches, arrow_schema, name)
     con.create_table(name, schema=ibis_schema, temp=True)
     raw = con.con  # the DuckDB connection
     view = unique_name("_chunk")
-    for chunk in chunks:
-        batch = pa.Table.from_pandas(chunk[list(ibis_schema.names)], preserve_index=False).cast(arrow_schema)
+    for batch in batches:
         raw.register(view, batch)
         try:
             raw.execute(f"INSERT INTO {quote(name)} SELECT * FROM {quote(view)}")
@@ -316,8 +340,8 @@ def grouping_sets(con, table: ibis.Table, keys: Sequence[str], sets: Sequence[Se
       b NaN  1      3             1
     NaN NaN  3      6             2
 
-    DuckDB and Spark SQL both have ``GROUPING SETS`` and ``GROUPING(col)``, so a Spark
-    version differs only in running the query.
+    DuckDB and Spark SQL both have ``GROUPING SETS`` and ``GROUPING(col)``, so the two
+    engines differ only in quoting and in running the query.
     """
     keys, sets = list(keys), [list(s) for s in sets]
     columns = set(table.columns)
@@ -336,18 +360,19 @@ def grouping_sets(con, table: ibis.Table, keys: Sequence[str], sets: Sequence[Se
     outputs = [*keys, *aggregates, "grouping_set"]
     if len(set(outputs)) != len(outputs):
         raise ValueError("aggregate names must differ from the keys and from 'grouping_set'")
-    selects = [quote(k) for k in keys]
+    ident = _quoting(con)
+    selects = [ident(k) for k in keys]
     schema = table.schema()
-    selects += [f"{_aggregate(spec, schema)} AS {quote(name)}" for name, spec in aggregates.items()]
-    bits = [f"GROUPING({quote(k)})" for k in keys]
+    selects += [f"{_aggregate(spec, schema, ident)} AS {ident(name)}" for name, spec in aggregates.items()]
+    bits = [f"GROUPING({ident(k)})" for k in keys]
     selects.append(f"({' + '.join(f'{b} * {1 << (len(keys) - 1 - i)}' for i, b in enumerate(bits))}) AS _mask"
                    if keys else "0 AS _mask")
-    groups = ", ".join("(" + ", ".join(quote(k) for k in s) + ")" for s in sets)
+    groups = ", ".join("(" + ", ".join(ident(k) for k in s) + ")" for s in sets)
     view = unique_name("_grouping_sets")
     con.create_view(view, table)  # compiles the Ibis expression and registers its in-memory tables
     try:
-        query = f"SELECT {', '.join(selects)} FROM {quote(view)} GROUP BY GROUPING SETS ({groups})"
-        frame = con.con.sql(query).to_arrow_table().to_pandas()
+        query = f"SELECT {', '.join(selects)} FROM {ident(view)} GROUP BY GROUPING SETS ({groups})"
+        frame = con._session.sql(query).toPandas() if is_spark(con) else con.con.sql(query).to_arrow_table().to_pandas()
     finally:
         drop_table(con, view)
     frame["grouping_set"] = frame.pop("_mask").map({m: i for i, m in enumerate(masks)}).astype("int64")
@@ -357,7 +382,7 @@ def grouping_sets(con, table: ibis.Table, keys: Sequence[str], sets: Sequence[Se
 _AGGREGATES = {"count", "sum", "min", "max", "avg"}
 
 
-def _aggregate(spec: str, schema: ibis.Schema) -> str:
+def _aggregate(spec: str, schema: ibis.Schema, quote=quote) -> str:
     """SQL for ``"sum(col)"`` and its kin, checked against the table's columns.
 
     Counts and sums of whole numbers are BIGINT, as Ibis makes them (DuckDB's own sum is HUGEINT).
@@ -373,3 +398,133 @@ def _aggregate(spec: str, schema: ibis.Schema) -> str:
     if func == "sum" and schema[arg].is_integer():
         return f"CAST(sum({quote(arg)}) AS BIGINT)"
     return f"{func}({quote(arg)})"
+
+
+# --- Spark: the same primitives on Ibis's pyspark backend --------------------------------
+# What runs where: loading, validation and pseudonymisation stay in DuckDB on the driver;
+# the typed tables go to Parquet in a staging directory (shared storage on a cluster) that
+# Spark reads; every indicator's aggregation then runs on Spark through the same Ibis
+# expressions, and the small aggregated tables come back to Python for intervals and
+# reports. Spatial searches (k-d trees) run on the driver (evalkit.methods.spatial).
+
+#: Session settings evalkit needs for DuckDB's results: UTC (dates are never shifted),
+#: Arrow for moving frames between Python and the JVM, ANSI SQL (an overflowing integer
+#: or an impossible cast is an error, as in DuckDB, not a silent NULL or wrap-around).
+SPARK_SETTINGS = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.ansi.enabled": "true",
+}
+
+
+def is_spark(con) -> bool:
+    """True for Ibis's pyspark backend (the primitives above dispatch on it)."""
+    return getattr(con, "name", None) == "pyspark"
+
+
+def spark_session(master: str = "local[2]", *, shuffle_partitions: int | None = None, ui: bool = False,
+                  driver_memory: str | None = None):
+    """A SparkSession with :data:`SPARK_SETTINGS` (the active one, reconfigured, if there is one).
+
+    ``master`` is ``local[N]`` (N cores of this machine) or a cluster's URL
+    (``spark://host:7077``, ``yarn``, ``k8s://...``). ``driver_memory`` (e.g. ``4g``; default
+    ``EVALKIT_MEMORY_LIMIT`` when set) is the heap of the driver, where a local master also
+    runs its executors; it applies only when this call starts the JVM. Needs the ``spark``
+    extra (``pip install 'evalkit[spark]'``) and Java 17.
+    """
+    from pyspark.sql import SparkSession
+
+    builder = (SparkSession.builder.master(master).appName("evalkit").config("spark.ui.enabled", str(ui).lower())
+               .config("spark.ui.showConsoleProgress", "false"))
+    memory = driver_memory or (_spark_memory(os.environ["EVALKIT_MEMORY_LIMIT"]) if os.environ.get("EVALKIT_MEMORY_LIMIT")
+                               else None)
+    if memory:
+        builder = builder.config("spark.driver.memory", memory)
+    if shuffle_partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(int(shuffle_partitions)))
+    for key, value in SPARK_SETTINGS.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    for key, value in SPARK_SETTINGS.items():  # an already running session keeps its own otherwise
+        session.conf.set(key, value)
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _spark_memory(text: str) -> str:
+    """EVALKIT_MEMORY_LIMIT (``4GB``, ``512MiB``) as a JVM size in megabytes (``4000m``)."""
+    amount = _memory_limit(text, "EVALKIT_MEMORY_LIMIT")
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]i?B|B)", amount, re.IGNORECASE)
+    return f"{int(float(found.group(1)) * _UNITS[found.group(2).lower()] / 2**20)}m"
+
+
+def spark_connect(session, staging: str | os.PathLike | None = None):
+    """An Ibis pyspark backend on ``session``, with a private staging directory.
+
+    The directory (``evalkit-<pid>-spark-*``, mode 0700) is made in ``staging`` (default:
+    the temporary directory, enough for a local master; on a cluster give shared storage
+    that the driver writes and every executor reads) and removed with the backend. It
+    holds the package's tables as Parquet (:func:`stage_table`) and the chunks of
+    :func:`write_chunks`: pseudonymised data, no names or identity numbers.
+    """
+    parent = os.fspath(staging) if staging is not None else tempfile.gettempdir()
+    os.makedirs(parent, exist_ok=True)
+    sweep_stale(parent, "evalkit-")
+    directory = tempfile.mkdtemp(prefix=f"evalkit-{os.getpid()}-spark-", dir=parent)
+    os.chmod(directory, 0o700)
+    con = ibis.pyspark.connect(session)
+    import pyspark
+
+    if int(pyspark.__version__.split(".")[0]) >= 4:  # createDataFrame reads Arrow tables from PySpark 4
+        con._register_in_memory_table = functools.partial(_register_memtable, con)
+    for key, value in SPARK_SETTINGS.items():
+        session.conf.set(key, value)
+    _STAGING[con] = directory
+    weakref.finalize(con, shutil.rmtree, directory, True)
+    return con
+
+
+_STAGING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Spark backend -> its staging directory
+
+
+def stage_table(source, table: ibis.Table, spark, name: str) -> ibis.Table:
+    """Copy ``table`` of the DuckDB backend ``source`` to the Spark backend ``spark``: DuckDB
+    writes it as Parquet into the staging directory (streaming, out of core) and Spark reads
+    the file as the temporary view ``name``."""
+    path = os.path.join(_STAGING[spark], f"{name}.parquet")
+    source.to_parquet(table, path)
+    spark._session.read.parquet(path).createOrReplaceTempView(name)
+    return spark.table(name)
+
+
+def _spark_write_chunks(con, batches, arrow_schema, name: str) -> ibis.Table:
+    import pyarrow.parquet as pq
+
+    directory = os.path.join(_STAGING[con], name)
+    os.makedirs(directory)
+    pq.write_table(arrow_schema.empty_table(), os.path.join(directory, "part-0.parquet"))  # the schema, rows or none
+    for number, batch in enumerate(batches, start=1):
+        pq.write_table(batch, os.path.join(directory, f"part-{number}.parquet"))
+    con._session.read.parquet(directory).createOrReplaceTempView(name)
+    return con.table(name)
+
+
+def _register_memtable(con, op) -> None:
+    """Ibis's registration of an in-memory table on Spark, through Arrow.
+
+    Ibis hands Spark a pandas frame, whose Arrow-backed text columns (pandas 3) PySpark's
+    Arrow path cannot read: it falls back to converting row by row. An Arrow table goes
+    straight in (PySpark 4); older PySpark keeps Ibis's way.
+    """
+    from ibis.backends.pyspark.datatypes import PySparkSchema
+
+    data = op.data.to_pyarrow(op.schema)
+    frame = con._session.createDataFrame(data, schema=PySparkSchema.from_ibis(op.schema))
+    frame.createOrReplaceTempView(op.name)
+
+
+def _quoting(con):
+    """The identifier quoting of the backend's SQL: backticks on Spark, double quotes on DuckDB."""
+    if is_spark(con):
+        return lambda name: "`" + name.replace("`", "``") + "`"
+    return quote

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import ibis
 import pandas as pd
 
 from evalkit import engine
@@ -119,7 +120,7 @@ class DataPackage:
         """The latest event date (planned dates such as deadlines and planned ends are not
         events) not after ``on_or_before`` (default: today), with the ``table.column`` it
         is in; None when the package holds no such date."""
-        limit = (on_or_before or dt.date.today()).isoformat()
+        limit = ibis.literal(on_or_before or dt.date.today(), "date")
         best = None
         for name in self.tables:
             if name == "calendar":  # lists days ahead; it records no event
@@ -127,13 +128,32 @@ class DataPackage:
             columns = [c.name for c in TABLES[name].columns if c.kind == "date" and not c.planned]
             if not columns:
                 continue
-            found = sql(self.con, "SELECT " + ", ".join(
-                f"max({quote(c)}) FILTER (WHERE {quote(c)} <= CAST($limit AS DATE))" for c in columns)
-                + f" FROM {quote(name)}", {"limit": limit})[0]
-            for column, value in zip(columns, found):
-                if value is not None and (best is None or value > best[0]):
-                    best = (value, f"{name}.{column}")
+            t = self.tables[name]
+            found = self.con.execute(t.aggregate(**{c: t[c].max(where=t[c] <= limit) for c in columns}))
+            for column, value in zip(columns, found.iloc[0]):
+                if not pd.isna(value) and (best is None or _day(value) > best[0]):
+                    best = (_day(value), f"{name}.{column}")
         return best
+
+    def on_spark(self, session=None, *, staging=None) -> DataPackage:
+        """This package with its tables on Spark: the same indicators, computed by Spark.
+
+        ``session`` is a SparkSession or a master URL (default ``local[2]``; a cluster's
+        ``spark://host:7077``, ``yarn``, ...; see :func:`evalkit.engine.spark_session`).
+        The tables, loaded, validated and pseudonymised here in DuckDB, are written as Parquet
+        to a private directory in ``staging`` (default the temporary directory; on a cluster,
+        shared storage that the driver writes and the executors read) and read by Spark. The
+        returned package's ``con`` is Ibis's pyspark backend; pass it to
+        :func:`evalkit.compute` as usual. Its files are removed when it is collected.
+        """
+        if engine.is_spark(self.con):
+            return self
+        if session is None or isinstance(session, str):
+            session = engine.spark_session(session or "local[2]")
+        spark = engine.spark_connect(session, staging)
+        tag = engine.unique_name("evalkit")  # views are per session: one name space per package
+        tables = {name: engine.stage_table(self.con, t, spark, f"{tag}_{name}") for name, t in self.tables.items()}
+        return replace(self, con=spark, tables=tables, _has_values=dict(self._has_values))
 
     def extraction_date(self, today: dt.date | None = None) -> tuple[dt.date | None, str]:
         """The day the data were extracted, where every observation window is cut off, and
@@ -144,6 +164,11 @@ class DataPackage:
             return dt.date.fromisoformat(self.extracted_on), "datapackage.json"
         latest = self.latest_date(today)
         return (None, "") if latest is None else latest
+
+
+def _day(value) -> dt.date:
+    """A date as the engines return it (``datetime.date``, or a pandas Timestamp) as a ``datetime.date``."""
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def load(path, key_file=None, frequency: str | None = None, memory_limit: str | None = None,

@@ -45,6 +45,7 @@ def compute(
     confidence: float = 0.95,
     params: dict | None = None,
     design: Design | None = None,
+    engine: str | None = None,
 ) -> IndicatorResults:
     """Compute catalogued indicators per region (and every parent region), period and group.
 
@@ -84,7 +85,16 @@ def compute(
         ``omission_window_days``, ...); the rest keep their defaults.
     design : the survey design (:class:`evalkit.methods.survey.Design`); by default the
         package's (:func:`evalkit.indicators.base.design_of`).
+    engine : ``"spark"`` to aggregate on a local Spark (:meth:`DataPackage.on_spark`; for a
+        cluster, pass ``package.on_spark(master_or_session, staging=...)`` instead); by
+        default the package's own engine. The numbers are the same on either.
     """
+    if engine not in (None, "duckdb", "spark"):
+        raise ParameterError(f"engine must be duckdb or spark, got {engine!r}")
+    if engine == "spark":
+        package = package.on_spark()
+    elif engine == "duckdb" and package.con.name != "duckdb":
+        raise ParameterError("this package's tables are on Spark; compute it without engine=, or load it again")
     catalogue = load_catalogue()
     selected = _select(catalogue, indicators, family)
     by = check_by(by)
