@@ -186,17 +186,23 @@ def indicators(directory, out, family, indicator_ids, by, region, period, min_ce
     package = load(directory, key_file=key_file, earliest_date=earliest_date)
     if engine == "spark":
         package = package.on_spark(spark_master, staging=spark_staging)
-    results = compute(package, indicators=list(indicator_ids) or None, family=family, by=by,
-                      region=region, period=period, min_cell=min_cell, params=params)
-    for problem in package.report.warnings:
-        click.echo(str(problem), err=True)
-    results.to_file(out)
-    elapsed = time.perf_counter() - t0
-    for ind, reason in results.skipped.items():
-        click.echo(f"skipped {ind}: {reason}", err=True)
-    if not quiet:
-        click.echo(summary(results, package))
-    click.echo(f"wrote {out} ({len(results.table):,} rows) in {elapsed:.1f} s")
+    try:
+        results = compute(package, indicators=list(indicator_ids) or None, family=family, by=by,
+                          region=region, period=period, min_cell=min_cell, params=params)
+        for problem in package.report.warnings:
+            click.echo(str(problem), err=True)
+        results.to_file(out)
+        elapsed = time.perf_counter() - t0
+        for ind, reason in results.skipped.items():
+            click.echo(f"skipped {ind}: {reason}", err=True)
+        if not quiet:
+            click.echo(summary(results, package))
+        click.echo(f"wrote {out} ({len(results.table):,} rows) in {elapsed:.1f} s")
+    finally:
+        if engine == "spark":
+            from evalkit.engine import stop_spark
+
+            stop_spark()
 
 
 def summary(results, package, lang: str = "zh") -> str:
