@@ -184,9 +184,9 @@ def indicators(directory, out, family, indicator_ids, by, region, period, min_ce
     _writable(out)
     t0 = time.perf_counter()
     package = load(directory, key_file=key_file, earliest_date=earliest_date)
-    if engine == "spark":
-        package = package.on_spark(spark_master, staging=spark_staging)
     try:
+        if engine == "spark":  # inside: a session started here is stopped whatever fails
+            package = package.on_spark(spark_master, staging=spark_staging)
         results = compute(package, indicators=list(indicator_ids) or None, family=family, by=by,
                           region=region, period=period, min_cell=min_cell, params=params)
         for problem in package.report.warnings:
