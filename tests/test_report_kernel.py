@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 from evalkit.errors import NotebookFailed
 from evalkit.report.execute import Template, execute, shared_kernel
@@ -56,3 +57,12 @@ def test_without_a_shared_kernel_each_notebook_has_its_own(tmp_path):
     first = template(tmp_path, "first", REPORT)
     pids = [printed(execute(first, {"value": k}, tmp_path, timeout=120))["pid"] for k in (1, 2)]
     assert pids[0] != pids[1]
+
+
+def test_a_shared_kernel_takes_a_relative_directory(tmp_path, monkeypatch):
+    """`evalkit report --out reports/demo` renders in a relative directory; the kernel works elsewhere."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    with shared_kernel():
+        nb = execute(template(tmp_path, "first", REPORT), {"value": 1}, Path("out"), timeout=120)
+    assert printed(nb)["cwd"] == str((tmp_path / "out").resolve())

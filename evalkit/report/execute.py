@@ -228,7 +228,7 @@ class Kernel:
         if self.manager is None:
             self.manager = _start_kernel()
         try:
-            self._reset(cwd)
+            self._reset(Path(cwd).resolve())  # the kernel works elsewhere: a relative path would miss
             return papermill.execute_notebook(
                 nb, str(path), parameters=parameters, kernel_name=KERNEL, language="python", progress_bar=False,
                 log_output=False, request_save_on_cell_execute=False, start_timeout=START_TIMEOUT,
