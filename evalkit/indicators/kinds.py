@@ -941,39 +941,6 @@ class Quantile(Statistic):
         return out[[*cell, *RESULT]]
 
 
-def household_aid(ctx: Context, aid: ibis.Table, series: list[str]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Every household of the run (``household_id, region_id, w, stratum, psu, income, size``,
-    by ``household_id``; size 1 when missing) and, per series of ``aid`` (``household_id,
-    period`` and a column of yuan per series), a (households x periods) matrix of its yuan
-    (0 without a row): what inequality indices and concentration curves are formed from.
-    Each is read from the engine once per run and shared (:meth:`Context.shared`): do not
-    modify them. For one region's curves; :class:`Inequality` reads leaner arrays (:class:`Sample`)."""
-    sample = ctx.shared("household_aid", lambda: _run_households(ctx))
-    yuan = {s: ctx.shared(("household_aid", aid.op(), s), lambda s=s: _yuan(ctx, sample, aid, s)) for s in series}
-    return sample, yuan
-
-
-def _run_households(ctx: Context) -> pd.DataFrame:
-    raw = ctx.table("households")
-    raw = raw.select("household_id", income=raw.income_pc.cast("float64"),
-                     size=raw.size.cast("float64").fill_null(1.0))
-    sample = ctx.package.con.execute(households(ctx).select("household_id", "region_id", "w", "stratum", "psu")
-                                     .join(raw, "household_id"))
-    return sample.sort_values("household_id", kind="stable").reset_index(drop=True)
-
-
-def _yuan(ctx: Context, sample: pd.DataFrame, aid: ibis.Table, column: str) -> np.ndarray:
-    """The (households x periods) matrix of ``aid``'s ``column``, rows as ``sample``."""
-    rows_of = ctx.package.con.execute(aid.select("household_id", "period", column))
-    rows_of = rows_of[rows_of["period"].isin(ctx.periods)]
-    rows = pd.Index(sample["household_id"]).get_indexer(rows_of["household_id"])
-    cols = pd.Index(ctx.periods).get_indexer(rows_of["period"])
-    found = rows >= 0
-    m = np.zeros((len(sample), len(ctx.periods)))
-    np.add.at(m, (rows[found], cols[found]), rows_of[column].fillna(0.0).to_numpy(float)[found])
-    return m
-
-
 @dataclass
 class Inequality(Statistic):
     """An inequality or concentration index of per-capita aid among the persons of the
@@ -1024,7 +991,7 @@ class Inequality(Statistic):
         series = [self.first, *([self.second] if self.second else [])]
         sample = Sample.of(ctx)
         # one indicator's series at a time (households x periods each), not kept for the run
-        yuan = {s: _yuan_by_row(ctx, self.aid, s, len(sample.w)) for s in series}
+        yuan = {s: yuan_by_row(ctx, self.aid, s, len(sample.w)) for s in series}
         frames = []
         for members in _domain_batches(ctx):
             d = Domains.build(sample, members, ranked=self.index == "concentration")
@@ -1104,7 +1071,7 @@ class Domains:
     ``cells``: per domain (row k is domain k) ``region, group_by, group``, ``n`` (households
     measured), ``n_excluded`` (not measured: no income to rank by) and ``denominator``
     (their persons). Per row of a measured household: ``cell`` (its domain), ``row`` (its
-    position in :func:`household_aid`'s frame), ``region`` (the domain's region) and
+    position in :class:`Sample`), ``region`` (the domain's region) and
     ``persons``; ``pair`` numbers its (domain, PSU), ``pair_stratum`` each pair's
     (domain, stratum), whose domain and stratum label are ``stratum_cell`` and
     ``stratum_label``. Built per batch of domains (:meth:`build`).
@@ -1212,9 +1179,10 @@ def _household_rows(ctx: Context) -> ibis.Table:
         "household_id", row=ibis.row_number().over(order_by=hh.household_id)))
 
 
-def _yuan_by_row(ctx: Context, aid: ibis.Table, column: str, households: int) -> np.ndarray:
-    """The (households x periods) matrix of ``aid``'s ``column`` (0 without a row), rows as
-    :class:`Sample`; read one period at a time, so no household id reaches Python."""
+def yuan_by_row(ctx: Context, aid: ibis.Table, column: str, households: int) -> np.ndarray:
+    """The (households x periods) matrix of ``aid``'s ``column`` (``household_id, period`` and
+    yuan; 0 without a row), rows as :class:`Sample`: what inequality indices and concentration
+    curves are formed from. Read one period at a time, so no household id reaches Python."""
     found = aid.join(_household_rows(ctx), "household_id")
     m = np.zeros((households, len(ctx.periods)))
     for p, period in enumerate(ctx.periods):

@@ -53,7 +53,7 @@ def concentration_curves(package, params=None, min_cell: int = 10, points: int =
     """
     from evalkit.indicators.base import Context, Unavailable, design_of
     from evalkit.indicators.fairness import aid_yuan, require_sector
-    from evalkit.indicators.kinds import household_aid
+    from evalkit.indicators.kinds import Sample, yuan_by_row
     from evalkit.indicators.parameters import resolve
     from evalkit.methods.inequality import concentration_curve
 
@@ -70,19 +70,21 @@ def concentration_curves(package, params=None, min_cell: int = 10, points: int =
                 continue
         if not sectors:
             return empty(counts)
-        sample, yuan = household_aid(ctx, aid_yuan(ctx), sectors)
+        sample = Sample.of(ctx)
+        aid = aid_yuan(ctx)
+        yuan = {sector: yuan_by_row(ctx, aid, sector, len(sample.w)) for sector in sectors}
     finally:
         ctx.close()
-    ranked = sample["income"].notna().to_numpy()  # households without an income are left out
-    sample = sample[ranked].reset_index(drop=True)
-    yuan = {sector: m[ranked] for sector, m in yuan.items()}
-    if sample.empty:
+    ranked = ~np.isnan(sample.income)  # households without an income are left out
+    if not ranked.any():
         return empty(counts)
+    yuan = {sector: m[ranked] for sector, m in yuan.items()}
     periods = list(package.periods)
-    size = sample["size"].to_numpy(float)
-    persons = sample["w"].to_numpy(float) * size
-    income = sample["income"].to_numpy(float)
-    members = sample[["household_id", "region_id"]].reset_index().merge(package.region_closure(), on="region_id")
+    size = sample.size[ranked]
+    persons = sample.w[ranked] * size
+    income = sample.income[ranked]
+    members = pd.DataFrame({"region_id": sample.region_id[ranked]}).reset_index().merge(
+        package.region_closure(), on="region_id")
     frames = []
     for region in package.regions["region_id"]:
         mine = np.sort(members.loc[members["ancestor"] == region, "index"].to_numpy())
