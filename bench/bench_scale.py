@@ -13,7 +13,8 @@ writes in chunks, so its peak memory should not grow with the households); then 
 never two at once; last one DuckDB scan of the package (every column of every Parquet file read
 once, bench_speed.py's helper). CPU is user + system time of the child and every thread it
 ran, wall its elapsed time, peak its maximum resident set size (``os.wait4``): the whole
-process, the engine's memory included.
+process, the engine's memory included; scratch the most disk its private ``TMPDIR`` held
+(the engine's database file and spill directory, polled every 2 s).
 
 Every line printed is also appended to ``--log`` (default ``bench-scale.log`` in the current
 directory), so a long run keeps what it measured even when the terminal is gone. The engine's
@@ -28,6 +29,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -77,6 +79,37 @@ def check_disk(households: int, pkg: Path, generate: bool, log: Log) -> None:
     if short:
         raise SystemExit(f"not enough free disk for {households:,} households: free some space, "
                          "or point --package-dir / TMPDIR elsewhere")
+
+
+class ScratchPeak:
+    """The most disk the files under ``path`` took while the block ran (polled every 2 s): the
+    engine's database file and spill directory, when ``path`` is the run's ``TMPDIR``."""
+
+    def __init__(self, path: Path):
+        self.path, self.peak, self._stop = path, 0, threading.Event()
+
+    def _size(self) -> int:
+        total = 0
+        for root, _, files in os.walk(self.path):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(root, name)).st_blocks * 512  # allocated, not apparent
+                except OSError:  # removed while walking
+                    pass
+        return total
+
+    def _poll(self) -> None:
+        while not self._stop.wait(2.0):
+            self.peak = max(self.peak, self._size())
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def generate(households: int, out: Path, env: dict, log: Log) -> None:
@@ -129,18 +162,19 @@ def main(argv=None) -> None:
 
 def measure(n: int, pkg: Path, families: list[str], env: dict, out_dir: Path, log: Log) -> None:
     log(f"\n{pkg}\n")
-    log("| households | family | CPU s | wall s | peak GiB | CPU / scan CPU | wall / scan wall |")
-    log("|---:|---|---:|---:|---:|---:|---:|")
+    log("| households | family | CPU s | wall s | peak GiB | scratch GiB | CPU / scan CPU | wall / scan wall |")
+    log("|---:|---|---:|---:|---:|---:|---:|---:|")
     sc = None  # scanned after the first family, which has warmed the file cache
     for family in families:  # one at a time: the figures are each family's own peak
-        run = timed([sys.executable, "-m", "evalkit.cli", "indicators", str(pkg), "--family", family,
-                              "--quiet", "--out", str(out_dir / f"{family}-{n}.csv")], env)
+        with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp, ScratchPeak(Path(tmp)) as scratch:
+            run = timed([sys.executable, "-m", "evalkit.cli", "indicators", str(pkg), "--family", family,
+                         "--quiet", "--out", str(out_dir / f"{family}-{n}.csv")], {**env, "TMPDIR": tmp})
         if sc is None:
             sc = scan(pkg, env, 1)
         log(f"| {n:,} | {family} | {run['cpu']:.0f} | {run['wall']:.0f} | {run['peak'] / 1024:.2f} "
-            f"| {run['cpu'] / sc['cpu']:.1f} | {run['wall'] / sc['wall']:.1f} |")
+            f"| {scratch.peak / GIB:.2f} | {run['cpu'] / sc['cpu']:.1f} | {run['wall'] / sc['wall']:.1f} |")
     if sc is not None:
-        log(f"| {n:,} | one scan | {sc['cpu']:.1f} | {sc['wall']:.1f} | {sc['peak'] / 1024:.2f} | 1 | 1 |")
+        log(f"| {n:,} | one scan | {sc['cpu']:.1f} | {sc['wall']:.1f} | {sc['peak'] / 1024:.2f} | 0 | 1 | 1 |")
 
 
 if __name__ == "__main__":
