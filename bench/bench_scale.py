@@ -38,8 +38,8 @@ from bench_speed import HERE, scan, timed
 BYTES_PER_HOUSEHOLD = 240  # Parquet, measured on the 2M package (454 MiB for 2,000,000 households)
 # engine spill headroom, in multiples of the package on disk: with scratch tables compressed in
 # the database file, the outcomes family peaked at 2.1 GB of scratch (database file and spill)
-# at 2M households (1GB limit; 4.6 times its 454 MB package) and at about 31 GB at 20M (4GB
-# limit; 7 times its 4.18 GB package); as DuckDB temporary tables it had passed 58 GB at 20M
+# at 2M households (1GB limit; 4.6 times its 454 MB package) and at about 33 GB at 20M (4GB
+# limit; 8 times its 4.18 GB package); as DuckDB temporary tables it had passed 58 GB at 20M
 SPILL_FACTOR = 10
 FAMILIES = "access,coordination,fairness,outcomes"
 GIB = 2**30
