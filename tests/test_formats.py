@@ -311,6 +311,41 @@ def test_cache_gives_the_same_tables_and_report(tiny, cached, monkeypatch):
     assert KEY.encode() not in stored and "张三丰".encode() not in stored  # neither the key nor names
 
 
+def test_a_parquet_package_caches_its_checks_not_its_tables(small, tmp_path, cached, monkeypatch):
+    """Parquet tables stay views on the package's files; the cache keeps the checks' outcome,
+    so a second load builds the views and skips the checks, with the same tables and report.
+    A changed file misses."""
+    import pyarrow.parquet as pq
+
+    pkg_dir = tmp_path / "pkg"
+    pkg_dir.mkdir()
+    for f in small.iterdir():
+        (pkg_dir / f.name).write_bytes(f.read_bytes())
+    households = pq.read_table(pkg_dir / "households.parquet").to_pandas()
+    households.loc[0, "weight"] = 0.0  # a warning: a zero weight
+    households.to_parquet(pkg_dir / "households.parquet", index=False)
+    first, pkg = loaded_tables(pkg_dir)
+    assert pkg.report.warnings and len(entries(cached)) == 1
+    entry = next(p for p in (cached / "packages").iterdir() if not p.name.startswith("."))
+    assert [p.name for p in entry.iterdir()] == ["entry.json"]  # no copy of the tables
+
+    from evalkit.data import package
+
+    def no_checks(self):
+        raise AssertionError("checked the tables again instead of reading the cache")
+
+    monkeypatch.setattr(package._Loader, "check_all", no_checks)
+    again, hit = loaded_tables(pkg_dir)
+    same_tables(first, again)
+    assert set(hit.tables) <= _views(hit)
+    assert hit.report.to_json() == pkg.report.to_json()
+    assert (hit.periods, hit.rows, hit.weighted) == (pkg.periods, pkg.rows, pkg.weighted)
+    households.loc[1, "weight"] = 0.0
+    households.to_parquet(pkg_dir / "households.parquet", index=False)
+    with pytest.raises(AssertionError, match="checked the tables again"):
+        evalkit.load(pkg_dir)
+
+
 def test_cache_misses_on_a_changed_file_or_key_and_is_off_when_asked(tiny, cached, monkeypatch):
     first, _ = loaded_tables(tiny)
     households = pd.read_csv(tiny / "households.csv", encoding="gbk", dtype=str)

@@ -1,7 +1,10 @@
-"""The converted-copy cache: a CSV or Excel package's typed, pseudonymised tables, kept as Parquet.
+"""The package cache: a CSV or Excel package's typed, pseudonymised tables kept as Parquet; a
+Parquet package's validation report.
 
 Parsing text (dates in seven formats, numbers, spellings of enumerations) is the slow part of
-loading a CSV or Excel package; a package read once is read again from its converted copy.
+loading a CSV or Excel package; a package read once is read again from its converted copy,
+whose tables are views on the cached files. A Parquet package's typed tables are views on its
+own files already; checking them is the slow part, and a second load skips the checks.
 The copy lives in a user cache, never inside the package (packages may be read-only, and
 reads stay inside them): ``$EVALKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/evalkit``, else
 ``~/.cache/evalkit``; ``EVALKIT_CACHE_DIR=off`` turns it off.
@@ -11,8 +14,8 @@ An entry is keyed by everything its tables and report depend on: the data finger
 schema, the engine's version, the load options (frequency, earliest date, extraction date)
 and a digest of the pseudonym key (never the key itself). A changed file, key or option
 misses. Without a configured key (a random key per process) nothing is cached: its
-pseudonyms could never be used again. An entry holds the tables (``<table>.parquet``) and
-``entry.json`` (the validation report, the periods); it is written to a private temporary
+pseudonyms could never be used again. An entry holds the tables (``<table>.parquet``; none for a Parquet
+package) and ``entry.json`` (the validation report, the periods); it is written to a private temporary
 directory and renamed into place, so a reader sees a whole entry or none. Only packages
 that validate without errors are cached. The tables hold pseudonyms, not identity numbers
 or names; the cache directories are private to the user (mode 700) all the same.
@@ -104,12 +107,11 @@ class Entry:
         created = []
         try:
             for name in meta["tables"]:
-                sql(con, f"CREATE TABLE {quote(name)} AS SELECT * FROM read_parquet($path)",
-                    {"path": str(self.path / f"{name}.parquet")})
+                sql(con, f"CREATE VIEW {quote(name)} AS SELECT * FROM read_parquet({literal(str(self.path / f'{name}.parquet'))})")
                 created.append(name)
         except Exception:  # a damaged entry is a miss; the package is read again
             for name in created:
-                sql(con, f"DROP TABLE IF EXISTS {quote(name)}")
+                sql(con, f"DROP VIEW IF EXISTS {quote(name)}")
             return None
         return meta
 

@@ -257,8 +257,11 @@ def _read(directory: Path, key_file, frequency, memory_limit, earliest_date=None
     loader = _Loader(con, files, report, key, frequency, first, last, declared=extracted_on is not None,
                      bounds=bounds)
     entry, fingerprint, cached = None, None, None
-    if report.ok and any(f.kind != "parquet" for f in files.values()) and key != _session_key():
-        # text to parse: a converted copy may be in the cache (never with a per-process key)
+    # A package read before may be in the cache (never with a per-process key): text to parse
+    # as a converted copy; Parquet, whose typed tables are views on its own files, as the
+    # outcome of its checks, so a second load builds the views and skips the checks.
+    parquet = all(f.kind == "parquet" for f in files.values())
+    if report.ok and key != _session_key():
         from evalkit.data.cache import Entry, cache_dir
 
         if cache_dir() is not None:
@@ -267,14 +270,18 @@ def _read(directory: Path, key_file, frequency, memory_limit, earliest_date=None
                                                              "extracted": last.isoformat(), "declared": extracted_on is not None,
                                                              "bounds": list(bounds)})
             cached = entry.load(con) if entry else None
-    if cached:
+    if cached and not parquet:
         loaded, span = cached["tables"], cached["periods"]
-        report.problems = [Problem(**p) for p in cached["problems"]]
     else:
         with tempfile.TemporaryDirectory(prefix="evalkit-read-") as tmp:
             loader.read_all(Path(tmp))
-        loader.check_all()
-        loaded, span = loader.loaded, loader.period_span()
+        if cached:
+            loader.drop_raw()
+        else:
+            loader.check_all()
+        loaded, span = loader.loaded, cached["periods"] if cached else loader.period_span()
+    if cached:
+        report.problems = [Problem(**p) for p in cached["problems"]]
     tables = {name: con.table(name) for name in loaded}
     pkg = DataPackage(report.package, directory, frequency, con, tables, report, crs=crs, extracted_on=extracted_on,
                       design=_design(meta), sha256=fingerprint)
@@ -286,7 +293,7 @@ def _read(directory: Path, key_file, frequency, memory_limit, earliest_date=None
         pkg.weighted = bool(n) and not (lo == hi == 1)
     pkg.periods = span
     if entry is not None and not cached and report.ok:
-        entry.save(con, loaded, report, span)
+        entry.save(con, [] if parquet else loaded, report, span)
     return pkg
 
 
@@ -653,13 +660,16 @@ class _Loader:
             if repeated:
                 self._check_unique(name, cols)
         self._record_checks(typed_checks, counts[len(raw_checks):len(raw_checks) + len(typed_checks)])
-        sql(self.con, "DROP SCHEMA _raw CASCADE")  # the raw tables and views, in one statement
+        self.drop_raw()
         self._check_period_dates()
         self._check_calendar_years()
         self._check_zero_weights()
         self._check_coordinates()
         if "regions" in self.loaded:
             self._check_region_tree()
+
+    def drop_raw(self) -> None:
+        sql(self.con, "DROP SCHEMA _raw CASCADE")  # the raw tables and views, in one statement
 
     def latest_allowed(self, col: Column) -> dt.date:
         """The latest plausible value of a date column: the extraction date for an event,
