@@ -372,17 +372,30 @@ class Catchment:
         return self._fetch(self.two_stage_table(max_cost, decay), ["origin", *self.keys])
 
     def two_stage_table(self, max_cost: float | None = None, decay: Decay | None = None) -> ibis.Table:
-        """:meth:`two_stage_fca` as an unexecuted Ibis table, for use in further queries."""
+        """:meth:`two_stage_fca` as an unexecuted Ibis table, for use in further queries.
+
+        Nothing of the size of pairs x keys is stored: each stage streams the costs through
+        hash joins into a grouped sum (stage 1 per destination and key, stage 2 per origin
+        and key). At 20 million households the stored pairs x (period, type) table ran past
+        50 GB of scratch disk.
+        """
         decay = decay or Uniform()
-        pairs = self._pairs(max_cost)
-        pairs = pairs.mutate(w=decay.expr(pairs.cost))
+        costs = self.costs if max_cost is None else self.costs.filter(self.costs.cost <= max_cost)
+        costs = costs.select("origin", "destination", w=decay.expr(costs.cost))
         on = ["origin", *self.keys]
-        seen = pairs.join(self.demand, on)
+        # stage 1: the demand each destination sees, per key; a destination without supply of
+        # a key drops out at the supply join
+        seen = costs.join(self.demand, "origin")
         load = seen.group_by(["destination", *self.keys]).agg(weighted_demand=(seen.demand * seen.w).sum())
         load = load.filter(load.weighted_demand > 0)
         ratio = self.supply.join(load, ["destination", *self.keys])
-        ratio = ratio.select("destination", *self.keys, r=ratio.supply / ratio.weighted_demand)
-        reached = pairs.join(ratio, ["destination", *self.keys])
+        ratio = ratio.select(slot=_slot(ratio, ["destination", *self.keys]), r=ratio.supply / ratio.weighted_demand)
+        # stage 2: one key column made of destination and keys, so the engine must pair the costs
+        # with the demand before the ratios (joining demand to ratios on the keys alone would
+        # cross every origin with every destination of its key)
+        reached = costs.join(self.demand.select(*on), "origin")
+        reached = reached.select(*on, "w", slot=_slot(reached, ["destination", *self.keys])).view()
+        reached = reached.join(ratio, "slot")
         access = reached.group_by(on).agg(access=(reached.r * reached.w).sum())
         out = self.demand.select(*on).left_join(access, on)
         return out.select(*on, access=ibis.coalesce(out.access, 0.0))
@@ -421,6 +434,12 @@ class Catchment:
             return self.con.execute(expr).sort_values(order, ignore_index=True)
         finally:
             self.close()
+
+
+def _slot(t: ibis.Table, columns: list[str]) -> ibis.Value:
+    """The values of ``columns`` as one text key (unit separator between them)."""
+    parts = [t[c].cast("string") for c in columns]
+    return parts[0] if len(parts) == 1 else ibis.literal("\x1f").join(parts)
 
 
 def write_costs(con, chunks: Iterator[pd.DataFrame], name: str | None = None) -> ibis.Table:
