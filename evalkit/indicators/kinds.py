@@ -512,28 +512,10 @@ def _period_cross(t: ibis.Table, cell: list[str], ctx: Context, same: list[str] 
     ``same``: the columns that find the same PSU and cell in the other period (by default
     ``cell`` but the period, with stratum and PSU)."""
     same = same or [c for c in cell if c != "period"] + ["stratum", "psu"]
-    pairs = compared_periods(ctx.periods)
-    if not pairs:
-        return t.filter(ibis.literal(False)).group_by([*cell, "stratum"]).agg(
-            previous=t.period.max(), **{c: t.X.sum() for c in CROSS_COLUMNS}).select(
-            *cell, "previous", "stratum", *CROSS_COLUMNS)
-    # One row per PSU and cell with its X and Y in every period side by side, then each pair's
-    # products summed over those rows: about half the work of joining the cells with themselves.
-    # (The engine computes the shared pivot once: DuckDB materialises a CTE read more than
-    # once, Spark reuses the aggregation's exchange.)
-    periods = sorted({p for pair in pairs for p in pair})
-    rest = [c for c in cell if c != "period"]
-    wide = t.group_by(list(dict.fromkeys([*same, *rest, "stratum"]))).agg(
-        **{f"{v}{i}": t[v].sum(where=t.period == p) for i, p in enumerate(periods) for v in ("X", "Y")})
-    parts = []
-    for period, previous in pairs:
-        a, b = periods.index(period), periods.index(previous)
-        w = wide.filter(wide[f"X{a}"].notnull() & wide[f"X{b}"].notnull())
-        parts.append(w.group_by([*rest, "stratum"]).agg(
-            CXX=(w[f"X{a}"] * w[f"X{b}"]).sum(), CXY=(w[f"X{a}"] * w[f"Y{b}"]).sum(),
-            CYX=(w[f"Y{a}"] * w[f"X{b}"]).sum(), CYY=(w[f"Y{a}"] * w[f"Y{b}"]).sum(),
-        ).mutate(period=ibis.literal(period, "string"), previous=ibis.literal(previous, "string")))
-    return ibis.union(*parts).select(*cell, "previous", "stratum", *CROSS_COLUMNS)
+    a = t.join(previous_periods(ctx), "period")
+    b = t.select(*same, previous=t.period, X_b=t.X, Y_b=t.Y)
+    j = a.join(b, [*same, "previous"])
+    return j.group_by([*cell, "previous", "stratum"]).agg(**_cross_sums(j))
 
 
 def _group_cross(t: ibis.Table, cell: list[str]) -> ibis.Table:
