@@ -372,7 +372,9 @@ class Catchment:
         return self._fetch(self.two_stage_table(max_cost, decay), ["origin", *self.keys])
 
     def two_stage_table(self, max_cost: float | None = None, decay: Decay | None = None) -> ibis.Table:
-        """:meth:`two_stage_fca` as an unexecuted Ibis table, for use in further queries.
+        """:meth:`two_stage_fca` as an Ibis table, for use in further queries: the demand and the
+        first stage's ratios are stored in engine tables (dropped by :meth:`close`), the second
+        stage is left unexecuted.
 
         Nothing of the size of pairs x keys is stored: each stage streams the costs through
         hash joins into a grouped sum (stage 1 per destination and key, stage 2 per origin
@@ -383,21 +385,26 @@ class Catchment:
         costs = self.costs if max_cost is None else self.costs.filter(self.costs.cost <= max_cost)
         costs = costs.select("origin", "destination", w=decay.expr(costs.cost))
         on = ["origin", *self.keys]
+        # Demand and the ratios are stored first (small next to the pairs): each stage is then
+        # one hash join of the streamed costs with a stored table. Left as expressions inside
+        # one query, the access family at 2M households ran out of a 4 GB engine limit.
+        demand = self._materialise(self.demand.select(*on, "demand"))
         # stage 1: the demand each destination sees, per key; a destination without supply of
         # a key drops out at the supply join
-        seen = costs.join(self.demand, "origin")
+        seen = costs.join(demand, "origin")
         load = seen.group_by(["destination", *self.keys]).agg(weighted_demand=(seen.demand * seen.w).sum())
         load = load.filter(load.weighted_demand > 0)
         ratio = self.supply.join(load, ["destination", *self.keys])
-        ratio = ratio.select(slot=_slot(ratio, ["destination", *self.keys]), r=ratio.supply / ratio.weighted_demand)
+        ratio = self._materialise(ratio.select(slot=_slot(ratio, ["destination", *self.keys]),
+                                               r=ratio.supply / ratio.weighted_demand))
         # stage 2: one key column made of destination and keys, so the engine must pair the costs
         # with the demand before the ratios (joining demand to ratios on the keys alone would
         # cross every origin with every destination of its key)
-        reached = costs.join(self.demand.select(*on), "origin")
+        reached = costs.join(demand.select(*on), "origin")
         reached = reached.select(*on, "w", slot=_slot(reached, ["destination", *self.keys])).view()
         reached = reached.join(ratio, "slot")
         access = reached.group_by(on).agg(access=(reached.r * reached.w).sum())
-        out = self.demand.select(*on).left_join(access, on)
+        out = demand.select(*on).left_join(access, on)
         return out.select(*on, access=ibis.coalesce(out.access, 0.0))
 
     def enhanced_two_stage_fca(self, max_cost: float | None = None, decay: Decay | None = None) -> pd.DataFrame:
