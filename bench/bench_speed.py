@@ -57,6 +57,7 @@ t0, c0 = time.perf_counter(), time.process_time()
 import duckdb
 from pathlib import Path
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")  # a bar on stdout would break the JSON line
 files = sorted(p for p in Path(sys.argv[1]).iterdir() if p.suffix == ".parquet")
 t1, c1 = time.perf_counter(), time.process_time()
 for path in files:
@@ -157,7 +158,8 @@ def check(pkg: Path, scratch: Path, env: dict) -> int:
 
 def scan(pkg: Path, env: dict, repeat: int) -> dict:
     run = timed([sys.executable, "-c", SCAN, str(pkg)], env, repeat)
-    return {**run, **json.loads(run["stdout"].strip().splitlines()[-1])}
+    last = run["stdout"].strip().splitlines()[-1]
+    return {**run, **json.loads(last[last.rindex("{"):])}
 
 
 def exponent(sizes: list[int], times: list[float]) -> float:
