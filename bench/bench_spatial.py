@@ -7,8 +7,9 @@ km) with urban clusters; each point offers a random 40% of the 12 service types,
 household needs one type (with ``--periods P``, as the access family's catchments: two
 needs per household, each of a random type in one of P periods, and every point's capacity
 in every period). Prints one line per stage: seconds (wall, and CPU of every thread), peak
-resident memory of this process (MiB), rows. No full household x point matrix is ever built: a k-d tree
-answers the nearest and radius queries, the catchment runs in DuckDB on the long pairs.
+resident memory of this process (MiB), rows. No full household x point matrix is ever
+built: a k-d tree answers the nearest and radius queries, the catchment runs in DuckDB on
+the long pairs.
 """
 from __future__ import annotations
 

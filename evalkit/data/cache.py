@@ -14,9 +14,9 @@ An entry is keyed by everything its tables and report depend on: the data finger
 schema, the engine's version, the load options (frequency, earliest date, extraction date)
 and a digest of the pseudonym key (never the key itself). A changed file, key or option
 misses. Without a configured key (a random key per process) nothing is cached: its
-pseudonyms could never be used again. An entry holds the tables (``<table>.parquet``; none for a Parquet
-package) and ``entry.json`` (the validation report, the periods); it is written to a private temporary
-directory and renamed into place, so a reader sees a whole entry or none. Only packages
+pseudonyms could never be used again. An entry holds the tables (``<table>.parquet``; none
+for a Parquet package) and ``entry.json`` (the validation report, the periods); it is
+written to a private temporary directory and renamed into place, so a reader sees a whole entry or none. Only packages
 that validate without errors are cached. The tables hold pseudonyms, not identity numbers
 or names; the cache directories are private to the user (mode 700) all the same.
 """

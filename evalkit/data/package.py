@@ -271,15 +271,16 @@ def _read(directory: Path, key_file, frequency, memory_limit, earliest_date=None
                                                              "bounds": list(bounds)})
             cached = entry.load(con) if entry else None
     if cached and not parquet:
-        loaded, span = cached["tables"], cached["periods"]
+        loaded = cached["tables"]
     else:
         with tempfile.TemporaryDirectory(prefix="evalkit-read-") as tmp:
             loader.read_all(Path(tmp))
         if cached:
-            loader.drop_raw()
+            loader.drop_raw()  # checked before: their outcome is the cached report
         else:
             loader.check_all()
-        loaded, span = loader.loaded, cached["periods"] if cached else loader.period_span()
+        loaded = loader.loaded
+    span = cached["periods"] if cached else loader.period_span()
     if cached:
         report.problems = [Problem(**p) for p in cached["problems"]]
     tables = {name: con.table(name) for name in loaded}

@@ -325,9 +325,9 @@ class Catchment:
     """Access of demand locations to supply through a cost table, computed in the engine.
 
     ``demand`` has ``origin, demand`` (one row per origin and keys); ``supply`` has
-    ``destination, supply``; ``costs`` has ``origin, destination, cost``. Further columns present in both ``demand`` and
-    ``supply`` (e.g. ``service_type``, ``period``) are keys: each key value is its own
-    catchment problem, solved together in one query. Inputs may be pandas DataFrames or
+    ``destination, supply``; ``costs`` has ``origin, destination, cost``. Further columns
+    present in both ``demand`` and ``supply`` (e.g. ``service_type``, ``period``) are keys:
+    each key value is its own catchment problem, all solved together. Inputs may be pandas DataFrames or
     Ibis tables; they are never modified. Results are pandas DataFrames.
     """
 
