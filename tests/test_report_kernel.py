@@ -66,3 +66,27 @@ def test_a_shared_kernel_takes_a_relative_directory(tmp_path, monkeypatch):
     with shared_kernel():
         nb = execute(template(tmp_path, "first", REPORT), {"value": 1}, Path("out"), timeout=120)
     assert printed(nb)["cwd"] == str((tmp_path / "out").resolve())
+
+
+def test_a_notebook_becomes_its_outputs_only():
+    import nbformat.v4 as v4
+
+    from evalkit.report.document import part_body
+
+    nb = v4.new_notebook(cells=[
+        v4.new_markdown_cell("a note for template authors"),
+        v4.new_code_cell("x = 1"),  # no output: nothing
+        v4.new_code_cell("show()", outputs=[
+            v4.new_output("display_data", data={"text/html": ["<h2>标题</h2>", "<p>x</p>"], "text/plain": "<HTML>"}),
+            v4.new_output("stream", name="stderr", text="FutureWarning: noise\n"),
+            v4.new_output("stream", name="stdout", text="a < b\n"),
+            v4.new_output("execute_result", data={"text/plain": "'O&M'"}, execution_count=3),
+            v4.new_output("display_data", data={"image/svg+xml": "<svg/>"}),
+        ]),
+    ])
+    body, dropped = part_body(nb)
+    assert body == ('<h2>标题</h2><p>x</p>\n<div class="output_stdout"><pre>a &lt; b\n</pre></div>\n'
+                    '<div class="output_text"><pre>\'O&amp;M\'</pre></div>\n'
+                    '<img alt="" src="data:image/svg+xml;base64,PHN2Zy8+"/>')
+    assert dropped == ["FutureWarning: noise\n"]
+    assert "note for template authors" not in body and "x = 1" not in body and "show()" not in body

@@ -477,7 +477,6 @@ def _import_once() -> None:
 
     import_nbformat()
     import jupytext  # noqa: F401
-    import nbconvert  # noqa: F401
     import papermill  # noqa: F401
 
 

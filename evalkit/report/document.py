@@ -1,6 +1,6 @@
 """One region's report as one document: a cover, a table of contents, then every part.
 
-Each template's executed notebook is exported to an HTML fragment (:func:`part_body`);
+Each template's executed notebook becomes an HTML fragment of its outputs (:func:`part_body`);
 :func:`assemble` puts the fragments into one page after a cover (region, period, report
 date, data fingerprint explained in words, provenance) and a table of contents whose
 entries link to the parts and their sections. The same page prints to one PDF
@@ -14,7 +14,6 @@ True
 """
 from __future__ import annotations
 
-import functools
 import html as h
 import re
 from dataclasses import dataclass
@@ -57,43 +56,11 @@ class Cover:
 
 
 def part_body(nb) -> tuple[str, list[str]]:
-    """An executed notebook as an HTML fragment without code; also the stderr text it dropped.
+    """An executed notebook as an HTML fragment without code; also the stderr text it dropped."""
+    from .html import notebook_html
 
-    Charts (data URIs of some 100 kB each) are set aside while nbconvert exports: it parses
-    and writes the whole page again with BeautifulSoup, which is slow on long attributes
-    and leaves them as they are.
-    """
-    from .html import clean_notebook
-
-    nb, dropped = clean_notebook(nb)
-    charts: list[str] = []
-
-    def set_aside(match: re.Match) -> str:
-        charts.append(match.group(0))
-        return f"{HELD}{len(charts) - 1}."
-
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if "text/html" in data:
-                markup = data["text/html"]
-                data["text/html"] = DATA_URI.sub(set_aside, markup if isinstance(markup, str) else "".join(markup))
-    body, _ = _exporter().from_notebook_node(nb)
-    body = re.sub(rf"{HELD}(\d+)\.", lambda m: charts[int(m.group(1))], body)
+    body, dropped = notebook_html(nb)
     return body.strip(), dropped
-
-
-DATA_URI = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+")
-HELD = "data:evalkit-held-chart-"  # what stands for a chart's data URI during the export
-
-
-@functools.lru_cache(maxsize=1)
-def _exporter():
-    """nbconvert's exporter, made once per process (it loads its templates when made)."""
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
-                        exclude_output_prompt=True, anchor_link_text="")
 
 
 def _sections(part: Part) -> tuple[str, list[tuple[str, str]], str]:

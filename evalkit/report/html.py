@@ -1,14 +1,13 @@
 """The report page (self-contained HTML, one CSS for screen and print), PDF printing with
 WeasyPrint, and screenshots with headless Chromium (for checks).
 
-The page is nbconvert's ``basic`` template (cells only, no scripts) inside our own minimal
-HTML page with inline CSS: no code, no prompts, no external URL, images as data URIs,
-``lang="zh"`` for Chinese reports. Cell ids, execution counts and metadata are normalised
-and stderr streams (library warnings) are dropped, so the same inputs give the same bytes.
+The page is the notebooks' outputs (no code, no prompts, no scripts) inside our own minimal
+HTML page with inline CSS: no external URL, images as data URIs, ``lang="zh"`` for Chinese
+reports. Stderr streams (library warnings) are dropped, so the same inputs give the same bytes.
 """
 from __future__ import annotations
 
-import copy
+import base64
 import html
 import os
 import re
@@ -98,39 +97,51 @@ def page(title: str, body: str, lang: str) -> str:
             f"<body>\n{body}\n</body>\n</html>\n")
 
 
-def clean_notebook(nb) -> tuple[object, list[str]]:
-    """A copy of an executed notebook ready to export, and the stderr text it dropped.
+def notebook_html(nb) -> tuple[str, list[str]]:
+    """An executed notebook's outputs as one HTML fragment, and the stderr text it dropped.
 
-    Keeps only code cells with output (not parameters, imports or markdown notes), drops
-    stderr streams, and replaces
-    random cell ids, execution counts and metadata with fixed values.
+    Only code cells' outputs are shown (markdown cells are notes for template authors):
+    HTML as it is, images as data URIs, anything else as preformatted text. Stderr
+    streams (library warnings) are dropped and returned.
     """
-    nb = copy.deepcopy(nb)
+    parts: list[str] = []
     dropped: list[str] = []
-    cells = []
     for cell in nb.cells:
-        if cell.get("cell_type") == "code":
-            outputs = []
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "stream" and out.get("name") == "stderr":
-                    dropped.append(out.get("text", ""))
-                    continue
-                out.pop("execution_count", None)
-                out["metadata"] = {}
-                outputs.append(out)
-            if not outputs:
-                continue
-            cell["outputs"] = outputs
-            cell["execution_count"] = None
-        else:
-            continue  # markdown cells are notes for template authors; reports show outputs only
-        cell["metadata"] = {}
-        cells.append(cell)
-    for k, cell in enumerate(cells):
-        cell["id"] = f"c{k}"
-    nb.cells = cells
-    nb.metadata = {"kernelspec": nb.metadata.get("kernelspec", {}), "language_info": {"name": "python"}}
-    return nb, dropped
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind == "stream":
+                if out.get("name") == "stderr":
+                    dropped.append(_joined(out.get("text", "")))
+                else:
+                    parts.append(_preformatted(out.get("text", ""), "output_stdout"))
+            elif kind in ("display_data", "execute_result"):
+                parts.append(_display(out.get("data", {})))
+            elif kind == "error":  # papermill raises first; never show a traceback
+                parts.append(_preformatted(f"{out.get('ename', '')}: {out.get('evalue', '')}", "output_text"))
+    return "\n".join(p for p in parts if p), dropped
+
+
+def _display(data: dict) -> str:
+    if "text/html" in data:
+        return _joined(data["text/html"])
+    for mime in ("image/svg+xml", "image/png", "image/jpeg"):
+        if mime in data:
+            raw = _joined(data[mime])
+            encoded = base64.b64encode(raw.encode("utf-8")).decode("ascii") if mime == "image/svg+xml" \
+                else raw.replace("\n", "")
+            return f'<img alt="" src="data:{mime};base64,{encoded}"/>'
+    return _preformatted(data.get("text/plain", ""), "output_text")
+
+
+def _preformatted(text, css_class: str) -> str:
+    text = _joined(text)
+    return f'<div class="{css_class}"><pre>{html.escape(text, quote=False)}</pre></div>' if text else ""
+
+
+def _joined(value) -> str:
+    return value if isinstance(value, str) else "".join(value)
 
 
 def check_self_contained(document: str) -> None:
