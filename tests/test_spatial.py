@@ -212,6 +212,24 @@ def test_keys_solve_separate_problems_in_one_query(small_world):
         np.testing.assert_allclose(got[alone.index], alone, rtol=REL)
 
 
+@pytest.mark.parametrize("per_query", [7, 25])
+def test_the_second_stage_in_parts_gives_the_same_access(small_world, monkeypatch, per_query):
+    import evalkit.methods.spatial as spatial
+
+    demand, supply, costs = small_world
+    half = supply.destination.isin(["s0", "s1", "s2", "s3"])
+    by_type = pd.concat([demand.assign(service_type="care"), demand.assign(service_type="medical")])
+    offered = pd.concat([supply.assign(service_type="care"), supply[half].assign(service_type="medical")])
+    whole = Catchment(by_type, offered, costs).two_stage_fca(20, Gaussian(8))
+    monkeypatch.setattr(spatial, "DEMAND_PER_QUERY", per_query)  # 80 demand rows: 12 or 4 parts
+    catchment = Catchment(by_type, offered, costs)
+    table = catchment.two_stage_table(20, Gaussian(8))
+    assert table.get_name().startswith("_catchment")  # run in parts into a stored table
+    parts = catchment._fetch(table, ["origin", "service_type"])
+    assert len(parts) == len(whole) == 80 and (whole["access"] > 0).any()
+    pd.testing.assert_frame_equal(parts[whole.columns], whole, rtol=1e-12)
+
+
 def test_from_coordinates_and_nearest_cost(scatter):
     homes, points = scatter
     demand = homes.rename(columns={"id": "origin"}).assign(demand=1.0)

@@ -24,7 +24,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from evalkit.engine import drop_table, temp_table, unique_name, write_chunks
+from evalkit.engine import drop_table, is_spark, temp_table, unique_name, write_chunks
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
 CRS = ("wgs84", "gcj02", "bd09")
@@ -321,6 +321,11 @@ class Gravity(Decay):
 
 # --- floating catchments ------------------------------------------------------------
 
+#: Demand rows (origin and keys) per query in the second stage of the catchment; a part's
+#: join and sum stay within an engine's memory (about 1.5 GB at 10M rows, 2 threads).
+DEMAND_PER_QUERY = 10_000_000
+
+
 class Catchment:
     """Access of demand locations to supply through a cost table, computed in the engine.
 
@@ -373,8 +378,9 @@ class Catchment:
 
     def two_stage_table(self, max_cost: float | None = None, decay: Decay | None = None) -> ibis.Table:
         """:meth:`two_stage_fca` as an Ibis table, for use in further queries: the demand and the
-        first stage's ratios are stored in engine tables (dropped by :meth:`close`), the second
-        stage is left unexecuted.
+        first stage's ratios are stored in engine tables (dropped by :meth:`close`); the second
+        stage is left unexecuted, or, with more than :data:`DEMAND_PER_QUERY` demand rows, run
+        in parts into a stored table (on DuckDB; on Spark the cluster partitions it).
 
         Nothing of the size of pairs x keys is stored: each stage streams the costs through
         hash joins into a grouped sum (stage 1 per destination and key, stage 2 per origin
@@ -397,14 +403,33 @@ class Catchment:
         ratio = self.supply.join(load, ["destination", *self.keys])
         ratio = self._materialise(ratio.select(slot=_slot(ratio, ["destination", *self.keys]),
                                                r=ratio.supply / ratio.weighted_demand))
-        # stage 2: one key column made of destination and keys, so the engine must pair the costs
-        # with the demand before the ratios (joining demand to ratios on the keys alone would
-        # cross every origin with every destination of its key)
-        reached = costs.join(demand.select(*on), "origin")
+        # stage 2, in parts of at most DEMAND_PER_QUERY demand rows (origins kept whole): its
+        # joins and sum hold a part's rows, not every origin's (the access family at 20M
+        # households, 172M demand rows, ran out of an 8 GB engine limit in one query)
+        parts = 1 if is_spark(self.con) else -(-int(self.con.execute(demand.count())) // DEMAND_PER_QUERY)
+        if parts <= 1:
+            return self._second_stage(costs, demand.select(*on), ratio, on)
+        h = demand.origin.hash() % parts
+        parted = self._materialise(demand.select(*on, _part=(h + parts) % parts))
+        out = None
+        for part in range(parts):
+            scores = self._second_stage(costs, parted.filter(parted._part == part).drop("_part"), ratio, on)
+            if out is None:
+                out = self._materialise(scores)
+            else:
+                self.con.insert(out.get_name(), scores)
+        return out
+
+    def _second_stage(self, costs: ibis.Table, demand: ibis.Table, ratio: ibis.Table, on: list[str]) -> ibis.Table:
+        """Stage 2 of :meth:`two_stage_table` for the origins and keys of ``demand`` (columns ``on``)."""
+        # one key column made of destination and keys, so the engine must pair the costs with
+        # the demand before the ratios (joining demand to ratios on the keys alone would cross
+        # every origin with every destination of its key)
+        reached = costs.join(demand, "origin")
         reached = reached.select(*on, "w", slot=_slot(reached, ["destination", *self.keys])).view()
         reached = reached.join(ratio, "slot")
         access = reached.group_by(on).agg(access=(reached.r * reached.w).sum())
-        out = demand.select(*on).left_join(access, on)
+        out = demand.left_join(access, on)
         return out.select(*on, access=ibis.coalesce(out.access, 0.0))
 
     def enhanced_two_stage_fca(self, max_cost: float | None = None, decay: Decay | None = None) -> pd.DataFrame:
