@@ -17,6 +17,7 @@ unranked. Ranks are among the sub-regions with a published value only.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .text import format_counted, format_interval, format_value, t
@@ -46,35 +47,34 @@ def league_table(table: pd.DataFrame, regions: list[str], period: str, indicator
 
         catalogue = catalogue or load_catalogue()
         directions.update({i: catalogue[i].direction for i in indicators if i not in directions})
+    if not indicators:
+        return pd.DataFrame(columns=LEAGUE_COLUMNS)
     tab = table[(table["period"] == period) & table["region"].isin(regions) & table["indicator"].isin(indicators)
                 & (table["group_by"].fillna("") == "") & (table["service_type"].fillna("") == "")]
-    frames = []
-    for ind in indicators:
-        part = tab[tab["indicator"] == ind].drop_duplicates("region").set_index("region").reindex(regions)
-        value = pd.to_numeric(part["value"], errors="coerce")
-        n = pd.to_numeric(part["n"], errors="coerce")
-        suppressed = part["suppressed"].fillna(False).astype(bool) if "suppressed" in part else value.isna() & False
-        status = pd.Series("blank", index=part.index)
-        status[value.notna()] = "value"
-        status[value.isna() & ((n == 0) | n.isna() & ~suppressed)] = "no_data"
-        status[value.isna() & suppressed] = "suppressed"
-        direction = directions.get(ind, "neutral")
-        if direction in ("higher", "lower"):
-            rank = value.rank(method="min", ascending=direction == "lower").astype("Int64")
-        else:
-            rank = pd.Series(pd.NA, index=part.index, dtype="Int64")
-        frame = pd.DataFrame({"indicator": ind, "region": part.index, "value": value.to_numpy(),
-                              "ci_low": pd.to_numeric(part["ci_low"], errors="coerce").to_numpy(),
-                              "ci_high": pd.to_numeric(part["ci_high"], errors="coerce").to_numpy(),
-                              "n": n.to_numpy(), "suppressed": suppressed.to_numpy(), "status": status.to_numpy(),
-                              "rank": rank.array})
-        key = value.to_numpy() if direction == "lower" else -value.to_numpy()
-        frame = frame.assign(_key=key, _pos=range(len(frame)))
-        frame = frame.sort_values(["_key", "_pos"], na_position="last", kind="stable")
-        frames.append(frame.drop(columns=["_key", "_pos"]))
-    if not frames:
-        return pd.DataFrame(columns=LEAGUE_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[LEAGUE_COLUMNS]
+    # every (indicator, region) of the question, in its order, with the table's row where there is one
+    cells = pd.MultiIndex.from_product([list(indicators), list(regions)], names=["indicator", "region"])
+    part = tab.drop_duplicates(["indicator", "region"]).set_index(["indicator", "region"]).reindex(cells)
+    value = pd.to_numeric(part["value"], errors="coerce").astype("float64").to_numpy()
+    counted = pd.to_numeric(part["n"], errors="coerce")
+    n = counted.astype("float64").to_numpy()
+    suppressed = (part["suppressed"].fillna(False).astype(bool).to_numpy() if "suppressed" in part
+                  else np.zeros(len(part), dtype=bool))
+    missing = np.isnan(value)
+    status = np.where(~missing, "value", np.where(suppressed, "suppressed",
+                                                  np.where((n == 0) | np.isnan(n), "no_data", "blank")))
+    direction = np.array([directions.get(i, "neutral") for i in cells.get_level_values("indicator")], dtype=object)
+    key = np.where(direction == "lower", value, -value)  # smaller is better
+    frame = pd.DataFrame({
+        "indicator": cells.get_level_values("indicator"), "region": cells.get_level_values("region"),
+        "value": value, "ci_low": pd.to_numeric(part["ci_low"], errors="coerce").to_numpy(),
+        "ci_high": pd.to_numeric(part["ci_high"], errors="coerce").to_numpy(), "n": counted.to_numpy(),
+        "suppressed": suppressed,
+        "status": status, "_key": key, "_ind": np.repeat(np.arange(len(indicators)), len(regions)),
+        "_pos": np.tile(np.arange(len(regions)), len(indicators))})
+    rank = frame.groupby("_ind", sort=False)["_key"].rank(method="min").astype("Int64")
+    frame["rank"] = rank.where(pd.Series(np.isin(direction, ["higher", "lower"]), index=frame.index))
+    frame = frame.sort_values(["_ind", "_key", "_pos"], na_position="last", kind="stable")
+    return frame[LEAGUE_COLUMNS].reset_index(drop=True)
 
 
 def cell_label(status: str, value, unit: str, lang: str) -> str:
