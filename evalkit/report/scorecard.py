@@ -422,22 +422,34 @@ def indicator_view(card: pd.DataFrame) -> pd.DataFrame:
     ``status`` is then the indicator's status: green (meets the target), amber, red, or
     the reason it is not judged (incomplete, suppressed, no_target, no_data).
     """
-    rows = []
-    judged_order = {"red": 0, "amber": 1, "green": 2}
-    for _, part in card[card["direction"] != NEUTRAL].groupby("indicator", sort=False):
-        part = part.assign(_rel=_relative(part["gap"], part["target"]), _sev=part["status"].map(judged_order))
-        whole = part[part["service_type"] == ""]
-        types = part[part["service_type"] != ""]
-        short = types[types["status"].isin(["red", "amber"])].sort_values(["_sev", "_rel"], kind="stable")
-        if len(whole) and whole.iloc[0]["status"] in judged_order:
-            pick = whole.iloc[0]
-        elif part["_sev"].notna().any():
-            pick = part.sort_values(["_sev", "_rel"], kind="stable").iloc[0]
-        else:
-            pick = (whole if len(whole) else part).iloc[0]
-        rows.append({**pick.drop(["_rel", "_sev"]).to_dict(), "relative_gap": pick["_rel"],
-                     "short_types": list(short["service_type"])})
-    return pd.DataFrame(rows)
+    part = card[card["direction"] != NEUTRAL].reset_index(drop=True)
+    if part.empty:
+        return pd.DataFrame()
+    rel = np.asarray(_relative(part["gap"], part["target"]), dtype=float)
+    severity = part["status"].map({"red": 0, "amber": 1, "green": 2}).to_numpy(dtype=float)
+    judged = ~np.isnan(severity)
+    whole = (part["service_type"] == "").to_numpy(dtype=bool)
+    first_whole = whole & ~pd.DataFrame({"i": part["indicator"], "w": whole}).duplicated().to_numpy()
+    indicator = pd.factorize(part["indicator"])[0]
+    position = np.arange(len(part))
+    # per indicator, the first row in this order: its region-wide row when judged; else the judged
+    # row of the worst status, then the largest relative shortfall (earlier rows win ties); else
+    # its region-wide row, else its first row
+    order = pd.DataFrame({
+        "indicator": indicator, "own": np.where(first_whole & judged, 0, 1),
+        "severity": np.where(judged, severity, np.inf),
+        "relative": np.where(judged & ~np.isnan(rel), rel, np.inf),
+        "whole": np.where(judged | whole, 0, 1), "position": position})
+    picked = order.sort_values(list(order.columns), kind="stable").drop_duplicates("indicator")["position"].to_numpy()
+    # the service types short of the target, worst first
+    short = order[~whole & part["status"].isin(["red", "amber"]).to_numpy()].assign(
+        relative=lambda o: np.where(np.isnan(rel[o["position"]]), np.inf, rel[o["position"]]))
+    short = short.sort_values(["indicator", "severity", "relative", "position"], kind="stable")
+    types = part["service_type"].to_numpy()
+    short_types = {i: list(types[p]) for i, p in short.groupby("indicator", sort=False)["position"]}
+    records = part.iloc[picked].to_dict("records")
+    return pd.DataFrame([{**r, "relative_gap": rel[k], "short_types": short_types.get(indicator[k], [])}
+                         for r, k in zip(records, picked)])
 
 
 def _relative(gap, target):
