@@ -615,16 +615,20 @@ def improvement_plan(table: pd.DataFrame, targets: Mapping[str, float | None], r
             cards[p] = flag_changes(scorecard(table, targets, region, p, catalogue), changes, region, p, q)
         return cards[p]
 
+    # per indicator, the latest period up to ``period`` where it has a complete row: only those
+    # periods' cards are made
+    overall = overall_rows(table, region)
+    incomplete = overall["incomplete"].astype(bool) if "incomplete" in overall else False
+    complete = overall[~incomplete & overall["period"].isin(periods)]
+    latest = complete.groupby("indicator", sort=False)["period"].max()
     rows = []
     for ind in dict.fromkeys(card_of(period)["indicator"]):
-        part = None
-        for p in reversed(periods):
-            c = card_of(p)
-            cand = c[c["indicator"] == ind]
-            if len(cand) and not cand["incomplete"].all():
-                part = cand[~cand["incomplete"]]
-                break
-        if part is None or part["direction"].iloc[0] == NEUTRAL:
+        if ind not in latest.index:
+            continue
+        p = latest[ind]
+        c = card_of(p)
+        part = c[(c["indicator"] == ind) & ~c["incomplete"]]
+        if part["direction"].iloc[0] == NEUTRAL:
             continue
         item = _plan_item(part, catalogue[ind], lang)
         if item is not None:
