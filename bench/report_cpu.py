@@ -11,15 +11,11 @@ region of this process and its kernel (``os.times``), and the wall seconds.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
+from bench_report import cpu
+
 from evalkit.report import render_all
-
-
-def cpu() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
 
 
 def main() -> None:

@@ -332,8 +332,8 @@ class Catchment:
     ``demand`` has ``origin, demand`` (one row per origin and keys); ``supply`` has
     ``destination, supply``; ``costs`` has ``origin, destination, cost``. Further columns
     present in both ``demand`` and ``supply`` (e.g. ``service_type``, ``period``) are keys:
-    each key value is its own catchment problem, all solved together. Inputs may be pandas DataFrames or
-    Ibis tables; they are never modified. Results are pandas DataFrames.
+    each key value is its own catchment problem, all solved together. Inputs may be pandas
+    DataFrames or Ibis tables; they are never modified. Results are pandas DataFrames.
     """
 
     def __init__(self, demand, supply, costs, *, con=None):

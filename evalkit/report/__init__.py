@@ -7,11 +7,11 @@
 Modules: ``batch`` (options, indicators computed once, one region or every region in
 parallel processes, resume), ``execute`` (templates and papermill), ``publish`` (a
 region's parts, PDFs and manifest moved into place), ``index`` (index pages),
-``parameters`` (every report parameter checked in one place), ``html`` (the page
-from the notebooks' outputs, PDF with WeasyPrint, screenshots with Chromium), ``scorecard`` (targets, status, gaps, trend,
-improvement plan; pure pandas), ``charts`` (CJK fonts, matplotlib charts), ``present``
-(display tables), ``data`` (the results file notebooks read), ``notebook`` (what the
-templates in ``notebooks/`` call).
+``parameters`` (every report parameter checked in one place), ``html`` (the page from
+the notebooks' outputs, PDF with WeasyPrint, screenshots with Chromium), ``scorecard``
+(targets, status, gaps, trend, improvement plan; pure pandas), ``charts`` (CJK fonts,
+matplotlib charts), ``present`` (display tables), ``data`` (the results file notebooks
+read), ``notebook`` (what the templates in ``notebooks/`` call).
 """
 from __future__ import annotations
 

@@ -607,7 +607,6 @@ def improvement_plan(table: pd.DataFrame, targets: Mapping[str, float | None], r
     reports show the first :data:`PLAN_CAP` and count the rest.
     """
     catalogue = catalogue or load_catalogue()
-    periods = sorted(p for p in set(overall_rows(table, region)["period"]) if p <= period)
     cards = {}
 
     def card_of(p):
@@ -618,8 +617,8 @@ def improvement_plan(table: pd.DataFrame, targets: Mapping[str, float | None], r
     # per indicator, the latest period up to ``period`` where it has a complete row: only those
     # periods' cards are made
     overall = overall_rows(table, region)
-    incomplete = overall["incomplete"].astype(bool) if "incomplete" in overall else False
-    complete = overall[~incomplete & overall["period"].isin(periods)]
+    complete = overall[(overall["period"] <= period)
+                       & ~(overall["incomplete"].astype(bool) if "incomplete" in overall else False)]
     latest = complete.groupby("indicator", sort=False)["period"].max()
     rows = []
     for ind in dict.fromkeys(card_of(period)["indicator"]):
