@@ -14,14 +14,17 @@ time, peak its maximum resident set size. Per size:
   access.availability_rate --out X.csv`` (default options, small-cell suppression included);
 - **pandas**: ``bench/pandas_access.py PKG --out X.csv``, the same two rates by service type for
   every region of the tree and every period, written as a skilled pandas user would;
+- **duckdb**: ``bench/duckdb_access.py PKG --out X.csv``, the same table from one DuckDB statement
+  over the Parquet files, as a skilled SQL user would write it (point estimates only, like the
+  pandas script: no intervals, no validation);
 - **scan**: one DuckDB scan of the package, every column of every Parquet table read once
   (``SELECT count(*), min(c1), min(c2), ... FROM read_parquet(table)``); ``query`` is the scan's
   own CPU without the interpreter's start and ``import duckdb``.
 
 Before anything is timed at a size, evalkit is run once more with ``--min-cell 0`` (nothing
 suppressed; untimed, it also warms the file cache for all three) and its value, numerator,
-denominator and ``n`` are compared with the pandas script's cell for cell, rows included; any
-difference aborts with a diff. Ratios are CPU over CPU. Last, the fitted exponent b of
+denominator and ``n`` are compared with the pandas and DuckDB scripts' cell for cell, rows
+included; any difference aborts with a diff. Ratios are CPU over CPU. Last, the fitted exponent b of
 ``cpu = a * households^b`` (least squares on logs) over the sizes run.
 
 Then, in a second table, ``evalkit indicators PKG --family F --out X.csv`` for each family of
@@ -143,16 +146,18 @@ def compare(evalkit_table: pd.DataFrame, pandas_table: pd.DataFrame) -> str:
 def check(pkg: Path, scratch: Path, env: dict) -> int:
     """Run evalkit (--min-cell 0) and the pandas script on ``pkg``; abort with a diff unless they agree.
     Returns the number of cells compared."""
-    ev_out, pd_out = scratch / "check-evalkit.csv", scratch / "check-pandas.csv"
+    ev_out, pd_out, dk_out = scratch / "check-evalkit.csv", scratch / "check-pandas.csv", scratch / "check-duckdb.csv"
     timed(evalkit_cmd(pkg, ev_out, *[a for i in ACCESS for a in ("--indicator", i)], "--min-cell", "0", "--quiet"),
           env)
     timed([sys.executable, str(BENCH / "pandas_access.py"), str(pkg), "--out", str(pd_out)], env)
+    timed([sys.executable, str(BENCH / "duckdb_access.py"), str(pkg), "--out", str(dk_out)], env)
     evalkit_table = pd.read_csv(ev_out, keep_default_na=False, na_values=[""], dtype={k: str for k in KEYS})
     if evalkit_table["suppressed"].astype(str).str.lower().eq("true").any():
         raise SystemExit("evalkit suppressed cells with --min-cell 0")
-    diff = compare(evalkit_table, pd.read_csv(pd_out, keep_default_na=False, na_values=[""], dtype={k: str for k in KEYS}))
-    if diff:
-        raise SystemExit(f"the pandas script and evalkit disagree on {pkg}; nothing timed:\n{diff}")
+    for name, out in (("pandas", pd_out), ("DuckDB", dk_out)):
+        diff = compare(evalkit_table, pd.read_csv(out, keep_default_na=False, na_values=[""], dtype={k: str for k in KEYS}))
+        if diff:
+            raise SystemExit(f"the {name} script and evalkit disagree on {pkg}; nothing timed:\n{diff}")
     return len(evalkit_table)
 
 
@@ -201,9 +206,9 @@ def main(argv=None) -> None:
 def indicators(packages: dict[int, Path], args, env, scratch: Path) -> dict[int, dict]:
     """The two access indicators, evalkit against pandas and the scan; returns the scans by size."""
     print("| households | evalkit CPU s | evalkit wall s | evalkit peak MiB | pandas CPU s | pandas wall s "
-          "| pandas peak MiB | scan CPU s | scan wall s | scan query CPU s | evalkit/pandas CPU | evalkit/scan CPU "
-          "| cells equal |")
-    print("|" + "---:|" * 13, flush=True)
+          "| pandas peak MiB | duckdb CPU s | duckdb wall s | scan CPU s | scan wall s | scan query CPU s "
+          "| evalkit/pandas CPU | evalkit/duckdb CPU | evalkit/scan CPU | cells equal |")
+    print("|" + "---:|" * 16, flush=True)
     done = []
     for n, pkg in packages.items():
         cells = check(pkg, scratch, env)
@@ -211,15 +216,18 @@ def indicators(packages: dict[int, Path], args, env, scratch: Path) -> dict[int,
                    env, args.repeat)
         pa = timed([sys.executable, str(BENCH / "pandas_access.py"), str(pkg), "--out", str(scratch / "pandas.csv")],
                    env, args.repeat)
+        dk = timed([sys.executable, str(BENCH / "duckdb_access.py"), str(pkg), "--out", str(scratch / "duckdb.csv")],
+                   env, args.repeat)
         sc = scan(pkg, env, args.repeat)
-        done.append((n, ev, pa, sc))
+        done.append((n, ev, pa, sc, dk))
         print(f"| {n:,} | {ev['cpu']:.2f} | {ev['wall']:.2f} | {ev['peak']:.0f} | {pa['cpu']:.2f} | {pa['wall']:.2f} "
-              f"| {pa['peak']:.0f} | {sc['cpu']:.2f} | {sc['wall']:.2f} | {sc['query_cpu']:.2f} "
-              f"| {ev['cpu'] / pa['cpu']:.1f} | {ev['cpu'] / sc['cpu']:.1f} | {cells:,} |", flush=True)
+              f"| {pa['peak']:.0f} | {dk['cpu']:.2f} | {dk['wall']:.2f} | {sc['cpu']:.2f} | {sc['wall']:.2f} "
+              f"| {sc['query_cpu']:.2f} | {ev['cpu'] / pa['cpu']:.1f} | {ev['cpu'] / dk['cpu']:.1f} "
+              f"| {ev['cpu'] / sc['cpu']:.1f} | {cells:,} |", flush=True)
     ns = [d[0] for d in done]
     print(f"\nfitted exponent b of CPU = a * households^b over {', '.join(f'{n:,}' for n in ns)}: "
           f"evalkit {_b(ns, [d[1]['cpu'] for d in done])}, pandas {_b(ns, [d[2]['cpu'] for d in done])}, "
-          f"scan {_b(ns, [d[3]['cpu'] for d in done])} (wall: evalkit {_b(ns, [d[1]['wall'] for d in done])}, "
+          f"duckdb {_b(ns, [d[4]['cpu'] for d in done])}, scan {_b(ns, [d[3]['cpu'] for d in done])} (wall: evalkit {_b(ns, [d[1]['wall'] for d in done])}, "
           f"pandas {_b(ns, [d[2]['wall'] for d in done])})")
     return {d[0]: d[3] for d in done}
 

@@ -142,13 +142,14 @@ def access(pkg: Path, receipt_forms=("service", "in_kind")) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None, compute=access, doc: str = __doc__) -> None:
+    """The command line of this script, and of ``duckdb_access.py`` with its own ``compute``."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("package", type=Path)
     ap.add_argument("--out", type=Path, required=True, help="output table (.csv or .parquet)")
     ap.add_argument("--receipt-forms", default="service,in_kind", help="forms counted as receipt (comma-separated)")
     args = ap.parse_args(argv)
-    table = access(args.package, tuple(f.strip() for f in args.receipt_forms.split(",") if f.strip()))
+    table = compute(args.package, tuple(f.strip() for f in args.receipt_forms.split(",") if f.strip()))
     if args.out.suffix == ".parquet":
         table.to_parquet(args.out, index=False)
     else:

@@ -1,5 +1,6 @@
-"""bench/pandas_access.py, the pandas script bench/bench_speed.py times against evalkit, gives
-evalkit's accessibility and availability rates cell for cell (value, numerator, denominator, n)."""
+"""bench/pandas_access.py and bench/duckdb_access.py, the scripts bench/bench_speed.py times against
+evalkit, give evalkit's accessibility and availability rates cell for cell (value, numerator,
+denominator, n)."""
 from __future__ import annotations
 
 import sys
@@ -13,6 +14,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 
 import bench_speed  # noqa: E402
+import duckdb_access  # noqa: E402
 import pandas_access  # noqa: E402
 
 
@@ -30,6 +32,7 @@ def test_pandas_script_equals_evalkit(tmp_path, weighted, forms):
     assert bench_speed.compare(ours, theirs) == ""
     if weighted:  # the weighted sums, not counts, are compared
         assert (ours["denominator"] != ours["n"]).any()
+    assert bench_speed.compare(ours, duckdb_access.access(pkg, forms)) == ""  # the SQL script too
     broken = theirs.copy()
     broken.loc[broken["denominator"] > 0, "numerator"] += 1
     assert "cells differ" in bench_speed.compare(ours, broken)

@@ -211,6 +211,28 @@ def test_rate_axes_start_at_zero_and_name_their_unit():
     assert fig.axes[0].get_xlim()[0] == 0
 
 
+def test_tick_labels_write_whole_numbers_and_titles_sit_on_the_axes():
+    """Yuan in millions and days near 10,000 are written out, never as "1e7" or "+1e4"
+    apart from the ticks; so nothing sits above a panel, and its title is at the axes' top."""
+    import matplotlib.pyplot as plt
+
+    charts.setup_fonts()
+    fig = charts._figure(6, 3)
+    big, near = fig.subplots(1, 2)
+    big.plot([0, 1], [2.0e7, 6.5e7])
+    near.plot([0, 1], [10000.1, 10000.4])
+    for ax in (big, near):
+        ax.set_title("标题", loc="left")
+    fig.canvas.draw()
+    for ax in (big, near):
+        assert ax.yaxis.get_offset_text().get_text() == ""
+        assert ax._left_title.get_position()[1] == 1.0
+    labels = [x.get_text() for x in big.get_yticklabels()]
+    assert "60000000" in labels and not any("e" in x for x in labels)
+    assert all(x.get_text().startswith("10000.") for x in near.get_yticklabels())
+    plt.close("all")
+
+
 def test_percent_tick_labels_are_never_rounded_into_wrong_values():
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter

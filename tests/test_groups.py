@@ -259,3 +259,52 @@ def test_head_age_is_checked_against_its_range(tmp_path):
     write(tmp_path / "old", REGIONS, HOUSEHOLDS.assign(户主年龄=[130] + [40] * 11), NEEDY)
     with pytest.raises(evalkit.ValidationError, match="head_age"):
         evalkit.load(tmp_path / "old")
+
+
+def test_units_left_out_are_counted_in_every_group(tmp_path):
+    """``n_excluded`` (needs without a survey answer) per group of every grouping, region-relative
+    quintiles included: counted from one query per pass, split per grouping afterwards."""
+    answer = {"a1": "true", "a3": "", "a6": "false", "a7": "", "b1": "true", "b4": ""}
+    d = tmp_path / "answers"
+    write(d, REGIONS, HOUSEHOLDS.assign(stratum=HOUSEHOLDS.region_id, psu=HOUSEHOLDS.household_id), NEEDY)
+    needs = pd.read_csv(d / "needs.csv")
+    needs["supply_nearby"] = needs["household_id"].map(answer)
+    needs.to_csv(d / "needs.csv", index=False)
+    by = ["income_quintile", "head_age_band", "household_type"]
+    res = evalkit.compute(evalkit.load(d), indicators=["access.accessibility_rate"], by=by, min_cell=0)
+    t = res.table[(res.table.service_type == "care") & (res.table.period == Q)]
+    members = {r: [h for h in HOUSEHOLDS.household_id if r == "P" or h.startswith(r.lower())] for r in "PAB"}
+    checked = 0
+    for region in "PAB":
+        needing = [h for h in members[region] if h in answer]
+        overall = t[(t.region == region) & (t.group_by == "")].iloc[0]
+        assert (overall.n, overall.n_excluded) == (sum(answer[h] != "" for h in needing),
+                                                   sum(answer[h] == "" for h in needing))
+        for group_by, label in [("income_quintile", QUINTILE[region]), ("head_age_band", HEAD_AGE_BAND),
+                                ("household_type", HOUSEHOLD_TYPE)]:
+            rows = t[(t.region == region) & (t.group_by == group_by)].set_index("group")
+            for group in {label[h] for h in members[region]}:
+                in_group = [h for h in needing if label[h] == group]
+                row = rows.loc[group]
+                assert row.n_excluded == sum(answer[h] == "" for h in in_group), (region, group_by, group)
+                assert row.n == sum(answer[h] != "" for h in in_group), (region, group_by, group)
+                checked += 1
+    assert checked > 20
+
+
+def test_a_rate_counts_only_numerator_units_inside_its_denominator(hand):
+    """A rate's PSU cells: units per household and key, the numerator's counted where the
+    denominator has the unit (b1 is in the numerator only: left out; a1 twice in the denominator)."""
+    import ibis
+
+    from evalkit.indicators.kinds import Rate
+
+    ctx = Context(hand, hand.periods, design=design_of(hand), closure=hand.region_closure())
+    try:
+        den = ibis.memtable(pd.DataFrame({"household_id": ["a1", "a1", "a3", "b4"], "period": Q}))
+        num = ibis.memtable(pd.DataFrame({"household_id": ["a1", "b1"], "period": Q}))
+        cells = hand.con.execute(Rate(numerator=num, denominator=den).psu_cells(ctx, households(ctx)))
+    finally:
+        ctx.close()
+    got = {h: (r.n, r.m, r.X, r.Y) for h, r in cells.set_index("psu").iterrows()}
+    assert got == {"a1": (2, 1, 2.0, 1.0), "a3": (1, 0, 1.0, 0.0), "b4": (1, 0, 1.0, 0.0)}

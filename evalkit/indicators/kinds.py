@@ -602,11 +602,14 @@ def unit_counts(ctx: Context, units: ibis.Table, keys: list[str], name: str) -> 
     ancestor, grouping and group, and key values: column ``name``."""
     frames = []
     for hh, closure, group_bys in passes(ctx, households(ctx)):
+        # one query per pass, by every grouping at once; each grouping's counts are sums of these
+        groups = [f"g_{group_by}" for group_by in group_bys if group_by != OVERALL]
+        joined = units.join(hh, "household_id")
+        finest = ctx.package.con.execute(joined.group_by(["region_id", *groups, *keys]).agg(**{name: joined.count()}))
         for group_by in group_bys:
-            g = hh.mutate(group=ibis.literal(OVERALL) if group_by == OVERALL else hh[f"g_{group_by}"])
-            joined = units.join(g, "household_id")
-            counts = joined.group_by(["region_id", "group", *keys]).agg(**{name: joined.count()})
-            frame = roll_up(ctx.package.con.execute(counts), closure, ["group", *keys])
+            g = finest.assign(group=OVERALL) if group_by == OVERALL else finest.rename(columns={f"g_{group_by}": "group"})
+            counts = g.groupby(["region_id", "group", *keys], dropna=False, sort=False)[name].sum().reset_index()
+            frame = roll_up(counts, closure, ["group", *keys])
             frame.insert(1, "group_by", group_by)
             frames.append(frame)
     return pd.concat(frames, ignore_index=True)
@@ -659,6 +662,15 @@ class Rate(RatioStatistic):
         keys = [k for k in KEYS if k in numerator.columns]
         den_keys = [k for k in keys if denominator is not None and k in denominator.columns]
         # units counted per household and key first: the numerator counts where the denominator has the household
+        if denominator is not None and den_keys == keys:
+            # one group-by over both tables stacked, instead of one each and a join between them
+            on = ["household_id", *keys]
+            both = ibis.union(denominator.select(*on, n=ibis.literal(1, "int64"), m=ibis.literal(0, "int64")),
+                              numerator.select(*on, n=ibis.literal(0, "int64"), m=ibis.literal(1, "int64")),
+                              distinct=False)
+            units = both.group_by(on).agg(n=both.n.sum(), m=both.m.sum())
+            units = units.filter(units.n > 0)  # numerator units outside the denominator do not count
+            return in_psus(units, "household_id", hh, keys, ctx, x="n", y="m", counts={"n": "n", "m": "m"})
         if denominator is None:
             den = hh.select("household_id").distinct().mutate(n=ibis.literal(1, "int64"))
         else:

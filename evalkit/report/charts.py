@@ -13,7 +13,8 @@ Rules every chart here keeps (issue 15, "charts that do not mislead"):
 * at most :data:`MAX_WIDTH` inches wide (A4 with 12 mm margins prints 7.3 in), so a
   chart is never scaled down on the page and 8 pt stays 8 pt;
 * a rate axis starts at 0 and its tick labels carry as many decimals as the ticks need
-  (:func:`percent_ticks`: 12.5% is never shown as 12%); every value axis names its unit;
+  (:func:`percent_ticks`: 12.5% is never shown as 12%); every value axis names its unit,
+  and its tick labels write the numbers themselves (no offset or ×10ⁿ factor apart);
 * 95% intervals are lines (error bars), explained once per report part
   (:meth:`evalkit.report.notebook.Report.interval_note`);
 * a suppressed cell (small-cell rule) is labelled "已抑制" / "suppressed" where its bar or
@@ -115,6 +116,12 @@ def setup_fonts() -> str:
         "legend.title_fontsize": MIN_FONT,
         "axes.prop_cycle": cycler(color=list(OKABE_ITO)),
         "axes.axisbelow": True,  # grid lines behind bars
+        # tick labels say the number itself: no "1e6" or "+2.5e3" written apart at the axis' end
+        "axes.formatter.useoffset": False,
+        "axes.formatter.limits": (-9, 15),
+        # so nothing sits above an axes and titles need not be placed around it: matplotlib's
+        # search measured every y tick label of every titled panel again at each save
+        "axes.titley": 1.0,
         "svg.fonttype": "none",  # text stays text: WeasyPrint embeds the font in the PDF
         "svg.hashsalt": "evalkit",  # stable clip-path ids: same chart, same bytes
     })

@@ -23,8 +23,10 @@ numbers masked). Files written before these were kept load with neither.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -246,14 +248,11 @@ def period_covariances(covariances: pd.DataFrame | None, table: pd.DataFrame) ->
     return cov[cols].reset_index(drop=True)
 
 
-def _covariances_from_json(raw, regions=None) -> pd.DataFrame | None:
+def _covariances_from_json(raw) -> pd.DataFrame | None:
     if not raw:
         return None  # files written before covariances were kept: changes are not tested
     frame = pd.DataFrame(json.loads(raw))
-    frame = frame.assign(group_by="", group="", other_group_by="", other_group="").astype({"cov": "float64"})
-    if regions is not None:
-        frame = frame[frame["region"].isin(list(regions))]
-    return frame.reset_index(drop=True)
+    return frame.assign(group_by="", group="", other_group_by="", other_group="").astype({"cov": "float64"})
 
 
 def save_data(data: ReportData, path, extra: dict | None = None) -> Path:
@@ -278,14 +277,51 @@ def save_data(data: ReportData, path, extra: dict | None = None) -> Path:
 
 def read_meta(path) -> dict | None:
     """The context stored with a results file, or None when it is not one of ours."""
-    import pyarrow.parquet as pq
-
     try:
-        meta = pq.read_schema(path).metadata or {}
+        raw = _footer(path).metadata.get(META_KEY)
     except (OSError, ValueError):
         return None
-    raw = meta.get(META_KEY)
     return json.loads(raw) if raw else None
+
+
+@dataclass(frozen=True)
+class _Footer:
+    """What a results file keeps besides its rows, parsed once (curves and covariances for
+    every region, filtered per read)."""
+
+    metadata: dict
+    curves: pd.DataFrame | None = None
+    covariances: pd.DataFrame | None = None
+
+
+#: The footer of the results file last read, by file version: a batch worker renders one
+#: region after another from the same file, and a report's parts each read it.
+_FOOTERS: dict = {}
+
+
+def _footer(path) -> _Footer:
+    import pyarrow.parquet as pq
+
+    stat = os.stat(path)
+    key = (os.path.realpath(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _FOOTERS:
+        metadata = pq.read_schema(path).metadata or {}
+        _FOOTERS.clear()
+        _FOOTERS[key] = _Footer(metadata)
+    return _FOOTERS[key]
+
+
+def _footer_frames(path) -> _Footer:
+    """The footer with its curves and covariances parsed (kept for the next read)."""
+    footer = _footer(path)
+    if footer.curves is None:
+        raw = footer.metadata.get(CURVES_KEY)
+        footer = dataclasses.replace(
+            footer, curves=curves_mod.from_json(json.loads(raw) if raw else None),  # files before curves: none
+            covariances=_covariances_from_json(footer.metadata.get(COVARIANCES_KEY)))
+        stat = os.stat(path)
+        _FOOTERS[(os.path.realpath(path), stat.st_mtime_ns, stat.st_size)] = footer
+    return footer
 
 
 def _protect_again(table: pd.DataFrame, regions: pd.DataFrame, min_cell: int) -> pd.DataFrame:
@@ -315,14 +351,15 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     meta = read_meta(path)
     if meta is None:
         raise ReportError(f"{path} is not a results file written by evalkit report")
-    file_meta = pq.read_schema(path).metadata or {}
-    raw = file_meta.get(PROVENANCE_KEY)
+    footer = _footer_frames(path)
+    raw = footer.metadata.get(PROVENANCE_KEY)
     provenance = json.loads(raw) if raw else {}  # files written before provenance was recorded have none
-    raw = file_meta.get(CURVES_KEY)
-    curves = curves_mod.from_json(json.loads(raw) if raw else None)  # files written before curves were kept have none
+    curves, covariances = footer.curves.copy(), footer.covariances
     if regions is not None:
         curves = curves[curves["region"].isin(list(regions))].reset_index(drop=True)
-    covariances = _covariances_from_json(file_meta.get(COVARIANCES_KEY), regions)
+    if covariances is not None:  # files written before covariances were kept have none: changes are not tested
+        covariances = covariances[covariances["region"].isin(list(regions))] if regions is not None else covariances
+        covariances = covariances.reset_index(drop=True)
     filters = [("region", "in", list(regions))] if regions is not None else None
     table = pq.read_table(path, filters=filters).to_pandas()
     for column, default in (("n_excluded", 0), ("n_censored", 0), ("incomplete", False)):
