@@ -144,7 +144,7 @@ def compare(evalkit_table: pd.DataFrame, pandas_table: pd.DataFrame) -> str:
 
 
 def check(pkg: Path, scratch: Path, env: dict) -> int:
-    """Run evalkit (--min-cell 0) and the pandas script on ``pkg``; abort with a diff unless they agree.
+    """Run evalkit (--min-cell 0) and the pandas and DuckDB scripts on ``pkg``; abort with a diff unless they agree.
     Returns the number of cells compared."""
     ev_out, pd_out, dk_out = scratch / "check-evalkit.csv", scratch / "check-pandas.csv", scratch / "check-duckdb.csv"
     timed(evalkit_cmd(pkg, ev_out, *[a for i in ACCESS for a in ("--indicator", i)], "--min-cell", "0", "--quiet"),
@@ -204,7 +204,7 @@ def main(argv=None) -> None:
 
 
 def indicators(packages: dict[int, Path], args, env, scratch: Path) -> dict[int, dict]:
-    """The two access indicators, evalkit against pandas and the scan; returns the scans by size."""
+    """The two access indicators, evalkit against the pandas and DuckDB scripts and the scan; returns the scans by size."""
     print("| households | evalkit CPU s | evalkit wall s | evalkit peak MiB | pandas CPU s | pandas wall s "
           "| pandas peak MiB | duckdb CPU s | duckdb wall s | scan CPU s | scan wall s | scan query CPU s "
           "| evalkit/pandas CPU | evalkit/duckdb CPU | evalkit/scan CPU | cells equal |")

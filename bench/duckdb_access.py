@@ -23,8 +23,6 @@ ORDINAL = {"quarter": "(year({d}) * 4 + quarter({d}) - 1)", "month": "(year({d})
 LABEL = {"quarter": "({p} // 4)::VARCHAR || 'Q' || ({p} % 4 + 1)::VARCHAR",
          "month": "({p} // 12)::VARCHAR || '-' || lpad(({p} % 12 + 1)::VARCHAR, 2, '0')",
          "year": "{p}::VARCHAR"}
-SERVICE_TYPES = ["basic_living", "medical", "education", "housing", "employment", "care", "rehabilitation",
-                 "psychological", "legal_aid", "daily_life", "child_care", "emergency"]
 
 
 def access(pkg: Path, receipt_forms=("service", "in_kind")) -> pd.DataFrame:
@@ -93,7 +91,7 @@ def access(pkg: Path, receipt_forms=("service", "in_kind")) -> pd.DataFrame:
       FROM leaf JOIN closure c ON c.region_id = leaf.region GROUP BY ALL),
     grid AS (
       SELECT region_id AS region, p, service_type
-      FROM regions, span, range(span.first, span.last + 1) AS periods(p), unnest({SERVICE_TYPES!r}) AS t(service_type)),
+      FROM regions, span, range(span.first, span.last + 1) AS periods(p), unnest({pandas_access.SERVICE_TYPES!r}) AS t(service_type)),
     cells AS (
       SELECT g.region, {LABEL[freq].format(p='g.p')} AS period, g.service_type,
              coalesce(acc_x, 0) AS acc_x, coalesce(acc_y, 0) AS acc_y, coalesce(acc_n, 0) AS acc_n,

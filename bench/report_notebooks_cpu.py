@@ -17,8 +17,6 @@ import io
 import time
 from pathlib import Path
 
-PARTS = ["scorecard", "access", "coordination", "fairness", "outcomes", "appendix"]
-
 
 def template_code(path: Path, params: dict) -> str:
     """A template's code cells, its parameters replaced after the tagged cell."""
@@ -38,9 +36,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", type=Path)
     ap.add_argument("--regions", required=True, help="Comma-separated region ids; the first warms up.")
-    ap.add_argument("--notebooks", type=Path, default=Path(__file__).resolve().parents[1] / "notebooks")
+    ap.add_argument("--notebooks", type=Path, help="Templates (default: evalkit's, as a report finds them).")
     args = ap.parse_args()
     from IPython.core.interactiveshell import InteractiveShell
+
+    from evalkit.report.execute import find_templates
+
+    parts = find_templates(args.notebooks)  # the parts of a report, in its order
 
     shell = InteractiveShell.instance()
     regions = args.regions.split(",")
@@ -49,13 +51,13 @@ def main() -> None:
         params = {"results_path": str(args.results.resolve()), "region": region, "period": "", "lang": "zh",
                   "targets_path": "", "min_cell": 10, "by": "hukou,urban", "params": "{}"}
         seconds = {}
-        for part in PARTS:
-            code = template_code(args.notebooks / f"{part}.py", params)
+        for part in parts:
+            code = template_code(Path(part.path), params)
             c0 = time.process_time()
             with contextlib.redirect_stdout(io.StringIO()):  # displays go nowhere
                 result = shell.run_cell(code)
             result.raise_error()
-            seconds[part] = time.process_time() - c0
+            seconds[part.name] = time.process_time() - c0
         totals.append(sum(seconds.values()))
         print(region, " ".join(f"{p} {s:.2f}" for p, s in seconds.items()), f"total {totals[-1]:.2f} s CPU")
     if len(totals) > 1:

@@ -23,7 +23,7 @@ numbers masked). Files written before these were kept load with neither.
 """
 from __future__ import annotations
 
-import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -286,42 +286,29 @@ def read_meta(path) -> dict | None:
 
 @dataclass(frozen=True)
 class _Footer:
-    """What a results file keeps besides its rows, parsed once (curves and covariances for
-    every region, filtered per read)."""
+    """What a results file keeps besides its rows: the raw metadata, and the curves and
+    covariances of every region parsed (each read filters its regions)."""
 
     metadata: dict
-    curves: pd.DataFrame | None = None
-    covariances: pd.DataFrame | None = None
-
-
-#: The footer of the results file last read, by file version: a batch worker renders one
-#: region after another from the same file, and a report's parts each read it.
-_FOOTERS: dict = {}
+    curves: pd.DataFrame
+    covariances: pd.DataFrame | None
 
 
 def _footer(path) -> _Footer:
+    """The footer of ``path``, parsed once per file version: a batch worker renders one
+    region after another from the same file, and a report's parts each read it."""
+    stat = os.stat(path)
+    return _parsed_footer(os.path.realpath(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1)
+def _parsed_footer(path: str, mtime_ns: int, size: int) -> _Footer:
     import pyarrow.parquet as pq
 
-    stat = os.stat(path)
-    key = (os.path.realpath(path), stat.st_mtime_ns, stat.st_size)
-    if key not in _FOOTERS:
-        metadata = pq.read_schema(path).metadata or {}
-        _FOOTERS.clear()
-        _FOOTERS[key] = _Footer(metadata)
-    return _FOOTERS[key]
-
-
-def _footer_frames(path) -> _Footer:
-    """The footer with its curves and covariances parsed (kept for the next read)."""
-    footer = _footer(path)
-    if footer.curves is None:
-        raw = footer.metadata.get(CURVES_KEY)
-        footer = dataclasses.replace(
-            footer, curves=curves_mod.from_json(json.loads(raw) if raw else None),  # files before curves: none
-            covariances=_covariances_from_json(footer.metadata.get(COVARIANCES_KEY)))
-        stat = os.stat(path)
-        _FOOTERS[(os.path.realpath(path), stat.st_mtime_ns, stat.st_size)] = footer
-    return footer
+    metadata = pq.read_schema(path).metadata or {}
+    raw = metadata.get(CURVES_KEY)
+    return _Footer(metadata, curves_mod.from_json(json.loads(raw) if raw else None),  # files before curves: none
+                   _covariances_from_json(metadata.get(COVARIANCES_KEY)))
 
 
 def _protect_again(table: pd.DataFrame, regions: pd.DataFrame, min_cell: int) -> pd.DataFrame:
@@ -351,7 +338,7 @@ def load_data(path, min_cell: int | None = None, regions=None) -> ReportData:
     meta = read_meta(path)
     if meta is None:
         raise ReportError(f"{path} is not a results file written by evalkit report")
-    footer = _footer_frames(path)
+    footer = _footer(path)
     raw = footer.metadata.get(PROVENANCE_KEY)
     provenance = json.loads(raw) if raw else {}  # files written before provenance was recorded have none
     curves, covariances = footer.curves.copy(), footer.covariances
