@@ -181,7 +181,6 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
     con = ctx.package.con
     strata, period_pairs, group_pairs, own_keys = [], [], [], {}
     # the cells name their statistic by its position: a small integer joins and groups faster than text
-    names = list(batch)
     for hh, closure, group_bys in (ancestor_passes(ctx) if relative else passes(ctx, households(ctx))):
         levels = ["region_id", *[c for c in hh.columns if c.startswith("g_")], "stratum", "psu"]
         parts, broadcast = [], {}
@@ -218,26 +217,30 @@ def ratio_statistics(batch: dict[str, RatioStatistic], ctx: Context) -> dict[str
                     period_pairs.extend(pairs)
             finally:
                 drop_table(con, cells)
-    for frame in (*strata, *period_pairs, *group_pairs):
-        if "indicator" in frame.columns:
-            frame["indicator"] = np.asarray(names, dtype=object)[frame["indicator"].to_numpy("int64")]
     frames = {"strata": pd.concat(strata, ignore_index=True), "period": pd.concat(period_pairs, ignore_index=True),
               "group": pd.concat([g for g in group_pairs if not g.empty], ignore_index=True)
               if any(not g.empty for g in group_pairs) else pd.DataFrame()}
+    rows = {kind: _positions(frame["indicator"]) if not frame.empty else {} for kind, frame in frames.items()}
     out = {}
-    for name in batch:
+    for code, name in enumerate(batch):
         mine = {}
         for kind, frame in frames.items():
             if frame.empty:
                 mine[kind] = frame
                 continue
-            part = frame[frame["indicator"] == name].drop(columns="indicator")
+            part = frame.take(rows[kind].get(code, [])).drop(columns="indicator")
             absent = [k for k in KEYS if k not in own_keys[name]]
             mine[kind] = part.drop(columns=absent).reset_index(drop=True)
         if "period" not in own_keys[name]:
             mine["period"] = pd.DataFrame()
         out[name] = Sums(mine["strata"], mine["period"], mine["group"])
     return out
+
+
+def _positions(codes: pd.Series) -> dict[int, np.ndarray]:
+    """The row positions of each code, in row order."""
+    codes = codes.to_numpy("int64")
+    return pd.Series(codes).groupby(codes).indices
 
 
 # A household that is its own PSU and the region it is summed in fix its groups and stratum:
@@ -478,14 +481,19 @@ def _household_psu_sums(cells: ibis.Table | None, broadcast: dict[int, Broadcast
     strata_all = pd.concat(strata_parts, ignore_index=True) if len(strata_parts) > 1 else strata_parts[0]
     pairs_all = pd.concat(pairs_parts, ignore_index=True) if len(pairs_parts) > 1 else pairs_parts[0]
     frames, pairs = [], []
-    for group_by in group_bys:
-        for source, extra, out in ((strata_all, ["stratum"], frames), (pairs_all, ["previous", "stratum"], pairs)):
+    for source, extra, out in ((strata_all, ["stratum"], frames), (pairs_all, ["previous", "stratum"], pairs)):
+        # the keys but region and group, numbered once: each grouping's sums group by three columns, not a dozen
+        cell_keys = [*keys, *extra]
+        number = source.groupby(cell_keys, dropna=False, sort=False).ngroup().to_numpy()
+        named = source[cell_keys].iloc[np.unique(number, return_index=True)[1]].reset_index(drop=True)
+        sums = [c for c in source.columns if c not in ("region_id", *g_cols, *cell_keys)]
+        for group_by in group_bys:
             group = OVERALL if group_by == OVERALL else source[f"g_{group_by}"]
-            leaf = source.drop(columns=g_cols).assign(group=group)
-            sums = [c for c in leaf.columns if c not in ("region_id", "group", *keys, *extra)]
-            leaf = leaf.groupby(["region_id", "group", *keys, *extra], dropna=False, sort=False)[sums].sum().reset_index()
-            frame = roll_up(leaf, closure, ["group", *keys, *extra])
-            frame.insert(1, "group_by", group_by)
+            leaf = source[["region_id", *sums]].assign(group=group, cell=number)
+            leaf = leaf.groupby(["region_id", "group", "cell"], dropna=False, sort=False)[sums].sum().reset_index()
+            frame = roll_up(leaf, closure, ["group", "cell"])
+            frame = pd.concat([frame[["region"]].assign(group_by=group_by, group=frame["group"]),
+                               named.iloc[frame["cell"]].reset_index(drop=True), frame[sums]], axis=1)
             out.append(frame)
     return frames, pairs
 
@@ -532,26 +540,43 @@ def _covariance(pairs: pd.DataFrame, sums: Sums, cross: pd.DataFrame, estimates:
 
     Each pair runs over the strata of either side (a side without units in a stratum has
     zero sums there); ``cross`` holds the pair's cross sums over shared PSUs per stratum
-    (absent: no PSU holds both).
+    (absent: no PSU holds both). A pair with a side not in ``estimates`` has none.
     """
     other = {c: f"other_{c}" for c in cell}
     keys = [*cell, *other.values()]
+    # cells as row numbers of ``estimates`` in key order (the order the pairs come out in):
+    # the joins below run on two integers, not on a dozen text keys
+    estimates = estimates.sort_values(cell, ignore_index=True)
+    index = pd.MultiIndex.from_frame(estimates[cell])
+
+    def code(frame: pd.DataFrame, columns) -> np.ndarray:
+        return index.get_indexer(pd.MultiIndex.from_frame(frame[list(columns)], names=cell))
+
+    pairs = pd.DataFrame({"a": code(pairs, cell), "b": code(pairs, other.values())})
+    pairs = pairs[(pairs["a"] >= 0) & (pairs["b"] >= 0)]
     if pairs.empty:
         return pd.DataFrame(columns=[*keys, "cov"])
-    side = sums.strata[[*cell, "stratum", "SX", "SY"]]
-    a = pairs.merge(side, on=cell)
-    b = pairs.merge(side.rename(columns=other), on=list(other.values()))
-    s = a.merge(b, on=[*keys, "stratum"], how="outer", suffixes=("_a", "_b"))
-    s = s.merge(cross[[*keys, "stratum", *CROSS]], on=[*keys, "stratum"], how="left") if not cross.empty else s
-    for c in ("SX_a", "SY_a", "SX_b", "SY_b", *CROSS):
-        s[c] = s[c].fillna(0.0) if c in s.columns else 0.0
-    est = estimates[[*cell, "ratio", "X"]]
-    s = s.merge(est.rename(columns={"ratio": "ratio_a", "X": "X_a"}), on=cell)
-    s = s.merge(est.rename(columns={**other, "ratio": "ratio_b", "X": "X_b"}), on=list(other.values()))
+    side = sums.strata[["stratum", "SX", "SY"]].assign(cell=code(sums.strata, cell))
+    side = side[side["cell"] >= 0]
+    a = pairs.merge(side.rename(columns={"cell": "a"}), on="a")
+    b = pairs.merge(side.rename(columns={"cell": "b"}), on="b")
+    s = a.merge(b, on=["a", "b", "stratum"], how="outer", suffixes=("_a", "_b"))
+    if not cross.empty:
+        found = cross[["stratum", *CROSS]].assign(a=code(cross, cell), b=code(cross, other.values()))
+        s = s.merge(found, on=["a", "b", "stratum"], how="left")
     if s.empty:
         return pd.DataFrame(columns=[*keys, "cov"])
+    for c in ("SX_a", "SY_a", "SX_b", "SY_b", *CROSS):
+        s[c] = s[c].fillna(0.0) if c in s.columns else 0.0
+    ratio, total = estimates["ratio"].to_numpy(float), estimates["X"].to_numpy(float)
+    ia, ib = s["a"].to_numpy(), s["b"].to_numpy()
+    s = s.assign(ratio_a=ratio[ia], X_a=total[ia], ratio_b=ratio[ib], X_b=total[ib])
     s = s.assign(cov=ratio_covariance(s, ctx.strata))
-    return s.groupby(keys, dropna=False, sort=False)["cov"].sum().reset_index()
+    cov = s.groupby(["a", "b"], sort=False)["cov"].sum().reset_index()
+    named = estimates[cell]
+    return pd.concat([named.iloc[cov["a"]].reset_index(drop=True),
+                      named.iloc[cov["b"]].set_axis(list(other.values()), axis=1).reset_index(drop=True),
+                      cov["cov"]], axis=1)
 
 
 def _group_covariances(sums: Sums, estimates: pd.DataFrame, cell: list[str], ctx: Context) -> pd.DataFrame:

@@ -215,7 +215,8 @@ def _with_breakdown(table: pd.DataFrame, package, group_by: str, ids, min_cell: 
     from evalkit.indicators.compute import compute
 
     catalogue = load_catalogue()
-    ids = [i for i in ids if i in catalogue and i in REGISTRY and i not in skipped and i in set(table["indicator"])]
+    published = set(table["indicator"].unique())
+    ids = [i for i in ids if i in catalogue and i in REGISTRY and i not in skipped and i in published]
     if not ids:
         return table
     extra = compute(package, indicators=ids, by=[group_by], min_cell=min_cell, params=params).published()
