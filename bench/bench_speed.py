@@ -17,6 +17,9 @@ time, peak its maximum resident set size. Per size:
 - **duckdb**: ``bench/duckdb_access.py PKG --out X.csv``, the same table from one DuckDB statement
   over the Parquet files, as a skilled SQL user would write it (point estimates only, like the
   pandas script: no intervals, no validation);
+- **validate**: ``evalkit validate PKG``, the checks every first load of a package pays before
+  any indicator (every key unique, every reference found, ranges, dates, identity numbers,
+  formula-like text); the pandas and DuckDB scripts check nothing;
 - **scan**: one DuckDB scan of the package, every column of every Parquet table read once
   (``SELECT count(*), min(c1), min(c2), ... FROM read_parquet(table)``); ``query`` is the scan's
   own CPU without the interpreter's start and ``import duckdb``.
@@ -206,9 +209,10 @@ def main(argv=None) -> None:
 def indicators(packages: dict[int, Path], args, env, scratch: Path) -> dict[int, dict]:
     """The two access indicators, evalkit against the pandas and DuckDB scripts and the scan; returns the scans by size."""
     print("| households | evalkit CPU s | evalkit wall s | evalkit peak MiB | pandas CPU s | pandas wall s "
-          "| pandas peak MiB | duckdb CPU s | duckdb wall s | scan CPU s | scan wall s | scan query CPU s "
-          "| evalkit/pandas CPU | evalkit/duckdb CPU | evalkit/scan CPU | cells equal |")
-    print("|" + "---:|" * 16, flush=True)
+          "| pandas peak MiB | duckdb CPU s | duckdb wall s | validate CPU s | scan CPU s | scan wall s "
+          "| scan query CPU s | evalkit/pandas CPU | evalkit/duckdb CPU | validate/pandas CPU | evalkit/scan CPU "
+          "| cells equal |")
+    print("|" + "---:|" * 18, flush=True)
     done = []
     for n, pkg in packages.items():
         cells = check(pkg, scratch, env)
@@ -218,12 +222,13 @@ def indicators(packages: dict[int, Path], args, env, scratch: Path) -> dict[int,
                    env, args.repeat)
         dk = timed([sys.executable, str(BENCH / "duckdb_access.py"), str(pkg), "--out", str(scratch / "duckdb.csv")],
                    env, args.repeat)
+        va = timed([sys.executable, "-m", "evalkit.cli", "validate", str(pkg)], env, args.repeat)
         sc = scan(pkg, env, args.repeat)
         done.append((n, ev, pa, sc, dk))
         print(f"| {n:,} | {ev['cpu']:.2f} | {ev['wall']:.2f} | {ev['peak']:.0f} | {pa['cpu']:.2f} | {pa['wall']:.2f} "
-              f"| {pa['peak']:.0f} | {dk['cpu']:.2f} | {dk['wall']:.2f} | {sc['cpu']:.2f} | {sc['wall']:.2f} "
-              f"| {sc['query_cpu']:.2f} | {ev['cpu'] / pa['cpu']:.1f} | {ev['cpu'] / dk['cpu']:.1f} "
-              f"| {ev['cpu'] / sc['cpu']:.1f} | {cells:,} |", flush=True)
+              f"| {pa['peak']:.0f} | {dk['cpu']:.2f} | {dk['wall']:.2f} | {va['cpu']:.2f} | {sc['cpu']:.2f} "
+              f"| {sc['wall']:.2f} | {sc['query_cpu']:.2f} | {ev['cpu'] / pa['cpu']:.1f} | {ev['cpu'] / dk['cpu']:.1f} "
+              f"| {va['cpu'] / pa['cpu']:.1f} | {ev['cpu'] / sc['cpu']:.1f} | {cells:,} |", flush=True)
     ns = [d[0] for d in done]
     print(f"\nfitted exponent b of CPU = a * households^b over {', '.join(f'{n:,}' for n in ns)}: "
           f"evalkit {_b(ns, [d[1]['cpu'] for d in done])}, pandas {_b(ns, [d[2]['cpu'] for d in done])}, "

@@ -188,6 +188,45 @@ def test_parquet_tables_are_views_that_equal_the_text_route(small, tmp_path):
     assert set(hashed_tables["needs"]["household_id"]) <= set(hashed_tables["households"]["household_id"])
 
 
+def test_parquet_text_padded_with_unicode_spaces_reads_as_the_clean_file(small, tmp_path):
+    """Enumerations and period labels stored as Parquet text are trimmed of the spaces TRIM
+    removes (the ideographic space U+3000 and the no-break space U+00A0 too, not tabs): padded,
+    they give the same tables as the clean file. An identifier is formula-like by its first
+    character only: a tab, '=' or '-' first counts, one inside or a Chinese first character not."""
+    import pyarrow.parquet as pq
+
+    padded = tmp_path / "padded"
+    padded.mkdir()
+    for f in small.iterdir():
+        (padded / f.name).write_bytes(f.read_bytes())
+    needs = pq.read_table(small / "needs.parquet").to_pandas()
+    needs.loc[:2, "service_type"] = "\u3000" + needs.loc[:2, "service_type"]
+    needs.loc[3:4, "service_type"] = needs.loc[3:4, "service_type"] + "\u00a0 "
+    needs.to_parquet(padded / "needs.parquet", index=False)
+    panel = pq.read_table(small / "household_periods.parquet").to_pandas()
+    panel.loc[:5, "period"] = panel.loc[:5, "period"] + "\u3000"
+    panel.to_parquet(padded / "household_periods.parquet", index=False)
+    clean, _ = loaded_tables(small)
+    tables, pkg = loaded_tables(padded)
+    assert {"needs", "household_periods"} <= _views(pkg)
+    same_tables(clean, tables)
+
+    from evalkit.data.package import validate
+
+    providers = pq.read_table(small / "providers.parquet").to_pandas()
+    providers["name"] = "x"
+    first = providers["provider_id"].iloc[:4]
+    providers.loc[:3, "provider_id"] = ["\t" + first.iloc[0], "=" + first.iloc[1], "中" + first.iloc[2],
+                                        first.iloc[3][:1] + "-" + first.iloc[3][1:]]
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    for f in small.iterdir():
+        (odd / f.name).write_bytes(f.read_bytes())
+    providers.to_parquet(odd / "providers.parquet", index=False)
+    found = [p for p in validate(odd).warnings if p.check == "formula-like text" and p.table == "providers"]
+    assert [(p.column, p.count) for p in found] == [("provider_id", 2)]
+
+
 def _broken_frames():
     """The tiny package with values of the wrong type or out of range, in columns Parquet
     stores typed (numbers, dates, yes/no) and as text (dates and numbers as strings)."""
