@@ -1,5 +1,6 @@
 """The same package as Parquet, CSV (UTF-8 / GBK, English / Chinese headers) and Excel gives the same indicators."""
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -192,13 +193,10 @@ def test_parquet_text_padded_with_unicode_spaces_reads_as_the_clean_file(small, 
     """Enumerations and period labels stored as Parquet text are trimmed of the spaces TRIM
     removes (the ideographic space U+3000 and the no-break space U+00A0 too, not tabs): padded,
     they give the same tables as the clean file. An identifier is formula-like by its first
-    character only: a tab, '=' or '-' first counts, one inside or a Chinese first character not."""
+    character only: a tab or '=' first counts; a '-' inside, or a Chinese first character, does not."""
     import pyarrow.parquet as pq
 
-    padded = tmp_path / "padded"
-    padded.mkdir()
-    for f in small.iterdir():
-        (padded / f.name).write_bytes(f.read_bytes())
+    padded = shutil.copytree(small, tmp_path / "padded")
     needs = pq.read_table(small / "needs.parquet").to_pandas()
     needs.loc[:2, "service_type"] = "\u3000" + needs.loc[:2, "service_type"]
     needs.loc[3:4, "service_type"] = needs.loc[3:4, "service_type"] + "\u00a0 "
@@ -214,14 +212,10 @@ def test_parquet_text_padded_with_unicode_spaces_reads_as_the_clean_file(small, 
     from evalkit.data.package import validate
 
     providers = pq.read_table(small / "providers.parquet").to_pandas()
-    providers["name"] = "x"
     first = providers["provider_id"].iloc[:4]
     providers.loc[:3, "provider_id"] = ["\t" + first.iloc[0], "=" + first.iloc[1], "中" + first.iloc[2],
                                         first.iloc[3][:1] + "-" + first.iloc[3][1:]]
-    odd = tmp_path / "odd"
-    odd.mkdir()
-    for f in small.iterdir():
-        (odd / f.name).write_bytes(f.read_bytes())
+    odd = shutil.copytree(small, tmp_path / "odd")
     providers.to_parquet(odd / "providers.parquet", index=False)
     found = [p for p in validate(odd).warnings if p.check == "formula-like text" and p.table == "providers"]
     assert [(p.column, p.count) for p in found] == [("provider_id", 2)]
